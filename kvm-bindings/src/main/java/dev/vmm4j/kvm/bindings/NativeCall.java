@@ -1,0 +1,128 @@
+package dev.vmm4j.kvm.bindings;
+
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_LONG;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+
+/**
+ * Calls into libc that report failure through {@code errno}, with {@code errno} captured by the linker
+ * ({@link Linker.Option#captureCallState}) so that nothing the JVM does between the call and the check can
+ * overwrite it.
+ *
+ * <p>Two styles, for two kinds of caller:
+ * <ul>
+ *   <li>hot paths ({@code KVM_RUN}) call {@link #ioctl(int, long, long)}, which returns the result, or
+ *       {@code -errno} on failure, and allocates nothing;</li>
+ *   <li>everything else calls {@link #checkedIoctl(String, int, long, long)} or {@link #check(String, int)},
+ *       which throw a {@link NativeCallException} naming the call: {@code KVM_CREATE_VCPU failed: EEXIST (File exists)}.</li>
+ * </ul>
+ * Other libc functions get an errno-capturing handle from {@link #errnoCapturing}; their first argument is then
+ * {@link #callState()}, and {@link #errno(MemorySegment)} reads the result.
+ *
+ * <p>{@code ioctl} is variadic. Its handles here always pass the third argument, as a {@code long} or a pointer:
+ * calling it with two arguments leaves the third register undefined, and {@code KVM_RUN} and
+ * {@code KVM_GET_API_VERSION} then fail with {@code EINVAL}.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; the call state is per thread.
+ */
+public final class NativeCall {
+    private static final StructLayout CALL_STATE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE_LAYOUT.varHandle(PathElement.groupElement("errno"));
+    private static final ThreadLocal<MemorySegment> CALL_STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
+
+    private static final MethodHandle IOCTL_WORD = errnoCapturing(LinuxHeaders.ioctl.address(),
+            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_POINTER = errnoCapturing(LinuxHeaders.ioctl.address(),
+            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), Linker.Option.firstVariadicArg(2));
+
+    private NativeCall() {}
+
+    /**
+     * A downcall handle for {@code function} that captures {@code errno}: its first parameter is a call-state
+     * segment (use {@link #callState()}), followed by the parameters of {@code descriptor}.
+     */
+    @SuppressWarnings("restricted")
+    public static MethodHandle errnoCapturing(MemorySegment function, FunctionDescriptor descriptor, Linker.Option... options) {
+        Objects.requireNonNull(function, "function");
+        Objects.requireNonNull(descriptor, "descriptor");
+        Linker.Option[] all = new Linker.Option[options.length + 1];
+        all[0] = Linker.Option.captureCallState("errno");
+        System.arraycopy(options, 0, all, 1, options.length);
+        return Linker.nativeLinker().downcallHandle(function, descriptor, all);
+    }
+
+    /** {@return this thread's call-state segment, to pass as the first argument of an {@link #errnoCapturing} handle} */
+    public static MemorySegment callState() {
+        return CALL_STATE.get();
+    }
+
+    /** {@return the errno that the last errno-capturing call given {@code callState} left there} */
+    public static int errno(MemorySegment callState) {
+        return (int) ERRNO.get(callState, 0L);
+    }
+
+    /** {@code ioctl(fd, request, arg)}: the result, or {@code -errno} on failure. Allocates nothing. */
+    public static int ioctl(int fd, long request, long arg) {
+        MemorySegment state = CALL_STATE.get();
+        int result;
+        try {
+            result = (int) IOCTL_WORD.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw sneaky(t);
+        }
+        return result == -1 ? -errno(state) : result;
+    }
+
+    /** {@code ioctl(fd, request, arg)} with a pointer argument: the result, or {@code -errno} on failure. */
+    public static int ioctl(int fd, long request, MemorySegment arg) {
+        MemorySegment state = CALL_STATE.get();
+        int result;
+        try {
+            result = (int) IOCTL_POINTER.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw sneaky(t);
+        }
+        return result == -1 ? -errno(state) : result;
+    }
+
+    /** {@code ioctl(fd, request, arg)}; a failure throws a {@link NativeCallException} naming {@code name}. */
+    public static int checkedIoctl(String name, int fd, long request, long arg) {
+        return check(name, ioctl(fd, request, arg));
+    }
+
+    /** {@code ioctl(fd, request, arg)} with a pointer; a failure throws a {@link NativeCallException} naming {@code name}. */
+    public static int checkedIoctl(String name, int fd, long request, MemorySegment arg) {
+        return check(name, ioctl(fd, request, arg));
+    }
+
+    /** {@return {@code result} if it is not negative; else throws a {@link NativeCallException} for {@code call} with errno {@code -result}} */
+    public static int check(String call, int result) {
+        if (result < 0) {
+            throw new NativeCallException(call, -result);
+        }
+        return result;
+    }
+
+    /** Rethrows what a downcall handle threw; they throw only unchecked exceptions and errors. */
+    private static RuntimeException sneaky(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException("downcall threw a checked exception", t);
+    }
+
+}

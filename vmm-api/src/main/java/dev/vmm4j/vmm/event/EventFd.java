@@ -1,0 +1,83 @@
+package dev.vmm4j.vmm.event;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A Linux eventfd: a 64-bit counter that {@link #write(long)} adds to and {@link #read()} takes and resets.
+ * KVM signals one on a guest write to an ioeventfd address, and injects an interrupt when one registered as
+ * an irqfd is written.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; reads and writes use a per-thread buffer.
+ */
+public final class EventFd implements AutoCloseable {
+    private static final ThreadLocal<MemorySegment> COUNTER =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_LONG));
+
+    private final OwnedFd fd;
+    private final boolean nonBlocking;
+
+    private EventFd(int fd, boolean nonBlocking) {
+        this.fd = new OwnedFd(fd, "eventfd");
+        this.nonBlocking = nonBlocking;
+    }
+
+    /** {@return a new eventfd with counter 0 whose {@link #read()} blocks until the counter is not zero} */
+    public static EventFd create() {
+        return new EventFd(Libc.eventfd(0, 0), false);
+    }
+
+    /** {@return a new eventfd with counter 0 whose {@link #read()} returns 0 at once when nothing was written} */
+    public static EventFd createNonBlocking() {
+        return new EventFd(Libc.eventfd(0, LinuxHeaders.EFD_NONBLOCK()), true);
+    }
+
+    /** {@return the file descriptor, for registration with KVM or epoll; it stays owned by this object} */
+    public int fd() {
+        return fd.get();
+    }
+
+    /** Adds {@code value} (at least 1) to the counter, waking readers and KVM's irqfd. */
+    public void write(long value) {
+        if (value <= 0 || value == -1L) {
+            throw new IllegalArgumentException("eventfd value must be positive, got " + value);
+        }
+        MemorySegment counter = COUNTER.get();
+        counter.set(ValueLayout.JAVA_LONG, 0, value);
+        long written = Libc.write(fd.get(), counter);
+        if (written < 0) {
+            throw new NativeCallException("write eventfd", (int) -written);
+        }
+    }
+
+    /**
+     * Takes the counter and resets it to 0. Blocks until it is not zero, unless this eventfd is non-blocking:
+     * then returns 0 when nothing was written.
+     */
+    public long read() {
+        MemorySegment counter = COUNTER.get();
+        long read = Libc.read(fd.get(), counter);
+        if (read == -LinuxHeaders.EAGAIN() && nonBlocking) {
+            return 0;
+        }
+        if (read < 0) {
+            throw new NativeCallException("read eventfd", (int) -read);
+        }
+        return counter.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    @Override
+    public void close() {
+        fd.close();
+    }
+
+    @Override
+    public String toString() {
+        return "EventFd[" + fd + "]";
+    }
+}

@@ -1,0 +1,31 @@
+package dev.vmm4j.vmm.kvm;
+
+import java.util.Locale;
+
+/**
+ * Which guest writes signal an ioeventfd: any write ({@link #any()}), or only a write of exactly {@code length}
+ * bytes with {@code value} ({@link #of(int, long)}).
+ */
+public record Datamatch(int length, long value, boolean matchValue) {
+    private static final Datamatch ANY = new Datamatch(0, 0, false);
+
+    public Datamatch {
+        if (matchValue && length != 1 && length != 2 && length != 4 && length != 8) {
+            throw new IllegalArgumentException("datamatch length must be 1, 2, 4 or 8 bytes, got " + length);
+        }
+        if (matchValue && length < 8 && (value >>> (8 * length)) != 0) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "datamatch value %#x does not fit in %d bytes", value, length));
+        }
+    }
+
+    /** {@return a match for any write of any length} */
+    public static Datamatch any() {
+        return ANY;
+    }
+
+    /** {@return a match for a write of {@code length} bytes of {@code value}} */
+    public static Datamatch of(int length, long value) {
+        return new Datamatch(length, value, true);
+    }
+}

@@ -1,0 +1,21 @@
+package dev.vmm4j.vmm.kvm;
+
+import java.util.Locale;
+
+/** Where a guest write signals an ioeventfd: a port ({@link Pio}) or a guest-physical MMIO address ({@link Mmio}). */
+public sealed interface IoEventAddress {
+    /** {@return the port or guest-physical address} */
+    long address();
+
+    /** An x86 I/O port. */
+    record Pio(long address) implements IoEventAddress {
+        public Pio {
+            if (address < 0 || address > 0xffff) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "I/O port %#x is not in 0..0xffff", address));
+            }
+        }
+    }
+
+    /** A guest-physical MMIO address. */
+    record Mmio(long address) implements IoEventAddress {}
+}

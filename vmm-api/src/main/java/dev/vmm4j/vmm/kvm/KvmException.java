@@ -1,0 +1,22 @@
+package dev.vmm4j.vmm.kvm;
+
+import dev.vmm4j.kvm.bindings.NativeCallException;
+
+/**
+ * KVM refused something: an ioctl failed (the message names it and the errno, such as
+ * {@code KVM_CREATE_VCPU failed: EEXIST (File exists): vcpu 0 already exists}), or the host's KVM lacks what
+ * vmm4j needs (then {@link #errno()} is 0).
+ */
+public final class KvmException extends NativeCallException {
+    private static final long serialVersionUID = 1L;
+
+    /** {@code ioctl} failed with {@code errno}; {@code hint}, if not empty, says why or what to do. */
+    public KvmException(String ioctl, int errno, String hint) {
+        super(ioctl, errno, hint);
+    }
+
+    /** KVM on this host cannot do what was asked; {@code message} says what and why. */
+    public KvmException(String call, String message) {
+        super(call, 0, message, null);
+    }
+}

@@ -1,0 +1,164 @@
+package dev.vmm4j.vmm.sys;
+
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCall;
+import dev.vmm4j.kvm.bindings.NativeCallException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The libc calls vmm4j makes, each failing with a {@link NativeCallException} that names the call and errno.
+ * Internal to vmm4j's modules.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use.
+ */
+public final class Libc {
+    private static final MethodHandle OPEN = NativeCall.errnoCapturing(LinuxHeaders.open.address(),
+            FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CLOSE =
+            NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
+    private static final MethodHandle READ =
+            NativeCall.errnoCapturing(LinuxHeaders.read$address(), LinuxHeaders.read$descriptor());
+    private static final MethodHandle WRITE =
+            NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
+    private static final MethodHandle MMAP =
+            NativeCall.errnoCapturing(LinuxHeaders.mmap$address(), LinuxHeaders.mmap$descriptor());
+    private static final MethodHandle MUNMAP =
+            NativeCall.errnoCapturing(LinuxHeaders.munmap$address(), LinuxHeaders.munmap$descriptor());
+    private static final MethodHandle EVENTFD =
+            NativeCall.errnoCapturing(LinuxHeaders.eventfd$address(), LinuxHeaders.eventfd$descriptor());
+    private static final MethodHandle SIGTIMEDWAIT =
+            NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
+
+    private Libc() {}
+
+    /** {@code open(path, flags | O_CLOEXEC)}; a failure names the path and ends with {@code hintOnFailure}. */
+    public static int open(String path, int flags, String hintOnFailure) {
+        MemorySegment state = NativeCall.callState();
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags | LinuxHeaders.O_CLOEXEC(), 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("open " + path, NativeCall.errno(state), hintOnFailure);
+        }
+        return fd;
+    }
+
+    /** {@code close(fd)}. */
+    public static void close(int fd) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) CLOSE.invokeExact(state, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("close", NativeCall.errno(state));
+        }
+    }
+
+    /** {@code read(fd, buffer, buffer.byteSize())}: bytes read, or {@code -errno}. Allocates nothing. */
+    public static long read(int fd, MemorySegment buffer) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code write(fd, buffer, buffer.byteSize())}: bytes written, or {@code -errno}. Allocates nothing. */
+    public static long write(int fd, MemorySegment buffer) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code mmap(NULL, length, prot, flags, fd, offset)}, as a segment of {@code length} bytes owned by
+     * {@code owner}: closing {@code owner} unmaps it.
+     */
+    @SuppressWarnings("restricted")
+    public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, Arena owner, String what) {
+        MemorySegment state = NativeCall.callState();
+        MemorySegment address;
+        try {
+            address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (address.address() == -1L) {
+            throw new NativeCallException("mmap " + what, NativeCall.errno(state), "mapping " + length + " bytes");
+        }
+        // SAFETY: mmap succeeded, so [address, address + length) is mapped until munmap, which the cleanup
+        // action runs exactly once when owner closes.
+        return address.reinterpret(length, owner, mapped -> munmap(mapped.address(), length));
+    }
+
+    private static void munmap(long address, long length) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) MUNMAP.invokeExact(state, MemorySegment.ofAddress(address), length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("munmap", NativeCall.errno(state));
+        }
+    }
+
+    /** {@code eventfd(initial, flags | EFD_CLOEXEC)}. */
+    public static int eventfd(int initial, int flags) {
+        MemorySegment state = NativeCall.callState();
+        int fd;
+        try {
+            fd = (int) EVENTFD.invokeExact(state, initial, flags | LinuxHeaders.EFD_CLOEXEC());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("eventfd", NativeCall.errno(state));
+        }
+        return fd;
+    }
+
+    /** {@code sigtimedwait(set, NULL, timeout)}: the signal taken, or {@code -errno} ({@code -EAGAIN} if none came). */
+    public static int sigtimedwait(MemorySegment set, MemorySegment timeout) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("native call threw " + t, t);
+    }
+}

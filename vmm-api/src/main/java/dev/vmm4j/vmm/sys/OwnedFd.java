@@ -1,0 +1,50 @@
+package dev.vmm4j.vmm.sys;
+
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A file descriptor and the duty to close it: {@link #close()} closes it exactly once, however often it is called.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; closing while another thread is inside a call on the
+ * descriptor is the caller's race to avoid.
+ */
+public final class OwnedFd implements AutoCloseable {
+    private final int fd;
+    private final String what;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /** Takes ownership of {@code fd}; {@code what} names it in errors, such as {@code "vcpu 0"}. */
+    public OwnedFd(int fd, String what) {
+        if (fd < 0) {
+            throw new IllegalArgumentException("not a file descriptor: " + fd);
+        }
+        this.fd = fd;
+        this.what = Objects.requireNonNull(what, "what");
+    }
+
+    /** {@return the descriptor} @throws IllegalStateException if it is closed */
+    public int get() {
+        if (closed.get()) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        return fd;
+    }
+
+    /** {@return whether {@link #close()} was called} */
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            Libc.close(fd);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return what + " (fd " + fd + (closed.get() ? ", closed)" : ")");
+    }
+}
