@@ -6,10 +6,12 @@ import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.kvm.bindings.epoll_event;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -33,6 +35,18 @@ public final class Libc {
             NativeCall.errnoCapturing(LinuxHeaders.munmap$address(), LinuxHeaders.munmap$descriptor());
     private static final MethodHandle EVENTFD =
             NativeCall.errnoCapturing(LinuxHeaders.eventfd$address(), LinuxHeaders.eventfd$descriptor());
+    private static final MethodHandle MEMFD_CREATE =
+            NativeCall.errnoCapturing(LinuxHeaders.memfd_create$address(), LinuxHeaders.memfd_create$descriptor());
+    private static final MethodHandle FTRUNCATE =
+            NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
+    private static final MethodHandle MADVISE =
+            NativeCall.errnoCapturing(LinuxHeaders.madvise$address(), LinuxHeaders.madvise$descriptor());
+    private static final MethodHandle EPOLL_CREATE1 =
+            NativeCall.errnoCapturing(LinuxHeaders.epoll_create1$address(), LinuxHeaders.epoll_create1$descriptor());
+    private static final MethodHandle EPOLL_CTL =
+            NativeCall.errnoCapturing(LinuxHeaders.epoll_ctl$address(), LinuxHeaders.epoll_ctl$descriptor());
+    private static final MethodHandle EPOLL_WAIT =
+            NativeCall.errnoCapturing(LinuxHeaders.epoll_wait$address(), LinuxHeaders.epoll_wait$descriptor());
     private static final MethodHandle SIGTIMEDWAIT =
             NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
 
@@ -138,6 +152,93 @@ public final class Libc {
             throw new NativeCallException("eventfd", NativeCall.errno(state));
         }
         return fd;
+    }
+
+    /** {@code memfd_create(name, flags | MFD_CLOEXEC)}. */
+    public static int memfdCreate(String name, int flags) {
+        MemorySegment state = NativeCall.callState();
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), flags | LinuxHeaders.MFD_CLOEXEC());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("memfd_create " + name, NativeCall.errno(state));
+        }
+        return fd;
+    }
+
+    /** {@code ftruncate(fd, length)}. */
+    public static void ftruncate(int fd, long length) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) FTRUNCATE.invokeExact(state, fd, length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("ftruncate", NativeCall.errno(state), "to " + length + " bytes");
+        }
+    }
+
+    /** {@code madvise(memory, memory.byteSize(), advice)}. */
+    public static void madvise(MemorySegment memory, int advice) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) MADVISE.invokeExact(state, memory, memory.byteSize(), advice);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("madvise", NativeCall.errno(state), "advice " + advice);
+        }
+    }
+
+    /** {@code epoll_create1(EPOLL_CLOEXEC)}. */
+    public static int epollCreate() {
+        MemorySegment state = NativeCall.callState();
+        int fd;
+        try {
+            fd = (int) EPOLL_CREATE1.invokeExact(state, LinuxHeaders.EPOLL_CLOEXEC());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("epoll_create1", NativeCall.errno(state));
+        }
+        return fd;
+    }
+
+    /** {@code epoll_ctl(epfd, op, fd, {events, data})}. */
+    public static void epollCtl(int epfd, int op, int fd, int events, long data) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment event = arena.allocate(epoll_event.layout());
+            epoll_event.events(event, events);
+            event.set(ValueLayout.JAVA_LONG_UNALIGNED, epoll_event.data$offset(), data);
+            result = (int) EPOLL_CTL.invokeExact(state, epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("epoll_ctl", NativeCall.errno(state), "fd " + fd + ", op " + op);
+        }
+    }
+
+    /** {@code epoll_wait(epfd, events, maxEvents, timeoutMs)}: the number of events, or {@code -errno}. Allocates nothing. */
+    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) EPOLL_WAIT.invokeExact(state, epfd, events, maxEvents, timeoutMs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /** {@code sigtimedwait(set, NULL, timeout)}: the signal taken, or {@code -errno} ({@code -EAGAIN} if none came). */

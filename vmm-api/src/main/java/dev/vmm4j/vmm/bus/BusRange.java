@@ -1,0 +1,16 @@
+package dev.vmm4j.vmm.bus;
+
+import java.util.Locale;
+
+/** The addresses {@code [base, base + length)} a device answers on a {@link Bus}. */
+public record BusRange(long base, long length, BusDevice device, boolean fullAddress) {
+    /** {@return the last address of the range (inclusive)} */
+    public long last() {
+        return base + length - 1;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "[%#x, %#x] %s", base, last(), device);
+    }
+}

@@ -1,0 +1,373 @@
+package dev.vmm4j.vmm.event;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.kvm.bindings.epoll_event;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An epoll loop for the fds NIO cannot watch (eventfds, KVM and device fds): {@link EventSubscriber}s register the
+ * fds they own and get each event with the token they chose.
+ *
+ * <pre>{@code
+ * EventLoop loop = EventLoop.create("virtio-blk-0");
+ * int id = loop.addSubscriber(device);       // calls device.init(ops): ops.add(queueEvent.fd(), EventSet.IN, 0)
+ * loop.start();                              // or loop.run() on a thread of your own
+ * loop.post(() -> ...);                      // runs on the loop thread, from any thread
+ * loop.close();                              // stops and joins the loop, closes the epoll fd
+ * }</pre>
+ *
+ * <h2>Threads</h2>
+ * Events and posted tasks run on the loop's thread. Subscribers may be added and removed from any thread, also
+ * while the loop runs: a lock held while a batch of events is dispatched (never while waiting in epoll) keeps the
+ * registrations consistent, and a registration removed mid-batch gets none of that batch's remaining events.
+ * Dispatching allocates nothing.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use.
+ */
+public final class EventLoop implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
+    private static final int MAX_EVENTS = 64;
+    private static final long EVENT_SIZE = epoll_event.sizeof();
+    private static final long EVENTS_OFFSET = epoll_event.events$offset();
+    private static final long DATA_OFFSET = epoll_event.data$offset();
+    /** The epoll data of the loop's own wake-up eventfd; registrations use (generation << 32 | slot), never -1. */
+    private static final long WAKE_DATA = -1L;
+
+    /** One watched fd: its owner and token, and a generation that tells its events from a reused slot's. */
+    private static final class Registration {
+        final int fd;
+        int data;
+        final Subscription owner;
+        final int generation;
+
+        Registration(int fd, int data, Subscription owner, int generation) {
+            this.fd = fd;
+            this.data = data;
+            this.owner = owner;
+            this.generation = generation;
+        }
+    }
+
+    /** A subscriber, its registrations, and the ops object that reaches only them. */
+    private final class Subscription implements EventOps {
+        final int id;
+        final EventSubscriber subscriber;
+        final Map<Integer, Integer> slotByFd = new HashMap<>();
+
+        Subscription(int id, EventSubscriber subscriber) {
+            this.id = id;
+            this.subscriber = subscriber;
+        }
+
+        @Override
+        public void add(int fd, int events, int data) {
+            lock.lock();
+            try {
+                if (slotByFd.containsKey(fd)) {
+                    throw new IllegalStateException("fd " + fd + " is already watched by subscriber " + id + "; use modify");
+                }
+                int slot = freeSlots.isEmpty() ? allocateSlot() : freeSlots.pop();
+                int generation = ++generations[slot];
+                Libc.epollCtl(epoll.get(), LinuxHeaders.EPOLL_CTL_ADD(), fd, events, ((long) generation << 32) | slot);
+                registrations[slot] = new Registration(fd, data, this, generation);
+                slotByFd.put(fd, slot);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void modify(int fd, int events, int data) {
+            lock.lock();
+            try {
+                int slot = slotOf(fd);
+                Registration registration = registrations[slot];
+                Libc.epollCtl(epoll.get(), LinuxHeaders.EPOLL_CTL_MOD(), fd, events, ((long) registration.generation << 32) | slot);
+                registration.data = data;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void remove(int fd) {
+            lock.lock();
+            try {
+                release(slotOf(fd));
+                slotByFd.remove(fd);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        void removeAll() {
+            for (int slot : slotByFd.values()) {
+                release(slot);
+            }
+            slotByFd.clear();
+        }
+
+        private int slotOf(int fd) {
+            Integer slot = slotByFd.get(fd);
+            if (slot == null) {
+                throw new IllegalStateException("fd " + fd + " is not watched by subscriber " + id);
+            }
+            return slot;
+        }
+
+        private void release(int slot) {
+            int fd = registrations[slot].fd;
+            registrations[slot] = null;
+            freeSlots.push(slot);
+            try {
+                Libc.epollCtl(epoll.get(), LinuxHeaders.EPOLL_CTL_DEL(), fd, 0, 0);
+            } catch (NativeCallException e) {
+                // Closing an fd already took it out of the epoll set: that is the owner's right.
+                if (e.errno() != LinuxHeaders.EBADF() && e.errno() != LinuxHeaders.ENOENT()) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private final String name;
+    private final OwnedFd epoll;
+    private final EventFd wake;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment events;
+    private final Event event = new Event();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final Map<Integer, Subscription> subscriptions = new HashMap<>();
+    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    private Registration[] registrations = new Registration[16];
+    private int[] generations = new int[16];
+    private int usedSlots;
+    private int nextSubscriberId = 1;
+    private final AtomicLong errors = new AtomicLong();
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private volatile boolean stopping;
+    private volatile Thread loopThread;
+    private volatile boolean closed;
+
+    private EventLoop(String name) {
+        this.name = name;
+        this.epoll = new OwnedFd(Libc.epollCreate(), "epoll of " + name);
+        try {
+            this.wake = EventFd.createNonBlocking();
+            this.events = arena.allocate(EVENT_SIZE * MAX_EVENTS, 8);
+            Libc.epollCtl(epoll.get(), LinuxHeaders.EPOLL_CTL_ADD(), wake.fd(), EventSet.IN, WAKE_DATA);
+        } catch (RuntimeException e) {
+            epoll.close();
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** {@return a new loop; {@code name} names its thread and appears in its log messages} */
+    public static EventLoop create(String name) {
+        return new EventLoop(Objects.requireNonNull(name, "name"));
+    }
+
+    private int allocateSlot() {
+        if (usedSlots == registrations.length) {
+            registrations = Arrays.copyOf(registrations, usedSlots * 2);
+            generations = Arrays.copyOf(generations, usedSlots * 2);
+        }
+        return usedSlots++;
+    }
+
+    /** Adds {@code subscriber} and calls its {@link EventSubscriber#init}. {@return its id, for {@link #removeSubscriber}} */
+    public int addSubscriber(EventSubscriber subscriber) {
+        Objects.requireNonNull(subscriber, "subscriber");
+        lock.lock();
+        try {
+            requireOpen();
+            Subscription subscription = new Subscription(nextSubscriberId++, subscriber);
+            try {
+                subscriber.init(subscription);
+            } catch (RuntimeException e) {
+                subscription.removeAll();
+                throw e;
+            }
+            subscriptions.put(subscription.id, subscription);
+            return subscription.id;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops watching every fd of subscriber {@code id}. {@return false if there was no such subscriber} */
+    public boolean removeSubscriber(int id) {
+        lock.lock();
+        try {
+            Subscription subscription = subscriptions.remove(id);
+            if (subscription == null) {
+                return false;
+            }
+            subscription.removeAll();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs {@code task} on the loop's thread soon. Safe from any thread. */
+    public void post(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        requireOpen();
+        tasks.add(task);
+        wake.write(1);
+    }
+
+    /**
+     * Waits up to {@code timeoutMs} (-1: forever) for events, dispatches them, then runs posted tasks. Call it only from
+     * the loop's thread (or instead of {@link #run()}). {@return the events and tasks handled}
+     */
+    public int runOnce(int timeoutMs) {
+        int count = Libc.epollWait(epoll.get(), events, MAX_EVENTS, timeoutMs);
+        if (count < 0) {
+            if (-count == LinuxHeaders.EINTR()) {
+                return 0;
+            }
+            throw new NativeCallException("epoll_wait", -count, "in event loop " + name);
+        }
+        int handled = 0;
+        lock.lock();
+        try {
+            for (int i = 0; i < count; i++) {
+                long base = i * EVENT_SIZE;
+                int bits = events.get(ValueLayout.JAVA_INT_UNALIGNED, base + EVENTS_OFFSET);
+                long data = events.get(ValueLayout.JAVA_LONG_UNALIGNED, base + DATA_OFFSET);
+                if (data == WAKE_DATA) {
+                    wake.read();
+                    continue;
+                }
+                int slot = (int) data;
+                Registration registration = slot < registrations.length ? registrations[slot] : null;
+                if (registration == null || registration.generation != (int) (data >>> 32)) {
+                    continue; // removed earlier in this batch
+                }
+                handled++;
+                try {
+                    registration.owner.subscriber.process(event.set(registration.fd, bits, registration.data), registration.owner);
+                } catch (RuntimeException e) {
+                    errors.incrementAndGet();
+                    LOG.log(System.Logger.Level.ERROR, "event loop " + name + ": subscriber " + registration.owner.id
+                            + " failed on fd " + registration.fd, e);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        Runnable task;
+        while ((task = tasks.poll()) != null) {
+            handled++;
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                errors.incrementAndGet();
+                LOG.log(System.Logger.Level.ERROR, "event loop " + name + ": posted task failed", e);
+            }
+        }
+        return handled;
+    }
+
+    /** Runs the loop on the calling thread until {@link #close()}. */
+    public void run() {
+        lock.lock();
+        try {
+            requireOpen();
+            if (loopThread != null) {
+                throw new IllegalStateException("event loop " + name + " already runs on " + loopThread.getName());
+            }
+            loopThread = Thread.currentThread();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            while (!stopping) {
+                runOnce(-1);
+            }
+        } finally {
+            finished.countDown();
+        }
+    }
+
+    /** Runs the loop on a new platform thread named after the loop. {@return that thread} */
+    public Thread start() {
+        return Thread.ofPlatform().name(name).start(this::run);
+    }
+
+    /** {@return how many subscriber calls and posted tasks have thrown} */
+    public long errorCount() {
+        return errors.get();
+    }
+
+    private void requireOpen() {
+        if (closed || stopping) {
+            throw new IllegalStateException("event loop " + name + " is closed");
+        }
+    }
+
+    /**
+     * Stops the loop, waits for its thread to leave, and closes the epoll fd and the loop's own eventfd. The
+     * subscribers' fds stay open: their owners close them. Tasks posted and not yet run are dropped.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            stopping = true;
+        } finally {
+            lock.unlock();
+        }
+        wake.write(1);
+        Thread thread = loopThread;
+        if (thread != null && thread != Thread.currentThread()) {
+            try {
+                finished.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for event loop " + name + " to stop", e);
+            }
+        }
+        lock.lock();
+        try {
+            closed = true;
+            List<Subscription> all = new ArrayList<>(subscriptions.values());
+            subscriptions.clear();
+            all.forEach(Subscription::removeAll);
+            tasks.clear();
+        } finally {
+            lock.unlock();
+        }
+        wake.close();
+        epoll.close();
+        arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return "EventLoop[" + name + "]";
+    }
+}

@@ -1,0 +1,16 @@
+package dev.vmm4j.vmm.event;
+
+/**
+ * Something that reacts to events on fds it owns: a device's queue notifications, a socket, a timer. Added to an
+ * {@link EventLoop}, it registers its fds in {@link #init} and handles them in {@link #process}; through the
+ * {@link EventOps} it gets, it can change only its own registrations.
+ *
+ * <p>The subscriber owns its fds: the loop never closes them, and removing the subscriber only stops watching them.
+ */
+public interface EventSubscriber {
+    /** Registers the fds to watch. Called once, when the subscriber is added. */
+    void init(EventOps ops);
+
+    /** Handles {@code event}, on the loop's thread. An exception is logged and counted; the loop goes on. */
+    void process(Event event, EventOps ops);
+}

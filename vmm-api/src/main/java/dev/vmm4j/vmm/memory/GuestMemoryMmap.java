@@ -1,0 +1,587 @@
+package dev.vmm4j.vmm.memory;
+
+import static dev.vmm4j.vmm.memory.GuestMemoryException.hex;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.vmm.kvm.MemorySlotFlag;
+import dev.vmm4j.vmm.kvm.Vm;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Guest memory made of host mappings: anonymous memory, memfds, files, or segments the caller owns. Built once with
+ * {@link #builder()}, registered with a VM as memory slots by {@link #registerWith(Vm)}, and unmapped by
+ * {@link #close()}, after every vCPU and device thread has stopped.
+ *
+ * <p>Regions are page-aligned, non-empty and do not overlap; one may end at the top of the 64-bit address space.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use (see {@link GuestMemory}); {@link #close()} must not race accesses.
+ */
+public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
+    /** The page size regions are aligned to. */
+    public static final long PAGE_SIZE = 4096;
+
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORT_ATOMIC = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle INT_ATOMIC = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle LONG_ATOMIC = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    private final Arena arena;
+    private final List<OwnedFd> backingFds;
+    private final List<GuestRegion> regions;
+    // The regions again as parallel arrays, for the lookup every access makes.
+    private final long[] starts;
+    private final long[] sizes;
+    private final MemorySegment[] segments;
+    private final long totalSize;
+
+    private GuestMemoryMmap(Arena arena, List<OwnedFd> backingFds, List<GuestRegion> sortedRegions) {
+        this.arena = arena;
+        this.backingFds = backingFds;
+        this.regions = List.copyOf(sortedRegions);
+        int n = regions.size();
+        starts = new long[n];
+        sizes = new long[n];
+        segments = new MemorySegment[n];
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            starts[i] = regions.get(i).start();
+            sizes[i] = regions.get(i).size();
+            segments[i] = regions.get(i).memory();
+            total += sizes[i];
+        }
+        totalSize = total;
+    }
+
+    /** {@return a builder of guest memory} */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Collects the regions of a {@link GuestMemoryMmap}; nothing is mapped before {@link #build()}. */
+    public static final class Builder {
+        private sealed interface Source {}
+
+        private record Anonymous(long size) implements Source {}
+
+        private record Memfd(long size, String name) implements Source {}
+
+        private record MappedFile(Path path, long offset, long size) implements Source {}
+
+        private record Borrowed(MemorySegment memory) implements Source {}
+
+        private record Planned(long start, long size, Source source) {
+            long last() {
+                return start + size - 1;
+            }
+        }
+
+        private final List<Planned> planned = new ArrayList<>();
+
+        private Builder() {}
+
+        /** Adds {@code size} bytes of private anonymous memory (zeroed, allocated on first touch) at {@code gpa}. */
+        public Builder anonymous(long gpa, long size) {
+            return add(gpa, size, new Anonymous(size));
+        }
+
+        /** Adds {@code size} bytes of a new memfd, mapped shared, at {@code gpa}; the memfd is closed with the memory. */
+        public Builder memfd(long gpa, long size, String name) {
+            Objects.requireNonNull(name, "name");
+            return add(gpa, size, new Memfd(size, name));
+        }
+
+        /** Adds {@code size} bytes of {@code file} from {@code offset}, mapped shared (guest writes reach the file), at {@code gpa}. */
+        public Builder file(long gpa, Path file, long offset, long size) {
+            Objects.requireNonNull(file, "file");
+            if (offset < 0 || offset % PAGE_SIZE != 0) {
+                throw new IllegalArgumentException("file offset must be page-aligned and not negative, got " + offset);
+            }
+            return add(gpa, size, new MappedFile(file, offset, size));
+        }
+
+        /** Adds {@code memory}, which the caller owns and must keep mapped while this memory is used, at {@code gpa}. */
+        public Builder borrowed(long gpa, MemorySegment memory) {
+            Objects.requireNonNull(memory, "memory");
+            if (!memory.isNative() || memory.address() % PAGE_SIZE != 0) {
+                throw new IllegalArgumentException("borrowed guest memory must be native and page-aligned");
+            }
+            return add(gpa, memory.byteSize(), new Borrowed(memory));
+        }
+
+        private Builder add(long gpa, long size, Source source) {
+            if (size <= 0 || size % PAGE_SIZE != 0) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "region at %s: size must be a positive multiple of %d, got %d", hex(gpa), PAGE_SIZE, size));
+            }
+            if (gpa % PAGE_SIZE != 0) {
+                throw new IllegalArgumentException("region start " + hex(gpa) + " is not page-aligned");
+            }
+            if (Long.compareUnsigned(gpa + size - 1, gpa) < 0) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "region at %s of %#x bytes runs past the end of the 64-bit address space", hex(gpa), size));
+            }
+            Planned region = new Planned(gpa, size, source);
+            for (Planned other : planned) {
+                if (Long.compareUnsigned(region.start, other.last()) <= 0 && Long.compareUnsigned(other.start, region.last()) <= 0) {
+                    throw new IllegalArgumentException(String.format(Locale.ROOT,
+                            "region [%s, %s] overlaps region [%s, %s]", hex(region.start), hex(region.last()),
+                            hex(other.start), hex(other.last())));
+                }
+            }
+            planned.add(region);
+            return this;
+        }
+
+        /** Maps the regions. @throws IllegalStateException if there are none */
+        public GuestMemoryMmap build() {
+            if (planned.isEmpty()) {
+                throw new IllegalStateException("guest memory needs at least one region");
+            }
+            Arena arena = Arena.ofShared();
+            List<OwnedFd> fds = new ArrayList<>();
+            try {
+                List<GuestRegion> regions = new ArrayList<>();
+                for (Planned region : planned) {
+                    regions.add(new GuestRegion(region.start, map(region, arena, fds)));
+                }
+                regions.sort(Comparator.comparing(GuestRegion::start, Long::compareUnsigned));
+                return new GuestMemoryMmap(arena, fds, regions);
+            } catch (RuntimeException e) {
+                fds.forEach(OwnedFd::close);
+                arena.close();
+                throw e;
+            }
+        }
+
+        private static MemorySegment map(Planned region, Arena arena, List<OwnedFd> fds) {
+            int readWrite = LinuxHeaders.PROT_READ() | LinuxHeaders.PROT_WRITE();
+            String what = "guest memory at " + hex(region.start);
+            return switch (region.source) {
+                case Anonymous anonymous -> Libc.mmap(anonymous.size, readWrite,
+                        LinuxHeaders.MAP_PRIVATE() | LinuxHeaders.MAP_ANONYMOUS() | LinuxHeaders.MAP_NORESERVE(),
+                        -1, 0, arena, what);
+                case Memfd memfd -> {
+                    OwnedFd fd = new OwnedFd(Libc.memfdCreate(memfd.name, 0), "memfd " + memfd.name);
+                    fds.add(fd);
+                    Libc.ftruncate(fd.get(), memfd.size);
+                    yield Libc.mmap(memfd.size, readWrite, LinuxHeaders.MAP_SHARED(), fd.get(), 0, arena, what);
+                }
+                case MappedFile file -> {
+                    long fileSize;
+                    try {
+                        fileSize = Files.size(file.path);
+                    } catch (IOException e) {
+                        throw new IllegalArgumentException("cannot map " + file.path + " as guest memory: " + e.getMessage(), e);
+                    }
+                    if (fileSize < file.offset + file.size) {
+                        throw new IllegalArgumentException(String.format(Locale.ROOT,
+                                "%s has %d bytes; mapping %d bytes from offset %d needs %d", file.path, fileSize,
+                                file.size, file.offset, file.offset + file.size));
+                    }
+                    try (OwnedFd fd = new OwnedFd(Libc.open(file.path.toString(), LinuxHeaders.O_RDWR(), ""), file.path.toString())) {
+                        yield Libc.mmap(file.size, readWrite, LinuxHeaders.MAP_SHARED(), fd.get(), file.offset, arena, what);
+                    }
+                }
+                case Borrowed borrowed -> borrowed.memory;
+            };
+        }
+    }
+
+    /**
+     * Registers every region with {@code vm} as memory slots 0, 1, ... in address order, with {@code flags}.
+     * {@return the number of slots used}
+     */
+    public int registerWith(Vm vm, MemorySlotFlag... flags) {
+        EnumSet<MemorySlotFlag> set = EnumSet.noneOf(MemorySlotFlag.class);
+        set.addAll(Arrays.asList(flags));
+        for (int slot = 0; slot < regions.size(); slot++) {
+            vm.setUserMemoryRegion(slot, starts[slot], segments[slot], set);
+        }
+        return regions.size();
+    }
+
+    @Override
+    public List<GuestRegion> regions() {
+        return regions;
+    }
+
+    @Override
+    public long totalSize() {
+        return totalSize;
+    }
+
+    /** {@return the index of the region holding {@code gpa}, or -1} */
+    private int find(long gpa) {
+        int lo = 0;
+        int hi = starts.length - 1;
+        int candidate = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (Long.compareUnsigned(starts[mid], gpa) <= 0) {
+                candidate = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (candidate >= 0 && Long.compareUnsigned(gpa - starts[candidate], sizes[candidate]) < 0) {
+            return candidate;
+        }
+        return -1;
+    }
+
+    /** @throws GuestMemoryException.AddressOverflow if {@code [gpa, gpa + length)} wraps past 2^64 - 1 */
+    private static void checkNoWrap(long gpa, long length) throws GuestMemoryException {
+        if (length != 0 && (length < 0 || Long.compareUnsigned(gpa + length - 1, gpa) < 0)) {
+            throw new GuestMemoryException.AddressOverflow(gpa, length);
+        }
+    }
+
+    /** {@return how many bytes of {@code [gpa, gpa + length)}, from its start, regions hold} */
+    private long validPrefix(long gpa, long length) {
+        long done = 0;
+        while (done < length) {
+            long address = gpa + done;
+            int r = find(address);
+            if (r < 0) {
+                break;
+            }
+            done += Math.min(length - done, sizes[r] - (address - starts[r]));
+        }
+        return done;
+    }
+
+    /** @throws GuestMemoryException unless {@code [gpa, gpa + length)} is wholly inside guest memory */
+    private void checkRange(long gpa, long length) throws GuestMemoryException {
+        checkNoWrap(gpa, length);
+        long valid = validPrefix(gpa, length);
+        if (valid < length) {
+            throw new GuestMemoryException.InvalidAddress(gpa, length, gpa + valid);
+        }
+    }
+
+    @Override
+    public boolean isValidRange(long gpa, long length) {
+        if (length == 0) {
+            return true;
+        }
+        if (length < 0 || Long.compareUnsigned(gpa + length - 1, gpa) < 0) {
+            return false;
+        }
+        return validPrefix(gpa, length) == length;
+    }
+
+    /** Copies between guest memory and {@code buffer} up to the first gap; {@return the bytes copied}. */
+    private long copy(long gpa, MemorySegment buffer, boolean toGuest) throws GuestMemoryException {
+        long length = buffer.byteSize();
+        checkNoWrap(gpa, length);
+        long done = 0;
+        while (done < length) {
+            long address = gpa + done;
+            int r = find(address);
+            if (r < 0) {
+                if (done == 0) {
+                    throw new GuestMemoryException.InvalidAddress(gpa, length, address);
+                }
+                break;
+            }
+            long offset = address - starts[r];
+            long chunk = Math.min(length - done, sizes[r] - offset);
+            if (toGuest) {
+                MemorySegment.copy(buffer, done, segments[r], offset, chunk);
+            } else {
+                MemorySegment.copy(segments[r], offset, buffer, done, chunk);
+            }
+            done += chunk;
+        }
+        return done;
+    }
+
+    @Override
+    public long read(long gpa, MemorySegment dst) throws GuestMemoryException {
+        return copy(gpa, dst, false);
+    }
+
+    @Override
+    public long write(long gpa, MemorySegment src) throws GuestMemoryException {
+        return copy(gpa, src, true);
+    }
+
+    @Override
+    public void readFully(long gpa, MemorySegment dst) throws GuestMemoryException {
+        long done = copy(gpa, dst, false);
+        if (done < dst.byteSize()) {
+            throw new GuestMemoryException.PartialAccess(gpa, dst.byteSize(), done, "no guest memory at " + hex(gpa + done));
+        }
+    }
+
+    @Override
+    public void writeFully(long gpa, MemorySegment src) throws GuestMemoryException {
+        long done = copy(gpa, src, true);
+        if (done < src.byteSize()) {
+            throw new GuestMemoryException.PartialAccess(gpa, src.byteSize(), done, "no guest memory at " + hex(gpa + done));
+        }
+    }
+
+    // ---- scalars: one region lookup on the fast path, byte by byte across a region boundary -------------------
+
+    /** {@return the index of the region holding all {@code size} bytes at {@code gpa}, or -1} */
+    private int findWhole(long gpa, int size) {
+        int r = find(gpa);
+        return r >= 0 && gpa - starts[r] <= sizes[r] - size ? r : -1;
+    }
+
+    private long getSpanning(long gpa, int size) throws GuestMemoryException {
+        checkRange(gpa, size);
+        long value = 0;
+        for (int i = size - 1; i >= 0; i--) {
+            int r = find(gpa + i);
+            value = (value << 8) | (segments[r].get(ValueLayout.JAVA_BYTE, gpa + i - starts[r]) & 0xffL);
+        }
+        return value;
+    }
+
+    private void putSpanning(long gpa, int size, long value) throws GuestMemoryException {
+        checkRange(gpa, size);
+        for (int i = 0; i < size; i++) {
+            int r = find(gpa + i);
+            segments[r].set(ValueLayout.JAVA_BYTE, gpa + i - starts[r], (byte) (value >>> (8 * i)));
+        }
+    }
+
+    @Override
+    public byte getByte(long gpa) throws GuestMemoryException {
+        int r = find(gpa);
+        if (r < 0) {
+            throw new GuestMemoryException.InvalidAddress(gpa, 1, gpa);
+        }
+        return segments[r].get(ValueLayout.JAVA_BYTE, gpa - starts[r]);
+    }
+
+    @Override
+    public short getShort(long gpa) throws GuestMemoryException {
+        int r = findWhole(gpa, 2);
+        return r >= 0 ? segments[r].get(SHORT, gpa - starts[r]) : (short) getSpanning(gpa, 2);
+    }
+
+    @Override
+    public int getInt(long gpa) throws GuestMemoryException {
+        int r = findWhole(gpa, 4);
+        return r >= 0 ? segments[r].get(INT, gpa - starts[r]) : (int) getSpanning(gpa, 4);
+    }
+
+    @Override
+    public long getLong(long gpa) throws GuestMemoryException {
+        int r = findWhole(gpa, 8);
+        return r >= 0 ? segments[r].get(LONG, gpa - starts[r]) : getSpanning(gpa, 8);
+    }
+
+    @Override
+    public void putByte(long gpa, byte value) throws GuestMemoryException {
+        int r = find(gpa);
+        if (r < 0) {
+            throw new GuestMemoryException.InvalidAddress(gpa, 1, gpa);
+        }
+        segments[r].set(ValueLayout.JAVA_BYTE, gpa - starts[r], value);
+    }
+
+    @Override
+    public void putShort(long gpa, short value) throws GuestMemoryException {
+        int r = findWhole(gpa, 2);
+        if (r >= 0) {
+            segments[r].set(SHORT, gpa - starts[r], value);
+        } else {
+            putSpanning(gpa, 2, value);
+        }
+    }
+
+    @Override
+    public void putInt(long gpa, int value) throws GuestMemoryException {
+        int r = findWhole(gpa, 4);
+        if (r >= 0) {
+            segments[r].set(INT, gpa - starts[r], value);
+        } else {
+            putSpanning(gpa, 4, value);
+        }
+    }
+
+    @Override
+    public void putLong(long gpa, long value) throws GuestMemoryException {
+        int r = findWhole(gpa, 8);
+        if (r >= 0) {
+            segments[r].set(LONG, gpa - starts[r], value);
+        } else {
+            putSpanning(gpa, 8, value);
+        }
+    }
+
+    // ---- atomics: aligned, so never across regions (which are page-aligned) ----------------------------------
+
+    /** {@return the region holding the naturally aligned {@code size} bytes at {@code gpa}} */
+    private int findAligned(long gpa, int size) throws GuestMemoryException {
+        if ((gpa & (size - 1)) != 0) {
+            throw new GuestMemoryException.Misaligned(gpa, size);
+        }
+        int r = find(gpa);
+        if (r < 0) {
+            throw new GuestMemoryException.InvalidAddress(gpa, size, gpa);
+        }
+        return r;
+    }
+
+    @Override
+    public short getShortAcquire(long gpa) throws GuestMemoryException {
+        int r = findAligned(gpa, 2);
+        return (short) SHORT_ATOMIC.getAcquire(segments[r], gpa - starts[r]);
+    }
+
+    @Override
+    public void putShortRelease(long gpa, short value) throws GuestMemoryException {
+        int r = findAligned(gpa, 2);
+        SHORT_ATOMIC.setRelease(segments[r], gpa - starts[r], value);
+    }
+
+    @Override
+    public int getIntAcquire(long gpa) throws GuestMemoryException {
+        int r = findAligned(gpa, 4);
+        return (int) INT_ATOMIC.getAcquire(segments[r], gpa - starts[r]);
+    }
+
+    @Override
+    public void putIntRelease(long gpa, int value) throws GuestMemoryException {
+        int r = findAligned(gpa, 4);
+        INT_ATOMIC.setRelease(segments[r], gpa - starts[r], value);
+    }
+
+    @Override
+    public int getIntVolatile(long gpa) throws GuestMemoryException {
+        int r = findAligned(gpa, 4);
+        return (int) INT_ATOMIC.getVolatile(segments[r], gpa - starts[r]);
+    }
+
+    @Override
+    public void putIntVolatile(long gpa, int value) throws GuestMemoryException {
+        int r = findAligned(gpa, 4);
+        INT_ATOMIC.setVolatile(segments[r], gpa - starts[r], value);
+    }
+
+    @Override
+    public long getLongAcquire(long gpa) throws GuestMemoryException {
+        int r = findAligned(gpa, 8);
+        return (long) LONG_ATOMIC.getAcquire(segments[r], gpa - starts[r]);
+    }
+
+    @Override
+    public void putLongRelease(long gpa, long value) throws GuestMemoryException {
+        int r = findAligned(gpa, 8);
+        LONG_ATOMIC.setRelease(segments[r], gpa - starts[r], value);
+    }
+
+    @Override
+    public boolean compareAndSetInt(long gpa, int expected, int value) throws GuestMemoryException {
+        int r = findAligned(gpa, 4);
+        return INT_ATOMIC.compareAndSet(segments[r], gpa - starts[r], expected, value);
+    }
+
+    // ---- views and file I/O -------------------------------------------------------------------------------------
+
+    @Override
+    public MemorySegment slice(long gpa, long length) throws GuestMemoryException {
+        checkNoWrap(gpa, length);
+        int r = find(gpa);
+        if (r < 0) {
+            throw new GuestMemoryException.InvalidAddress(gpa, length, gpa);
+        }
+        long offset = gpa - starts[r];
+        if (length > sizes[r] - offset) {
+            checkRange(gpa, length);
+            throw new GuestMemoryException.PartialAccess(gpa, length, sizes[r] - offset,
+                    "the range crosses from one region into the next; use slices()");
+        }
+        return segments[r].asSlice(offset, length);
+    }
+
+    @Override
+    public List<MemorySegment> slices(long gpa, long length) throws GuestMemoryException {
+        checkRange(gpa, length);
+        List<MemorySegment> slices = new ArrayList<>(2);
+        long done = 0;
+        while (done < length) {
+            long address = gpa + done;
+            int r = find(address);
+            long offset = address - starts[r];
+            long chunk = Math.min(length - done, sizes[r] - offset);
+            slices.add(segments[r].asSlice(offset, chunk));
+            done += chunk;
+        }
+        return slices;
+    }
+
+    @Override
+    public long readFrom(FileChannel file, long position, long gpa, long length) throws IOException, GuestMemoryException {
+        requirePosition(position);
+        long done = 0;
+        for (MemorySegment slice : slices(gpa, length)) {
+            // A direct buffer over guest memory: the kernel copies the file straight into the guest.
+            ByteBuffer buffer = slice.asByteBuffer();
+            while (buffer.hasRemaining()) {
+                int n = file.read(buffer, position + done);
+                if (n < 0) {
+                    return done;
+                }
+                done += n;
+            }
+        }
+        return done;
+    }
+
+    @Override
+    public void writeTo(FileChannel file, long position, long gpa, long length) throws IOException, GuestMemoryException {
+        requirePosition(position);
+        long done = 0;
+        for (MemorySegment slice : slices(gpa, length)) {
+            ByteBuffer buffer = slice.asByteBuffer();
+            while (buffer.hasRemaining()) {
+                done += file.write(buffer, position + done);
+            }
+        }
+    }
+
+    private static void requirePosition(long position) {
+        if (position < 0) {
+            throw new IllegalArgumentException("file position must not be negative, got " + position);
+        }
+    }
+
+    /** Unmaps the regions this object mapped and closes their memfds; borrowed regions stay with their owner. */
+    @Override
+    public void close() {
+        backingFds.forEach(OwnedFd::close);
+        arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return "GuestMemoryMmap" + regions;
+    }
+}

@@ -1,0 +1,30 @@
+package dev.vmm4j.vmm.memory;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Locale;
+
+/**
+ * One contiguous piece of guest memory: the guest-physical range {@code [start, start + size)} and the host memory
+ * that holds it. Regions never own their memory; the {@link GuestMemory} they belong to does.
+ */
+public record GuestRegion(long start, MemorySegment memory) {
+    /** {@return the size in bytes} */
+    public long size() {
+        return memory.byteSize();
+    }
+
+    /** {@return the last guest-physical address in the region (inclusive, so a region may end at 2^64 - 1)} */
+    public long last() {
+        return start + memory.byteSize() - 1;
+    }
+
+    /** {@return whether {@code gpa} is in this region} */
+    public boolean contains(long gpa) {
+        return Long.compareUnsigned(gpa, start) >= 0 && Long.compareUnsigned(gpa, last()) <= 0;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "GuestRegion[%#x-%#x]", start, last());
+    }
+}
