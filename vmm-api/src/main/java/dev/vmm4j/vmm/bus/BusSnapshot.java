@@ -175,20 +175,19 @@ final class BusSnapshot {
 
     /** {@return the device and bias for {@code address}, or null if no range holds it} */
     Target target(long address) {
-        if (direct != null) {
-            int index = Long.compareUnsigned(address, DIRECT_LIMIT) < 0 ? direct[(int) address] : 0;
-            return index == 0 ? null : targets[index - 1];
-        }
-        if (pages != null) {
+        PageEntry[] table = pages;
+        if (table != null) { // MMIO first: the common exit
             long page = address >>> PAGE_SHIFT;
-            for (PageEntry e = pages[slotOf(page)]; e != null; e = e.next) {
+            for (PageEntry e = table[(int) ((page * 0x9e37_79b9_7f4a_7c15L) >>> pageShift)]; e != null; e = e.next) {
                 if (e.page == page) {
                     return e.device != null ? e : search(address);
                 }
             }
-            if (!searchMisses) {
-                return null;
-            }
+            return searchMisses ? search(address) : null;
+        }
+        if (direct != null) {
+            int index = Long.compareUnsigned(address, DIRECT_LIMIT) < 0 ? direct[(int) address] : 0;
+            return index == 0 ? null : targets[index - 1];
         }
         return search(address);
     }

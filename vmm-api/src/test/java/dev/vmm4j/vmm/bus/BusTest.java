@@ -109,6 +109,28 @@ class BusTest {
         assertTrue(bus.remove(0x60).isEmpty());
     }
 
+    @Test
+    void everyLookupPathFindsTheRightDevice() {
+        Bus bus = new Bus("mmio");
+        RecordingDevice window = new RecordingDevice(1);   // whole page: page hash
+        RecordingDevice left = new RecordingDevice(2);     // two ranges share a page: search
+        RecordingDevice right = new RecordingDevice(3);
+        RecordingDevice huge = new RecordingDevice(4);     // too many pages to index: search
+        bus.insert(window, 0xd000_0000L, 0x1000);
+        bus.insert(left, 0xd000_1000L, 0x10);
+        bus.insert(right, 0xd000_1010L, 0x10);
+        bus.insert(huge, 0x1_0000_0000L, 64L << 20);
+        assertSame(window, bus.rangeOf(0xd000_0fffL).orElseThrow().device());
+        assertSame(left, bus.rangeOf(0xd000_100fL).orElseThrow().device());
+        assertSame(right, bus.rangeOf(0xd000_1010L).orElseThrow().device());
+        assertTrue(bus.rangeOf(0xd000_1020L).isEmpty(), "rest of a shared page");
+        assertSame(huge, bus.rangeOf(0x1_0000_0000L + (63L << 20)).orElseThrow().device());
+        assertTrue(bus.rangeOf(0x1_0400_0000L).isEmpty(), "just past the huge range");
+        assertTrue(bus.rangeOf(0xc000_0000L).isEmpty(), "a page no range touches");
+        assertTrue(bus.write(0xd000_1018L, data));
+        assertEquals(List.of(8L), right.writes);
+    }
+
     /** For random sets of ranges, dispatch finds exactly the device a linear scan finds. */
     @Property(tries = 1000)
     void dispatchAgreesWithALinearScan(@ForAll @Size(max = 40) List<@LongRange(min = 0, max = 1 << 20) Long> bases,
