@@ -251,7 +251,7 @@ public final class EventLoop implements AutoCloseable {
         int handled = 0;
         lock.lock();
         try {
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < count && !stopping; i++) {
                 long base = i * EVENT_SIZE;
                 int bits = events.get(ValueLayout.JAVA_INT_UNALIGNED, base + EVENTS_OFFSET);
                 long data = events.get(ValueLayout.JAVA_LONG_UNALIGNED, base + DATA_OFFSET);
@@ -277,7 +277,7 @@ public final class EventLoop implements AutoCloseable {
             lock.unlock();
         }
         Runnable task;
-        while ((task = tasks.poll()) != null) {
+        while (!stopping && (task = tasks.poll()) != null) {
             handled++;
             try {
                 task.run();
@@ -291,28 +291,39 @@ public final class EventLoop implements AutoCloseable {
 
     /** Runs the loop on the calling thread until {@link #close()}. */
     public void run() {
-        lock.lock();
-        try {
-            requireOpen();
-            if (loopThread != null) {
-                throw new IllegalStateException("event loop " + name + " already runs on " + loopThread.getName());
-            }
-            loopThread = Thread.currentThread();
-        } finally {
-            lock.unlock();
-        }
+        claim(Thread.currentThread());
         try {
             while (!stopping) {
                 runOnce(-1);
             }
         } finally {
+            release();
             finished.countDown();
         }
     }
 
     /** Runs the loop on a new platform thread named after the loop. {@return that thread} */
     public Thread start() {
-        return Thread.ofPlatform().name(name).start(this::run);
+        Thread thread = Thread.ofPlatform().name(name).unstarted(this::run);
+        claim(thread); // before it starts, so that a close() right away waits for it
+        thread.start();
+        return thread;
+    }
+
+    private void claim(Thread thread) {
+        lock.lock();
+        try {
+            if (loopThread == thread) {
+                return; // start() claimed it; if close() came first, run() just releases and returns
+            }
+            requireOpen();
+            if (loopThread != null) {
+                throw new IllegalStateException("event loop " + name + " already runs on " + loopThread.getName());
+            }
+            loopThread = thread;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** {@return how many subscriber calls and posted tasks have thrown} */
@@ -334,7 +345,7 @@ public final class EventLoop implements AutoCloseable {
     public void close() {
         lock.lock();
         try {
-            if (closed) {
+            if (stopping) {
                 return;
             }
             stopping = true;
@@ -343,16 +354,28 @@ public final class EventLoop implements AutoCloseable {
         }
         wake.write(1);
         Thread thread = loopThread;
-        if (thread != null && thread != Thread.currentThread()) {
+        if (thread == Thread.currentThread()) {
+            return; // called from a subscriber or task: run() releases everything as it returns
+        }
+        if (thread != null) {
             try {
                 finished.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for event loop " + name + " to stop", e);
             }
+        } else {
+            release();
         }
+    }
+
+    /** Drops the subscriptions and tasks and closes the loop's own fds; once, after the loop has stopped. */
+    private void release() {
         lock.lock();
         try {
+            if (closed) {
+                return;
+            }
             closed = true;
             List<Subscription> all = new ArrayList<>(subscriptions.values());
             subscriptions.clear();

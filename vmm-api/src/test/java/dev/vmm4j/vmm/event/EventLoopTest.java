@@ -143,6 +143,31 @@ class EventLoopTest {
     }
 
     @Test
+    void aSubscriberMayCloseTheLoopItRunsOn() throws Exception {
+        try (EventFd a = EventFd.createNonBlocking()) {
+            EventLoop loop = EventLoop.create("self-closing");
+            loop.addSubscriber(new EventSubscriber() {
+                @Override
+                public void init(EventOps ops) {
+                    ops.add(a.fd(), EventSet.IN, 0);
+                }
+
+                @Override
+                public void process(Event event, EventOps ops) {
+                    loop.close();
+                }
+            });
+            Thread thread = loop.start();
+            a.write(1);
+            thread.join(5000);
+            assertFalse(thread.isAlive(), "the loop stopped");
+            assertEquals(0, loop.errorCount());
+            assertThrows(IllegalStateException.class, () -> loop.post(() -> {}));
+            loop.close();
+        }
+    }
+
+    @Test
     void closeStopsTheThreadAndLeaksNoDescriptors() throws Exception {
         long before = openDescriptors();
         for (int i = 0; i < 20; i++) {
