@@ -1,8 +1,10 @@
 /**
- * The x86_64 LinuxArch: memory layout, kernel loading, boot structures, vCPU setup, irqchip, serial and i8042.
- *
- * <p>Its implementation arrives with the x86_64 boot issue; today the module holds only its declaration.
+ * The x86_64 side of vmm4j: the legacy PC devices a Linux guest expects on the port-I/O bus ({@code I8042},
+ * {@code Cmos}), and, with the x86_64 boot issue, the {@code LinuxArch} that lays out memory, loads kernels and
+ * sets up vCPUs.
  */
 module dev.vmm4j.arch.x86_64 {
     requires dev.vmm4j.vmm;
+
+    exports dev.vmm4j.arch.x86_64.devices;
 }

@@ -15,6 +15,7 @@ module dev.vmm4j.vmm {
     exports dev.vmm4j.vmm.bus;
     exports dev.vmm4j.vmm.resources;
     exports dev.vmm4j.vmm.boot;
+    exports dev.vmm4j.vmm.devices;
     // Thin libc wrappers for vmm4j's own modules; not API.
     exports dev.vmm4j.vmm.sys to dev.vmm4j.virtio, dev.vmm4j.arch.x86_64, dev.vmm4j.arch.aarch64,
             dev.vmm4j.examples, dev.vmm4j.benchmarks;
