@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <linux/kvm.h>
 #include <linux/version.h>
+#include <asm/bootparam.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/eventfd.h>

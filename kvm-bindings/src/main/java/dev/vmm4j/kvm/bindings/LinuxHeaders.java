@@ -18,6 +18,15 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     LinuxHeaders() {
         // Should not be called directly
     }
+    private static final int KVM_STATS_TYPE_LOG_HIST = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_STATS_TYPE_LOG_HIST 4
+     * }
+     */
+    public static int KVM_STATS_TYPE_LOG_HIST() {
+        return KVM_STATS_TYPE_LOG_HIST;
+    }
     private static final int KVM_STATS_TYPE_MAX = (int)4L;
     /**
      * {@snippet lang=c :
@@ -188,6 +197,51 @@ public class LinuxHeaders extends LinuxHeaders_1 {
      */
     public static int KVM_S390_ZPCIOP_REGAEN_HOST() {
         return KVM_S390_ZPCIOP_REGAEN_HOST;
+    }
+    private static final int LOADED_HIGH = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define LOADED_HIGH 1
+     * }
+     */
+    public static int LOADED_HIGH() {
+        return LOADED_HIGH;
+    }
+    private static final int KEEP_SEGMENTS = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define KEEP_SEGMENTS 64
+     * }
+     */
+    public static int KEEP_SEGMENTS() {
+        return KEEP_SEGMENTS;
+    }
+    private static final int CAN_USE_HEAP = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define CAN_USE_HEAP 128
+     * }
+     */
+    public static int CAN_USE_HEAP() {
+        return CAN_USE_HEAP;
+    }
+    private static final int XLF_KERNEL_64 = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define XLF_KERNEL_64 1
+     * }
+     */
+    public static int XLF_KERNEL_64() {
+        return XLF_KERNEL_64;
+    }
+    private static final int XLF_CAN_BE_LOADED_ABOVE_4G = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define XLF_CAN_BE_LOADED_ABOVE_4G 2
+     * }
+     */
+    public static int XLF_CAN_BE_LOADED_ABOVE_4G() {
+        return XLF_CAN_BE_LOADED_ABOVE_4G;
     }
     private static final int MFD_CLOEXEC = (int)1L;
     /**

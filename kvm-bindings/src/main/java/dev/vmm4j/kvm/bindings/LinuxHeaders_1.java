@@ -3858,6 +3858,15 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int LINUX_VERSION_CODE() {
         return LINUX_VERSION_CODE;
     }
+    private static final int E820_MAX_ENTRIES_ZEROPAGE = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define E820_MAX_ENTRIES_ZEROPAGE 128
+     * }
+     */
+    public static int E820_MAX_ENTRIES_ZEROPAGE() {
+        return E820_MAX_ENTRIES_ZEROPAGE;
+    }
     private static final int MAP_NORESERVE = (int)16384L;
     /**
      * {@snippet lang=c :
@@ -10751,15 +10760,6 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int KVM_STATS_TYPE_LINEAR_HIST() {
         return KVM_STATS_TYPE_LINEAR_HIST;
-    }
-    private static final int KVM_STATS_TYPE_LOG_HIST = (int)4L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_STATS_TYPE_LOG_HIST 4
-     * }
-     */
-    public static int KVM_STATS_TYPE_LOG_HIST() {
-        return KVM_STATS_TYPE_LOG_HIST;
     }
 }
 

@@ -231,9 +231,14 @@ public final class EventLoop implements AutoCloseable {
     /** Runs {@code task} on the loop's thread soon. Safe from any thread. */
     public void post(Runnable task) {
         Objects.requireNonNull(task, "task");
-        requireOpen();
-        tasks.add(task);
-        wake.write(1);
+        lock.lock(); // against release() closing the wake-up eventfd under us
+        try {
+            requireOpen();
+            tasks.add(task);
+            wake.write(1);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -349,10 +354,10 @@ public final class EventLoop implements AutoCloseable {
                 return;
             }
             stopping = true;
+            wake.write(1); // under the lock: release() closes the eventfd only while holding it
         } finally {
             lock.unlock();
         }
-        wake.write(1);
         Thread thread = loopThread;
         if (thread == Thread.currentThread()) {
             return; // called from a subscriber or task: run() releases everything as it returns
@@ -381,12 +386,12 @@ public final class EventLoop implements AutoCloseable {
             subscriptions.clear();
             all.forEach(Subscription::removeAll);
             tasks.clear();
+            wake.close();
+            epoll.close();
+            arena.close();
         } finally {
             lock.unlock();
         }
-        wake.close();
-        epoll.close();
-        arena.close();
     }
 
     @Override
