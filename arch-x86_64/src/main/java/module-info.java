@@ -9,4 +9,5 @@ module dev.vmm4j.arch.x86_64 {
 
     exports dev.vmm4j.arch.x86_64.devices;
     exports dev.vmm4j.arch.x86_64.loader;
+    exports dev.vmm4j.arch.x86_64.boot;
 }

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)
 @ExtendWith(RequiresTestKernel.Condition.class)
-@interface RequiresTestKernel {
-    final class Condition implements ExecutionCondition {
+public @interface RequiresTestKernel {
+    public final class Condition implements ExecutionCondition {
         @Override
         public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
             Path kernel = TestKernel.path();

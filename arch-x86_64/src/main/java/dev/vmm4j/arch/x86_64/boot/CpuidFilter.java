@@ -1,0 +1,45 @@
+package dev.vmm4j.arch.x86_64.boot;
+
+import dev.vmm4j.vmm.kvm.Cpuid;
+import dev.vmm4j.vmm.kvm.CpuidEntry;
+import java.util.function.UnaryOperator;
+
+/**
+ * Turns KVM's supported CPUID into what one vCPU of a VM sees, as crosvm does: the hypervisor bit set, the vCPU's
+ * APIC id in leaf 1 and in the x2APIC topology leaves, the logical processor count of the VM. An embedder's
+ * customiser runs last, so it can mask or set any bit (for example CX16 and XSAVE, which this project's emulated KVM
+ * cannot run).
+ */
+public final class CpuidFilter {
+    /** Leaf 1 ECX bit 31: running under a hypervisor. */
+    public static final int ECX_HYPERVISOR = 1 << 31;
+    /** Leaf 1 ECX bit 13: cmpxchg16b. */
+    public static final int ECX_CX16 = 1 << 13;
+    /** Leaf 1 ECX bit 26: XSAVE/XRSTOR and XCR0. */
+    public static final int ECX_XSAVE = 1 << 26;
+    /** Leaf 1 ECX bit 27: OSXSAVE, which follows XSAVE. */
+    public static final int ECX_OSXSAVE = 1 << 27;
+    /** Leaf 1 EDX bit 28: the package has several logical processors. */
+    private static final int EDX_HTT = 1 << 28;
+
+    private CpuidFilter() {}
+
+    /** {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, after {@code customiser}} */
+    public static Cpuid forVcpu(Cpuid supported, int vcpuId, int vcpuCount, UnaryOperator<CpuidEntry> customiser) {
+        return supported.map(entry -> switch (entry.function()) {
+            case 1 -> entry.withRegisters(entry.eax(),
+                    (entry.ebx() & 0x0000_ffff) | (vcpuId << 24) | ((vcpuCount & 0xff) << 16),
+                    entry.ecx() | ECX_HYPERVISOR,
+                    vcpuCount > 1 ? entry.edx() | EDX_HTT : entry.edx() & ~EDX_HTT);
+            case 0xb, 0x1f -> entry.withRegisters(entry.eax(), entry.ebx(), entry.ecx(), vcpuId); // x2APIC id
+            default -> entry;
+        }).map(customiser);
+    }
+
+    /** {@return a customiser that clears {@code ecxBits} of leaf 1} */
+    public static UnaryOperator<CpuidEntry> maskLeaf1Ecx(int ecxBits) {
+        return entry -> entry.function() == 1
+                ? entry.withRegisters(entry.eax(), entry.ebx(), entry.ecx() & ~ecxBits, entry.edx())
+                : entry;
+    }
+}
