@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Debian's stock kernel, decompressed on the host and entered at startup_64 with our zero page, GDT, page tables,
- * CPUID and MSRs, prints its banner, our command line and our e820 map over our 16550 at 0x3f8. On this project's
+ * CPUID, MSRs and MP table, prints its banner, our command line and our e820 map over our 16550 at 0x3f8, and
+ * finds our MP table. On this project's
  * emulated KVM it cannot get much further (see DESIGN.md), so the test stops the vCPU once the lines are there.
  */
 @RequiresKvm
@@ -45,6 +46,7 @@ class DebianKernelBootTest {
             "Command line: " + CMDLINE,
             "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
             "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable",
+            "found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]",
         };
         OutputStream serialOut = new ByteArrayOutputStream() {
             @Override
@@ -73,6 +75,7 @@ class DebianKernelBootTest {
                     .e820(BootParams.e820For(memory))
                     .writeTo(memory, X86Layout.ZERO_PAGE);
             long cr3 = VcpuBootState.writeTables(memory);
+            MpTable.write(memory, 1);
             vcpu.setCpuid(CpuidFilter.forVcpu(kvm.supportedCpuid(), 0, 1,
                     CpuidFilter.maskLeaf1Ecx(CpuidFilter.ECX_CX16 | CpuidFilter.ECX_XSAVE | CpuidFilter.ECX_OSXSAVE)));
             VcpuBootState.configureBootVcpu(vcpu, cr3, kernel.entry(), X86Layout.ZERO_PAGE);
