@@ -1,0 +1,19 @@
+/* Entry of every test guest: a stack, then main(boot_params); main's return value ends the VM through the i8042. */
+    .section .text.start, "ax"
+    .globl _start
+    .code64
+_start:
+    mov $stack_top, %rsp
+    mov %rsi, %rdi
+    call main
+    mov $0xfe, %al
+    out %al, $0x64
+1:  hlt
+    jmp 1b
+
+    .section .bss
+    .balign 16
+    .space 16384
+stack_top:
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,40 @@
+package dev.vmm4j.guests;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * The test guests built from {@code guests/src/main/c}: ELF executables linked at 2 MiB, entered in 64-bit mode as a
+ * Linux kernel is ({@code rsi} = boot_params), that talk over COM1 and end the VM through the i8042 reset.
+ */
+public enum Guests {
+    /** Prints "hello from a vmm4j guest" and resets. */
+    HELLO("hello"),
+    /** Checks boot_params, e820, the command line ("console=ttyS0 bootcheck=1"), CPUID and the MP table from inside. */
+    BOOTCHECK("bootcheck"),
+    /** Triple-faults: empty IDT, then a division by zero. */
+    TRIPLE_FAULT("triple_fault"),
+    /** Prints "spin: spinning" and never stops by itself. */
+    SPIN("spin"),
+    /** Executes xgetbv, which an emulating KVM cannot run. */
+    UNSUPPORTED("unsupported");
+
+    private final String file;
+
+    Guests(String file) {
+        this.file = file + ".elf";
+    }
+
+    /** {@return the guest's ELF image} */
+    public byte[] elf() {
+        try (InputStream in = Guests.class.getResourceAsStream(file)) {
+            if (in == null) {
+                throw new IllegalStateException("guest " + file + " is not in the guests jar: was it built with gcc and make?");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading guest " + file, e);
+        }
+    }
+}
