@@ -50,6 +50,15 @@ static inline int streq(const char *a, const char *b) {
     return *a == *b;
 }
 
+static inline int contains(const char *haystack, const char *needle) {
+    for (; *haystack; haystack++) {
+        const char *h = haystack, *n = needle;
+        while (*n && *h == *n) { h++; n++; }
+        if (!*n) return 1;
+    }
+    return !*needle;
+}
+
 static inline u8 read8(u64 address) { return *(volatile u8 *) address; }
 static inline u16 read16(u64 address) { return *(volatile u16 *) address; }
 static inline u32 read32(u64 address) { return *(volatile u32 *) address; }

@@ -9,6 +9,9 @@
 module dev.vmm4j.vmm {
     requires transitive dev.vmm4j.kvm.bindings;
 
+    uses dev.vmm4j.vmm.LinuxArch;
+
+    exports dev.vmm4j.vmm;
     exports dev.vmm4j.vmm.kvm;
     exports dev.vmm4j.vmm.event;
     exports dev.vmm4j.vmm.memory;

@@ -11,7 +11,7 @@ import java.io.UncheckedIOException;
 public enum Guests {
     /** Prints "hello from a vmm4j guest" and resets. */
     HELLO("hello"),
-    /** Checks boot_params, e820, the command line ("console=ttyS0 bootcheck=1"), CPUID and the MP table from inside. */
+    /** Checks boot_params, e820, the command line (it must hold "bootcheck=1"), CPUID and the MP table from inside. */
     BOOTCHECK("bootcheck"),
     /** Triple-faults: empty IDT, then a division by zero. */
     TRIPLE_FAULT("triple_fault"),

@@ -1,0 +1,163 @@
+package dev.vmm4j.arch.x86_64;
+
+import dev.vmm4j.arch.x86_64.boot.BootParams;
+import dev.vmm4j.arch.x86_64.boot.CpuidFilter;
+import dev.vmm4j.arch.x86_64.boot.MpTable;
+import dev.vmm4j.arch.x86_64.boot.VcpuBootState;
+import dev.vmm4j.arch.x86_64.boot.X86Layout;
+import dev.vmm4j.arch.x86_64.devices.Cmos;
+import dev.vmm4j.arch.x86_64.devices.I8042;
+import dev.vmm4j.arch.x86_64.loader.Initrd;
+import dev.vmm4j.arch.x86_64.loader.InvalidKernelException;
+import dev.vmm4j.arch.x86_64.loader.KernelLoader;
+import dev.vmm4j.arch.x86_64.loader.LoadedKernel;
+import dev.vmm4j.kvm.bindings.kvm_regs;
+import dev.vmm4j.vmm.BootSpec;
+import dev.vmm4j.vmm.LinuxArch;
+import dev.vmm4j.vmm.Platform;
+import dev.vmm4j.vmm.RamRegion;
+import dev.vmm4j.vmm.boot.KernelCmdline;
+import dev.vmm4j.vmm.devices.Interrupt;
+import dev.vmm4j.vmm.devices.Serial;
+import dev.vmm4j.vmm.event.EventFd;
+import dev.vmm4j.vmm.kvm.Kvm;
+import dev.vmm4j.vmm.kvm.Vcpu;
+import dev.vmm4j.vmm.kvm.Vm;
+import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.memory.GuestMemoryException;
+import dev.vmm4j.vmm.resources.SystemAllocator;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * x86_64 Linux on KVM, as crosvm boots it: RAM from 0 with the MMIO hole below 4 GiB, the in-kernel irqchip and PIT,
+ * COM1 (16550 at 0x3f8, IRQ 4 through an irqfd), the i8042 for reset and the CMOS clock, an ELF vmlinux or a bzImage
+ * (decompressed on the host if asked), an initrd, the zero page with e820, GDT, page tables and MP table, and vCPUs
+ * with filtered CPUID, MSRs and LAPIC LINT0/LINT1 wired. The boot vCPU enters the kernel in 64-bit mode; the others
+ * wait, as KVM leaves them, for the INIT/SIPI the kernel sends.
+ */
+public final class X86_64Arch implements LinuxArch {
+    private static final int COM1_IRQ = 4;
+
+    /** What {@link #loadKernel} hands to {@link #configureVcpu}. */
+    private record Boot(long entry, long cr3) {}
+
+    @Override
+    public String name() {
+        return "x86_64";
+    }
+
+    @Override
+    public boolean supportsHost() {
+        String arch = System.getProperty("os.arch");
+        return "amd64".equals(arch) || "x86_64".equals(arch);
+    }
+
+    @Override
+    public List<RamRegion> memoryLayout(long memoryBytes) {
+        List<RamRegion> regions = new ArrayList<>();
+        long low = Math.min(memoryBytes, X86Layout.MMIO_HOLE_START);
+        regions.add(new RamRegion(0, low));
+        if (memoryBytes > low) {
+            regions.add(new RamRegion(X86Layout.FOUR_GIB, memoryBytes - low));
+        }
+        return regions;
+    }
+
+    @Override
+    public SystemAllocator systemAllocator(long memoryBytes) {
+        return SystemAllocator.builder()
+                .irqs(5, 23)
+                .ioPorts(0xc000, 0x4000)
+                .mmio(X86Layout.MMIO_HOLE_START, 0xfec0_0000L - X86Layout.MMIO_HOLE_START)
+                .build();
+    }
+
+    @Override
+    public void createVm(Kvm kvm, Vm vm, int vcpus) {
+        vm.setIdentityMapAddress(X86Layout.IDENTITY_MAP);
+        vm.setTssAddress(X86Layout.TSS);
+        vm.createIrqchip();
+        vm.createPit2(0);
+    }
+
+    @Override
+    public void setupPlatform(Platform platform) {
+        EventFd com1Irq = EventFd.create();
+        platform.resources().add(com1Irq);
+        platform.vm().registerIrqfd(com1Irq, COM1_IRQ);
+        Serial com1 = new Serial("ttyS0", Interrupt.of(com1Irq), platform.serialOutput());
+        platform.resources().add(com1);
+        platform.serialInput().ifPresent(com1::connectInput);
+        platform.ioBus().insert(com1, 0x3f8, 8);
+        platform.ioBus().insert(new I8042(platform.guestReset()), 0x60, 5);
+        long below4g = 0;
+        long above4g = 0;
+        for (var region : platform.memory().regions()) {
+            if (Long.compareUnsigned(region.start(), X86Layout.FOUR_GIB) < 0) {
+                below4g += region.size();
+            } else {
+                above4g += region.size();
+            }
+        }
+        platform.ioBus().insert(new Cmos(Clock.systemUTC(), below4g, above4g), 0x70, 2);
+    }
+
+    @Override
+    public String baseCommandLine() {
+        return "console=ttyS0 reboot=k panic=-1";
+    }
+
+    @Override
+    public int commandLineCapacity() {
+        return X86Layout.CMDLINE_MAX;
+    }
+
+    @Override
+    public Object loadKernel(GuestMemory memory, BootSpec spec, String commandLine) throws IOException {
+        try {
+            LoadedKernel kernel = KernelLoader.load(spec.kernel(), memory,
+                    spec.hostDecompression() ? KernelLoader.Decompression.HOST : KernelLoader.Decompression.GUEST);
+            byte[] cmdline = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(commandLine).toCString();
+            memory.writeFully(X86Layout.CMDLINE, cmdline);
+            BootParams params = new BootParams().commandLine(X86Layout.CMDLINE, cmdline.length).e820(BootParams.e820For(memory));
+            kernel.setupHeader().ifPresent(params::setupHeader);
+            if (spec.initrd().isPresent()) {
+                long limit = Math.min(memory.regions().getFirst().size(), X86Layout.MMIO_HOLE_START);
+                Initrd.Placement initrd = Initrd.load(spec.initrd().get(), memory, kernel.end(), limit);
+                params.initrd(initrd.address(), initrd.size());
+            }
+            params.writeTo(memory, X86Layout.ZERO_PAGE);
+            long cr3 = VcpuBootState.writeTables(memory);
+            MpTable.write(memory, spec.vcpus());
+            return new Boot(kernel.entry(), cr3);
+        } catch (InvalidKernelException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        } catch (GuestMemoryException e) {
+            throw new IllegalArgumentException("the boot structures do not fit in guest memory: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void configureVcpu(Kvm kvm, Vm vm, Vcpu vcpu, BootSpec spec, Object boot) {
+        Boot where = (Boot) boot;
+        vcpu.setCpuid(CpuidFilter.forVcpu(kvm.supportedCpuid(), vcpu.id(), spec.vcpus(), spec.cpuidCustomiser()));
+        if (vcpu.id() == 0) {
+            VcpuBootState.configureBootVcpu(vcpu, where.cr3(), where.entry(), X86Layout.ZERO_PAGE);
+        }
+        VcpuBootState.configureLapic(vcpu);
+    }
+
+    @Override
+    public long programCounter(Vcpu vcpu) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = kvm_regs.allocate(arena);
+            vcpu.getRegs(regs);
+            return kvm_regs.rip(regs);
+        }
+    }
+}

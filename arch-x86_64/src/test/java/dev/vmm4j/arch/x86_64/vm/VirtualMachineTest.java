@@ -1,0 +1,150 @@
+package dev.vmm4j.arch.x86_64.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vmm4j.guests.Guests;
+import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.VirtualMachine;
+import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.bus.BusDevice;
+import dev.vmm4j.vmm.testing.RequiresKvm;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** VirtualMachine.builder() on /dev/kvm with the guest kit, through X86_64Arch found by ServiceLoader. */
+@RequiresKvm
+class VirtualMachineTest {
+    @TempDir
+    Path dir;
+
+    private Path guest(Guests guest) throws IOException {
+        return Files.write(dir.resolve(guest.name() + ".elf"), guest.elf());
+    }
+
+    private VirtualMachineBuilder builder(Guests guest, ByteArrayOutputStream console) throws IOException {
+        return VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest(guest)).serial(console);
+    }
+
+    @Test
+    void helloRunsToAGuestReset() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.HELLO, console).build()) {
+            assertEquals("x86_64", vm.arch().name());
+            ExitStatus status = vm.run();
+            assertInstanceOf(ExitStatus.GuestReset.class, status);
+            assertTrue(status.isClean());
+            assertEquals("hello from a vmm4j guest\n", console.toString());
+        }
+    }
+
+    @Test
+    void bootcheckPassesWithTwoVcpus() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.BOOTCHECK, console).vcpus(2).cmdline("bootcheck=1").build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            String out = console.toString();
+            assertTrue(out.contains("bootcheck: done"), out);
+            assertFalse(out.contains("FAIL"), out);
+            assertTrue(out.contains("cmdline: console=ttyS0 reboot=k panic=-1 bootcheck=1"), out);
+        }
+    }
+
+    @Test
+    void tripleFaultIsReportedAsSuch() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.TRIPLE_FAULT, console).build()) {
+            ExitStatus status = vm.run();
+            assertEquals(new ExitStatus.TripleFault(0), status);
+            assertEquals("vcpu 0 triple-faulted (KVM shutdown): the guest crashed", status.description());
+        }
+    }
+
+    @Test
+    void hostStopEndsASpinningGuest() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.SPIN, console).vcpus(2).build()) {
+            vm.start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!console.toString().contains("spin: spinning") && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(Optional.empty(), vm.awaitExit(Duration.ofMillis(50)), "it spins until stopped");
+            vm.stop();
+            assertInstanceOf(ExitStatus.HostStop.class, vm.awaitExit());
+        }
+    }
+
+    @Test
+    void instructionKvmCannotRunIsAnInternalErrorOrACrash() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.UNSUPPORTED, console).build()) {
+            ExitStatus status = vm.run();
+            if (status instanceof ExitStatus.InternalError error) {
+                assertTrue(error.rip() >= 0x200000 && error.rip() < 0x210000, status.description());
+                assertTrue(status.description().startsWith("KVM internal error"), status.description());
+            } else {
+                // Hardware KVM runs xgetbv; the guest then resets, or faults without XSAVE and shuts down.
+                assertTrue(status instanceof ExitStatus.TripleFault || status instanceof ExitStatus.GuestReset, status.description());
+            }
+        }
+    }
+
+    @Test
+    void embedderDevicesAreValidatedAndOverlapsNamed() throws Exception {
+        BusDevice nothing = new BusDevice() {
+            @Override
+            public void read(long offset, MemorySegment data) {}
+
+            @Override
+            public void write(long offset, MemorySegment data) {}
+
+            @Override
+            public String toString() {
+                return "post-code port";
+            }
+        };
+        IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
+                () -> builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x3f8, 1).build());
+        assertTrue(overlap.getMessage().startsWith("io bus: [0x3f8, 0x3f8] post-code port overlaps"), overlap.getMessage());
+        try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x80, 1).build()) {
+            assertTrue(vm.ioBus().rangeOf(0x80).isPresent());
+        }
+    }
+
+    @Test
+    void aHundredVmsLeakNoDescriptorsAndNoThreads() throws Exception {
+        Path hello = guest(Guests.HELLO);
+        runHello(hello); // warm up whatever the JVM keeps (class loading, the kick signal's first use)
+        long fds = openDescriptors();
+        int threads = Thread.activeCount();
+        for (int i = 0; i < 100; i++) {
+            runHello(hello);
+        }
+        assertEquals(fds, openDescriptors(), "file descriptors");
+        assertEquals(threads, Thread.activeCount(), "threads");
+    }
+
+    private static void runHello(Path hello) throws InterruptedException {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(hello).serial(console).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run());
+        }
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+}

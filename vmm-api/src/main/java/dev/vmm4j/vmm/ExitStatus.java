@@ -1,0 +1,65 @@
+package dev.vmm4j.vmm;
+
+import java.util.HexFormat;
+import java.util.Locale;
+
+/** Why a {@link VirtualMachine} ended. {@link #description()} says it in a line a user can read. */
+public sealed interface ExitStatus {
+    /** {@return one line saying why the VM ended} */
+    String description();
+
+    /** {@return whether the guest ended the VM itself in an orderly way (a reset or power-off)} */
+    default boolean isClean() {
+        return this instanceof GuestReset || this instanceof GuestPowerOff;
+    }
+
+    /** The guest asked for a reset (x86: through the i8042; a VMM ends the VM, as crosvm does). */
+    record GuestReset() implements ExitStatus {
+        public String description() {
+            return "the guest reset the machine";
+        }
+    }
+
+    /** The guest powered the machine off. */
+    record GuestPowerOff() implements ExitStatus {
+        public String description() {
+            return "the guest powered the machine off";
+        }
+    }
+
+    /** The guest triple-faulted: KVM reported a shutdown of vCPU {@code vcpu}. */
+    record TripleFault(int vcpu) implements ExitStatus {
+        public String description() {
+            return "vcpu " + vcpu + " triple-faulted (KVM shutdown): the guest crashed";
+        }
+    }
+
+    /** KVM could not go on with vCPU {@code vcpu}: an internal error, with the guest's RIP and the instruction bytes. */
+    record InternalError(int vcpu, int suberror, long rip, byte[] instruction) implements ExitStatus {
+        public String description() {
+            return String.format(Locale.ROOT, "KVM internal error %d on vcpu %d at rip %#x%s", suberror, vcpu, rip,
+                    instruction.length == 0 ? "" : " (instruction " + HexFormat.ofDelimiter(" ").formatHex(instruction) + ")");
+        }
+    }
+
+    /** The CPU refused to enter the guest on vCPU {@code vcpu}. */
+    record FailEntry(int vcpu, long hardwareReason) implements ExitStatus {
+        public String description() {
+            return String.format(Locale.ROOT, "vcpu %d failed to enter the guest (hardware reason %#x)", vcpu, hardwareReason);
+        }
+    }
+
+    /** The embedder stopped the VM ({@link VirtualMachine#stop()}). */
+    record HostStop() implements ExitStatus {
+        public String description() {
+            return "stopped by the host";
+        }
+    }
+
+    /** A device or vCPU thread failed in a way the VM cannot go on from. */
+    record Failure(String what, Throwable cause) implements ExitStatus {
+        public String description() {
+            return what + " failed: " + cause.getMessage();
+        }
+    }
+}

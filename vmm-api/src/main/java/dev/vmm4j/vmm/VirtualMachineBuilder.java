@@ -1,0 +1,214 @@
+package dev.vmm4j.vmm;
+
+import dev.vmm4j.vmm.bus.BusDevice;
+import dev.vmm4j.vmm.kvm.CpuidEntry;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.StringJoiner;
+import java.util.function.UnaryOperator;
+
+/**
+ * Configures a {@link VirtualMachine}. Each setter checks its value at once; {@link #build()} checks the whole
+ * configuration, reporting every problem in one message, before it touches KVM.
+ *
+ * <p><b>Thread safety:</b> not thread-safe.
+ */
+public final class VirtualMachineBuilder {
+    /** Below this no Linux kernel starts. */
+    static final long MIN_MEMORY = 16L << 20;
+    private static final long PAGE = 4096;
+
+    /** A device the embedder adds at a place on one of the buses. */
+    record ExtraDevice(BusDevice device, long base, long length, boolean io) {}
+
+    private long memoryBytes = -1;
+    private int vcpus = 1;
+    private Path kernel;
+    private Path initrd;
+    private String commandLine = "";
+    private OutputStream serialOutput = System.out;
+    private InputStream serialInput;
+    private LinuxArch arch;
+    private UnaryOperator<CpuidEntry> cpuid = UnaryOperator.identity();
+    private boolean hostDecompression = true;
+    private final List<ExtraDevice> devices = new ArrayList<>();
+
+    VirtualMachineBuilder() {}
+
+    /** {@return {@code mib} MiB in bytes, for {@link #memory(long)}} */
+    public static long MiB(long mib) {
+        return mib << 20;
+    }
+
+    /** Guest RAM in bytes: a multiple of 4 KiB, at least 16 MiB. Default: 256 MiB. */
+    public VirtualMachineBuilder memory(long bytes) {
+        if (bytes < MIN_MEMORY || bytes % PAGE != 0) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "memory must be a multiple of 4 KiB and at least %d MiB, got %d bytes", MIN_MEMORY >> 20, bytes));
+        }
+        this.memoryBytes = bytes;
+        return this;
+    }
+
+    /** The number of vCPUs, at least 1 (and at most what KVM allows, checked by {@link #build()}). Default: 1. */
+    public VirtualMachineBuilder vcpus(int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("a VM needs at least one vCPU, got " + count);
+        }
+        this.vcpus = count;
+        return this;
+    }
+
+    /** The kernel: an ELF vmlinux or a bzImage (on x86_64). */
+    public VirtualMachineBuilder kernel(Path file) {
+        if (kernel != null) {
+            throw new IllegalStateException("kernel was already set to " + kernel);
+        }
+        this.kernel = Objects.requireNonNull(file, "kernel");
+        return this;
+    }
+
+    /** An initial ramdisk for the kernel. */
+    public VirtualMachineBuilder initrd(Path file) {
+        if (initrd != null) {
+            throw new IllegalStateException("initrd was already set to " + initrd);
+        }
+        this.initrd = Objects.requireNonNull(file, "initrd");
+        return this;
+    }
+
+    /** Kernel command-line parameters, after the architecture's own (such as {@code console=ttyS0}). */
+    public VirtualMachineBuilder cmdline(String parameters) {
+        this.commandLine = Objects.requireNonNull(parameters, "parameters").strip();
+        return this;
+    }
+
+    /** Where the serial console's output goes. Default: {@link System#out}. */
+    public VirtualMachineBuilder serial(OutputStream output) {
+        this.serialOutput = Objects.requireNonNull(output, "output");
+        return this;
+    }
+
+    /** Where the serial console's input comes from. Default: none. */
+    public VirtualMachineBuilder serialInput(InputStream input) {
+        this.serialInput = Objects.requireNonNull(input, "input");
+        return this;
+    }
+
+    /** The architecture, instead of the one {@link java.util.ServiceLoader} finds for this host. */
+    public VirtualMachineBuilder arch(LinuxArch architecture) {
+        this.arch = Objects.requireNonNull(architecture, "architecture");
+        return this;
+    }
+
+    /** Changes the CPUID each vCPU sees, leaf by leaf, after the architecture's own filtering (x86 only). */
+    public VirtualMachineBuilder cpuid(UnaryOperator<CpuidEntry> customiser) {
+        this.cpuid = Objects.requireNonNull(customiser, "customiser");
+        return this;
+    }
+
+    /** Whether a compressed kernel (bzImage) is decompressed on the host, so the guest skips its decompressor. Default: true. */
+    public VirtualMachineBuilder hostDecompression(boolean enabled) {
+        this.hostDecompression = enabled;
+        return this;
+    }
+
+    /** Adds {@code device} at ports {@code [port, port + length)} of the I/O bus. */
+    public VirtualMachineBuilder ioDevice(BusDevice device, long port, long length) {
+        devices.add(new ExtraDevice(Objects.requireNonNull(device, "device"), port, length, true));
+        return this;
+    }
+
+    /** Adds {@code device} at guest-physical {@code [address, address + length)} of the MMIO bus. */
+    public VirtualMachineBuilder mmioDevice(BusDevice device, long address, long length) {
+        devices.add(new ExtraDevice(Objects.requireNonNull(device, "device"), address, length, false));
+        return this;
+    }
+
+    /**
+     * Checks the configuration, opens KVM, and sets the VM up (memory, devices, kernel, vCPUs) without starting it.
+     *
+     * @throws IllegalStateException listing every problem with the configuration
+     */
+    public VirtualMachine build() {
+        List<String> problems = new ArrayList<>();
+        if (kernel == null) {
+            problems.add("no kernel: call kernel(path)");
+        } else if (!Files.isRegularFile(kernel) || !Files.isReadable(kernel)) {
+            problems.add("kernel " + kernel + " is not a readable file");
+        }
+        if (initrd != null && (!Files.isRegularFile(initrd) || !Files.isReadable(initrd))) {
+            problems.add("initrd " + initrd + " is not a readable file");
+        }
+        for (ExtraDevice device : devices) {
+            if (device.length() <= 0) {
+                problems.add(String.format(Locale.ROOT, "device %s at %#x has length %d", device.device(), device.base(), device.length()));
+            } else if (device.io() && (device.base() < 0 || device.base() + device.length() > 0x10000)) {
+                problems.add(String.format(Locale.ROOT, "device %s at ports %#x+%#x is outside 0..0xffff", device.device(), device.base(), device.length()));
+            }
+        }
+        if (!problems.isEmpty()) {
+            StringJoiner message = new StringJoiner("; ", "cannot build the VM: ", "");
+            problems.forEach(message::add);
+            throw new IllegalStateException(message.toString());
+        }
+        BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine, vcpus, hostDecompression, cpuid);
+        return VirtualMachine.create(this, spec);
+    }
+
+    long memoryBytes() {
+        return memoryBytes > 0 ? memoryBytes : 256L << 20;
+    }
+
+    OutputStream serialOutput() {
+        return serialOutput;
+    }
+
+    Optional<InputStream> serialInput() {
+        return Optional.ofNullable(serialInput);
+    }
+
+    Optional<LinuxArch> arch() {
+        return Optional.ofNullable(arch);
+    }
+
+    List<ExtraDevice> devices() {
+        return List.copyOf(devices);
+    }
+
+    @Override
+    public String toString() {
+        StringJoiner set = new StringJoiner(", ", "VirtualMachineBuilder[", "]");
+        if (memoryBytes > 0) {
+            set.add("memory=" + (memoryBytes >> 20) + " MiB");
+        }
+        set.add("vcpus=" + vcpus);
+        if (kernel != null) {
+            set.add("kernel=" + kernel);
+        }
+        if (initrd != null) {
+            set.add("initrd=" + initrd);
+        }
+        if (!commandLine.isEmpty()) {
+            set.add("cmdline=\"" + commandLine + "\"");
+        }
+        if (serialOutput != System.out) {
+            set.add("serial=" + (serialOutput instanceof PrintStream ? "print stream" : serialOutput.getClass().getSimpleName()));
+        }
+        if (arch != null) {
+            set.add("arch=" + arch.name());
+        }
+        if (!devices.isEmpty()) {
+            set.add(devices.size() + " extra devices");
+        }
+        return set.toString();
+    }
+}
