@@ -1,12 +1,16 @@
 package dev.vmm4j.arch.x86_64.vm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.arch.x86_64.boot.X86Layout;
 import dev.vmm4j.guests.Guests;
+import dev.vmm4j.kvm.bindings.boot_params;
+import dev.vmm4j.kvm.bindings.setup_header;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
@@ -119,6 +123,25 @@ class VirtualMachineTest {
         assertTrue(overlap.getMessage().startsWith("io bus: [0x3f8, 0x3f8] post-code port overlaps"), overlap.getMessage());
         try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x80, 1).build()) {
             assertTrue(vm.ioBus().rangeOf(0x80).isPresent());
+        }
+    }
+
+    @Test
+    void initrdIsLoadedHighAndAnnouncedInTheZeroPage() throws Exception {
+        byte[] ramdisk = new byte[100_000];
+        for (int i = 0; i < ramdisk.length; i++) {
+            ramdisk[i] = (byte) (i * 7);
+        }
+        Path initrd = Files.write(dir.resolve("initrd"), ramdisk);
+        try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).initrd(initrd).build()) {
+            long hdr = X86Layout.ZERO_PAGE + boot_params.hdr$offset();
+            long address = Integer.toUnsignedLong(vm.memory().getInt(hdr + setup_header.ramdisk_image$offset()));
+            assertEquals(ramdisk.length, vm.memory().getInt(hdr + setup_header.ramdisk_size$offset()));
+            assertEquals(0, address % 4096);
+            assertTrue(address + ramdisk.length <= 64L << 20 && address > 0x200000, "high, above the kernel: " + address);
+            byte[] loaded = new byte[ramdisk.length];
+            vm.memory().readFully(address, loaded);
+            assertArrayEquals(ramdisk, loaded);
         }
     }
 
