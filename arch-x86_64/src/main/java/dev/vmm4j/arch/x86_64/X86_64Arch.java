@@ -18,6 +18,7 @@ import dev.vmm4j.vmm.Platform;
 import dev.vmm4j.vmm.RamRegion;
 import dev.vmm4j.vmm.boot.KernelCmdline;
 import dev.vmm4j.vmm.devices.Interrupt;
+import dev.vmm4j.vmm.devices.NullDevice;
 import dev.vmm4j.vmm.devices.Serial;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.kvm.Kvm;
@@ -27,6 +28,7 @@ import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import dev.vmm4j.vmm.resources.SystemAllocator;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Clock;
@@ -35,14 +37,13 @@ import java.util.List;
 
 /**
  * x86_64 Linux on KVM, as crosvm boots it: RAM from 0 with the MMIO hole below 4 GiB, the in-kernel irqchip and PIT,
- * COM1 (16550 at 0x3f8, IRQ 4 through an irqfd), the i8042 for reset and the CMOS clock, an ELF vmlinux or a bzImage
+ * COM1-4 (16550s; COM1 is the console, IRQs through irqfds), the i8042 for reset, the CMOS clock and crosvm's null
+ * devices, an ELF vmlinux or a bzImage
  * (decompressed on the host if asked), an initrd, the zero page with e820, GDT, page tables and MP table, and vCPUs
  * with filtered CPUID, MSRs and LAPIC LINT0/LINT1 wired. The boot vCPU enters the kernel in 64-bit mode; the others
  * wait, as KVM leaves them, for the INIT/SIPI the kernel sends.
  */
 public final class X86_64Arch implements LinuxArch {
-    private static final int COM1_IRQ = 4;
-
     /** What {@link #loadKernel} hands to {@link #configureVcpu}. */
     private record Boot(long entry, long cr3) {}
 
@@ -87,14 +88,19 @@ public final class X86_64Arch implements LinuxArch {
 
     @Override
     public void setupPlatform(Platform platform) {
-        EventFd com1Irq = EventFd.create();
-        platform.resources().add(com1Irq);
-        platform.vm().registerIrqfd(com1Irq, COM1_IRQ);
-        Serial com1 = new Serial("ttyS0", Interrupt.of(com1Irq), platform.serialOutput());
-        platform.resources().add(com1);
+        // COM1 to the embedder's console; COM2-4 exist as Linux expects them, with nothing behind them. COM1 and COM3
+        // share IRQ 4, COM2 and COM4 IRQ 3, each IRQ through one irqfd.
+        EventFd irq4 = irqfd(platform, 4);
+        EventFd irq3 = irqfd(platform, 3);
+        Serial com1 = serial(platform, "ttyS0", irq4, platform.serialOutput(), 0x3f8);
         platform.serialInput().ifPresent(com1::connectInput);
-        platform.ioBus().insert(com1, 0x3f8, 8);
+        serial(platform, "ttyS1", irq3, OutputStream.nullOutputStream(), 0x2f8);
+        serial(platform, "ttyS2", irq4, OutputStream.nullOutputStream(), 0x3e8);
+        serial(platform, "ttyS3", irq3, OutputStream.nullOutputStream(), 0x2e8);
         platform.ioBus().insert(new I8042(platform.guestReset()), 0x60, 5);
+        platform.ioBus().insert(new NullDevice("delay port"), 0xed, 1);
+        platform.ioBus().insert(new NullDevice("FPU error ports"), 0xf0, 2);
+        platform.ioBus().insert(new NullDevice("PCI configuration (no PCI)"), 0xcf8, 8);
         long below4g = 0;
         long above4g = 0;
         for (var region : platform.memory().regions()) {
@@ -105,6 +111,20 @@ public final class X86_64Arch implements LinuxArch {
             }
         }
         platform.ioBus().insert(new Cmos(Clock.systemUTC(), below4g, above4g), 0x70, 2);
+    }
+
+    private static EventFd irqfd(Platform platform, int irq) {
+        EventFd event = EventFd.create();
+        platform.resources().add(event);
+        platform.vm().registerIrqfd(event, irq);
+        return event;
+    }
+
+    private static Serial serial(Platform platform, String name, EventFd irq, OutputStream output, long port) {
+        Serial serial = new Serial(name, Interrupt.of(irq), output);
+        platform.resources().add(serial);
+        platform.ioBus().insert(serial, port, 8);
+        return serial;
     }
 
     @Override

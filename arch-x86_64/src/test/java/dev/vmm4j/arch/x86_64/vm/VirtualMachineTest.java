@@ -123,6 +123,10 @@ class VirtualMachineTest {
         assertTrue(overlap.getMessage().startsWith("io bus: [0x3f8, 0x3f8] post-code port overlaps"), overlap.getMessage());
         try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x80, 1).build()) {
             assertTrue(vm.ioBus().rangeOf(0x80).isPresent());
+            for (long port : new long[] {0x3f8, 0x2f8, 0x3e8, 0x2e8, 0x60, 0x64, 0x70, 0x71, 0xed, 0xf0, 0xcf8, 0xcff}) {
+                assertTrue(vm.ioBus().rangeOf(port).isPresent(), "a device at port " + Long.toHexString(port));
+            }
+            assertEquals("Serial[ttyS1]", vm.ioBus().rangeOf(0x2f8).orElseThrow().device().toString());
         }
     }
 
