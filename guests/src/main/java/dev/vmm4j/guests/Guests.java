@@ -18,7 +18,9 @@ public enum Guests {
     /** Prints "spin: spinning" and never stops by itself. */
     SPIN("spin"),
     /** Executes xgetbv, which an emulating KVM cannot run. */
-    UNSUPPORTED("unsupported");
+    UNSUPPORTED("unsupported"),
+    /** Starts vCPU 1 with INIT and a start-up IPI, and prints "smp: ap 1 started" when it runs. */
+    SMP("smp");
 
     private final String file;
 

@@ -65,6 +65,15 @@ class VirtualMachineTest {
     }
 
     @Test
+    void secondVcpuStartsOnInitAndStartupIpi() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.SMP, console).vcpus(2).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            assertEquals("smp: ap 1 started\n", console.toString());
+        }
+    }
+
+    @Test
     void tripleFaultIsReportedAsSuch() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         try (VirtualMachine vm = builder(Guests.TRIPLE_FAULT, console).build()) {
