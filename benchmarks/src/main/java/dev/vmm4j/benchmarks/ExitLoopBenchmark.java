@@ -9,8 +9,14 @@ import dev.vmm4j.vmm.kvm.Vcpu;
 import dev.vmm4j.vmm.kvm.VcpuExit;
 import dev.vmm4j.vmm.kvm.Vm;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -29,9 +35,11 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The cost of one vCPU exit round trip through vmm4j: a real-mode guest at 0x1000 runs
- * {@code mov cx, 1000; l: out 0x80, al; loop l; hlt}, and the loop here runs it to the HLT, looking at each exit as
- * a VMM does. Compare with the C loop the module builds, {@code benchmarks/target/exit-loop}, which runs the same
- * guest the same way. Needs /dev/kvm. Run with {@code -prof gc}: 0 B/op.
+ * {@code mov cx, 1000; l: out 0x80, al; loop l; hlt}, and {@link #javaLoop} runs it to the HLT through
+ * {@code Vcpu.run()}, looking at each exit as a VMM does. {@link #cLoop} runs the same guest on the same vCPU with a
+ * minimal C loop ({@code benchmarks/target/libexitloop.so}, built by this module, called through FFM), so both are
+ * measured in the same JVM fork under the same conditions. Needs /dev/kvm, and to be run from the repository root
+ * (or with {@code -Dvmm4j.exitLoopLibrary=PATH}). Run with {@code -prof gc}: the Java loop allocates nothing.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -50,6 +58,7 @@ public class ExitLoopBenchmark {
     private Vm vm;
     private Vcpu vcpu;
     private MemorySegment regs;
+    private MethodHandle cLoop;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -67,6 +76,14 @@ public class ExitLoopBenchmark {
         kvm_segment.selector(kvm_sregs.cs(sregs), (short) 0);
         vcpu.setSregs(sregs);
         regs = kvm_regs.allocate(arena);
+        Path library = Path.of(System.getProperty("vmm4j.exitLoopLibrary", "benchmarks/target/libexitloop.so"));
+        if (!Files.isRegularFile(library)) {
+            throw new IllegalStateException(library.toAbsolutePath() + " is missing: build the benchmarks module and run "
+                    + "from the repository root, or pass -Dvmm4j.exitLoopLibrary=PATH");
+        }
+        cLoop = Linker.nativeLinker().downcallHandle(
+                SymbolLookup.libraryLookup(library, arena).findOrThrow("vmm4j_c_exit_loop"),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
     }
 
     @TearDown(Level.Trial)
@@ -76,13 +93,29 @@ public class ExitLoopBenchmark {
         arena.close();
     }
 
-    /** Runs the guest from the start to its HLT: {@value #EXITS} port-I/O exits. */
-    @Benchmark
-    @OperationsPerInvocation(EXITS)
-    public int exitRoundTrip() {
+    private void resetRegisters() {
         regs.fill((byte) 0);
         kvm_regs.rip(regs, 0x1000);
         kvm_regs.rflags(regs, 2);
+    }
+
+    /** Runs the guest from the start to its HLT in C: {@value #EXITS} port-I/O exits. */
+    @Benchmark
+    @OperationsPerInvocation(EXITS)
+    public long cLoop() throws Throwable {
+        resetRegisters();
+        long exits = (long) cLoop.invokeExact(vcpu.fd(), vcpu.kvmRun().segment(), regs);
+        if (exits != EXITS) {
+            throw new IllegalStateException("the C loop saw " + exits + " exits");
+        }
+        return exits;
+    }
+
+    /** Runs the guest from the start to its HLT through {@code Vcpu.run()}: {@value #EXITS} port-I/O exits. */
+    @Benchmark
+    @OperationsPerInvocation(EXITS)
+    public int javaLoop() {
+        resetRegisters();
         vcpu.setRegs(regs);
         int ports = 0;
         while (true) {
