@@ -159,6 +159,16 @@ class VirtualMachineTest {
     }
 
     @Test
+    void aKernelThatIsNotOneFailsTheBuildWithTheReasonAndLeaksNothing() throws Exception {
+        Path garbage = Files.write(dir.resolve("not-a-kernel"), "#!/bin/sh\necho hi\n".getBytes());
+        long fds = openDescriptors();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(garbage).build());
+        assertEquals("cannot load " + garbage + ": it is neither an ELF vmlinux nor a bzImage", e.getMessage());
+        assertEquals(fds, openDescriptors(), "the half-built VM was closed");
+    }
+
+    @Test
     void aHundredVmsLeakNoDescriptorsAndNoThreads() throws Exception {
         Path hello = guest(Guests.HELLO);
         runHello(hello); // warm up whatever the JVM keeps (class loading, the kick signal's first use)
