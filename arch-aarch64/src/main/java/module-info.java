@@ -3,6 +3,7 @@
  *
  * <p>Its implementation arrives with the aarch64 issue; today the module holds only its declaration.
  */
+@SuppressWarnings("module") // the name ends in digits: it is the architecture's name
 module dev.vmm4j.arch.aarch64 {
-    requires dev.vmm4j.vmm;
+    requires transitive dev.vmm4j.vmm;
 }

@@ -3,8 +3,9 @@
  * vCPUs; the kernel and initrd loaders and boot structures it uses; and the legacy PC devices a Linux guest expects on
  * the port-I/O bus ({@code I8042}, {@code Cmos}).
  */
+@SuppressWarnings("module") // the name ends in digits: it is the architecture's name
 module dev.vmm4j.arch.x86_64 {
-    requires dev.vmm4j.vmm;
+    requires transitive dev.vmm4j.vmm;
     requires org.tukaani.xz;
 
     exports dev.vmm4j.arch.x86_64;

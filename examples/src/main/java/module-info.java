@@ -4,5 +4,5 @@
  * <p>Its program arrives with the SimpleVmm issue; today the module holds only its declaration.
  */
 module dev.vmm4j.examples {
-    requires dev.vmm4j.vmm;
+    requires transitive dev.vmm4j.vmm;
 }

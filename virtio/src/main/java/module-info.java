@@ -4,5 +4,5 @@
  * <p>Its devices arrive with the virtio issue; today the module holds only its declaration.
  */
 module dev.vmm4j.virtio {
-    requires dev.vmm4j.vmm;
+    requires transitive dev.vmm4j.vmm;
 }

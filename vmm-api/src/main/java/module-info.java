@@ -6,6 +6,7 @@
  * on the class path); without it the JVM warns on the first native call, and refuses it under
  * {@code --illegal-native-access=deny}.
  */
+@SuppressWarnings("module") // the qualified exports name modules built after this one
 module dev.vmm4j.vmm {
     requires transitive dev.vmm4j.kvm.bindings;
 

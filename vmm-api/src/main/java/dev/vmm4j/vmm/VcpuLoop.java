@@ -33,6 +33,7 @@ final class VcpuLoop implements Runnable {
     }
 
     @Override
+    @SuppressWarnings("try") // the binding only has to be held while the loop runs
     public void run() {
         try (Vcpu.ThreadBinding binding = vcpu.bindToCurrentThread()) {
             while (!finished.getAsBoolean()) {

@@ -47,6 +47,9 @@ public final class X86_64Arch implements LinuxArch {
     /** What {@link #loadKernel} hands to {@link #configureVcpu}. */
     private record Boot(long entry, long cr3) {}
 
+    /** The x86_64 architecture; {@link java.util.ServiceLoader} makes one. */
+    public X86_64Arch() {}
+
     @Override
     public String name() {
         return "x86_64";

@@ -92,6 +92,7 @@ public final class Kvm implements AutoCloseable {
     private static final class Probe {
         static final Throwable CAUSE = probe();
 
+        @SuppressWarnings("try") // opening is the probe; the handle itself is not used
         private static Throwable probe() {
             Module module = Kvm.class.getModule();
             if (!module.isNativeAccessEnabled()) {

@@ -197,7 +197,7 @@ class GuestMemoryPropertyTest {
             @ForAll("layouts") Layout layout, @ForAll("accesses") Access access) {
         try (Fixture f = new Fixture(layout)) {
             long gpa = f.address(access);
-            int size = new int[] {1, 2, 4, 8}[(int) Math.floorMod(access.offset(), 4)];
+            int size = new int[] {1, 2, 4, 8}[Math.floorMod(access.offset(), 4)];
             long value = 0x0102_0304_0506_0708L * (access.anchorRegion() + 1);
             boolean valid = !f.wraps(gpa, size) && f.validPrefix(gpa, size) == size;
             try {

@@ -43,6 +43,9 @@ public final class BootParams {
     private long initrdAddress;
     private long initrdSize;
 
+    /** An empty zero page: no setup header (a vmlinux gets a minimal one), no command line, initrd or e820 map. */
+    public BootParams() {}
+
     /** {@return the e820 map crosvm gives a guest with RAM regions as in {@code memory}, the MMIO hole left out} */
     public static List<E820Entry> e820For(GuestMemory memory) {
         List<E820Entry> map = new ArrayList<>();
