@@ -12,6 +12,7 @@ import dev.vmm4j.arch.x86_64.loader.InvalidKernelException;
 import dev.vmm4j.arch.x86_64.loader.KernelLoader;
 import dev.vmm4j.arch.x86_64.loader.LoadedKernel;
 import dev.vmm4j.kvm.bindings.kvm_regs;
+import dev.vmm4j.kvm.bindings.setup_header;
 import dev.vmm4j.vmm.BootSpec;
 import dev.vmm4j.vmm.LinuxArch;
 import dev.vmm4j.vmm.Platform;
@@ -31,6 +32,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +47,9 @@ import java.util.List;
  * wait, as KVM leaves them, for the INIT/SIPI the kernel sends.
  */
 public final class X86_64Arch implements LinuxArch {
+    /** The boot protocol's initrd ceiling for kernels that do not say (2 GiB - 1). */
+    private static final long DEFAULT_INITRD_ADDR_MAX = 0x7fff_ffffL;
+
     /** What {@link #loadKernel} hands to {@link #configureVcpu}. */
     private record Boot(long entry, long cr3) {}
 
@@ -150,7 +156,7 @@ public final class X86_64Arch implements LinuxArch {
             BootParams params = new BootParams().commandLine(X86Layout.CMDLINE, cmdline.length).e820(BootParams.e820For(memory));
             kernel.setupHeader().ifPresent(params::setupHeader);
             if (spec.initrd().isPresent()) {
-                long limit = Math.min(memory.regions().getFirst().size(), X86Layout.MMIO_HOLE_START);
+                long limit = Math.min(memory.regions().getFirst().size(), initrdLimit(kernel));
                 Initrd.Placement initrd = Initrd.load(spec.initrd().get(), memory, kernel.end(), limit);
                 params.initrd(initrd.address(), initrd.size());
             }
@@ -163,6 +169,20 @@ public final class X86_64Arch implements LinuxArch {
         } catch (GuestMemoryException e) {
             throw new IllegalArgumentException("the boot structures do not fit in guest memory: " + e.getMessage(), e);
         }
+    }
+
+    /** {@return where an initrd must end: below the bzImage's initrd_addr_max, and below 2 GiB for a vmlinux} */
+    private static long initrdLimit(LoadedKernel kernel) {
+        long limit = DEFAULT_INITRD_ADDR_MAX + 1;
+        if (kernel.setupHeader().isPresent()) {
+            byte[] header = kernel.setupHeader().get();
+            int at = (int) setup_header.initrd_addr_max$offset();
+            if (header.length >= at + 4) {
+                long max = Integer.toUnsignedLong(ByteBuffer.wrap(header, at, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+                limit = Math.min(limit, max + 1);
+            }
+        }
+        return limit;
     }
 
     @Override
