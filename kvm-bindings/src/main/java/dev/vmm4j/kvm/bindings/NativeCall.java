@@ -79,7 +79,7 @@ public final class NativeCall {
         try {
             result = (int) IOCTL_WORD.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
-            throw sneaky(t);
+            throw rethrow(t);
         }
         return result == -1 ? -errno(state) : result;
     }
@@ -91,7 +91,7 @@ public final class NativeCall {
         try {
             result = (int) IOCTL_POINTER.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
-            throw sneaky(t);
+            throw rethrow(t);
         }
         return result == -1 ? -errno(state) : result;
     }
@@ -114,8 +114,11 @@ public final class NativeCall {
         return result;
     }
 
-    /** Rethrows what a downcall handle threw; they throw only unchecked exceptions and errors. */
-    private static RuntimeException sneaky(Throwable t) {
+    /**
+     * Rethrows what a downcall handle's {@code invokeExact} threw: downcalls throw only unchecked exceptions and
+     * errors, so a checked one is wrapped. Declared to return, so callers can write {@code throw rethrow(t)}.
+     */
+    public static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException e) {
             throw e;
         }
@@ -124,5 +127,4 @@ public final class NativeCall {
         }
         throw new IllegalStateException("downcall threw a checked exception", t);
     }
-
 }

@@ -53,6 +53,16 @@ public record Cpuid(List<CpuidEntry> entries) {
         return struct;
     }
 
+    /** {@return the table {@code ioctl} (a CPUID getter) fills in on {@code fd}, with room for {@link #MAX_ENTRIES}} */
+    static Cpuid query(KvmIoctl ioctl, int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment struct = allocateStruct(arena, MAX_ENTRIES);
+            kvm_cpuid2.nent(struct, MAX_ENTRIES);
+            ioctl.call(fd, struct);
+            return fromStruct(struct);
+        }
+    }
+
     /** {@return the table in a {@code struct kvm_cpuid2} that KVM filled in} */
     static Cpuid fromStruct(MemorySegment struct) {
         int count = kvm_cpuid2.nent(struct);

@@ -2,7 +2,6 @@ package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCallException;
-import dev.vmm4j.kvm.bindings.kvm_cpuid2;
 import dev.vmm4j.kvm.bindings.kvm_msr_list;
 import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
@@ -191,12 +190,7 @@ public final class Kvm implements AutoCloseable {
     }
 
     private Cpuid cpuid(KvmIoctl ioctl) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment struct = Cpuid.allocateStruct(arena, Cpuid.MAX_ENTRIES);
-            kvm_cpuid2.nent(struct, Cpuid.MAX_ENTRIES);
-            ioctl.call(fd.get(), struct);
-            return Cpuid.fromStruct(struct);
-        }
+        return Cpuid.query(ioctl, fd.get());
     }
 
     /** {@return the indices of the MSRs KVM saves and restores for a guest ({@code KVM_GET_MSR_INDEX_LIST}); x86 only} */

@@ -1,7 +1,6 @@
 package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
-import dev.vmm4j.kvm.bindings.kvm_cpuid2;
 import dev.vmm4j.kvm.bindings.kvm_debugregs;
 import dev.vmm4j.kvm.bindings.kvm_fpu;
 import dev.vmm4j.kvm.bindings.kvm_guest_debug;
@@ -354,12 +353,7 @@ public final class Vcpu implements AutoCloseable {
 
     /** {@return the vCPU's CPUID table ({@code KVM_GET_CPUID2})} */
     public Cpuid getCpuid() {
-        try (Arena local = Arena.ofConfined()) {
-            MemorySegment struct = Cpuid.allocateStruct(local, Cpuid.MAX_ENTRIES);
-            kvm_cpuid2.nent(struct, Cpuid.MAX_ENTRIES);
-            KvmIoctl.KVM_GET_CPUID2.call(rawFd, struct);
-            return Cpuid.fromStruct(struct);
-        }
+        return Cpuid.query(KvmIoctl.KVM_GET_CPUID2, rawFd);
     }
 
     /** Copies the local APIC registers into {@code lapic}, a {@code struct kvm_lapic_state} (needs an in-kernel irqchip). */

@@ -59,7 +59,7 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags | LinuxHeaders.O_CLOEXEC(), 0);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (fd < 0) {
             throw new NativeCallException("open " + path, NativeCall.errno(state), hintOnFailure);
@@ -74,7 +74,7 @@ public final class Libc {
         try {
             result = (int) CLOSE.invokeExact(state, fd);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (result < 0) {
             throw new NativeCallException("close", NativeCall.errno(state));
@@ -88,7 +88,7 @@ public final class Libc {
         try {
             result = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
     }
@@ -100,7 +100,7 @@ public final class Libc {
         try {
             result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
     }
@@ -116,7 +116,7 @@ public final class Libc {
         try {
             address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (address.address() == -1L) {
             throw new NativeCallException("mmap " + what, NativeCall.errno(state), "mapping " + length + " bytes");
@@ -132,7 +132,7 @@ public final class Libc {
         try {
             result = (int) MUNMAP.invokeExact(state, MemorySegment.ofAddress(address), length);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (result < 0) {
             throw new NativeCallException("munmap", NativeCall.errno(state));
@@ -146,7 +146,7 @@ public final class Libc {
         try {
             fd = (int) EVENTFD.invokeExact(state, initial, flags | LinuxHeaders.EFD_CLOEXEC());
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (fd < 0) {
             throw new NativeCallException("eventfd", NativeCall.errno(state));
@@ -161,7 +161,7 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), flags | LinuxHeaders.MFD_CLOEXEC());
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (fd < 0) {
             throw new NativeCallException("memfd_create " + name, NativeCall.errno(state));
@@ -176,7 +176,7 @@ public final class Libc {
         try {
             result = (int) FTRUNCATE.invokeExact(state, fd, length);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (result < 0) {
             throw new NativeCallException("ftruncate", NativeCall.errno(state), "to " + length + " bytes");
@@ -190,7 +190,7 @@ public final class Libc {
         try {
             result = (int) MADVISE.invokeExact(state, memory, memory.byteSize(), advice);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (result < 0) {
             throw new NativeCallException("madvise", NativeCall.errno(state), "advice " + advice);
@@ -204,7 +204,7 @@ public final class Libc {
         try {
             fd = (int) EPOLL_CREATE1.invokeExact(state, LinuxHeaders.EPOLL_CLOEXEC());
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (fd < 0) {
             throw new NativeCallException("epoll_create1", NativeCall.errno(state));
@@ -222,7 +222,7 @@ public final class Libc {
             event.set(ValueLayout.JAVA_LONG_UNALIGNED, epoll_event.data$offset(), data);
             result = (int) EPOLL_CTL.invokeExact(state, epfd, op, fd, event);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         if (result < 0) {
             throw new NativeCallException("epoll_ctl", NativeCall.errno(state), "fd " + fd + ", op " + op);
@@ -236,7 +236,7 @@ public final class Libc {
         try {
             result = (int) EPOLL_WAIT.invokeExact(state, epfd, events, maxEvents, timeoutMs);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
     }
@@ -248,18 +248,8 @@ public final class Libc {
         try {
             result = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException e) {
-            return e;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException("native call threw " + t, t);
     }
 }

@@ -58,7 +58,8 @@ final class PayloadDecompressor {
             default -> throw new InvalidKernelException("cannot decompress the payload of " + what + " on the host: it is "
                     + format + "; vmm4j decompresses gzip and xz (or boot it without host-side decompression)");
         }) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(64 << 20);
+            // Kernels compress about 4:1; start near that instead of reserving a kernel's worth for every payload.
+            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(64 << 20, Math.max(1 << 16, 4 * payload.byteSize())));
             byte[] buffer = new byte[1 << 16];
             int n;
             while ((n = in.read(buffer)) > 0) {
