@@ -1,8 +1,17 @@
 /**
- * virtio devices over the virtio-mmio transport: block, net, rng, balloon, vsock, 9p, console.
- *
- * <p>Its devices arrive with the virtio issue; today the module holds only its declaration.
+ * virtio devices for vmm4j VMs: the {@link dev.vmm4j.virtio.VirtioDevice} SPI, split virtqueues
+ * ({@link dev.vmm4j.virtio.queue}), the virtio-mmio transport ({@link dev.vmm4j.virtio.mmio}), the block and rng
+ * devices, and a driver harness to test devices without KVM ({@link dev.vmm4j.virtio.testing}).
  */
 module dev.vmm4j.virtio {
     requires transitive dev.vmm4j.vmm;
+
+    exports dev.vmm4j.virtio;
+    exports dev.vmm4j.virtio.queue;
+    exports dev.vmm4j.virtio.mmio;
+    exports dev.vmm4j.virtio.block;
+    exports dev.vmm4j.virtio.rng;
+    exports dev.vmm4j.virtio.testing;
+
+    provides dev.vmm4j.vmm.StandardDevices with dev.vmm4j.virtio.VirtioStandardDevices;
 }

@@ -11,6 +11,7 @@ module dev.vmm4j.vmm {
     requires transitive dev.vmm4j.kvm.bindings;
 
     uses dev.vmm4j.vmm.LinuxArch;
+    uses dev.vmm4j.vmm.StandardDevices;
 
     exports dev.vmm4j.vmm;
     exports dev.vmm4j.vmm.kvm;

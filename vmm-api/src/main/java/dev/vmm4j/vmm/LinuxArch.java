@@ -36,6 +36,15 @@ public interface LinuxArch {
     /** {@return the parameters this architecture puts before the embedder's command line} */
     String baseCommandLine();
 
+    /**
+     * {@return the command-line parameters that announce {@code windows} to the kernel} The default is crosvm's
+     * {@code virtio_mmio.device=<size>@<base>:<irq>}, one per window; an architecture that describes devices in a
+     * device tree instead returns none and reads {@link BootSpec#virtioMmio()} in {@link #loadKernel}.
+     */
+    default List<String> virtioMmioParameters(List<VirtioMmioWindow> windows) {
+        return windows.stream().map(VirtioMmioWindow::commandLineParameter).toList();
+    }
+
     /** {@return the most bytes the command line may have, its NUL included} */
     int commandLineCapacity();
 

@@ -72,7 +72,7 @@ public final class VirtualMachine implements AutoCloseable {
         return new VirtualMachineBuilder();
     }
 
-    static VirtualMachine create(VirtualMachineBuilder config, BootSpec spec) {
+    static VirtualMachine create(VirtualMachineBuilder config, BootSpec spec, List<VmDevice> devices) {
         LinuxArch arch = config.arch().orElseGet(VirtualMachine::hostArch);
         Kvm kvm = Kvm.open();
         Vm vm = null;
@@ -93,7 +93,7 @@ public final class VirtualMachine implements AutoCloseable {
             memory = layout.build();
             memory.registerWith(vm);
             machine = new VirtualMachine(arch, kvm, vm, memory);
-            machine.setUp(config, spec);
+            machine.setUp(config, spec, devices);
             return machine;
         } catch (RuntimeException | IOException e) {
             if (machine != null) {
@@ -124,17 +124,25 @@ public final class VirtualMachine implements AutoCloseable {
                 + "): put vmm4j's arch module for it (arch-x86_64 or arch-aarch64) on the class or module path");
     }
 
-    private void setUp(VirtualMachineBuilder config, BootSpec spec) throws IOException {
-        arch.createVm(kvm, vm, spec.vcpus());
+    private void setUp(VirtualMachineBuilder config, BootSpec givenSpec, List<VmDevice> devices) throws IOException {
+        arch.createVm(kvm, vm, givenSpec.vcpus());
         SystemAllocator allocator = arch.systemAllocator(config.memoryBytes());
         arch.setupPlatform(new Platform(vm, memory, ioBus, mmioBus, allocator, config.serialOutput(), config.serialInput(),
                 () -> finish(new ExitStatus.GuestReset()), resources));
         for (VirtualMachineBuilder.ExtraDevice device : config.devices()) {
             (device.io() ? ioBus : mmioBus).insert(device.device(), device.base(), device.length());
         }
-        String commandLine = new KernelCmdline(arch.commandLineCapacity())
-                .insertStr(arch.baseCommandLine()).insertStr(spec.commandLine()).toString();
-        Object boot = arch.loadKernel(memory, spec, commandLine);
+        DeviceContext context = new DeviceContext(vm, memory, ioBus, mmioBus, allocator, resources);
+        for (VmDevice device : devices) {
+            device.attach(context);
+        }
+        BootSpec spec = givenSpec.withVirtioMmio(context.virtioMmioWindows());
+        KernelCmdline commandLine = new KernelCmdline(arch.commandLineCapacity()).insertStr(arch.baseCommandLine());
+        for (String parameter : arch.virtioMmioParameters(spec.virtioMmio())) {
+            commandLine.insertStr(parameter);
+        }
+        commandLine.insertStr(spec.commandLine());
+        Object boot = arch.loadKernel(memory, spec, commandLine.toString());
         for (int id = 0; id < spec.vcpus(); id++) {
             Vcpu vcpu = vm.createVcpu(id);
             vcpus.add(vcpu);

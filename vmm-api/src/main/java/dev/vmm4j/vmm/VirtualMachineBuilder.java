@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.ServiceLoader;
 import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
 
@@ -29,6 +30,32 @@ public final class VirtualMachineBuilder {
     /** A device the embedder adds at a place on one of the buses. */
     record ExtraDevice(BusDevice device, long base, long length, boolean io) {}
 
+    /** A device added by kind, made by the {@link StandardDevices} service at {@link #build()}. */
+    private sealed interface DeviceRequest {
+        VmDevice create(StandardDevices standard);
+    }
+
+    private record Given(VmDevice device) implements DeviceRequest {
+        @Override
+        public VmDevice create(StandardDevices standard) {
+            return device;
+        }
+    }
+
+    private record Disk(Path image, boolean readOnly) implements DeviceRequest {
+        @Override
+        public VmDevice create(StandardDevices standard) {
+            return standard.disk(image, readOnly);
+        }
+    }
+
+    private record Rng() implements DeviceRequest {
+        @Override
+        public VmDevice create(StandardDevices standard) {
+            return standard.rng();
+        }
+    }
+
     private long memoryBytes = -1;
     private int vcpus = 1;
     private Path kernel;
@@ -40,6 +67,7 @@ public final class VirtualMachineBuilder {
     private UnaryOperator<CpuidEntry> cpuid = UnaryOperator.identity();
     private boolean hostDecompression = true;
     private final List<ExtraDevice> devices = new ArrayList<>();
+    private final List<DeviceRequest> vmDevices = new ArrayList<>();
 
     VirtualMachineBuilder() {}
 
@@ -134,6 +162,36 @@ public final class VirtualMachineBuilder {
     }
 
     /**
+     * Adds a device that attaches itself (see {@link VmDevice}): a virtio device of vmm4j's or of your own, such as
+     * {@code VirtioMmio.of(new MyDevice())}. Devices attach, and appear to the guest, in the order they are added.
+     */
+    public VirtualMachineBuilder device(VmDevice device) {
+        vmDevices.add(new Given(Objects.requireNonNull(device, "device")));
+        return this;
+    }
+
+    /** Adds a writable virtio block device over the raw image {@code image}; see {@link #disk(Path, boolean)}. */
+    public VirtualMachineBuilder disk(Path image) {
+        return disk(image, false);
+    }
+
+    /**
+     * Adds a virtio block device over the raw image {@code image} (the guest's {@code /dev/vda}, then {@code vdb},
+     * ... in the order added). The image is locked while the VM lives: shared if {@code readOnly}, exclusive
+     * otherwise, so a second VM cannot write it at the same time. Needs the {@code dev.vmm4j:virtio} module.
+     */
+    public VirtualMachineBuilder disk(Path image, boolean readOnly) {
+        vmDevices.add(new Disk(Objects.requireNonNull(image, "image"), readOnly));
+        return this;
+    }
+
+    /** Adds a virtio entropy device fed from the host's secure random source. Needs the {@code dev.vmm4j:virtio} module. */
+    public VirtualMachineBuilder rng() {
+        vmDevices.add(new Rng());
+        return this;
+    }
+
+    /**
      * Checks the configuration, opens KVM, and sets the VM up (memory, devices, kernel, vCPUs) without starting it.
      *
      * @throws IllegalStateException listing every problem with the configuration
@@ -155,13 +213,38 @@ public final class VirtualMachineBuilder {
                 problems.add(String.format(Locale.ROOT, "device %s at ports %#x+%#x is outside 0..0xffff", device.device(), device.base(), device.length()));
             }
         }
+        boolean needsStandard = false;
+        for (DeviceRequest request : vmDevices) {
+            if (request instanceof Disk(Path image, boolean readOnly)) {
+                if (!Files.isRegularFile(image)) {
+                    problems.add("disk image " + image + " is not a regular file (raw images only; block devices are not supported yet)");
+                } else if (!Files.isReadable(image) || (!readOnly && !Files.isWritable(image))) {
+                    problems.add("disk image " + image + " is not " + (readOnly ? "readable" : "readable and writable")
+                            + " by this user" + (readOnly ? "" : " (add it read-only with disk(path, true))"));
+                }
+            }
+            needsStandard |= !(request instanceof Given);
+        }
+        StandardDevices standard = null;
+        if (needsStandard) {
+            standard = ServiceLoader.load(StandardDevices.class, VirtualMachineBuilder.class.getClassLoader()).findFirst()
+                    .orElse(null);
+            if (standard == null) {
+                problems.add("disk() and rng() need vmm4j's virtio module: add the dev.vmm4j:virtio dependency");
+            }
+        }
         if (!problems.isEmpty()) {
             StringJoiner message = new StringJoiner("; ", "cannot build the VM: ", "");
             problems.forEach(message::add);
             throw new IllegalStateException(message.toString());
         }
-        BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine, vcpus, hostDecompression, cpuid);
-        return VirtualMachine.create(this, spec);
+        List<VmDevice> attached = new ArrayList<>();
+        for (DeviceRequest request : vmDevices) {
+            attached.add(request.create(standard));
+        }
+        BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine, vcpus, hostDecompression, cpuid,
+                List.of());
+        return VirtualMachine.create(this, spec, attached);
     }
 
     long memoryBytes() {
@@ -208,6 +291,13 @@ public final class VirtualMachineBuilder {
         }
         if (!devices.isEmpty()) {
             set.add(devices.size() + " extra devices");
+        }
+        for (DeviceRequest request : vmDevices) {
+            set.add(switch (request) {
+                case Disk(Path image, boolean readOnly) -> "disk=" + image + (readOnly ? " (read-only)" : "");
+                case Rng() -> "rng";
+                case Given(VmDevice device) -> "device=" + device;
+            });
         }
         return set.toString();
     }

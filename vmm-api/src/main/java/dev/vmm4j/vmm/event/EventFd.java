@@ -37,6 +37,11 @@ public final class EventFd implements AutoCloseable {
         return new EventFd(Libc.eventfd(0, LinuxHeaders.EFD_NONBLOCK()), true);
     }
 
+    /** {@return whether {@link #read()} returns 0 instead of blocking when nothing was written} */
+    public boolean isNonBlocking() {
+        return nonBlocking;
+    }
+
     /** {@return the file descriptor, for registration with KVM or epoll; it stays owned by this object} */
     public int fd() {
         return fd.get();

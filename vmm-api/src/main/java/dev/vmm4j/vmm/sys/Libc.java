@@ -29,6 +29,14 @@ public final class Libc {
             NativeCall.errnoCapturing(LinuxHeaders.read$address(), LinuxHeaders.read$descriptor());
     private static final MethodHandle WRITE =
             NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
+    private static final MethodHandle PREAD =
+            NativeCall.errnoCapturing(LinuxHeaders.pread$address(), LinuxHeaders.pread$descriptor());
+    private static final MethodHandle PWRITE =
+            NativeCall.errnoCapturing(LinuxHeaders.pwrite$address(), LinuxHeaders.pwrite$descriptor());
+    private static final MethodHandle FSYNC =
+            NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
+    private static final MethodHandle FLOCK =
+            NativeCall.errnoCapturing(LinuxHeaders.flock$address(), LinuxHeaders.flock$descriptor());
     private static final MethodHandle MMAP =
             NativeCall.errnoCapturing(LinuxHeaders.mmap$address(), LinuxHeaders.mmap$descriptor());
     private static final MethodHandle MUNMAP =
@@ -99,6 +107,54 @@ public final class Libc {
         long result;
         try {
             result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code pread(fd, buffer, buffer.byteSize(), position)}: bytes read (0 at end of file), or {@code -errno}. Allocates nothing. */
+    public static long pread(int fd, MemorySegment buffer, long position) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) PREAD.invokeExact(state, fd, buffer, buffer.byteSize(), position);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code pwrite(fd, buffer, buffer.byteSize(), position)}: bytes written, or {@code -errno}. Allocates nothing. */
+    public static long pwrite(int fd, MemorySegment buffer, long position) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) PWRITE.invokeExact(state, fd, buffer, buffer.byteSize(), position);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code fsync(fd)}: 0, or {@code -errno}. */
+    public static int fsync(int fd) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) FSYNC.invokeExact(state, fd);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code flock(fd, operation)}: 0, or {@code -errno} ({@code -EWOULDBLOCK} when {@code LOCK_NB} and held elsewhere). */
+    public static int flock(int fd, int operation) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) FLOCK.invokeExact(state, fd, operation);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }

@@ -17,7 +17,8 @@ import java.nio.charset.StandardCharsets;
  *    one processor entry per vCPU (APIC id = vCPU id; vCPU 0 is the bootstrap processor)
  *    bus 0: ISA
  *    the IOAPIC (id = vCPU count) at 0xfec00000
- *    ISA IRQs 0-15 to IOAPIC pins 0-15
+ *    IRQs 0-23 to IOAPIC pins 0-23 (edge, active high, on the ISA bus, as Firecracker does: the pins above 15
+ *    carry the virtio-mmio devices, and Linux routes only the IRQs the table names)
  *    LINT0 as ExtINT, LINT1 as NMI, on every local APIC
  * </pre>
  */
@@ -26,7 +27,7 @@ public final class MpTable {
     public static final int MAX_CPUS = 254;
     static final long IOAPIC_ADDRESS = 0xfec0_0000L;
     static final long LAPIC_ADDRESS = 0xfee0_0000L;
-    static final int ISA_IRQS = 16;
+    static final int IOAPIC_PINS = 24;
     private static final int HEADER_SIZE = 44;
     private static final int PROCESSOR_SIZE = 20;
     private static final int SMALL_ENTRY_SIZE = 8;
@@ -35,7 +36,7 @@ public final class MpTable {
 
     /** {@return the number of bytes the table takes for {@code cpus} vCPUs} */
     public static int size(int cpus) {
-        return 16 + HEADER_SIZE + cpus * PROCESSOR_SIZE + (1 + 1 + ISA_IRQS + 2) * SMALL_ENTRY_SIZE;
+        return 16 + HEADER_SIZE + cpus * PROCESSOR_SIZE + (1 + 1 + IOAPIC_PINS + 2) * SMALL_ENTRY_SIZE;
     }
 
     /** Writes the table for {@code cpus} vCPUs at {@link X86Layout#EBDA_START}. */
@@ -50,7 +51,7 @@ public final class MpTable {
         table.put((byte) 0).put(new byte[5]); // checksum (below), feature bytes: a configuration table is present
         // Configuration table header.
         int header = table.position();
-        int entries = cpus + 1 + 1 + ISA_IRQS + 2;
+        int entries = cpus + 1 + 1 + IOAPIC_PINS + 2;
         table.put("PCMP".getBytes(StandardCharsets.US_ASCII)).putShort((short) (size(cpus) - 16)).put((byte) 4).put((byte) 0);
         table.put("VMM4J   ".getBytes(StandardCharsets.US_ASCII)).put("000000000000".getBytes(StandardCharsets.US_ASCII));
         table.putInt(0).putShort((short) 0).putShort((short) entries).putInt((int) LAPIC_ADDRESS);
@@ -63,7 +64,7 @@ public final class MpTable {
         table.put((byte) 1).put((byte) 0).put("ISA   ".getBytes(StandardCharsets.US_ASCII));
         int ioapicId = cpus;
         table.put((byte) 2).put((byte) ioapicId).put((byte) 0x11).put((byte) 1).putInt((int) IOAPIC_ADDRESS);
-        for (int irq = 0; irq < ISA_IRQS; irq++) {
+        for (int irq = 0; irq < IOAPIC_PINS; irq++) {
             table.put((byte) 3).put((byte) 0).putShort((short) 0);             // I/O interrupt: INT, conforming
             table.put((byte) 0).put((byte) irq).put((byte) ioapicId).put((byte) irq);
         }

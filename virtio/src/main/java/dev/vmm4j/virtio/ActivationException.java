@@ -1,0 +1,11 @@
+package dev.vmm4j.virtio;
+
+/** A device cannot start as the driver set it up; the message says why (for example, which queue is missing). */
+public final class ActivationException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** A failed activation, with why. */
+    public ActivationException(String message) {
+        super(message);
+    }
+}

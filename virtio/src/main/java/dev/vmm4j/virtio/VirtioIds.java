@@ -1,0 +1,28 @@
+package dev.vmm4j.virtio;
+
+/** Virtio device IDs (virtio 1.2, section 5). */
+public final class VirtioIds {
+    public static final int NET = 1;
+    public static final int BLOCK = 2;
+    public static final int CONSOLE = 3;
+    public static final int RNG = 4;
+    public static final int BALLOON = 5;
+    public static final int NINE_P = 9;
+    public static final int VSOCK = 19;
+
+    private VirtioIds() {}
+
+    /** {@return the conventional short name of device type {@code id}, such as {@code virtio-blk}} */
+    public static String name(int id) {
+        return switch (id) {
+            case NET -> "virtio-net";
+            case BLOCK -> "virtio-blk";
+            case CONSOLE -> "virtio-console";
+            case RNG -> "virtio-rng";
+            case BALLOON -> "virtio-balloon";
+            case NINE_P -> "virtio-9p";
+            case VSOCK -> "virtio-vsock";
+            default -> "virtio-" + id;
+        };
+    }
+}

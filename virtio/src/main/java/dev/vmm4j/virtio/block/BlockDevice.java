@@ -1,0 +1,252 @@
+package dev.vmm4j.virtio.block;
+
+import static dev.vmm4j.virtio.block.BlockLayout.*;
+
+import dev.vmm4j.virtio.ActivationException;
+import dev.vmm4j.virtio.DeviceActivation;
+import dev.vmm4j.virtio.QueueHandler;
+import dev.vmm4j.virtio.VirtioDevice;
+import dev.vmm4j.virtio.VirtioIds;
+import dev.vmm4j.virtio.queue.DescriptorChain;
+import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.memory.GuestMemoryException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The virtio block device (virtio 1.2, section 5.2) over a {@link DiskImage}: one request queue; reads, writes,
+ * flushes and GET_ID; VIRTIO_BLK_F_RO for a read-only image; the capacity in sectors in its configuration space.
+ *
+ * <p>Data moves straight between the image and guest memory ({@code pread}/{@code pwrite} on views of the
+ * descriptors' buffers), with no copy and no allocation on the way. Every request is checked first: a chain without
+ * the 16-byte header or without a status byte is returned unused; a bad sector or length (not a multiple of 512, past
+ * the end of the disk), a write to a read-only disk, or an I/O error gets VIRTIO_BLK_S_IOERR; an unknown type gets
+ * VIRTIO_BLK_S_UNSUPP. Nothing a driver sends makes the device throw.
+ *
+ * <p><b>Thread safety:</b> see {@link VirtioDevice}; requests are served on the device's event loop.
+ */
+public final class BlockDevice implements VirtioDevice, AutoCloseable {
+    /** The request queue's maximum size. */
+    public static final int QUEUE_SIZE = 256;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final DiskImage image;
+    private final long capacitySectors;
+    private final byte[] id;
+    private final MemorySegment config;
+    // Preallocated per device, used only on the device's loop thread.
+    private final MemorySegment header = MemorySegment.ofArray(new byte[HEADER_SIZE]);
+    private final MemorySegment status = MemorySegment.ofArray(new byte[1]);
+    private GuestMemory memory;
+    private EventLoop loop;
+    private int subscription = -1;
+
+    /**
+     * A block device over {@code image}, answering GET_ID with {@code id} (up to 20 bytes of ASCII).
+     * The device owns the image and closes it.
+     */
+    public BlockDevice(DiskImage image, String id) {
+        this.image = Objects.requireNonNull(image, "image");
+        byte[] idBytes = Objects.requireNonNull(id, "id").getBytes(StandardCharsets.US_ASCII);
+        this.id = Arrays.copyOf(idBytes, Math.min(idBytes.length, ID_BYTES));
+        this.capacitySectors = image.sizeBytes() / SECTOR_SIZE;
+        this.config = MemorySegment.ofArray(new byte[CONFIG_SIZE]);
+        config.set(LONG, CONFIG_CAPACITY, capacitySectors);
+        config.set(INT, CONFIG_SEG_MAX, QUEUE_SIZE - 2);
+        config.set(INT, CONFIG_BLK_SIZE, SECTOR_SIZE);
+    }
+
+    /**
+     * Opens and locks the raw image {@code path} (see {@link RawDiskImage}) and makes a block device of it, with the
+     * file's name as its ID.
+     *
+     * @throws IOException if the image cannot be opened or is locked by another VM
+     */
+    public static BlockDevice openRaw(Path path, boolean readOnly) throws IOException {
+        Path name = path.getFileName();
+        return new BlockDevice(RawDiskImage.open(path, readOnly), name == null ? "vmm4j" : name.toString());
+    }
+
+    /** {@return the image behind the device} */
+    public DiskImage image() {
+        return image;
+    }
+
+    /** {@return the disk's size in 512-byte sectors (a partial last sector is not visible)} */
+    public long capacitySectors() {
+        return capacitySectors;
+    }
+
+    @Override
+    public int deviceType() {
+        return VirtioIds.BLOCK;
+    }
+
+    @Override
+    public long deviceFeatures() {
+        long features = (1L << VIRTIO_BLK_F_SEG_MAX) | (1L << VIRTIO_BLK_F_BLK_SIZE) | (1L << VIRTIO_BLK_F_FLUSH);
+        return image.isReadOnly() ? features | (1L << VIRTIO_BLK_F_RO) : features;
+    }
+
+    @Override
+    public int[] queueMaxSizes() {
+        return new int[] {QUEUE_SIZE};
+    }
+
+    @Override
+    public void readConfig(long offset, MemorySegment data) {
+        data.fill((byte) 0);
+        if (offset >= 0 && offset < CONFIG_SIZE) {
+            long n = Math.min(data.byteSize(), CONFIG_SIZE - offset);
+            MemorySegment.copy(config, offset, data, 0, n);
+        }
+    }
+
+    @Override
+    public synchronized void activate(DeviceActivation activation) throws ActivationException {
+        if (!activation.queues().getFirst().isActive()) {
+            throw new ActivationException("the request queue (0) is not set up");
+        }
+        memory = activation.memory();
+        QueueHandler handler = new QueueHandler(name(), 0, activation.queues().getFirst(), activation.queueEvents().getFirst(),
+                activation.interrupt(), this::serve);
+        loop = activation.eventLoop();
+        subscription = loop.addSubscriber(handler);
+    }
+
+    @Override
+    public synchronized void reset() {
+        if (loop != null) {
+            loop.removeSubscriber(subscription);
+            loop = null;
+            subscription = -1;
+        }
+    }
+
+    /** Serves one request chain. {@return the bytes written to the chain's writable buffers} */
+    long serve(DescriptorChain chain) throws GuestMemoryException {
+        if (chain.readableBytes() < HEADER_SIZE || chain.writableBytes() < 1) {
+            return 0; // 5.2.6: no header or no status byte; nothing sensible to answer
+        }
+        chain.readReadable(0, header);
+        int type = header.get(INT, 0);
+        long sector = header.get(LONG, 8);
+        long statusOffset = chain.writableBytes() - 1;
+        long written = 1;
+        int result;
+        switch (type) {
+            case VIRTIO_BLK_T_IN -> {
+                result = transfer(chain, sector, statusOffset, true);
+                if (result == VIRTIO_BLK_S_OK) {
+                    written += statusOffset;
+                }
+            }
+            case VIRTIO_BLK_T_OUT -> result = image.isReadOnly() ? VIRTIO_BLK_S_IOERR
+                    : transfer(chain, sector, chain.readableBytes() - HEADER_SIZE, false);
+            case VIRTIO_BLK_T_FLUSH -> result = flush();
+            case VIRTIO_BLK_T_GET_ID -> {
+                int n = (int) Math.min(statusOffset, ID_BYTES);
+                MemorySegment answer = MemorySegment.ofArray(new byte[n]);
+                MemorySegment.copy(MemorySegment.ofArray(id), 0, answer, 0, Math.min(n, id.length));
+                chain.writeWritable(0, answer);
+                written += n;
+                result = VIRTIO_BLK_S_OK;
+            }
+            default -> result = VIRTIO_BLK_S_UNSUPP;
+        }
+        status.set(ValueLayout.JAVA_BYTE, 0, (byte) result);
+        chain.writeWritable(statusOffset, status);
+        return written;
+    }
+
+    /**
+     * Moves {@code bytes} between the disk at {@code sector} and the chain's data buffers: for a read, the writable
+     * buffers up to the status byte; for a write, the readable buffers after the header.
+     */
+    private int transfer(DescriptorChain chain, long sector, long bytes, boolean read) {
+        if (bytes % SECTOR_SIZE != 0 || sector < 0 || sector > capacitySectors || bytes / SECTOR_SIZE > capacitySectors - sector) {
+            return VIRTIO_BLK_S_IOERR;
+        }
+        long position = sector * SECTOR_SIZE;
+        long skip = read ? 0 : HEADER_SIZE; // bytes of the stream before the data
+        long remaining = bytes;
+        int first = read ? chain.readableCount() : 0;
+        int last = read ? chain.descriptorCount() : chain.readableCount();
+        try {
+            for (int i = first; i < last && remaining > 0; i++) {
+                long length = chain.length(i);
+                if (skip >= length) {
+                    skip -= length;
+                    continue;
+                }
+                long n = Math.min(length - skip, remaining);
+                transferBuffer(chain.address(i) + skip, n, position, read);
+                position += n;
+                remaining -= n;
+                skip = 0;
+            }
+        } catch (IOException e) {
+            System.getLogger(BlockDevice.class.getName()).log(System.Logger.Level.WARNING, e.getMessage());
+            return VIRTIO_BLK_S_IOERR;
+        }
+        return VIRTIO_BLK_S_OK;
+    }
+
+    private void transferBuffer(long gpa, long length, long position, boolean read) throws IOException {
+        List<MemorySegment> parts;
+        try {
+            MemorySegment buffer = memory.slice(gpa, length);
+            if (read) {
+                image.read(position, buffer);
+            } else {
+                image.write(position, buffer);
+            }
+            return;
+        } catch (GuestMemoryException e) {
+            // The buffer crosses from one guest memory region into the next (the chain checked it is inside memory).
+            try {
+                parts = memory.slices(gpa, length);
+            } catch (GuestMemoryException impossible) {
+                throw new IOException("buffer at " + Long.toHexString(gpa) + " is not in guest memory", impossible);
+            }
+        }
+        for (MemorySegment part : parts) {
+            if (read) {
+                image.read(position, part);
+            } else {
+                image.write(position, part);
+            }
+            position += part.byteSize();
+        }
+    }
+
+    private int flush() {
+        try {
+            image.flush();
+            return VIRTIO_BLK_S_OK;
+        } catch (IOException e) {
+            System.getLogger(BlockDevice.class.getName()).log(System.Logger.Level.WARNING, e.getMessage());
+            return VIRTIO_BLK_S_IOERR;
+        }
+    }
+
+    /** Closes the image, releasing its lock. */
+    @Override
+    public void close() {
+        image.close();
+    }
+
+    @Override
+    public String toString() {
+        return "BlockDevice[" + image + "]";
+    }
+}

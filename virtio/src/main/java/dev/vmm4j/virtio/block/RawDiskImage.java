@@ -1,0 +1,137 @@
+package dev.vmm4j.virtio.block;
+
+import dev.vmm4j.kvm.bindings.Errno;
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A raw disk image: the file's bytes are the disk's, read and written with {@code pread}/{@code pwrite} straight
+ * into and out of guest memory.
+ *
+ * <p>The file is locked with {@code flock} for as long as it is open, as crosvm does: shared when opened read-only,
+ * exclusive otherwise, so two VMs (in this process or another, vmm4j or crosvm) never write one image at the same time,
+ * and nobody writes an image a VM reads.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use.
+ */
+public final class RawDiskImage implements DiskImage {
+    private final Path path;
+    private final OwnedFd fd;
+    private final boolean readOnly;
+    private final long sizeBytes;
+
+    private RawDiskImage(Path path, OwnedFd fd, boolean readOnly, long sizeBytes) {
+        this.path = path;
+        this.fd = fd;
+        this.readOnly = readOnly;
+        this.sizeBytes = sizeBytes;
+    }
+
+    /**
+     * Opens and locks {@code path}.
+     *
+     * @throws IOException if it cannot be opened, or another process or VM holds a conflicting lock (the message says
+     *     which kind)
+     */
+    public static RawDiskImage open(Path path, boolean readOnly) throws IOException {
+        int raw;
+        try {
+            raw = Libc.open(path.toString(), readOnly ? LinuxHeaders.O_RDONLY() : LinuxHeaders.O_RDWR(),
+                    readOnly ? "a read-only disk needs a readable file" : "a writable disk needs a file this user may read and write");
+        } catch (NativeCallException e) {
+            throw new IOException("cannot open disk image: " + e.getMessage(), e);
+        }
+        OwnedFd fd = new OwnedFd(raw, "disk image " + path);
+        try {
+            int result = Libc.flock(raw, (readOnly ? LinuxHeaders.LOCK_SH() : LinuxHeaders.LOCK_EX()) | LinuxHeaders.LOCK_NB());
+            if (result == -LinuxHeaders.EWOULDBLOCK()) {
+                throw new IOException("disk image " + path + " is in use: another VM or process holds a lock on it ("
+                        + (readOnly ? "it is open for writing" : "it is open elsewhere") + "); close that first, or use a copy");
+            }
+            if (result < 0) {
+                throw new IOException("cannot lock disk image " + path + ": " + Errno.describe(-result));
+            }
+            // The size of the file we opened, even if the path was replaced meanwhile.
+            long size = Files.size(Path.of("/proc/self/fd/" + raw));
+            return new RawDiskImage(path, fd, readOnly, size);
+        } catch (IOException | RuntimeException e) {
+            fd.close();
+            throw e;
+        }
+    }
+
+    /** {@return the image's path} */
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public long sizeBytes() {
+        return sizeBytes;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public void read(long position, MemorySegment dst) throws IOException {
+        long done = 0;
+        while (done < dst.byteSize()) {
+            long n = Libc.pread(fd.get(), done == 0 ? dst : dst.asSlice(done), position + done);
+            if (n < 0 && n != -LinuxHeaders.EINTR()) {
+                throw new IOException("reading disk image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
+            }
+            if (n == 0) {
+                throw new IOException("disk image " + path + " ends at " + (position + done) + ": it shrank while in use");
+            }
+            done += Math.max(n, 0);
+        }
+    }
+
+    @Override
+    public void write(long position, MemorySegment src) throws IOException {
+        if (readOnly) {
+            throw new IOException("disk image " + path + " is read-only");
+        }
+        long done = 0;
+        while (done < src.byteSize()) {
+            long n = Libc.pwrite(fd.get(), done == 0 ? src : src.asSlice(done), position + done);
+            if (n < 0 && n != -LinuxHeaders.EINTR()) {
+                throw new IOException("writing disk image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
+            }
+            if (n == 0) {
+                throw new IOException("writing disk image " + path + " at " + (position + done) + ": nothing was written");
+            }
+            done += Math.max(n, 0);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (readOnly) {
+            return;
+        }
+        int result = Libc.fsync(fd.get());
+        if (result < 0) {
+            throw new IOException("fsync of disk image " + path + ": " + Errno.describe(-result));
+        }
+    }
+
+    @Override
+    public void close() {
+        fd.close(); // closing the last fd of the open file releases the flock
+    }
+
+    @Override
+    public String toString() {
+        return "RawDiskImage[" + path + (readOnly ? ", read-only" : "") + ", " + sizeBytes + " bytes]";
+    }
+}

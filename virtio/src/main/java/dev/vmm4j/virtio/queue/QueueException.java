@@ -1,0 +1,14 @@
+package dev.vmm4j.virtio.queue;
+
+/**
+ * The driver broke a queue as a whole (its rings are not in guest memory, or the avail index jumped by more than
+ * the queue size): the device can no longer trust it, stops using it and reports DEVICE_NEEDS_RESET.
+ */
+public final class QueueException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** A broken queue, with what is wrong. */
+    public QueueException(String message) {
+        super(message);
+    }
+}
