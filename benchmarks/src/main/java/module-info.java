@@ -4,5 +4,6 @@
  */
 module dev.vmm4j.benchmarks {
     requires dev.vmm4j.vmm;
+    requires dev.vmm4j.virtio;
     requires jmh.core;
 }

@@ -20,7 +20,13 @@ public enum Guests {
     /** Executes xgetbv, which an emulating KVM cannot run. */
     UNSUPPORTED("unsupported"),
     /** Starts vCPU 1 with INIT and a start-up IPI, and prints "smp: ap 1 started" when it runs. */
-    SMP("smp");
+    SMP("smp"),
+    /**
+     * Drives the virtio-mmio devices on its command line with a polling driver: a block device's sectors 0-1 are read,
+     * written back inverted, flushed and read again, then GET_ID and a read past the end; an rng gives 16 bytes.
+     * Prints "virtio: ..." lines and "virtio: done".
+     */
+    VIRTIO("virtio");
 
     private final String file;
 

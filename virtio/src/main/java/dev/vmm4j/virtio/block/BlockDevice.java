@@ -132,8 +132,15 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
     }
 
-    /** Serves one request chain. {@return the bytes written to the chain's writable buffers} */
-    long serve(DescriptorChain chain) throws GuestMemoryException {
+    /**
+     * Serves one valid request chain of an activated device, on the device's thread: what its {@link QueueHandler}
+     * does with each chain, public for handlers and benchmarks of your own. {@return the bytes written to the chain's
+     * writable buffers}
+     */
+    public long serve(DescriptorChain chain) throws GuestMemoryException {
+        if (memory == null) {
+            throw new IllegalStateException(name() + " is not activated");
+        }
         if (chain.readableBytes() < HEADER_SIZE || chain.writableBytes() < 1) {
             return 0; // 5.2.6: no header or no status byte; nothing sensible to answer
         }

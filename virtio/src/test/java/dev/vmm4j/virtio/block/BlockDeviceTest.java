@@ -246,11 +246,13 @@ class BlockDeviceTest {
     @Test
     void aWritableImageIsLockedAgainstOtherUsers() throws Exception {
         try (BlockDevice writer = BlockDevice.openRaw(image, false)) {
+            assertEquals(SECTORS, writer.capacitySectors());
             IOException second = assertThrows(IOException.class, () -> BlockDevice.openRaw(image, false));
             assertTrue(second.getMessage().contains("is in use"), second.getMessage());
             assertThrows(IOException.class, () -> BlockDevice.openRaw(image, true), "a reader waits for the writer");
         }
         try (BlockDevice reader = BlockDevice.openRaw(image, true); BlockDevice another = BlockDevice.openRaw(image, true)) {
+            assertTrue(reader.image().isReadOnly() && another.image().isReadOnly(), "two readers share the image");
             assertThrows(IOException.class, () -> BlockDevice.openRaw(image, false), "a writer waits for the readers");
         }
         BlockDevice.openRaw(image, false).close(); // all released

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class MpTableTest {
     @Test
-    void tableDescribesEveryCpuTheIoapicAndTheIsaIrqsWithValidChecksums() throws GuestMemoryException {
+    void tableDescribesEveryCpuTheIoapicAndItsPinsWithValidChecksums() throws GuestMemoryException {
         try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 1L << 20).build()) {
             MpTable.write(memory, 2);
             byte[] table = new byte[MpTable.size(2)];
@@ -22,7 +22,7 @@ class MpTableTest {
             int length = memory.getShort(X86Layout.EBDA_START + 16 + 4);
             assertEquals(table.length - 16, length);
             assertEquals(0, sum(table, 16, 16 + length), "configuration table checksum");
-            assertEquals(2 + 1 + 1 + 16 + 2, memory.getShort(X86Layout.EBDA_START + 16 + 34), "entry count");
+            assertEquals(2 + 1 + 1 + 24 + 2, memory.getShort(X86Layout.EBDA_START + 16 + 34), "entry count");
             int firstEntry = 16 + 44;
             assertEquals(0, table[firstEntry], "processor entry");
             assertEquals(0x3, table[firstEntry + 3], "vCPU 0 is enabled and the bootstrap processor");
@@ -32,6 +32,14 @@ class MpTableTest {
             assertEquals(2, table[ioapic]);
             assertEquals(2, table[ioapic + 1], "the IOAPIC takes the id after the CPUs");
             assertEquals((int) MpTable.IOAPIC_ADDRESS, memory.getInt(X86Layout.EBDA_START + ioapic + 4));
+            for (int pin = 0; pin < 24; pin++) {
+                // Pins 16-23 carry virtio-mmio devices: Linux routes only the IRQs the table names.
+                int entry = ioapic + 8 + 8 * pin;
+                assertEquals(3, table[entry], "I/O interrupt entry for pin " + pin);
+                assertEquals(pin, table[entry + 5], "source IRQ");
+                assertEquals(2, table[entry + 6], "to the IOAPIC");
+                assertEquals(pin, table[entry + 7], "pin");
+            }
         }
         assertThrows(IllegalArgumentException.class, () -> MpTable.write(null, 0));
         assertThrows(IllegalArgumentException.class, () -> MpTable.write(null, MpTable.MAX_CPUS + 1));

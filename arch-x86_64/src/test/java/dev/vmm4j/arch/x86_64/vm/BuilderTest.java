@@ -30,4 +30,21 @@ class BuilderTest {
                 assertThrows(IllegalStateException.class, () -> builder.kernel(Path.of("/b"))).getMessage());
         assertEquals("VirtualMachineBuilder[vcpus=1, kernel=/a]", builder.toString());
     }
+
+    @Test
+    void standardDevicesNeedTheVirtioModule() {
+        // This module's tests run without dev.vmm4j:virtio on the class path.
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> VirtualMachine.builder().kernel(Path.of("/nonexistent/vmlinux")).rng().build());
+        assertEquals("cannot build the VM: kernel /nonexistent/vmlinux is not a readable file; disk() and rng() need vmm4j's"
+                + " virtio module: add the dev.vmm4j:virtio dependency", e.getMessage());
+    }
+
+    @Test
+    void toStringListsDevicesInOrder() {
+        VirtualMachineBuilder builder = VirtualMachine.builder().disk(Path.of("/a.img")).rng().disk(Path.of("/b.img"), true);
+        assertEquals("VirtualMachineBuilder[vcpus=1, disk=/a.img, rng, disk=/b.img (read-only)]", builder.toString());
+        assertThrows(NullPointerException.class, () -> builder.disk(null));
+        assertThrows(NullPointerException.class, () -> builder.device(null));
+    }
 }

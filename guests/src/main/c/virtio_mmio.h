@@ -1,0 +1,172 @@
+/*
+ * A minimal virtio-mmio driver for test guests (virtio 1.2, sections 2.7 and 4.2): finds the devices the VMM announced
+ * with virtio_mmio.device=<size>@<base>:<irq> on the command line, negotiates VIRTIO_F_VERSION_1 only, sets up
+ * queue 0 with 8 entries in static memory, and submits one chain at a time, polling the used ring for completion.
+ * Interrupts are not taken (the guest has no IDT); InterruptStatus is read and acknowledged by hand.
+ */
+#ifndef VMM4J_VIRTIO_MMIO_H
+#define VMM4J_VIRTIO_MMIO_H
+
+#include "kit.h"
+
+#define VIRTIO_MAGIC 0x74726976
+#define VIRTIO_REG_MAGIC 0x000
+#define VIRTIO_REG_VERSION 0x004
+#define VIRTIO_REG_DEVICE_ID 0x008
+#define VIRTIO_REG_DEVICE_FEATURES 0x010
+#define VIRTIO_REG_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_REG_DRIVER_FEATURES 0x020
+#define VIRTIO_REG_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_REG_QUEUE_SEL 0x030
+#define VIRTIO_REG_QUEUE_NUM_MAX 0x034
+#define VIRTIO_REG_QUEUE_NUM 0x038
+#define VIRTIO_REG_QUEUE_READY 0x044
+#define VIRTIO_REG_QUEUE_NOTIFY 0x050
+#define VIRTIO_REG_INTERRUPT_STATUS 0x060
+#define VIRTIO_REG_INTERRUPT_ACK 0x064
+#define VIRTIO_REG_STATUS 0x070
+#define VIRTIO_REG_QUEUE_DESC 0x080
+#define VIRTIO_REG_QUEUE_DRIVER 0x090
+#define VIRTIO_REG_QUEUE_DEVICE 0x0a0
+#define VIRTIO_REG_CONFIG 0x100
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define QUEUE_SIZE 8
+
+struct virtq_desc { u64 addr; u32 len; u16 flags; u16 next; };
+struct virtq_avail { u16 flags; u16 idx; u16 ring[QUEUE_SIZE]; u16 used_event; };
+struct virtq_used_elem { u32 id; u32 len; };
+struct virtq_used { u16 flags; u16 idx; struct virtq_used_elem ring[QUEUE_SIZE]; u16 avail_event; };
+
+struct virtio_dev {
+    u64 base;
+    u32 irq;
+    u32 device_id;
+    struct virtq_desc desc[QUEUE_SIZE] __attribute__((aligned(16)));
+    struct virtq_avail avail __attribute__((aligned(2)));
+    struct virtq_used used __attribute__((aligned(4)));
+    u16 last_used;
+};
+
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+static inline void write32(u64 address, u32 value) { *(volatile u32 *) address = value; }
+static inline u32 vreg(struct virtio_dev *d, u32 reg) { return read32(d->base + reg); }
+static inline void vset(struct virtio_dev *d, u32 reg, u32 value) { write32(d->base + reg, value); }
+
+/* Maps 3-4 GiB (where the MMIO windows live) uncached with 2 MiB pages: the boot tables cover only the first GiB. */
+static inline void map_mmio_hole(void) {
+    static u64 page_directory[512] __attribute__((aligned(4096)));
+    u64 cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    u64 *pdpt = (u64 *) (read64(cr3 & ~0xfffUL) & ~0xfffUL);
+    for (u64 i = 0; i < 512; i++) page_directory[i] = (0xc0000000UL + (i << 21)) | 0x9b; /* present, rw, PWT, PCD, 2 MiB */
+    pdpt[3] = (u64) page_directory | 0x3;
+    __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
+}
+
+static inline u64 parse_hex(const char **p) {
+    u64 v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        if (c >= '0' && c <= '9') v = v * 16 + (u64) (c - '0');
+        else if (c >= 'a' && c <= 'f') v = v * 16 + (u64) (c - 'a' + 10);
+        else return v;
+    }
+}
+
+static inline u64 parse_dec(const char **p) {
+    u64 v = 0;
+    while (**p >= '0' && **p <= '9') v = v * 10 + (u64) (*(*p)++ - '0');
+    return v;
+}
+
+/* Fills devs from the command line's virtio_mmio.device=<size>@0x<base>:<irq>; returns how many it found. */
+static inline int virtio_find(const char *cmdline, struct virtio_dev *devs, int max) {
+    static const char key[] = "virtio_mmio.device=";
+    int n = 0;
+    for (const char *p = cmdline; *p && n < max; p++) {
+        const char *k = key, *q = p;
+        while (*k && *q == *k) { k++; q++; }
+        if (*k) continue;
+        while (*q && *q != '@') q++;
+        if (q[0] != '@' || q[1] != '0' || q[2] != 'x') continue;
+        q += 3;
+        devs[n].base = parse_hex(&q);
+        if (*q != ':') continue;
+        q++;
+        devs[n].irq = (u32) parse_dec(&q);
+        n++;
+    }
+    return n;
+}
+
+/* The driver's set-up (3.1.1). Returns 0, or a negative step number where the device refused. */
+static inline int virtio_init(struct virtio_dev *d) {
+    if (vreg(d, VIRTIO_REG_MAGIC) != VIRTIO_MAGIC || vreg(d, VIRTIO_REG_VERSION) != 2) return -1;
+    d->device_id = vreg(d, VIRTIO_REG_DEVICE_ID);
+    vset(d, VIRTIO_REG_STATUS, 0);
+    vset(d, VIRTIO_REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    vset(d, VIRTIO_REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    vset(d, VIRTIO_REG_DEVICE_FEATURES_SEL, 1);
+    if (!(vreg(d, VIRTIO_REG_DEVICE_FEATURES) & 1)) return -2; /* VIRTIO_F_VERSION_1 */
+    vset(d, VIRTIO_REG_DRIVER_FEATURES_SEL, 0);
+    vset(d, VIRTIO_REG_DRIVER_FEATURES, 0);
+    vset(d, VIRTIO_REG_DRIVER_FEATURES_SEL, 1);
+    vset(d, VIRTIO_REG_DRIVER_FEATURES, 1);
+    u32 status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
+    vset(d, VIRTIO_REG_STATUS, status);
+    if (!(vreg(d, VIRTIO_REG_STATUS) & VIRTIO_STATUS_FEATURES_OK)) return -3;
+    vset(d, VIRTIO_REG_QUEUE_SEL, 0);
+    if (vreg(d, VIRTIO_REG_QUEUE_NUM_MAX) < QUEUE_SIZE) return -4;
+    vset(d, VIRTIO_REG_QUEUE_NUM, QUEUE_SIZE);
+    vset(d, VIRTIO_REG_QUEUE_DESC, (u32) (u64) d->desc);
+    vset(d, VIRTIO_REG_QUEUE_DESC + 4, (u32) ((u64) d->desc >> 32));
+    vset(d, VIRTIO_REG_QUEUE_DRIVER, (u32) (u64) &d->avail);
+    vset(d, VIRTIO_REG_QUEUE_DRIVER + 4, (u32) ((u64) &d->avail >> 32));
+    vset(d, VIRTIO_REG_QUEUE_DEVICE, (u32) (u64) &d->used);
+    vset(d, VIRTIO_REG_QUEUE_DEVICE + 4, (u32) ((u64) &d->used >> 32));
+    vset(d, VIRTIO_REG_QUEUE_READY, 1);
+    vset(d, VIRTIO_REG_STATUS, status | VIRTIO_STATUS_DRIVER_OK);
+    if (vreg(d, VIRTIO_REG_STATUS) != (status | VIRTIO_STATUS_DRIVER_OK)) return -5;
+    d->last_used = 0;
+    return 0;
+}
+
+struct virtio_buf { void *addr; u32 len; int writable; };
+
+/*
+ * Submits one chain (descriptors 0..n-1), notifies, and polls the used ring. Returns the length the device reported,
+ * or -1 if nothing came back in about ten seconds of emulated time.
+ */
+static inline long virtio_submit(struct virtio_dev *d, const struct virtio_buf *bufs, int n) {
+    for (int i = 0; i < n; i++) {
+        d->desc[i].addr = (u64) bufs[i].addr;
+        d->desc[i].len = bufs[i].len;
+        d->desc[i].flags = (u16) ((bufs[i].writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+        d->desc[i].next = (u16) (i + 1);
+    }
+    volatile struct virtq_avail *avail = &d->avail;
+    avail->ring[avail->idx % QUEUE_SIZE] = 0;
+    barrier(); /* x86 keeps stores in order; the compiler must too: descriptors and ring entry before idx */
+    avail->idx = (u16) (avail->idx + 1);
+    barrier();
+    vset(d, VIRTIO_REG_QUEUE_NOTIFY, 0);
+    volatile struct virtq_used *used = &d->used;
+    for (u64 spin = 0; spin < 3000000UL; spin++) {
+        if (used->idx != d->last_used) {
+            barrier();
+            long len = used->ring[d->last_used % QUEUE_SIZE].len;
+            d->last_used++;
+            return len;
+        }
+    }
+    return -1;
+}
+
+#endif

@@ -1,0 +1,121 @@
+package dev.vmm4j.virtio.vm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vmm4j.guests.Guests;
+import dev.vmm4j.virtio.mmio.VirtioMmio;
+import dev.vmm4j.virtio.rng.RngDevice;
+import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.VirtualMachine;
+import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.testing.RequiresKvm;
+import java.io.ByteArrayOutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * virtio-blk and virtio-rng end to end on /dev/kvm: the guest kit's polling virtio-mmio driver finds the devices on
+ * the command line vmm4j wrote, notifies through the ioeventfds, and reads and writes a raw image whose contents the
+ * host checks afterwards.
+ */
+@RequiresKvm
+class VirtioVmTest {
+    private static final int SECTORS = 32;
+
+    @TempDir
+    Path dir;
+
+    private VirtualMachineBuilder builder(ByteArrayOutputStream console) throws Exception {
+        Path guest = Files.write(dir.resolve("virtio.elf"), Guests.VIRTIO.elf());
+        return VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest).serial(console);
+    }
+
+    private Path image() throws Exception {
+        byte[] bytes = new byte[SECTORS * 512];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (i * 13 + 5);
+        }
+        return Files.write(dir.resolve("disk.img"), bytes);
+    }
+
+    @Test
+    void guestReadsWritesAndFlushesARawDiskAndReadsRandomBytes() throws Exception {
+        Path image = image();
+        byte[] original = Files.readAllBytes(image);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(console).disk(image).rng().build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+        }
+        String out = console.toString();
+        assertTrue(out.contains("virtio: done"), out);
+        assertTrue(out.contains("virtio: 2 devices"), out);
+        assertTrue(out.contains("virtio: device 2 at 0xd0000000 irq 5"), "the block device got the first window and IRQ:\n" + out);
+        assertTrue(out.contains("virtio: device 4 at 0xd0001000 irq 6"), out);
+        assertTrue(out.contains("virtio: blk capacity " + SECTORS + " sectors"), out);
+        assertTrue(out.contains("virtio: blk id disk.img"), out);
+        assertTrue(out.contains("virtio: blk sector 0 starts " + HexFormat.of().formatHex(original, 0, 16)), out);
+        assertTrue(out.contains("virtio: blk read past the end: status 1"), "VIRTIO_BLK_S_IOERR:\n" + out);
+        assertTrue(out.contains("virtio: interrupt status 1, after ack 0"), "the irqfd path set InterruptStatus:\n" + out);
+
+        byte[] expected = original.clone();
+        for (int i = 0; i < 1024; i++) {
+            expected[i] = (byte) ~expected[i];
+        }
+        assertArrayEquals(expected, Files.readAllBytes(image), "sectors 0-1 inverted, the rest untouched");
+
+        Matcher random = Pattern.compile("virtio: rng ([0-9a-f]{32})").matcher(out);
+        assertTrue(random.find(), out);
+        assertNotEquals("0".repeat(32), random.group(1));
+    }
+
+    @Test
+    void readOnlyDiskKeepsItsContents() throws Exception {
+        Path image = image();
+        byte[] original = Files.readAllBytes(image);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(console).disk(image, true).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+        }
+        String out = console.toString();
+        assertTrue(out.contains("virtio: FAIL blk write"), "the guest's write fails with IOERR:\n" + out);
+        assertArrayEquals(original, Files.readAllBytes(image));
+    }
+
+    @Test
+    void aDeviceOfYourOwnPlugsInTheSameWay() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VirtioMmio rng = VirtioMmio.of(new RngDevice(new java.util.Random(7)));
+        try (VirtualMachine vm = builder(console).device(rng).build()) {
+            assertEquals(0xd000_0000L, rng.window().base());
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+        }
+        byte[] expected = new byte[16];
+        new java.util.Random(7).nextBytes(expected);
+        assertTrue(console.toString().contains("virtio: rng " + HexFormat.of().formatHex(expected)), console.toString());
+    }
+
+    @Test
+    void aDiskInUseByAnotherVmFailsTheBuild() throws Exception {
+        Path image = image();
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine first = builder(console).disk(image).build()) {
+            assertEquals(1, first.mmioBus().ranges().size());
+            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> builder(console).disk(image).build());
+            assertTrue(e.getMessage().contains("disk.img is in use"), e.getMessage());
+        }
+        try (VirtualMachine again = builder(console).disk(image).build()) {
+            assertEquals(1, again.mmioBus().ranges().size(), "closing the first VM released the lock");
+        }
+    }
+}
