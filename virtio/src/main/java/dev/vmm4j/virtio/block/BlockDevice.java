@@ -10,6 +10,7 @@ import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.DescriptorChain;
 import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.memory.GuestRegion;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -19,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -208,31 +210,30 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         return VIRTIO_BLK_S_OK;
     }
 
+    /**
+     * Moves one buffer (already checked to lie in guest memory) between the image and the region(s) holding it,
+     * addressing each region by offset so that no view object is made per request.
+     */
     private void transferBuffer(long gpa, long length, long position, boolean read) throws IOException {
-        List<MemorySegment> parts;
-        try {
-            MemorySegment buffer = memory.slice(gpa, length);
+        List<GuestRegion> regions = memory.regions();
+        long done = 0;
+        for (int r = 0; r < regions.size() && done < length; r++) {
+            GuestRegion region = regions.get(r);
+            long address = gpa + done;
+            if (!region.contains(address)) {
+                continue;
+            }
+            long offset = address - region.start();
+            long n = Math.min(length - done, region.size() - offset);
             if (read) {
-                image.read(position, buffer);
+                image.read(position + done, region.memory(), offset, n);
             } else {
-                image.write(position, buffer);
+                image.write(position + done, region.memory(), offset, n);
             }
-            return;
-        } catch (GuestMemoryException e) {
-            // The buffer crosses from one guest memory region into the next (the chain checked it is inside memory).
-            try {
-                parts = memory.slices(gpa, length);
-            } catch (GuestMemoryException impossible) {
-                throw new IOException("buffer at " + Long.toHexString(gpa) + " is not in guest memory", impossible);
-            }
+            done += n;
         }
-        for (MemorySegment part : parts) {
-            if (read) {
-                image.read(position, part);
-            } else {
-                image.write(position, part);
-            }
-            position += part.byteSize();
+        if (done < length) {
+            throw new IOException(String.format(Locale.ROOT, "buffer %#x+%#x left guest memory", gpa, length));
         }
     }
 

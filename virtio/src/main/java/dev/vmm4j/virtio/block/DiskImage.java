@@ -18,18 +18,31 @@ public interface DiskImage extends AutoCloseable {
     boolean isReadOnly();
 
     /**
-     * Fills {@code dst} with the disk's bytes at {@code position}.
+     * Fills {@code length} bytes of {@code dst} from {@code offset} with the disk's bytes at {@code position}. The
+     * offset form lets a device read into part of a guest memory region without making a view of it.
      *
      * @throws IOException if the image cannot be read there (the message names the image and the errno)
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code dst}
      */
-    void read(long position, MemorySegment dst) throws IOException;
+    void read(long position, MemorySegment dst, long offset, long length) throws IOException;
 
     /**
-     * Writes {@code src} to the disk at {@code position}.
+     * Writes {@code length} bytes of {@code src} from {@code offset} to the disk at {@code position}.
      *
      * @throws IOException if the image is read-only or the write fails
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code src}
      */
-    void write(long position, MemorySegment src) throws IOException;
+    void write(long position, MemorySegment src, long offset, long length) throws IOException;
+
+    /** Fills {@code dst} with the disk's bytes at {@code position}. */
+    default void read(long position, MemorySegment dst) throws IOException {
+        read(position, dst, 0, dst.byteSize());
+    }
+
+    /** Writes {@code src} to the disk at {@code position}. */
+    default void write(long position, MemorySegment src) throws IOException {
+        write(position, src, 0, src.byteSize());
+    }
 
     /** Makes every completed write durable (fsync). */
     void flush() throws IOException;

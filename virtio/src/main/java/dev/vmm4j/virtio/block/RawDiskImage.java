@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 
 /**
  * A raw disk image: the file's bytes are the disk's, read and written with {@code pread}/{@code pwrite} straight
@@ -82,10 +83,12 @@ public final class RawDiskImage implements DiskImage {
     }
 
     @Override
-    public void read(long position, MemorySegment dst) throws IOException {
+    public void read(long position, MemorySegment dst, long offset, long length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, dst.byteSize());
         long done = 0;
-        while (done < dst.byteSize()) {
-            long n = Libc.pread(fd.get(), done == 0 ? dst : dst.asSlice(done), position + done);
+        while (done < length) {
+            long n = dst.isNative() ? Libc.pread(fd.get(), dst, offset + done, length - done, position + done)
+                    : Libc.pread(fd.get(), dst.asSlice(offset + done, length - done), position + done);
             if (n < 0 && n != -LinuxHeaders.EINTR()) {
                 throw new IOException("reading disk image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
             }
@@ -97,13 +100,15 @@ public final class RawDiskImage implements DiskImage {
     }
 
     @Override
-    public void write(long position, MemorySegment src) throws IOException {
+    public void write(long position, MemorySegment src, long offset, long length) throws IOException {
         if (readOnly) {
             throw new IOException("disk image " + path + " is read-only");
         }
+        Objects.checkFromIndexSize(offset, length, src.byteSize());
         long done = 0;
-        while (done < src.byteSize()) {
-            long n = Libc.pwrite(fd.get(), done == 0 ? src : src.asSlice(done), position + done);
+        while (done < length) {
+            long n = src.isNative() ? Libc.pwrite(fd.get(), src, offset + done, length - done, position + done)
+                    : Libc.pwrite(fd.get(), src.asSlice(offset + done, length - done), position + done);
             if (n < 0 && n != -LinuxHeaders.EINTR()) {
                 throw new IOException("writing disk image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
             }

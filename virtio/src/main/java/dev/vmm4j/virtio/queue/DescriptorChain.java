@@ -229,7 +229,7 @@ public final class DescriptorChain {
                 continue;
             }
             long n = Math.min(lengths[i] - skip, data.byteSize() - done);
-            MemorySegment part = data.asSlice(done, n);
+            MemorySegment part = n == data.byteSize() ? data : data.asSlice(done, n); // no view when one buffer holds it all
             if (toGuest) {
                 memory.writeFully(addresses[i] + skip, part);
             } else {

@@ -13,6 +13,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.Objects;
 
 /**
  * The libc calls vmm4j makes, each failing with a {@link NativeCallException} that names the call and errno.
@@ -31,6 +32,11 @@ public final class Libc {
             NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
     private static final MethodHandle PREAD =
             NativeCall.errnoCapturing(LinuxHeaders.pread$address(), LinuxHeaders.pread$descriptor());
+    /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
+    private static final MethodHandle PREAD_AT_ADDRESS = NativeCall.errnoCapturing(LinuxHeaders.pread$address(),
+            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
+    private static final MethodHandle PWRITE_AT_ADDRESS = NativeCall.errnoCapturing(LinuxHeaders.pwrite$address(),
+            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
     private static final MethodHandle PWRITE =
             NativeCall.errnoCapturing(LinuxHeaders.pwrite$address(), LinuxHeaders.pwrite$descriptor());
     private static final MethodHandle FSYNC =
@@ -135,6 +141,50 @@ public final class Libc {
             throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code pread(fd, memory + offset, length, position)} into part of a native segment, without making a slice of
+     * it: bytes read (0 at end of file), or {@code -errno}. Allocates nothing.
+     *
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
+     * @throws IllegalArgumentException if {@code memory} is not native
+     */
+    public static long pread(int fd, MemorySegment memory, long offset, long length, long position) {
+        long address = nativeAddress(memory, offset, length);
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) PREAD_AT_ADDRESS.invokeExact(state, fd, address, length, position);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code pwrite(fd, memory + offset, length, position)} from part of a native segment, as {@link #pread(int, MemorySegment, long, long, long)}. */
+    public static long pwrite(int fd, MemorySegment memory, long offset, long length, long position) {
+        long address = nativeAddress(memory, offset, length);
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) PWRITE_AT_ADDRESS.invokeExact(state, fd, address, length, position);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    private static long nativeAddress(MemorySegment memory, long offset, long length) {
+        if (!memory.isNative()) {
+            throw new IllegalArgumentException("a raw-address transfer needs native memory, not " + memory);
+        }
+        Objects.checkFromIndexSize(offset, length, memory.byteSize());
+        // SAFETY: [address, address + length) lies inside memory (checked above). Unlike a segment argument, a raw
+        // address does not keep memory's scope alive during the call: callers use these only on memory that is unmapped
+        // after they stop (guest memory, which the VM unmaps once every device thread has been joined); a mapping gone
+        // anyway would make the kernel answer EFAULT, not crash.
+        return memory.address() + offset;
     }
 
     /** {@code fsync(fd)}: 0, or {@code -errno}. */
