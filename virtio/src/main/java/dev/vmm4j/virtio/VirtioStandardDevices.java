@@ -1,5 +1,6 @@
 package dev.vmm4j.virtio;
 
+import dev.vmm4j.virtio.balloon.BalloonDevice;
 import dev.vmm4j.virtio.block.BlockDevice;
 import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.virtio.rng.RngDevice;
@@ -8,7 +9,8 @@ import dev.vmm4j.vmm.VmDevice;
 import java.nio.file.Path;
 
 /**
- * The devices {@code VirtualMachineBuilder.disk(..)} and {@code .rng()} add: virtio block and rng over virtio-mmio.
+ * The devices {@code VirtualMachineBuilder.disk(..)}, {@code .rng()} and {@code .balloon()} add: virtio block, rng and
+ * balloon over virtio-mmio.
  * Found by {@link java.util.ServiceLoader}; not for direct use.
  */
 public final class VirtioStandardDevices implements StandardDevices {
@@ -24,5 +26,14 @@ public final class VirtioStandardDevices implements StandardDevices {
     @Override
     public VmDevice rng() {
         return context -> VirtioMmio.of(new RngDevice()).attach(context);
+    }
+
+    @Override
+    public VmDevice balloon() {
+        return context -> {
+            BalloonDevice balloon = new BalloonDevice(context.memory().totalSize());
+            VirtioMmio.of(balloon).attach(context);
+            context.provideBalloon(balloon);
+        };
     }
 }

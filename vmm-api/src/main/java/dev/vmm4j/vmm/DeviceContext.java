@@ -30,6 +30,7 @@ public final class DeviceContext {
     private final List<AutoCloseable> resources;
     private final List<VirtioMmioWindow> virtioMmio = new ArrayList<>();
     private final Map<String, Integer> instances = new HashMap<>();
+    private Balloon balloon;
 
     DeviceContext(Vm vm, GuestMemory memory, Bus ioBus, Bus mmioBus, SystemAllocator allocator, List<AutoCloseable> resources) {
         this.vm = vm;
@@ -75,9 +76,25 @@ public final class DeviceContext {
         virtioMmio.add(Objects.requireNonNull(window, "window"));
     }
 
+    /**
+     * Offers {@code device} as the VM's {@link VirtualMachine#balloon()}.
+     *
+     * @throws IllegalStateException if another device already did: a VM has one balloon
+     */
+    public void provideBalloon(Balloon device) {
+        if (balloon != null) {
+            throw new IllegalStateException("a VM has one balloon, and " + balloon + " was added first");
+        }
+        balloon = Objects.requireNonNull(device, "device");
+    }
+
     /** {@return 0 for the first device of {@code kind} (such as {@code "virtio-blk"}), 1 for the next, ...; for thread names} */
     public int nextInstance(String kind) {
         return instances.merge(kind, 1, Integer::sum) - 1;
+    }
+
+    Balloon balloon() {
+        return balloon;
     }
 
     List<VirtioMmioWindow> virtioMmioWindows() {

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 
 /**
  * The devices {@link VirtualMachineBuilder} offers by name ({@link VirtualMachineBuilder#disk},
- * {@link VirtualMachineBuilder#rng}) come from this service, which the {@code dev.vmm4j.virtio} module provides; the
+ * {@link VirtualMachineBuilder#rng}, {@link VirtualMachineBuilder#balloon}) come from this service, which the {@code dev.vmm4j.virtio} module provides; the
  * builder finds it with {@link java.util.ServiceLoader}, so {@code vmm-api} names no device implementation.
  */
 public interface StandardDevices {
@@ -13,4 +13,7 @@ public interface StandardDevices {
 
     /** {@return a virtio entropy device fed from the host's secure random source} */
     VmDevice rng();
+
+    /** {@return a virtio memory balloon, which the VM then offers as {@link VirtualMachine#balloon()}} */
+    VmDevice balloon();
 }

@@ -50,6 +50,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final Bus ioBus;
     private final Bus mmioBus;
     private final List<Vcpu> vcpus = new ArrayList<>();
+    private Balloon balloon;
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicReference<ExitStatus> exitStatus = new AtomicReference<>();
@@ -136,6 +137,7 @@ public final class VirtualMachine implements AutoCloseable {
         for (VmDevice device : devices) {
             device.attach(context);
         }
+        balloon = context.balloon();
         BootSpec spec = givenSpec.withVirtioMmio(context.virtioMmioWindows());
         KernelCmdline commandLine = new KernelCmdline(arch.commandLineCapacity()).insertStr(arch.baseCommandLine());
         for (String parameter : arch.virtioMmioParameters(spec.virtioMmio())) {
@@ -168,6 +170,23 @@ public final class VirtualMachine implements AutoCloseable {
     /** {@return the MMIO bus} */
     public Bus mmioBus() {
         return mmioBus;
+    }
+
+    /** {@return the VM's memory balloon, if it was built with one ({@code builder.balloon()})} */
+    public Optional<Balloon> balloon() {
+        return Optional.ofNullable(balloon);
+    }
+
+    /** {@return where the VM is: its state, memory and vCPUs, the balloon's target and actual size, why it ended} */
+    public VmStatus status() {
+        ExitStatus ended = exitStatus.get();
+        boolean running;
+        synchronized (lifecycle) {
+            running = started;
+        }
+        VmStatus.State state = ended != null ? VmStatus.State.ENDED : running ? VmStatus.State.RUNNING : VmStatus.State.CREATED;
+        return new VmStatus(state, memory.totalSize(), vcpus.size(), balloon().map(Balloon::targetBytes),
+                balloon().map(Balloon::actualBytes), Optional.ofNullable(ended));
     }
 
     /** Starts the vCPU threads. @throws IllegalStateException if already started or closed */

@@ -56,6 +56,13 @@ public final class VirtualMachineBuilder {
         }
     }
 
+    private record BalloonRequest() implements DeviceRequest {
+        @Override
+        public VmDevice create(StandardDevices standard) {
+            return standard.balloon();
+        }
+    }
+
     private long memoryBytes = -1;
     private int vcpus = 1;
     private Path kernel;
@@ -192,6 +199,18 @@ public final class VirtualMachineBuilder {
     }
 
     /**
+     * Adds a virtio memory balloon, which the VM then offers as {@link VirtualMachine#balloon()} (and the guest driver
+     * may deflate when it runs out of memory). Needs the {@code dev.vmm4j:virtio} module.
+     */
+    public VirtualMachineBuilder balloon() {
+        if (vmDevices.stream().anyMatch(BalloonRequest.class::isInstance)) {
+            throw new IllegalStateException("balloon() was already called: a VM has one balloon");
+        }
+        vmDevices.add(new BalloonRequest());
+        return this;
+    }
+
+    /**
      * Checks the configuration, opens KVM, and sets the VM up (memory, devices, kernel, vCPUs) without starting it.
      *
      * @throws IllegalStateException listing every problem with the configuration
@@ -230,7 +249,7 @@ public final class VirtualMachineBuilder {
             standard = ServiceLoader.load(StandardDevices.class, VirtualMachineBuilder.class.getClassLoader()).findFirst()
                     .orElse(null);
             if (standard == null) {
-                problems.add("disk() and rng() need vmm4j's virtio module: add the dev.vmm4j:virtio dependency");
+                problems.add("disk(), rng() and balloon() need vmm4j's virtio module: add the dev.vmm4j:virtio dependency");
             }
         }
         if (!problems.isEmpty()) {
@@ -296,6 +315,7 @@ public final class VirtualMachineBuilder {
             set.add(switch (request) {
                 case Disk(Path image, boolean readOnly) -> "disk=" + image + (readOnly ? " (read-only)" : "");
                 case Rng() -> "rng";
+                case BalloonRequest() -> "balloon";
                 case Given(VmDevice device) -> "device=" + device;
             });
         }

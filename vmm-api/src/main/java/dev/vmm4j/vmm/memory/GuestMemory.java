@@ -133,6 +133,22 @@ public interface GuestMemory {
     List<MemorySegment> slices(long gpa, long length) throws GuestMemoryException;
 
     /**
+     * Gives the host back the memory behind {@code [gpa, gpa + length)} (both page-aligned), as a balloon does with
+     * the pages its driver inflates: the guest reads them as zero afterwards, and the host gets the memory back until
+     * the guest touches them again. Memory the VMM cannot give back (a file's, or borrowed memory) is left as it is.
+     * {@return the bytes given back}
+     *
+     * @throws GuestMemoryException if the range is not inside guest memory
+     * @throws IllegalArgumentException if {@code gpa} or {@code length} is not a multiple of 4 KiB
+     */
+    default long discard(long gpa, long length) throws GuestMemoryException {
+        if (!isValidRange(gpa, length)) {
+            throw new GuestMemoryException.InvalidAddress(gpa, length, gpa);
+        }
+        return 0;
+    }
+
+    /**
      * Reads {@code length} bytes of {@code file} at {@code position} straight into guest memory at {@code gpa}.
      * {@return the bytes read: fewer than {@code length} only at end of file}
      */

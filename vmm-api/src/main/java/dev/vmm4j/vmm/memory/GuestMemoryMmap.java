@@ -52,21 +52,28 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     private final long[] starts;
     private final long[] sizes;
     private final MemorySegment[] segments;
+    /** Per region, the madvise advice that gives its pages back to the host, or 0 if they cannot be given back. */
+    private final int[] discardAdvice;
     private final long totalSize;
 
-    private GuestMemoryMmap(Arena arena, List<OwnedFd> backingFds, List<GuestRegion> sortedRegions) {
+    /** A mapped region and how its pages are given back (see {@link #discard}). */
+    private record Mapped(GuestRegion region, int discardAdvice) {}
+
+    private GuestMemoryMmap(Arena arena, List<OwnedFd> backingFds, List<Mapped> sortedRegions) {
         this.arena = arena;
         this.backingFds = backingFds;
-        this.regions = List.copyOf(sortedRegions);
+        this.regions = sortedRegions.stream().map(Mapped::region).toList();
         int n = regions.size();
         starts = new long[n];
         sizes = new long[n];
         segments = new MemorySegment[n];
+        discardAdvice = new int[n];
         long total = 0;
         for (int i = 0; i < n; i++) {
             starts[i] = regions.get(i).start();
             sizes[i] = regions.get(i).size();
             segments[i] = regions.get(i).memory();
+            discardAdvice[i] = sortedRegions.get(i).discardAdvice();
             total += sizes[i];
         }
         totalSize = total;
@@ -160,17 +167,31 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             Arena arena = Arena.ofShared();
             List<OwnedFd> fds = new ArrayList<>();
             try {
-                List<GuestRegion> regions = new ArrayList<>();
+                List<Mapped> regions = new ArrayList<>();
                 for (Planned region : planned) {
-                    regions.add(new GuestRegion(region.start, map(region, arena, fds)));
+                    regions.add(new Mapped(new GuestRegion(region.start, map(region, arena, fds)), discardAdvice(region)));
                 }
-                regions.sort(Comparator.comparing(GuestRegion::start, Long::compareUnsigned));
+                regions.sort(Comparator.comparing(mapped -> mapped.region().start(), Long::compareUnsigned));
                 return new GuestMemoryMmap(arena, fds, regions);
             } catch (RuntimeException e) {
                 fds.forEach(OwnedFd::close);
                 arena.close();
                 throw e;
             }
+        }
+
+        /**
+         * Private anonymous pages go back with MADV_DONTNEED (they read as zero afterwards); a memfd's with MADV_REMOVE,
+         * which frees its pages (DONTNEED would only unmap them). A file's pages are the user's data, and borrowed
+         * memory is not ours: neither is given back.
+         */
+        private static int discardAdvice(Planned region) {
+            return switch (region.source) {
+                case Anonymous anonymous -> LinuxHeaders.MADV_DONTNEED();
+                case Memfd memfd -> LinuxHeaders.MADV_REMOVE();
+                case MappedFile file -> 0;
+                case Borrowed borrowed -> 0;
+            };
         }
 
         private static MemorySegment map(Planned region, Arena arena, List<OwnedFd> fds) {
@@ -504,6 +525,28 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     }
 
     // ---- views and file I/O -------------------------------------------------------------------------------------
+
+    @Override
+    public long discard(long gpa, long length) throws GuestMemoryException {
+        if ((gpa & (PAGE_SIZE - 1)) != 0 || (length & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "discard needs whole pages, not %#x+%#x", gpa, length));
+        }
+        checkRange(gpa, length);
+        long released = 0;
+        long done = 0;
+        while (done < length) {
+            long address = gpa + done;
+            int r = find(address);
+            long offset = address - starts[r];
+            long chunk = Math.min(length - done, sizes[r] - offset);
+            if (discardAdvice[r] != 0) {
+                Libc.madvise(segments[r].asSlice(offset, chunk), discardAdvice[r]);
+                released += chunk;
+            }
+            done += chunk;
+        }
+        return released;
+    }
 
     @Override
     public MemorySegment slice(long gpa, long length) throws GuestMemoryException {

@@ -36,7 +36,7 @@ class BuilderTest {
         // This module's tests run without dev.vmm4j:virtio on the class path.
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> VirtualMachine.builder().kernel(Path.of("/nonexistent/vmlinux")).rng().build());
-        assertEquals("cannot build the VM: kernel /nonexistent/vmlinux is not a readable file; disk() and rng() need vmm4j's"
+        assertEquals("cannot build the VM: kernel /nonexistent/vmlinux is not a readable file; disk(), rng() and balloon() need vmm4j's"
                 + " virtio module: add the dev.vmm4j:virtio dependency", e.getMessage());
     }
 

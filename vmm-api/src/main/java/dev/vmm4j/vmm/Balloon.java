@@ -1,0 +1,24 @@
+package dev.vmm4j.vmm;
+
+/**
+ * A memory balloon in the guest: the host sets a target, the guest's driver gives that much memory back (inflates)
+ * or takes it back (deflates), and says how far it got. vmm4j's is the virtio balloon; {@link VirtualMachine#balloon()}
+ * finds it.
+ *
+ * <p><b>Thread safety:</b> implementations must be safe for concurrent use.
+ */
+public interface Balloon {
+    /**
+     * Asks the guest to give back {@code bytes} of its memory (rounded down to whole 4 KiB pages, and to at most the
+     * guest's memory); 0 gives everything back to the guest.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     */
+    void setTargetBytes(long bytes);
+
+    /** {@return the memory the host has asked the guest to give back} */
+    long targetBytes();
+
+    /** {@return the memory the guest's driver says it has given back} */
+    long actualBytes();
+}
