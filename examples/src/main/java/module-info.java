@@ -1,8 +1,13 @@
 /**
- * SimpleVmm, crosvm's run_config flow as a command-line program, and the demo guest it boots.
- *
- * <p>Its program arrives with the SimpleVmm issue; today the module holds only its declaration.
+ * simple-vmm: crosvm's run_config and run_control flow as a command-line program on vmm4j ({@code ./simple-vmm}), with
+ * its control socket ({@link dev.vmm4j.examples.control}) and the demo guest it boots without a kernel.
  */
 module dev.vmm4j.examples {
-    requires transitive dev.vmm4j.vmm;
+    requires dev.vmm4j.vmm;
+    requires dev.vmm4j.virtio;
+    requires dev.vmm4j.guests;
+    requires info.picocli;
+
+    exports dev.vmm4j.examples.control;
+    opens dev.vmm4j.examples to info.picocli;
 }

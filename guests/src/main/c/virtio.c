@@ -80,7 +80,7 @@ int main(u64 bp) {
     map_mmio_hole();
     for (int i = 0; i < n; i++) {
         struct virtio_dev *d = &devs[i];
-        int err = virtio_init(d);
+        int err = virtio_init(d, 1);
         puts("virtio: device "); putdec(d->device_id); puts(" at 0x"); puthex(d->base, 8); puts(" irq "); putdec(d->irq);
         if (err) { puts(" init failed at step "); putdec((u64) -err); putc('\n'); failures++; continue; }
         putc('\n');

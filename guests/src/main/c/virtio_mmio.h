@@ -1,8 +1,9 @@
 /*
  * A minimal virtio-mmio driver for test guests (virtio 1.2, sections 2.7 and 4.2): finds the devices the VMM announced
- * with virtio_mmio.device=<size>@<base>:<irq> on the command line, negotiates VIRTIO_F_VERSION_1 only, sets up
- * queue 0 with 8 entries in static memory, and submits one chain at a time, polling the used ring for completion.
- * Interrupts are not taken (the guest has no IDT); InterruptStatus is read and acknowledged by hand.
+ * with virtio_mmio.device=<size>@<base>:<irq> on the command line, negotiates VIRTIO_F_VERSION_1 only, sets up the
+ * first one or two queues with 8 entries each in static memory, and submits one chain at a time, polling the used
+ * ring for completion. Interrupts are not taken (the guest has no IDT); InterruptStatus is read and acknowledged by
+ * hand.
  */
 #ifndef VMM4J_VIRTIO_MMIO_H
 #define VMM4J_VIRTIO_MMIO_H
@@ -44,14 +45,20 @@ struct virtq_avail { u16 flags; u16 idx; u16 ring[QUEUE_SIZE]; u16 used_event; }
 struct virtq_used_elem { u32 id; u32 len; };
 struct virtq_used { u16 flags; u16 idx; struct virtq_used_elem ring[QUEUE_SIZE]; u16 avail_event; };
 
-struct virtio_dev {
-    u64 base;
-    u32 irq;
-    u32 device_id;
+struct virtq {
     struct virtq_desc desc[QUEUE_SIZE] __attribute__((aligned(16)));
     struct virtq_avail avail __attribute__((aligned(2)));
     struct virtq_used used __attribute__((aligned(4)));
     u16 last_used;
+};
+
+#define MAX_QUEUES 2
+
+struct virtio_dev {
+    u64 base;
+    u32 irq;
+    u32 device_id;
+    struct virtq q[MAX_QUEUES];
 };
 
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
@@ -106,8 +113,11 @@ static inline int virtio_find(const char *cmdline, struct virtio_dev *devs, int 
     return n;
 }
 
-/* The driver's set-up (3.1.1). Returns 0, or a negative step number where the device refused. */
-static inline int virtio_init(struct virtio_dev *d) {
+/*
+ * The driver's set-up (3.1.1) with up to `queues` queues (fewer if the device has fewer). Returns 0, or a negative step
+ * number where the device refused.
+ */
+static inline int virtio_init(struct virtio_dev *d, int queues) {
     if (vreg(d, VIRTIO_REG_MAGIC) != VIRTIO_MAGIC || vreg(d, VIRTIO_REG_VERSION) != 2) return -1;
     d->device_id = vreg(d, VIRTIO_REG_DEVICE_ID);
     vset(d, VIRTIO_REG_STATUS, 0);
@@ -122,51 +132,71 @@ static inline int virtio_init(struct virtio_dev *d) {
     u32 status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
     vset(d, VIRTIO_REG_STATUS, status);
     if (!(vreg(d, VIRTIO_REG_STATUS) & VIRTIO_STATUS_FEATURES_OK)) return -3;
-    vset(d, VIRTIO_REG_QUEUE_SEL, 0);
-    if (vreg(d, VIRTIO_REG_QUEUE_NUM_MAX) < QUEUE_SIZE) return -4;
-    vset(d, VIRTIO_REG_QUEUE_NUM, QUEUE_SIZE);
-    vset(d, VIRTIO_REG_QUEUE_DESC, (u32) (u64) d->desc);
-    vset(d, VIRTIO_REG_QUEUE_DESC + 4, (u32) ((u64) d->desc >> 32));
-    vset(d, VIRTIO_REG_QUEUE_DRIVER, (u32) (u64) &d->avail);
-    vset(d, VIRTIO_REG_QUEUE_DRIVER + 4, (u32) ((u64) &d->avail >> 32));
-    vset(d, VIRTIO_REG_QUEUE_DEVICE, (u32) (u64) &d->used);
-    vset(d, VIRTIO_REG_QUEUE_DEVICE + 4, (u32) ((u64) &d->used >> 32));
-    vset(d, VIRTIO_REG_QUEUE_READY, 1);
+    for (int i = 0; i < queues && i < MAX_QUEUES; i++) {
+        struct virtq *q = &d->q[i];
+        vset(d, VIRTIO_REG_QUEUE_SEL, (u32) i);
+        u32 max = vreg(d, VIRTIO_REG_QUEUE_NUM_MAX);
+        if (max == 0 && i > 0) break; /* the device has fewer queues */
+        if (max < QUEUE_SIZE) return -4;
+        vset(d, VIRTIO_REG_QUEUE_NUM, QUEUE_SIZE);
+        vset(d, VIRTIO_REG_QUEUE_DESC, (u32) (u64) q->desc);
+        vset(d, VIRTIO_REG_QUEUE_DESC + 4, (u32) ((u64) q->desc >> 32));
+        vset(d, VIRTIO_REG_QUEUE_DRIVER, (u32) (u64) &q->avail);
+        vset(d, VIRTIO_REG_QUEUE_DRIVER + 4, (u32) ((u64) &q->avail >> 32));
+        vset(d, VIRTIO_REG_QUEUE_DEVICE, (u32) (u64) &q->used);
+        vset(d, VIRTIO_REG_QUEUE_DEVICE + 4, (u32) ((u64) &q->used >> 32));
+        vset(d, VIRTIO_REG_QUEUE_READY, 1);
+        q->last_used = 0;
+    }
     vset(d, VIRTIO_REG_STATUS, status | VIRTIO_STATUS_DRIVER_OK);
     if (vreg(d, VIRTIO_REG_STATUS) != (status | VIRTIO_STATUS_DRIVER_OK)) return -5;
-    d->last_used = 0;
     return 0;
 }
 
 struct virtio_buf { void *addr; u32 len; int writable; };
 
 /*
- * Submits one chain (descriptors 0..n-1), notifies, and polls the used ring. Returns the length the device reported,
- * or -1 if nothing came back in about ten seconds of emulated time.
+ * Submits one chain (descriptors 0..n-1) on queue `queue`, notifies, and polls the used ring. Returns the length the
+ * device reported, or -1 if nothing came back in about ten seconds of emulated time.
  */
-static inline long virtio_submit(struct virtio_dev *d, const struct virtio_buf *bufs, int n) {
+static inline long virtio_submit_on(struct virtio_dev *d, int queue, const struct virtio_buf *bufs, int n) {
+    struct virtq *q = &d->q[queue];
     for (int i = 0; i < n; i++) {
-        d->desc[i].addr = (u64) bufs[i].addr;
-        d->desc[i].len = bufs[i].len;
-        d->desc[i].flags = (u16) ((bufs[i].writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
-        d->desc[i].next = (u16) (i + 1);
+        q->desc[i].addr = (u64) bufs[i].addr;
+        q->desc[i].len = bufs[i].len;
+        q->desc[i].flags = (u16) ((bufs[i].writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+        q->desc[i].next = (u16) (i + 1);
     }
-    volatile struct virtq_avail *avail = &d->avail;
+    volatile struct virtq_avail *avail = &q->avail;
     avail->ring[avail->idx % QUEUE_SIZE] = 0;
     barrier(); /* x86 keeps stores in order; the compiler must too: descriptors and ring entry before idx */
     avail->idx = (u16) (avail->idx + 1);
     barrier();
-    vset(d, VIRTIO_REG_QUEUE_NOTIFY, 0);
-    volatile struct virtq_used *used = &d->used;
+    vset(d, VIRTIO_REG_QUEUE_NOTIFY, (u32) queue);
+    volatile struct virtq_used *used = &q->used;
     for (u64 spin = 0; spin < 3000000UL; spin++) {
-        if (used->idx != d->last_used) {
+        if (used->idx != q->last_used) {
             barrier();
-            long len = used->ring[d->last_used % QUEUE_SIZE].len;
-            d->last_used++;
+            long len = used->ring[q->last_used % QUEUE_SIZE].len;
+            q->last_used++;
             return len;
         }
     }
     return -1;
+}
+
+static inline long virtio_submit(struct virtio_dev *d, const struct virtio_buf *bufs, int n) {
+    return virtio_submit_on(d, 0, bufs, n);
+}
+
+static inline const char *virtio_name(u32 device_id) {
+    switch (device_id) {
+    case 1: return "virtio-net";
+    case 2: return "virtio-blk";
+    case 4: return "virtio-rng";
+    case 5: return "virtio-balloon";
+    default: return "virtio device";
+    }
 }
 
 #endif

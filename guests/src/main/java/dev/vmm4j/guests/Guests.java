@@ -26,7 +26,13 @@ public enum Guests {
      * written back inverted, flushed and read again, then GET_ID and a read past the end; an rng gives 16 bytes.
      * Prints "virtio: ..." lines and "virtio: done".
      */
-    VIRTIO("virtio");
+    VIRTIO("virtio"),
+    /**
+     * The demo guest simple-vmm boots without a kernel: prints its memory map, command line and virtio devices, the
+     * first disk's first bytes, 16 bytes from the rng and the balloon's target, then resets; with "demo.wait" on the
+     * command line it follows the balloon's target until the host stops it.
+     */
+    DEMO("demo");
 
     private final String file;
 

@@ -10,6 +10,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A raw disk image: the file's bytes are the disk's, read and written with {@code pread}/{@code pwrite} straight
@@ -19,9 +21,13 @@ import java.util.Objects;
  * exclusive otherwise, so two VMs (in this process or another, vmm4j or crosvm) never write one image at the same time,
  * and nobody writes an image a VM reads.
  *
+ * <p>{@code /proc/self/fd/N} names fd N, which this process inherited from whoever started it: the image is then used
+ * through that fd (checked to be open for reading, and for writing if the disk is writable), as crosvm does.
+ *
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class RawDiskImage implements DiskImage {
+    private static final Pattern INHERITED_FD = Pattern.compile("/proc/self/fd/(\\d+)");
     private final Path path;
     private final OwnedFd fd;
     private final boolean readOnly;
@@ -41,6 +47,10 @@ public final class RawDiskImage implements DiskImage {
      *     which kind)
      */
     public static RawDiskImage open(Path path, boolean readOnly) throws IOException {
+        Matcher inherited = INHERITED_FD.matcher(path.toString());
+        if (inherited.matches()) {
+            return openInherited(path, Integer.parseInt(inherited.group(1)), readOnly);
+        }
         int raw;
         try {
             raw = Libc.open(path.toString(), readOnly ? LinuxHeaders.O_RDONLY() : LinuxHeaders.O_RDWR(),
@@ -48,7 +58,41 @@ public final class RawDiskImage implements DiskImage {
         } catch (NativeCallException e) {
             throw new IOException("cannot open disk image: " + e.getMessage(), e);
         }
-        OwnedFd fd = new OwnedFd(raw, "disk image " + path);
+        return lock(path, new OwnedFd(raw, "disk image " + path), readOnly);
+    }
+
+    /**
+     * Takes over fd {@code number}, which this process inherited (crosvm's {@code /proc/self/fd/N} convention: a
+     * launcher opens the image and passes the fd), after checking it was opened for what the disk needs.
+     */
+    private static RawDiskImage openInherited(Path path, int number, boolean readOnly) throws IOException {
+        Path info = Path.of("/proc/self/fdinfo/" + number);
+        String flags = null;
+        try {
+            for (String line : Files.readAllLines(info)) {
+                if (line.startsWith("flags:")) {
+                    flags = line.substring("flags:".length()).strip();
+                }
+            }
+        } catch (IOException e) {
+            throw new IOException("disk " + path + ": this process has no fd " + number + " (was it passed, as in 9<>image?)", e);
+        }
+        if (flags == null) {
+            throw new IOException("disk " + path + ": " + info + " has no flags line");
+        }
+        int accessMode = Integer.parseInt(flags, 8) & 3; // O_ACCMODE
+        if (accessMode == LinuxHeaders.O_WRONLY() || (!readOnly && accessMode != LinuxHeaders.O_RDWR())) {
+            throw new IOException("disk " + path + ": fd " + number + " is open " + (accessMode == LinuxHeaders.O_WRONLY()
+                    ? "write-only" : "read-only") + ", but the disk needs it " + (readOnly ? "readable" : "readable and writable"));
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new IOException("disk " + path + ": fd " + number + " is not a regular file");
+        }
+        return lock(path, new OwnedFd(number, "disk image " + path), readOnly);
+    }
+
+    private static RawDiskImage lock(Path path, OwnedFd fd, boolean readOnly) throws IOException {
+        int raw = fd.get();
         try {
             int result = Libc.flock(raw, (readOnly ? LinuxHeaders.LOCK_SH() : LinuxHeaders.LOCK_EX()) | LinuxHeaders.LOCK_NB());
             if (result == -LinuxHeaders.EWOULDBLOCK()) {

@@ -1,0 +1,193 @@
+package dev.vmm4j.examples;
+
+import dev.vmm4j.examples.control.ControlServer;
+import dev.vmm4j.examples.control.VirtualMachineControl;
+import dev.vmm4j.virtio.balloon.BalloonPolicy;
+import dev.vmm4j.virtio.balloon.LinuxMemoryPressure;
+import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.VirtualMachine;
+import dev.vmm4j.vmm.VirtualMachineBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code simple-vmm run}: crosvm's {@code run} on vmm4j. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Boots KERNEL (an ELF vmlinux or a bzImage) in a new VM, or the bundled demo guest without one.",
+                "The guest's console is this terminal (COM1). Exit status: 0 when the guest powers off or resets, or a",
+                "stop ends it; 1 when it crashes or cannot start."})
+final class RunCommand implements Callable<Integer> {
+    /** The most virtio disks: /dev/vda to /dev/vdz. */
+    static final int MAX_DISKS = 26;
+
+    /** A disk in command-line order: its path, whether the guest may write it, and whether it is the root. */
+    record Disk(Path path, boolean writable, boolean root) {}
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(arity = "0..1", paramLabel = "KERNEL", description = "The kernel to boot; without one, the demo guest.")
+    Path kernel;
+
+    @Option(names = {"-m", "--mem"}, paramLabel = "MiB", defaultValue = "256", description = "Guest memory in MiB (default: ${DEFAULT-VALUE}).")
+    long memoryMib;
+
+    @Option(names = {"-c", "--cpus"}, paramLabel = "N", defaultValue = "1", description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
+    int cpus;
+
+    @Option(names = {"-p", "--params"}, paramLabel = "TEXT", description = "Kernel command-line parameters; may be repeated.")
+    List<String> params = new ArrayList<>();
+
+    final List<Disk> disks = new ArrayList<>();
+
+    @Option(names = {"-i", "--initrd"}, paramLabel = "PATH", description = "An initial ramdisk.")
+    Path initrd;
+
+    @Option(names = {"-s", "--socket"}, paramLabel = "PATH|DIR",
+            description = "A control socket for stop, balloon and status; in a directory it is named vmm4j-<pid>.sock.")
+    Path socket;
+
+    @Option(names = "--rng", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "A virtio entropy device (default: on).")
+    boolean rng;
+
+    @Option(names = "--balloon", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "A virtio memory balloon, moved by the balloon command and by host memory pressure (default: on).")
+    boolean balloon;
+
+    @Option(names = "--serial-input", description = "Forward this terminal's input to the guest's console (raw mode, restored on exit).")
+    boolean serialInput;
+
+    @Option(names = {"-r", "--root"}, paramLabel = "PATH", description = "A read-only raw disk that is the root file system (adds root=/dev/vdX ro).")
+    void root(Path path) {
+        addDisk(new Disk(path, false, true));
+    }
+
+    @Option(names = {"-d", "--disk"}, paramLabel = "PATH", description = "A read-only raw disk image; may be repeated.")
+    void disk(Path path) {
+        addDisk(new Disk(path, false, false));
+    }
+
+    @Option(names = "--rwdisk", paramLabel = "PATH", description = "A writable raw disk image; may be repeated. /proc/self/fd/N uses inherited fd N.")
+    void rwdisk(Path path) {
+        addDisk(new Disk(path, true, false));
+    }
+
+    private void addDisk(Disk disk) {
+        if (disks.size() == MAX_DISKS) {
+            throw new ParameterException(spec.commandLine(), "at most " + MAX_DISKS + " disks (/dev/vda to /dev/vdz)");
+        }
+        disks.add(disk);
+    }
+
+    /** {@return the kernel command line: the root parameter, then --params in order} */
+    String commandLine() {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            if (disks.get(i).root()) {
+                parts.add("root=/dev/vd" + (char) ('a' + i) + " ro");
+            }
+        }
+        parts.addAll(params);
+        return String.join(" ", parts);
+    }
+
+    /** {@return where the control socket goes: the path given, or vmm4j-<pid>.sock in the directory given} */
+    Path socketPath() {
+        return Files.isDirectory(socket) ? socket.resolve("vmm4j-" + ProcessHandle.current().pid() + ".sock") : socket;
+    }
+
+    private void check() {
+        if (memoryMib < 16 || memoryMib > (1L << 20)) {
+            throw new ParameterException(spec.commandLine(), "--mem is in MiB, from 16 to 1048576, not " + memoryMib);
+        }
+        if (cpus < 1) {
+            throw new ParameterException(spec.commandLine(), "--cpus must be at least 1, not " + cpus);
+        }
+        if (disks.stream().filter(Disk::root).count() > 1) {
+            throw new ParameterException(spec.commandLine(), "--root may be given once");
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        check();
+        Path demo = kernel == null ? DemoGuest.extract() : null;
+        try {
+            return run(kernel != null ? kernel : demo);
+        } finally {
+            if (demo != null) {
+                Files.deleteIfExists(demo);
+            }
+        }
+    }
+
+    private int run(Path image) throws Exception {
+        VirtualMachineBuilder builder = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(memoryMib)).vcpus(cpus)
+                .kernel(image).cmdline(commandLine()).serial(System.out);
+        if (initrd != null) {
+            builder.initrd(initrd);
+        }
+        for (Disk disk : disks) {
+            builder.disk(disk.path(), !disk.writable());
+        }
+        if (rng) {
+            builder.rng();
+        }
+        if (balloon) {
+            builder.balloon();
+        }
+        if (serialInput) {
+            builder.serialInput(System.in);
+        }
+        try (VirtualMachine vm = builder.build();
+                ControlServer control = socket == null ? null : ControlServer.start(socketPath(), new VirtualMachineControl(vm));
+                RawTerminal terminal = serialInput ? RawTerminal.enter() : null) {
+            Thread onSignal = Thread.ofPlatform().unstarted(vm::stop); // Ctrl-C, kill: end the VM, then clean up below
+            Runtime.getRuntime().addShutdownHook(onSignal);
+            ScheduledExecutorService policy = balloon ? startBalloonPolicy(vm) : null;
+            try {
+                ExitStatus status = vm.run();
+                System.out.flush();
+                System.err.println("simple-vmm: " + status.description());
+                return status.isClean() || status instanceof ExitStatus.HostStop ? 0 : 1;
+            } finally {
+                if (policy != null) {
+                    policy.shutdownNow();
+                }
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onSignal);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is already running: it only stops the VM, which has ended
+                }
+            }
+        }
+    }
+
+    /** Moves the balloon as crosvm's low-memory policy says, twice a second. */
+    private static ScheduledExecutorService startBalloonPolicy(VirtualMachine vm) {
+        BalloonPolicy policy = new BalloonPolicy(vm.balloon().orElseThrow(), LinuxMemoryPressure.system(),
+                BalloonPolicy.Parameters.crosvm(vm.status().memoryBytes()), new SecureRandom());
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("balloon-policy").daemon().factory());
+        timer.scheduleWithFixedDelay(() -> policy.tick(System.nanoTime()), 0, 500, TimeUnit.MILLISECONDS);
+        return timer;
+    }
+
+    @Override
+    public String toString() {
+        return "run " + (kernel == null ? "(demo guest)" : kernel) + ", " + memoryMib + " MiB, " + cpus + " vCPUs, disks " + disks;
+    }
+}

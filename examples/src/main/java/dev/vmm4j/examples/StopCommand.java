@@ -1,0 +1,26 @@
+package dev.vmm4j.examples;
+
+import dev.vmm4j.examples.control.ControlProtocol;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code simple-vmm stop SOCKET...}. */
+@Command(name = "stop", mixinStandardHelpOptions = true, description = "Stops the VMs listening on the control sockets.")
+final class StopCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(arity = "1..*", paramLabel = "SOCKET", description = "Control sockets of running VMs (run --socket).")
+    List<Path> sockets;
+
+    @Override
+    public Integer call() {
+        return ControlCommand.sendToAll(new ControlProtocol.Exit(), sockets, false, spec.commandLine().getOut(),
+                spec.commandLine().getErr());
+    }
+}

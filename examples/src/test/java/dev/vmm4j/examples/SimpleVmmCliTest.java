@@ -1,0 +1,139 @@
+package dev.vmm4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** simple-vmm's command line: parsing, and the errors a user gets (none of these tests needs KVM). */
+class SimpleVmmCliTest {
+    @TempDir
+    Path dir;
+
+    /** What one run of simple-vmm printed and returned. */
+    record Result(int status, String out, String err) {}
+
+    private static Result execute(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = SimpleVmm.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static RunCommand parseRun(String... args) {
+        CommandLine cli = new CommandLine(new SimpleVmm());
+        CommandLine.ParseResult parsed = cli.parseArgs(args);
+        return (RunCommand) parsed.subcommand().commandSpec().userObject();
+    }
+
+    @Test
+    void runHasCrosvmsDefaults() {
+        RunCommand run = parseRun("run");
+        assertEquals(256, run.memoryMib);
+        assertEquals(1, run.cpus);
+        assertTrue(run.rng && run.balloon);
+        assertFalse(run.serialInput);
+        assertEquals(null, run.kernel, "no kernel: the demo guest");
+        assertEquals("", run.commandLine());
+    }
+
+    @Test
+    void disksKeepTheirCommandLineOrderAndRootGetsItsLetter() {
+        RunCommand run = parseRun("run", "--disk", "a.img", "--rwdisk", "b.img", "--root", "root.img", "-p", "quiet",
+                "--params", "init=/bin/sh", "--mem", "512", "--cpus", "2", "--no-rng", "--no-balloon", "vmlinux");
+        assertEquals(List.of(new RunCommand.Disk(Path.of("a.img"), false, false), new RunCommand.Disk(Path.of("b.img"), true, false),
+                new RunCommand.Disk(Path.of("root.img"), false, true)), run.disks);
+        assertEquals("root=/dev/vdc ro quiet init=/bin/sh", run.commandLine());
+        assertEquals(512, run.memoryMib);
+        assertEquals(2, run.cpus);
+        assertFalse(run.rng || run.balloon);
+        assertEquals(Path.of("vmlinux"), run.kernel);
+    }
+
+    @Test
+    void aSocketDirectoryGetsAPidName() {
+        RunCommand run = parseRun("run", "--socket", dir.toString());
+        assertEquals(dir.resolve("vmm4j-" + ProcessHandle.current().pid() + ".sock"), run.socketPath());
+        assertEquals(dir.resolve("my.sock"), parseRun("run", "-s", dir.resolve("my.sock").toString()).socketPath());
+    }
+
+    @Test
+    void badFlagsExitWith2AndSayWhy() {
+        Result unknown = execute("run", "--frobnicate");
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().startsWith("Unknown option: '--frobnicate'"), unknown.err());
+        assertFalse(unknown.err().contains("\tat "), "no stack trace");
+        Result memory = execute("run", "--mem", "8");
+        assertEquals(2, memory.status());
+        assertTrue(memory.err().contains("--mem is in MiB, from 16 to 1048576, not 8"), memory.err());
+        Result notANumber = execute("run", "--cpus", "many");
+        assertEquals(2, notANumber.status());
+        assertTrue(notANumber.err().contains("Invalid value for option '--cpus'"), notANumber.err());
+        Result twoRoots = execute("run", "--root", "a", "--root", "b");
+        assertEquals(2, twoRoots.status());
+        Result noCommand = execute();
+        assertEquals(2, noCommand.status());
+        assertTrue(noCommand.err().contains("name a command: run, stop, balloon or status"), noCommand.err());
+        Result size = execute("balloon", "1X", "/tmp/x.sock");
+        assertEquals(2, size.status());
+        assertTrue(size.err().contains("\"1X\" is not a size"), size.err());
+    }
+
+    @Test
+    void aMissingKernelIsOneLineAndStatus1() {
+        Result result = execute("run", dir.resolve("vmlinux").toString());
+        assertEquals(1, result.status());
+        assertEquals("simple-vmm: cannot build the VM: kernel " + dir.resolve("vmlinux") + " is not a readable file\n", result.err());
+    }
+
+    @Test
+    void aMissingDiskIsOneLineAndStatus1() throws Exception {
+        Path kernel = Files.write(dir.resolve("vmlinux"), new byte[] {0x7f});
+        Result result = execute("run", "--rwdisk", dir.resolve("none.img").toString(), kernel.toString());
+        assertEquals(1, result.status());
+        assertTrue(result.err().startsWith("simple-vmm: cannot build the VM: disk image " + dir.resolve("none.img")), result.err());
+        assertEquals(1, result.err().lines().count());
+    }
+
+    @Test
+    void controlCommandsSayWhenNoVmListens() {
+        Result stop = execute("stop", dir.resolve("gone.sock").toString());
+        assertEquals(1, stop.status());
+        assertTrue(stop.err().startsWith("simple-vmm: no VM listens on " + dir.resolve("gone.sock")), stop.err());
+        assertEquals(1, stop.err().lines().count());
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : new String[] {"run", "stop", "balloon", "status"}) {
+            Result help = execute(command, "--help");
+            assertEquals(0, help.status(), command);
+            assertTrue(help.out().startsWith("Usage: simple-vmm " + command), help.out());
+        }
+        Result top = execute("--help");
+        assertEquals(0, top.status());
+        assertTrue(top.out().contains("run") && top.out().contains("balloon"), top.out());
+    }
+
+    @Test
+    void sizesTakeSuffixes() {
+        assertEquals(4096, ByteSize.parse("4096"));
+        assertEquals(1024, ByteSize.parse("1K"));
+        assertEquals(3L << 20, ByteSize.parse("3m"));
+        assertEquals(2L << 30, ByteSize.parse("2G"));
+        for (String bad : new String[] {"", "G", "-1", "1.5G", "99999999999G", "12T"}) {
+            assertThrows(IllegalArgumentException.class, () -> ByteSize.parse(bad), bad);
+        }
+    }
+}

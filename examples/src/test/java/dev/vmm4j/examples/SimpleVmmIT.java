@@ -1,0 +1,167 @@
+package dev.vmm4j.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vmm4j.vmm.testing.RequiresKvm;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ./simple-vmm} as a user runs it, from the repository root, after the package phase built its jar: the demo
+ * guest with a raw disk and a control socket, then {@code status}, {@code balloon} and {@code stop} from other
+ * processes.
+ */
+@RequiresKvm
+class SimpleVmmIT {
+    private static final Path REPOSITORY = Path.of(System.getProperty("vmm4j.repository", "..")).toAbsolutePath().normalize();
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    /** A running ./simple-vmm, its output going to files. */
+    private final class Run implements AutoCloseable {
+        final Process process;
+        final Path out;
+        final Path err;
+
+        Run(List<String> args) throws IOException {
+            this(List.of(), args);
+        }
+
+        Run(List<String> shellPrefix, List<String> args) throws IOException {
+            out = Files.createTempFile(dir, "out", ".txt");
+            err = Files.createTempFile(dir, "err", ".txt");
+            List<String> command = new ArrayList<>(shellPrefix);
+            command.add(REPOSITORY.resolve("simple-vmm").toString());
+            command.addAll(args);
+            process = new ProcessBuilder(command).directory(dir.toFile()).redirectOutput(out.toFile())
+                    .redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        }
+
+        String out() throws IOException {
+            return Files.readString(out, StandardCharsets.UTF_8);
+        }
+
+        String err() throws IOException {
+            return Files.readString(err, StandardCharsets.UTF_8);
+        }
+
+        /** Waits until the guest's console shows {@code text}. */
+        void awaitOutput(String text) throws Exception {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!out().contains(text)) {
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    throw new AssertionError("no \"" + text + "\" from simple-vmm; out:\n" + out() + "\nerr:\n" + err());
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        int await() throws Exception {
+            if (!process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+                throw new AssertionError("simple-vmm did not end; out:\n" + out() + "\nerr:\n" + err());
+            }
+            return process.exitValue();
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+        }
+    }
+
+    /** Runs a control command to its end; returns status, stdout and stderr. */
+    private String[] control(String... args) throws Exception {
+        try (Run run = new Run(List.of(args))) {
+            int status = run.await();
+            return new String[] {Integer.toString(status), run.out(), run.err()};
+        }
+    }
+
+    @Test
+    void runWithoutArgumentsBootsTheDemoGuestAndExits0() throws Exception {
+        try (Run run = new Run(List.of("run"))) {
+            assertEquals(0, run.await(), run.err());
+            String out = run.out();
+            assertTrue(out.contains("vmm4j demo guest"), out);
+            assertTrue(out.contains("command line: console=ttyS0"), out);
+            assertTrue(out.contains("virtio-rng at 0xd0000000 irq 5"), out);
+            assertTrue(out.contains("virtio-balloon at 0xd0001000 irq 6"), out);
+            assertTrue(out.matches("(?s).*rng: ([0-9a-f]{2} ){15}[0-9a-f]{2}\n.*"), out);
+            assertTrue(out.contains("demo: done, resetting the machine"), out);
+            assertEquals("simple-vmm: the guest reset the machine\n", run.err());
+        }
+    }
+
+    @Test
+    void diskSocketBalloonAndStop() throws Exception {
+        byte[] image = new byte[64 * 512];
+        for (int i = 0; i < image.length; i++) {
+            image[i] = (byte) (0xc0 + i);
+        }
+        Path disk = Files.write(dir.resolve("disk.img"), image);
+        Path sockets = Files.createDirectory(dir.resolve("sockets"));
+        try (Run vm = new Run(List.of("run", "--rwdisk", disk.toString(), "--socket", sockets.toString(), "--params", "demo.wait"))) {
+            vm.awaitOutput("demo: waiting for the host");
+            assertTrue(vm.out().contains("disk: first sector starts c0 c1 c2 c3 c4 c5 c6 c7 c8 c9 ca cb cc cd ce cf"), vm.out());
+            Path socket;
+            try (var files = Files.list(sockets)) {
+                socket = files.filter(p -> p.getFileName().toString().matches("vmm4j-\\d+\\.sock")).findFirst().orElseThrow();
+            }
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+
+            String[] status = control("status", socket.toString());
+            assertEquals("0", status[0], status[2]);
+            assertEquals(socket + ": state=running memory=268435456 vcpus=1 balloon_target=0 balloon_actual=0\n", status[1]);
+
+            String[] balloon = control("balloon", "1M", socket.toString());
+            assertEquals("0", balloon[0], balloon[2]);
+            vm.awaitOutput("balloon: target 256 pages, holding 256");
+            status = control("status", socket.toString());
+            assertTrue(status[1].endsWith("balloon_target=1048576 balloon_actual=1048576\n"), status[1]);
+
+            String[] stop = control("stop", socket.toString());
+            assertEquals("0", stop[0], stop[2]);
+            assertEquals(0, vm.await(), vm.err());
+            assertTrue(vm.err().endsWith("simple-vmm: stopped by the host\n"), vm.err());
+            assertFalse(Files.exists(socket), "the socket file is removed on exit");
+        }
+        String[] gone = control("stop", sockets.resolve("vmm4j-1.sock").toString());
+        assertEquals("1", gone[0]);
+        assertTrue(gone[2].startsWith("simple-vmm: no VM listens on"), gone[2]);
+    }
+
+    @Test
+    void anInheritedFdIsADisk() throws Exception {
+        Path disk = Files.write(dir.resolve("fd.img"), new byte[] {0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+        Files.write(disk, new byte[4096 - 16], java.nio.file.StandardOpenOption.APPEND);
+        // bash opens the image as fd 9 and simple-vmm uses that fd, as crosvm's launchers do.
+        try (Run run = new Run(List.of("bash", "-c", "exec \"$0\" \"$@\" 9<>" + disk),
+                List.of("run", "--rwdisk", "/proc/self/fd/9", "--no-rng", "--no-balloon"))) {
+            assertEquals(0, run.await(), run.err());
+            assertTrue(run.out().contains("disk: first sector starts 11 22 33 44 00"), run.out());
+        }
+    }
+
+    @Test
+    void aBadKernelIsOneLineAndStatus1() throws Exception {
+        Path kernel = Files.writeString(dir.resolve("vmlinux"), "not a kernel");
+        try (Run run = new Run(List.of("run", kernel.toString()))) {
+            assertEquals(1, run.await());
+            assertEquals(1, run.err().lines().count(), run.err());
+            assertTrue(run.err().startsWith("simple-vmm: "), run.err());
+            assertFalse(run.err().contains("Exception"), run.err());
+        }
+    }
+}
