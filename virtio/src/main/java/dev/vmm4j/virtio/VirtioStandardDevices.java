@@ -20,7 +20,7 @@ public final class VirtioStandardDevices implements StandardDevices {
     @Override
     public VmDevice disk(Path image, boolean readOnly) {
         // The image is opened and locked when the VM is built, so a locked image fails build() with the reason.
-        return context -> VirtioMmio.of(BlockDevice.openRaw(image, readOnly)).attach(context);
+        return context -> VirtioMmio.of(BlockDevice.open(image, readOnly)).attach(context);
     }
 
     @Override

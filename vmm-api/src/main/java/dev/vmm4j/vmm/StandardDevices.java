@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * builder finds it with {@link java.util.ServiceLoader}, so {@code vmm-api} names no device implementation.
  */
 public interface StandardDevices {
-    /** {@return a virtio block device over the raw image {@code image}, read-only if {@code readOnly}} */
+    /** {@return a virtio block device over the image {@code image} (qcow2 or raw, by its magic), read-only if {@code readOnly}} */
     VmDevice disk(Path image, boolean readOnly);
 
     /** {@return a virtio entropy device fed from the host's secure random source} */

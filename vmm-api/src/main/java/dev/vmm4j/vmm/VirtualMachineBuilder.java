@@ -177,14 +177,14 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** Adds a writable virtio block device over the raw image {@code image}; see {@link #disk(Path, boolean)}. */
+    /** Adds a writable virtio block device over the image {@code image}; see {@link #disk(Path, boolean)}. */
     public VirtualMachineBuilder disk(Path image) {
         return disk(image, false);
     }
 
     /**
-     * Adds a virtio block device over the raw image {@code image} (the guest's {@code /dev/vda}, then {@code vdb},
-     * ... in the order added). The image is locked while the VM lives: shared if {@code readOnly}, exclusive
+     * Adds a virtio block device over the image {@code image}, qcow2 (versions 2 and 3, with backing files) or raw as
+     * its first bytes say (the guest's {@code /dev/vda}, then {@code vdb}, ... in the order added). The image is locked while the VM lives: shared if {@code readOnly}, exclusive
      * otherwise, so a second VM cannot write it at the same time. Needs the {@code dev.vmm4j:virtio} module.
      */
     public VirtualMachineBuilder disk(Path image, boolean readOnly) {
@@ -236,7 +236,7 @@ public final class VirtualMachineBuilder {
         for (DeviceRequest request : vmDevices) {
             if (request instanceof Disk(Path image, boolean readOnly)) {
                 if (!Files.isRegularFile(image)) {
-                    problems.add("disk image " + image + " is not a regular file (raw images only; block devices are not supported yet)");
+                    problems.add("disk image " + image + " is not a regular file (image files only; block devices are not supported yet)");
                 } else if (!Files.isReadable(image) || (!readOnly && !Files.isWritable(image))) {
                     problems.add("disk image " + image + " is not " + (readOnly ? "readable" : "readable and writable")
                             + " by this user" + (readOnly ? "" : " (add it read-only with disk(path, true))"));

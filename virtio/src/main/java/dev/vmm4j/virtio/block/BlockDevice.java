@@ -68,14 +68,28 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
 
     /**
-     * Opens and locks the raw image {@code path} (see {@link RawDiskImage}) and makes a block device of it, with the
-     * file's name as its ID.
+     * Opens and locks the image {@code path}, qcow2 or raw as its first bytes say (see {@link DiskImages}), and makes a
+     * block device of it, with the file's name as its ID.
      *
-     * @throws IOException if the image cannot be opened or is locked by another VM
+     * @throws IOException if the image cannot be opened, is locked by another VM, or is not a usable qcow2 image
      */
+    public static BlockDevice open(Path path, boolean readOnly) throws IOException {
+        return new BlockDevice(DiskImages.open(path, readOnly), idOf(path));
+    }
+
+    /** Opens and locks {@code path} as a raw image, whatever its first bytes (see {@link RawDiskImage}). */
     public static BlockDevice openRaw(Path path, boolean readOnly) throws IOException {
+        return new BlockDevice(RawDiskImage.open(path, readOnly), idOf(path));
+    }
+
+    /** Opens and locks {@code path} as a qcow2 image (see {@link Qcow2Image}). */
+    public static BlockDevice openQcow2(Path path, boolean readOnly) throws IOException {
+        return new BlockDevice(Qcow2Image.open(path, readOnly), idOf(path));
+    }
+
+    private static String idOf(Path path) {
         Path name = path.getFileName();
-        return new BlockDevice(RawDiskImage.open(path, readOnly), name == null ? "vmm4j" : name.toString());
+        return name == null ? "vmm4j" : name.toString();
     }
 
     /** {@return the image behind the device} */

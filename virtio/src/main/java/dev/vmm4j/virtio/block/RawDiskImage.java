@@ -1,42 +1,22 @@
 package dev.vmm4j.virtio.block;
 
-import dev.vmm4j.kvm.bindings.Errno;
-import dev.vmm4j.kvm.bindings.LinuxHeaders;
-import dev.vmm4j.kvm.bindings.NativeCallException;
-import dev.vmm4j.vmm.sys.Libc;
-import dev.vmm4j.vmm.sys.OwnedFd;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Objects;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A raw disk image: the file's bytes are the disk's, read and written with {@code pread}/{@code pwrite} straight
- * into and out of guest memory.
- *
- * <p>The file is locked with {@code flock} for as long as it is open, as crosvm does: shared when opened read-only,
- * exclusive otherwise, so two VMs (in this process or another, vmm4j or crosvm) never write one image at the same time,
- * and nobody writes an image a VM reads.
- *
- * <p>{@code /proc/self/fd/N} names fd N, which this process inherited from whoever started it: the image is then used
- * through that fd (checked to be open for reading, and for writing if the disk is writable), as crosvm does.
+ * into and out of guest memory. The file is locked while open (see {@link ImageFile}: shared when read-only, exclusive
+ * otherwise), and {@code /proc/self/fd/N} uses inherited fd N.
  *
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class RawDiskImage implements DiskImage {
-    private static final Pattern INHERITED_FD = Pattern.compile("/proc/self/fd/(\\d+)");
-    private final Path path;
-    private final OwnedFd fd;
-    private final boolean readOnly;
+    private final ImageFile file;
     private final long sizeBytes;
 
-    private RawDiskImage(Path path, OwnedFd fd, boolean readOnly, long sizeBytes) {
-        this.path = path;
-        this.fd = fd;
-        this.readOnly = readOnly;
+    private RawDiskImage(ImageFile file, long sizeBytes) {
+        this.file = file;
         this.sizeBytes = sizeBytes;
     }
 
@@ -47,73 +27,22 @@ public final class RawDiskImage implements DiskImage {
      *     which kind)
      */
     public static RawDiskImage open(Path path, boolean readOnly) throws IOException {
-        Matcher inherited = INHERITED_FD.matcher(path.toString());
-        if (inherited.matches()) {
-            return openInherited(path, Integer.parseInt(inherited.group(1)), readOnly);
-        }
-        int raw;
-        try {
-            raw = Libc.open(path.toString(), readOnly ? LinuxHeaders.O_RDONLY() : LinuxHeaders.O_RDWR(),
-                    readOnly ? "a read-only disk needs a readable file" : "a writable disk needs a file this user may read and write");
-        } catch (NativeCallException e) {
-            throw new IOException("cannot open disk image: " + e.getMessage(), e);
-        }
-        return lock(path, new OwnedFd(raw, "disk image " + path), readOnly);
+        return of(ImageFile.open(path, readOnly));
     }
 
-    /**
-     * Takes over fd {@code number}, which this process inherited (crosvm's {@code /proc/self/fd/N} convention: a
-     * launcher opens the image and passes the fd), after checking it was opened for what the disk needs.
-     */
-    private static RawDiskImage openInherited(Path path, int number, boolean readOnly) throws IOException {
-        Path info = Path.of("/proc/self/fdinfo/" + number);
-        String flags = null;
+    /** The raw image in {@code file}, which it then owns. */
+    static RawDiskImage of(ImageFile file) throws IOException {
         try {
-            for (String line : Files.readAllLines(info)) {
-                if (line.startsWith("flags:")) {
-                    flags = line.substring("flags:".length()).strip();
-                }
-            }
-        } catch (IOException e) {
-            throw new IOException("disk " + path + ": this process has no fd " + number + " (was it passed, as in 9<>image?)", e);
-        }
-        if (flags == null) {
-            throw new IOException("disk " + path + ": " + info + " has no flags line");
-        }
-        int accessMode = Integer.parseInt(flags, 8) & 3; // O_ACCMODE
-        if (accessMode == LinuxHeaders.O_WRONLY() || (!readOnly && accessMode != LinuxHeaders.O_RDWR())) {
-            throw new IOException("disk " + path + ": fd " + number + " is open " + (accessMode == LinuxHeaders.O_WRONLY()
-                    ? "write-only" : "read-only") + ", but the disk needs it " + (readOnly ? "readable" : "readable and writable"));
-        }
-        if (!Files.isRegularFile(path)) {
-            throw new IOException("disk " + path + ": fd " + number + " is not a regular file");
-        }
-        return lock(path, new OwnedFd(number, "disk image " + path), readOnly);
-    }
-
-    private static RawDiskImage lock(Path path, OwnedFd fd, boolean readOnly) throws IOException {
-        int raw = fd.get();
-        try {
-            int result = Libc.flock(raw, (readOnly ? LinuxHeaders.LOCK_SH() : LinuxHeaders.LOCK_EX()) | LinuxHeaders.LOCK_NB());
-            if (result == -LinuxHeaders.EWOULDBLOCK()) {
-                throw new IOException("disk image " + path + " is in use: another VM or process holds a lock on it ("
-                        + (readOnly ? "it is open for writing" : "it is open elsewhere") + "); close that first, or use a copy");
-            }
-            if (result < 0) {
-                throw new IOException("cannot lock disk image " + path + ": " + Errno.describe(-result));
-            }
-            // The size of the file we opened, even if the path was replaced meanwhile.
-            long size = Files.size(Path.of("/proc/self/fd/" + raw));
-            return new RawDiskImage(path, fd, readOnly, size);
+            return new RawDiskImage(file, file.size());
         } catch (IOException | RuntimeException e) {
-            fd.close();
+            file.close();
             throw e;
         }
     }
 
     /** {@return the image's path} */
     public Path path() {
-        return path;
+        return file.path();
     }
 
     @Override
@@ -123,64 +52,36 @@ public final class RawDiskImage implements DiskImage {
 
     @Override
     public boolean isReadOnly() {
-        return readOnly;
+        return file.isReadOnly();
     }
 
     @Override
     public void read(long position, MemorySegment dst, long offset, long length) throws IOException {
-        Objects.checkFromIndexSize(offset, length, dst.byteSize());
-        long done = 0;
-        while (done < length) {
-            long n = dst.isNative() ? Libc.pread(fd.get(), dst, offset + done, length - done, position + done)
-                    : Libc.pread(fd.get(), dst.asSlice(offset + done, length - done), position + done);
-            if (n < 0 && n != -LinuxHeaders.EINTR()) {
-                throw new IOException("reading disk image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
-            }
-            if (n == 0) {
-                throw new IOException("disk image " + path + " ends at " + (position + done) + ": it shrank while in use");
-            }
-            done += Math.max(n, 0);
-        }
+        file.read(position, dst, offset, length);
     }
 
     @Override
     public void write(long position, MemorySegment src, long offset, long length) throws IOException {
-        if (readOnly) {
-            throw new IOException("disk image " + path + " is read-only");
+        if (file.isReadOnly()) {
+            throw new IOException("disk image " + file.path() + " is read-only");
         }
-        Objects.checkFromIndexSize(offset, length, src.byteSize());
-        long done = 0;
-        while (done < length) {
-            long n = src.isNative() ? Libc.pwrite(fd.get(), src, offset + done, length - done, position + done)
-                    : Libc.pwrite(fd.get(), src.asSlice(offset + done, length - done), position + done);
-            if (n < 0 && n != -LinuxHeaders.EINTR()) {
-                throw new IOException("writing disk image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
-            }
-            if (n == 0) {
-                throw new IOException("writing disk image " + path + " at " + (position + done) + ": nothing was written");
-            }
-            done += Math.max(n, 0);
-        }
+        file.write(position, src, offset, length);
     }
 
     @Override
     public void flush() throws IOException {
-        if (readOnly) {
-            return;
-        }
-        int result = Libc.fsync(fd.get());
-        if (result < 0) {
-            throw new IOException("fsync of disk image " + path + ": " + Errno.describe(-result));
+        if (!file.isReadOnly()) {
+            file.fsync();
         }
     }
 
     @Override
     public void close() {
-        fd.close(); // closing the last fd of the open file releases the flock
+        file.close();
     }
 
     @Override
     public String toString() {
-        return "RawDiskImage[" + path + (readOnly ? ", read-only" : "") + ", " + sizeBytes + " bytes]";
+        return "RawDiskImage[" + file.path() + (file.isReadOnly() ? ", read-only" : "") + ", " + sizeBytes + " bytes]";
     }
 }

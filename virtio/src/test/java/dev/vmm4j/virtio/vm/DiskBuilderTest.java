@@ -22,8 +22,8 @@ class DiskBuilderTest {
         Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("r--r--r--"));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> VirtualMachine.builder().kernel(kernel)
                 .disk(dir.resolve("missing.img")).disk(dir).disk(readOnly).disk(readOnly, true).build());
-        String expected = "cannot build the VM: disk image " + dir.resolve("missing.img") + " is not a regular file (raw images"
-                + " only; block devices are not supported yet); disk image " + dir + " is not a regular file (raw images only;"
+        String expected = "cannot build the VM: disk image " + dir.resolve("missing.img") + " is not a regular file (image files"
+                + " only; block devices are not supported yet); disk image " + dir + " is not a regular file (image files only;"
                 + " block devices are not supported yet)";
         if (!Files.isWritable(readOnly)) { // root may write anything: then only the first two are problems
             expected += "; disk image " + readOnly + " is not readable and writable by this user (add it read-only with"

@@ -1,0 +1,17 @@
+package dev.vmm4j.virtio.block;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A disk image is malformed, or uses a feature vmm4j does not implement; the message names the image and what is
+ * wrong (the field, the offset, the feature), so a user can repair it ({@code qemu-img check -r all}) or convert it.
+ */
+public final class InvalidImageException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    /** {@code image} is unusable because of {@code problem}. */
+    public InvalidImageException(Path image, String problem) {
+        super("disk image " + image + ": " + problem);
+    }
+}
