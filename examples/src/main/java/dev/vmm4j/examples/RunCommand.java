@@ -3,6 +3,8 @@ package dev.vmm4j.examples;
 import dev.vmm4j.examples.control.ControlServer;
 import dev.vmm4j.examples.control.VirtualMachineControl;
 import dev.vmm4j.virtio.balloon.BalloonPolicy;
+import dev.vmm4j.virtio.block.BlockDevice;
+import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.virtio.balloon.LinuxMemoryPressure;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
@@ -32,8 +34,15 @@ final class RunCommand implements Callable<Integer> {
     /** The most virtio disks: /dev/vda to /dev/vdz. */
     static final int MAX_DISKS = 26;
 
-    /** A disk in command-line order: its path, whether the guest may write it, and whether it is the root. */
-    record Disk(Path path, boolean writable, boolean root) {}
+    /**
+     * A disk in command-line order: its path, whether the guest may write it, whether it is the root, and whether it
+     * must be qcow2 (else its format is probed: qcow2 by its magic, raw otherwise).
+     */
+    record Disk(Path path, boolean writable, boolean root, boolean qcow2) {
+        Disk(Path path, boolean writable, boolean root) {
+            this(path, writable, root, false);
+        }
+    }
 
     @Spec
     CommandSpec spec;
@@ -70,19 +79,29 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--serial-input", description = "Forward this terminal's input to the guest's console (raw mode, restored on exit).")
     boolean serialInput;
 
-    @Option(names = {"-r", "--root"}, paramLabel = "PATH", description = "A read-only raw disk that is the root file system (adds root=/dev/vdX ro).")
+    @Option(names = {"-r", "--root"}, paramLabel = "PATH", description = "A read-only disk that is the root file system (adds root=/dev/vdX ro).")
     void root(Path path) {
         addDisk(new Disk(path, false, true));
     }
 
-    @Option(names = {"-d", "--disk"}, paramLabel = "PATH", description = "A read-only raw disk image; may be repeated.")
+    @Option(names = {"-d", "--disk"}, paramLabel = "PATH", description = "A read-only disk image, raw or qcow2 (by its magic); may be repeated.")
     void disk(Path path) {
         addDisk(new Disk(path, false, false));
     }
 
-    @Option(names = "--rwdisk", paramLabel = "PATH", description = "A writable raw disk image; may be repeated. /proc/self/fd/N uses inherited fd N.")
+    @Option(names = "--rwdisk", paramLabel = "PATH", description = "A writable disk image; may be repeated. /proc/self/fd/N uses inherited fd N.")
     void rwdisk(Path path) {
         addDisk(new Disk(path, true, false));
+    }
+
+    @Option(names = "--qcow", paramLabel = "PATH", description = "A read-only qcow2 image (refused if it is not qcow2); may be repeated.")
+    void qcow(Path path) {
+        addDisk(new Disk(path, false, false, true));
+    }
+
+    @Option(names = "--rwqcow", paramLabel = "PATH", description = "A writable qcow2 image (refused if it is not qcow2); may be repeated.")
+    void rwqcow(Path path) {
+        addDisk(new Disk(path, true, false, true));
     }
 
     private void addDisk(Disk disk) {
@@ -141,7 +160,11 @@ final class RunCommand implements Callable<Integer> {
             builder.initrd(initrd);
         }
         for (Disk disk : disks) {
-            builder.disk(disk.path(), !disk.writable());
+            if (disk.qcow2()) {
+                builder.device(context -> VirtioMmio.of(BlockDevice.openQcow2(disk.path(), !disk.writable())).attach(context));
+            } else {
+                builder.disk(disk.path(), !disk.writable());
+            }
         }
         if (rng) {
             builder.rng();

@@ -3,6 +3,9 @@ package dev.vmm4j.examples;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +22,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "simple-vmm", mixinStandardHelpOptions = true, version = "simple-vmm (vmm4j) 0.1.0",
         description = "Runs Linux guests on KVM with vmm4j, and controls running ones.",
-        subcommands = {RunCommand.class, StopCommand.class, BalloonCommand.class, StatusCommand.class})
+        subcommands = {RunCommand.class, StopCommand.class, BalloonCommand.class, StatusCommand.class, CreateQcow2Command.class})
 public final class SimpleVmm implements Runnable {
     @Spec
     CommandSpec spec;
@@ -29,7 +32,7 @@ public final class SimpleVmm implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "name a command: run, stop, balloon or status (see --help)");
+        throw new ParameterException(spec.commandLine(), "name a command: run, stop, balloon, status or create-qcow2 (see --help)");
     }
 
     /** Runs the command line and exits with its status. */
@@ -55,6 +58,19 @@ public final class SimpleVmm implements Runnable {
     /** {@return what went wrong, in one line: the message, not the exception's class, for the errors users cause} */
     static String describe(Throwable exception) {
         Throwable shown = exception instanceof UncheckedIOException unchecked ? unchecked.getCause() : exception;
+        // The file-system exceptions' messages are bare paths: say what happened to them.
+        switch (shown) {
+            case FileAlreadyExistsException e -> {
+                return e.getFile() + " already exists" + (e.getReason() == null ? "" : ": " + e.getReason());
+            }
+            case NoSuchFileException e -> {
+                return e.getFile() + ": no such file or directory";
+            }
+            case AccessDeniedException e -> {
+                return e.getFile() + ": permission denied";
+            }
+            default -> { }
+        }
         String message = shown.getMessage();
         if (message == null || message.isBlank()) {
             return shown.getClass().getSimpleName() + " (set SIMPLE_VMM_DEBUG=1 for details)";

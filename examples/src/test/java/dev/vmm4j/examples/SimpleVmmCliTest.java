@@ -84,7 +84,7 @@ class SimpleVmmCliTest {
         assertEquals(2, twoRoots.status());
         Result noCommand = execute();
         assertEquals(2, noCommand.status());
-        assertTrue(noCommand.err().contains("name a command: run, stop, balloon or status"), noCommand.err());
+        assertTrue(noCommand.err().contains("name a command: run, stop, balloon, status or create-qcow2"), noCommand.err());
         Result size = execute("balloon", "1X", "/tmp/x.sock");
         assertEquals(2, size.status());
         assertTrue(size.err().contains("\"1X\" is not a size"), size.err());
@@ -116,7 +116,7 @@ class SimpleVmmCliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : new String[] {"run", "stop", "balloon", "status"}) {
+        for (String command : new String[] {"run", "stop", "balloon", "status", "create-qcow2"}) {
             Result help = execute(command, "--help");
             assertEquals(0, help.status(), command);
             assertTrue(help.out().startsWith("Usage: simple-vmm " + command), help.out());
@@ -124,6 +124,33 @@ class SimpleVmmCliTest {
         Result top = execute("--help");
         assertEquals(0, top.status());
         assertTrue(top.out().contains("run") && top.out().contains("balloon"), top.out());
+    }
+
+    @Test
+    void qcowDisksKeepTheirPlace() {
+        RunCommand run = parseRun("run", "--qcow", "a.qcow2", "--rwdisk", "b.img", "--rwqcow", "c.qcow2");
+        assertEquals(List.of(new RunCommand.Disk(Path.of("a.qcow2"), false, false, true), new RunCommand.Disk(Path.of("b.img"), true, false),
+                new RunCommand.Disk(Path.of("c.qcow2"), true, false, true)), run.disks);
+    }
+
+    @Test
+    void createQcow2MakesAnImageWithOrWithoutBacking() throws Exception {
+        Result created = execute("create-qcow2", dir.resolve("new.qcow2").toString(), "64M");
+        assertEquals(0, created.status(), created.err());
+        assertEquals(dir.resolve("new.qcow2") + ": qcow2, 67108864 bytes\n", created.out());
+        try (var image = dev.vmm4j.virtio.block.Qcow2Image.open(dir.resolve("new.qcow2"), true)) {
+            assertEquals(64L << 20, image.sizeBytes());
+        }
+        Files.write(dir.resolve("base.raw"), new byte[1 << 20]);
+        Result overlay = execute("create-qcow2", "--backing", "base.raw", dir.resolve("overlay.qcow2").toString());
+        assertEquals(0, overlay.status(), overlay.err());
+        assertTrue(overlay.out().endsWith("1048576 bytes, over base.raw (raw)\n"), overlay.out());
+        Result exists = execute("create-qcow2", dir.resolve("new.qcow2").toString(), "1M");
+        assertEquals(1, exists.status());
+        assertEquals("simple-vmm: " + dir.resolve("new.qcow2") + " already exists\n", exists.err());
+        Result noSize = execute("create-qcow2", dir.resolve("other.qcow2").toString());
+        assertEquals(2, noSize.status());
+        assertTrue(noSize.err().contains("give a SIZE"), noSize.err());
     }
 
     @Test

@@ -3,12 +3,12 @@ package dev.vmm4j.virtio.balloon;
 import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.QueueHandler;
+import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.VirtioInterrupt;
 import dev.vmm4j.virtio.queue.DescriptorChain;
 import dev.vmm4j.vmm.Balloon;
-import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.lang.foreign.MemorySegment;
@@ -56,10 +56,8 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     private final AtomicLong skippedPfns = new AtomicLong();
     private final MemorySegment pfns = MemorySegment.ofArray(new int[PFN_BATCH]);
     private volatile VirtioInterrupt interrupt;
+    private final ServedQueues served = new ServedQueues();
     private GuestMemory memory;
-    private EventLoop loop;
-    private int inflateSubscription = -1;
-    private int deflateSubscription = -1;
 
     /** A balloon for a guest with {@code guestMemoryBytes} of RAM, which caps its target. */
     public BalloonDevice(long guestMemoryBytes) {
@@ -109,12 +107,12 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
             throw new ActivationException("the inflate (0) and deflate (1) queues must both be set up");
         }
         memory = activation.memory();
-        loop = activation.eventLoop();
         interrupt = activation.interrupt();
-        inflateSubscription = loop.addSubscriber(new QueueHandler(name(), INFLATE_QUEUE, activation.queues().get(INFLATE_QUEUE),
-                activation.queueEvents().get(INFLATE_QUEUE), activation.interrupt(), this::inflate));
-        deflateSubscription = loop.addSubscriber(new QueueHandler(name(), DEFLATE_QUEUE, activation.queues().get(DEFLATE_QUEUE),
-                activation.queueEvents().get(DEFLATE_QUEUE), activation.interrupt(), chain -> 0));
+        served.serve(activation.eventLoop(),
+                new QueueHandler(name(), INFLATE_QUEUE, activation.queues().get(INFLATE_QUEUE),
+                        activation.queueEvents().get(INFLATE_QUEUE), activation.interrupt(), this::inflate),
+                new QueueHandler(name(), DEFLATE_QUEUE, activation.queues().get(DEFLATE_QUEUE),
+                        activation.queueEvents().get(DEFLATE_QUEUE), activation.interrupt(), chain -> 0));
         if (targetPages.get() != 0) {
             interrupt.signalConfigChange(); // a target set before the driver came
         }
@@ -123,11 +121,7 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     @Override
     public synchronized void reset() {
         interrupt = null;
-        if (loop != null) {
-            loop.removeSubscriber(inflateSubscription);
-            loop.removeSubscriber(deflateSubscription);
-            loop = null;
-        }
+        served.stop();
         actualPages.set(0); // a new driver starts with an empty balloon
     }
 

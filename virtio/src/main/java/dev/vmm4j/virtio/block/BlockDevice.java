@@ -5,10 +5,10 @@ import static dev.vmm4j.virtio.block.BlockLayout.*;
 import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.QueueHandler;
+import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.DescriptorChain;
-import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestRegion;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
@@ -25,7 +25,8 @@ import java.util.Objects;
 
 /**
  * The virtio block device (virtio 1.2, section 5.2) over a {@link DiskImage}: one request queue; reads, writes,
- * flushes and GET_ID; VIRTIO_BLK_F_RO for a read-only image; the capacity in sectors in its configuration space.
+ * flushes, GET_ID, and discards where the image can give space back (qcow2: VIRTIO_BLK_F_DISCARD, aligned to its
+ * clusters); VIRTIO_BLK_F_RO for a read-only image; the capacity in sectors in its configuration space.
  *
  * <p>Data moves straight between the image and guest memory ({@code pread}/{@code pwrite} on views of the
  * descriptors' buffers), with no copy and no allocation on the way. Every request is checked first: a chain without
@@ -48,9 +49,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     // Preallocated per device, used only on the device's loop thread.
     private final MemorySegment header = MemorySegment.ofArray(new byte[HEADER_SIZE]);
     private final MemorySegment status = MemorySegment.ofArray(new byte[1]);
+    private final ServedQueues served = new ServedQueues();
     private GuestMemory memory;
-    private EventLoop loop;
-    private int subscription = -1;
 
     /**
      * A block device over {@code image}, answering GET_ID with {@code id} (up to 20 bytes of ASCII).
@@ -65,6 +65,11 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         config.set(LONG, CONFIG_CAPACITY, capacitySectors);
         config.set(INT, CONFIG_SEG_MAX, QUEUE_SIZE - 2);
         config.set(INT, CONFIG_BLK_SIZE, SECTOR_SIZE);
+        if (image.supportsDiscard()) {
+            config.set(INT, CONFIG_MAX_DISCARD_SECTORS, MAX_DISCARD_SECTORS);
+            config.set(INT, CONFIG_MAX_DISCARD_SEG, MAX_DISCARD_SEGMENTS);
+            config.set(INT, CONFIG_DISCARD_SECTOR_ALIGNMENT, (int) Math.max(1, image.discardGranularity() / SECTOR_SIZE));
+        }
     }
 
     /**
@@ -110,6 +115,9 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     @Override
     public long deviceFeatures() {
         long features = (1L << VIRTIO_BLK_F_SEG_MAX) | (1L << VIRTIO_BLK_F_BLK_SIZE) | (1L << VIRTIO_BLK_F_FLUSH);
+        if (image.supportsDiscard()) {
+            features |= 1L << VIRTIO_BLK_F_DISCARD;
+        }
         return image.isReadOnly() ? features | (1L << VIRTIO_BLK_F_RO) : features;
     }
 
@@ -133,19 +141,13 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             throw new ActivationException("the request queue (0) is not set up");
         }
         memory = activation.memory();
-        QueueHandler handler = new QueueHandler(name(), 0, activation.queues().getFirst(), activation.queueEvents().getFirst(),
-                activation.interrupt(), this::serve);
-        loop = activation.eventLoop();
-        subscription = loop.addSubscriber(handler);
+        served.serve(activation.eventLoop(), new QueueHandler(name(), 0, activation.queues().getFirst(),
+                activation.queueEvents().getFirst(), activation.interrupt(), this::serve));
     }
 
     @Override
     public synchronized void reset() {
-        if (loop != null) {
-            loop.removeSubscriber(subscription);
-            loop = null;
-            subscription = -1;
-        }
+        served.stop();
     }
 
     /**
@@ -184,6 +186,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                 written += n;
                 result = VIRTIO_BLK_S_OK;
             }
+            case VIRTIO_BLK_T_DISCARD -> result = image.supportsDiscard() ? discard(chain) : VIRTIO_BLK_S_UNSUPP;
             default -> result = VIRTIO_BLK_S_UNSUPP;
         }
         status.set(ValueLayout.JAVA_BYTE, 0, (byte) result);
@@ -248,6 +251,36 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
         if (done < length) {
             throw new IOException(String.format(Locale.ROOT, "buffer %#x+%#x left guest memory", gpa, length));
+        }
+    }
+
+    /** 5.2.6.2: the readable bytes after the header are segments {u64 sector, u32 num_sectors, u32 flags}. */
+    private int discard(DescriptorChain chain) throws GuestMemoryException {
+        long bytes = chain.readableBytes() - HEADER_SIZE;
+        if (bytes <= 0 || bytes % DISCARD_SEGMENT_SIZE != 0 || bytes / DISCARD_SEGMENT_SIZE > MAX_DISCARD_SEGMENTS) {
+            return VIRTIO_BLK_S_IOERR;
+        }
+        MemorySegment segments = MemorySegment.ofArray(new byte[(int) bytes]);
+        chain.readReadable(HEADER_SIZE, segments);
+        for (long at = 0; at < bytes; at += DISCARD_SEGMENT_SIZE) {
+            long sector = segments.get(LONG, at);
+            long count = Integer.toUnsignedLong(segments.get(INT, at + 8));
+            int flags = segments.get(INT, at + 12);
+            if (flags != 0) {
+                return VIRTIO_BLK_S_UNSUPP; // the unmap flag belongs to WRITE_ZEROES, which is not offered
+            }
+            if (count > MAX_DISCARD_SECTORS || sector < 0 || sector > capacitySectors || count > capacitySectors - sector) {
+                return VIRTIO_BLK_S_IOERR;
+            }
+        }
+        try {
+            for (long at = 0; at < bytes; at += DISCARD_SEGMENT_SIZE) {
+                image.discard(segments.get(LONG, at) * SECTOR_SIZE, Integer.toUnsignedLong(segments.get(INT, at + 8)) * SECTOR_SIZE);
+            }
+            return VIRTIO_BLK_S_OK;
+        } catch (IOException e) {
+            System.getLogger(BlockDevice.class.getName()).log(System.Logger.Level.WARNING, e.getMessage());
+            return VIRTIO_BLK_S_IOERR;
         }
     }
 

@@ -10,6 +10,7 @@ package dev.vmm4j.virtio.block;
  *   device-writable:  data for VIRTIO_BLK_T_IN / VIRTIO_BLK_T_GET_ID, then u8 status (the last writable byte)
  * configuration space:
  *   0 u64 capacity (512-byte sectors) | 8 u32 size_max | 12 u32 seg_max | 16 geometry | 20 u32 blk_size | ...
+ *   36 u32 max_discard_sectors | 40 u32 max_discard_seg | 44 u32 discard_sector_alignment
  * </pre>
  */
 public final class BlockLayout {
@@ -20,17 +21,29 @@ public final class BlockLayout {
     public static final int VIRTIO_BLK_F_RO = 5;
     public static final int VIRTIO_BLK_F_BLK_SIZE = 6;
     public static final int VIRTIO_BLK_F_FLUSH = 9;
+    public static final int VIRTIO_BLK_F_DISCARD = 13;
 
     public static final int CONFIG_CAPACITY = 0;
     public static final int CONFIG_SEG_MAX = 12;
     public static final int CONFIG_BLK_SIZE = 20;
+    public static final int CONFIG_MAX_DISCARD_SECTORS = 36;
+    public static final int CONFIG_MAX_DISCARD_SEG = 40;
+    public static final int CONFIG_DISCARD_SECTOR_ALIGNMENT = 44;
     /** The configuration bytes vmm4j fills; beyond them the space reads as zero. */
-    public static final int CONFIG_SIZE = 24;
+    public static final int CONFIG_SIZE = 48;
 
     public static final int VIRTIO_BLK_T_IN = 0;
     public static final int VIRTIO_BLK_T_OUT = 1;
     public static final int VIRTIO_BLK_T_FLUSH = 4;
     public static final int VIRTIO_BLK_T_GET_ID = 8;
+    public static final int VIRTIO_BLK_T_DISCARD = 11;
+
+    /** A discard segment: u64 sector, u32 num_sectors, u32 flags. */
+    public static final int DISCARD_SEGMENT_SIZE = 16;
+    /** The most segments one discard request may carry (max_discard_seg). */
+    public static final int MAX_DISCARD_SEGMENTS = 32;
+    /** The most sectors one segment may cover (max_discard_sectors): 2 GiB. */
+    public static final int MAX_DISCARD_SECTORS = 1 << 22;
 
     public static final int VIRTIO_BLK_S_OK = 0;
     public static final int VIRTIO_BLK_S_IOERR = 1;

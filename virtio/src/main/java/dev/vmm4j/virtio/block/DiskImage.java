@@ -44,6 +44,23 @@ public interface DiskImage extends AutoCloseable {
         write(position, src, 0, src.byteSize());
     }
 
+    /** {@return whether {@link #discard} gives space back (else it does nothing)} */
+    default boolean supportsDiscard() {
+        return false;
+    }
+
+    /** {@return the unit {@link #discard} works in: only whole units inside a range are given back} */
+    default long discardGranularity() {
+        return 4096;
+    }
+
+    /**
+     * Tells the image that {@code [position, position + length)} is no longer needed: the whole
+     * {@linkplain #discardGranularity() units} inside it may be given back and then read as zeros. The default does
+     * nothing, which the virtio spec allows for a discard.
+     */
+    default void discard(long position, long length) throws IOException {}
+
     /** Makes every completed write durable (fsync). */
     void flush() throws IOException;
 

@@ -21,6 +21,14 @@ public final class DiskImages {
         return detect(ImageFile.open(path, readOnly), 0, new HashSet<>(), true);
     }
 
+    /** Checks that an access of {@code length} bytes at {@code position} lies inside a disk of {@code sizeBytes}. */
+    static void checkRange(Object image, long sizeBytes, long position, long length) throws IOException {
+        if (position < 0 || length < 0 || position > sizeBytes - length) {
+            throw new IOException("access of " + length + " bytes at " + position + " is outside the " + sizeBytes
+                    + "-byte disk " + image);
+        }
+    }
+
     /** The image in {@code file}, which it then owns. */
     static DiskImage detect(ImageFile file, int depth, Set<Path> chain, boolean guardRaw) throws IOException {
         long size;

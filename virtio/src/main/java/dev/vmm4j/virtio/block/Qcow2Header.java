@@ -39,17 +39,13 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
     static final long INCOMPAT_EXTERNAL_DATA = 1 << 2;
     static final long INCOMPAT_COMPRESSION_TYPE = 1 << 3;
     static final long INCOMPAT_EXTENDED_L2 = 1 << 4;
-    static final long COMPAT_LAZY_REFCOUNTS = 1;
 
     static final int EXT_END = 0;
     static final int EXT_BACKING_FORMAT = 0xe2792aca;
-    static final int EXT_FEATURE_NAMES = 0x6803f857;
-    static final int EXT_BITMAPS = 0x23852875;
     static final int EXT_ENCRYPTION = 0x0537be77;
     static final int EXT_EXTERNAL_DATA = 0x44415441;
 
     /** Offsets of the fields vmm4j rewrites. */
-    static final int INCOMPATIBLE_FEATURES_OFFSET = 72;
     static final int AUTOCLEAR_FEATURES_OFFSET = 88;
     static final int REFCOUNT_TABLE_OFFSET_OFFSET = 48;
 

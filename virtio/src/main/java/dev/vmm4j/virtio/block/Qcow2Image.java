@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -54,7 +55,7 @@ public final class Qcow2Image implements DiskImage {
     private final Qcow2Header header;
     private final long clusterSize;
     private final long[] l1;
-    private final Set<Long> metadata;
+    private final ClusterSet metadata;
     private final Qcow2Refcounts refcounts;
     private final DiskImage backing;
     private final Map<Long, long[]> l2Cache = new LinkedHashMap<>(CACHED_L2_TABLES, 0.75f, true) {
@@ -64,10 +65,13 @@ public final class Qcow2Image implements DiskImage {
         }
     };
     private long fileSize;
+    // The last L2 table used, so that the common case looks up no map (and boxes no key).
+    private long lastL2Offset = -1;
+    private long[] lastL2;
     private long inflatedEntry = -1;
     private final byte[] inflated;
 
-    private Qcow2Image(ImageFile file, Qcow2Header header, long[] l1, Set<Long> metadata, Qcow2Refcounts refcounts,
+    private Qcow2Image(ImageFile file, Qcow2Header header, long[] l1, ClusterSet metadata, Qcow2Refcounts refcounts,
             DiskImage backing, long fileSize) {
         this.file = file;
         this.header = header;
@@ -115,7 +119,7 @@ public final class Qcow2Image implements DiskImage {
             }
         }
         long clusterSize = header.clusterSize();
-        Set<Long> metadata = new HashSet<>();
+        ClusterSet metadata = new ClusterSet();
         metadata.add(0L);
         ByteBuffer l1Bytes = ByteBuffer.wrap(file.readBytes(header.l1TableOffset(), 8 * header.l1Size()));
         long[] l1 = new long[header.l1Size()];
@@ -251,7 +255,7 @@ public final class Qcow2Image implements DiskImage {
     @Override
     public synchronized void read(long position, MemorySegment dst, long offset, long length) throws IOException {
         checkRange(position, length);
-        java.util.Objects.checkFromIndexSize(offset, length, dst.byteSize());
+        Objects.checkFromIndexSize(offset, length, dst.byteSize());
         long done = 0;
         while (done < length) {
             long guest = position + done;
@@ -348,6 +352,9 @@ public final class Qcow2Image implements DiskImage {
     }
 
     private long[] l2Table(long offset) throws IOException {
+        if (offset == lastL2Offset) {
+            return lastL2;
+        }
         long[] table = l2Cache.get(offset);
         if (table == null) {
             ByteBuffer bytes = ByteBuffer.wrap(file.readBytes(offset, (int) clusterSize));
@@ -357,6 +364,8 @@ public final class Qcow2Image implements DiskImage {
             }
             l2Cache.put(offset, table);
         }
+        lastL2Offset = offset;
+        lastL2 = table;
         return table;
     }
 
@@ -374,7 +383,7 @@ public final class Qcow2Image implements DiskImage {
             throw new IOException("disk image " + file.path() + " is read-only");
         }
         checkRange(position, length);
-        java.util.Objects.checkFromIndexSize(offset, length, src.byteSize());
+        Objects.checkFromIndexSize(offset, length, src.byteSize());
         long done = 0;
         while (done < length) {
             long guest = position + done;
@@ -497,6 +506,17 @@ public final class Qcow2Image implements DiskImage {
      * writes). They read as zeros afterwards on version 3; a version 2 image with a backing file keeps their data, as
      * it cannot express "zeros over the backing file".
      */
+    @Override
+    public boolean supportsDiscard() {
+        return !file.isReadOnly();
+    }
+
+    @Override
+    public long discardGranularity() {
+        return clusterSize;
+    }
+
+    @Override
     public synchronized void discard(long position, long length) throws IOException {
         if (file.isReadOnly()) {
             throw new IOException("disk image " + file.path() + " is read-only");
@@ -543,10 +563,7 @@ public final class Qcow2Image implements DiskImage {
     }
 
     private void checkRange(long position, long length) throws IOException {
-        if (position < 0 || length < 0 || position > header.size() - length) {
-            throw new IOException(String.format(Locale.ROOT, "access of %d bytes at %d is outside the %d-byte disk %s",
-                    length, position, header.size(), file.path()));
-        }
+        DiskImages.checkRange(file.path(), header.size(), position, length);
     }
 
     private InvalidImageException corrupt(long guest, long entry, String what) {

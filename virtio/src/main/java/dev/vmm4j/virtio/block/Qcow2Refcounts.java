@@ -6,7 +6,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A qcow2 image's reference counts and cluster allocator: the refcount table (kept in memory), refcount blocks (read
@@ -28,7 +27,7 @@ final class Qcow2Refcounts {
     private final long maxRefcount;
     private final long entriesPerBlock;
     /** Clusters that hold metadata: never handed out, even if a corrupt refcount says they are free. */
-    private final Set<Long> metadata;
+    private final ClusterSet metadata;
     private final Map<Long, byte[]> blocks = new LinkedHashMap<>(CACHED_BLOCKS, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
@@ -37,10 +36,13 @@ final class Qcow2Refcounts {
     };
     private long tableOffset;
     private long[] table;
+    // The last refcount block used, so that the common case looks up no map (and boxes no key).
+    private long lastBlockOffset = -1;
+    private byte[] lastBlock;
     private long endCluster;
     private long freeHint;
 
-    private Qcow2Refcounts(ImageFile file, Qcow2Header header, long[] table, long fileSize, Set<Long> metadata) {
+    private Qcow2Refcounts(ImageFile file, Qcow2Header header, long[] table, long fileSize, ClusterSet metadata) {
         this.file = file;
         this.clusterBits = header.clusterBits();
         this.clusterSize = header.clusterSize();
@@ -54,7 +56,7 @@ final class Qcow2Refcounts {
     }
 
     /** Reads and checks the refcount table, and records its clusters and blocks as metadata. */
-    static Qcow2Refcounts load(ImageFile file, Qcow2Header header, long fileSize, Set<Long> metadata) throws IOException {
+    static Qcow2Refcounts load(ImageFile file, Qcow2Header header, long fileSize, ClusterSet metadata) throws IOException {
         long bytes = header.refcountTableClusters() * header.clusterSize();
         ByteBuffer raw = ByteBuffer.wrap(file.readBytes(header.refcountTableOffset(), (int) bytes));
         long[] table = new long[(int) (bytes / 8)];
@@ -139,11 +141,16 @@ final class Qcow2Refcounts {
     }
 
     private byte[] block(long offset) throws IOException {
+        if (offset == lastBlockOffset) {
+            return lastBlock;
+        }
         byte[] block = blocks.get(offset);
         if (block == null) {
             block = file.readBytes(offset, (int) clusterSize);
             blocks.put(offset, block);
         }
+        lastBlockOffset = offset;
+        lastBlock = block;
         return block;
     }
 

@@ -57,6 +57,7 @@ public final class RawDiskImage implements DiskImage {
 
     @Override
     public void read(long position, MemorySegment dst, long offset, long length) throws IOException {
+        checkRange(position, length);
         file.read(position, dst, offset, length);
     }
 
@@ -65,7 +66,12 @@ public final class RawDiskImage implements DiskImage {
         if (file.isReadOnly()) {
             throw new IOException("disk image " + file.path() + " is read-only");
         }
+        checkRange(position, length);
         file.write(position, src, offset, length);
+    }
+
+    private void checkRange(long position, long length) throws IOException {
+        DiskImages.checkRange(file.path(), sizeBytes, position, length);
     }
 
     @Override

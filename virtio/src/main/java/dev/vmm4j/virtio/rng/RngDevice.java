@@ -3,10 +3,10 @@ package dev.vmm4j.virtio.rng;
 import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.QueueHandler;
+import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.DescriptorChain;
-import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.lang.foreign.MemorySegment;
 import java.security.NoSuchAlgorithmException;
@@ -31,8 +31,7 @@ public final class RngDevice implements VirtioDevice {
 
     private final RandomGenerator source;
     private final byte[] buffer = new byte[MAX_BYTES_PER_REQUEST];
-    private EventLoop loop;
-    private int subscription = -1;
+    private final ServedQueues served = new ServedQueues();
 
     /** An entropy device fed from the host's non-blocking secure random source. */
     public RngDevice() {
@@ -77,10 +76,8 @@ public final class RngDevice implements VirtioDevice {
         if (!activation.queues().getFirst().isActive()) {
             throw new ActivationException("the request queue (0) is not set up");
         }
-        QueueHandler handler = new QueueHandler(name(), 0, activation.queues().getFirst(), activation.queueEvents().getFirst(),
-                activation.interrupt(), this::fill);
-        loop = activation.eventLoop();
-        subscription = loop.addSubscriber(handler);
+        served.serve(activation.eventLoop(), new QueueHandler(name(), 0, activation.queues().getFirst(),
+                activation.queueEvents().getFirst(), activation.interrupt(), this::fill));
     }
 
     private long fill(DescriptorChain chain) throws GuestMemoryException {
@@ -96,11 +93,7 @@ public final class RngDevice implements VirtioDevice {
 
     @Override
     public synchronized void reset() {
-        if (loop != null) {
-            loop.removeSubscriber(subscription);
-            loop = null;
-            subscription = -1;
-        }
+        served.stop();
     }
 
     @Override

@@ -271,4 +271,58 @@ class BlockDeviceTest {
             assertEquals(3, device.capacitySectors());
         }
     }
+
+    @Test
+    void qcow2DisksDiscardWholeClusters() throws Exception {
+        Path qcow2 = dir.resolve("disk.qcow2");
+        Qcow2Image.create(qcow2, 4 << 20, null, null);
+        try (DeviceHarness harness = DeviceHarness.create(BlockDevice.open(qcow2, false))) {
+            long features = harness.offeredFeatures();
+            assertEquals(1L << VIRTIO_BLK_F_DISCARD, features & (1L << VIRTIO_BLK_F_DISCARD));
+            assertEquals(MAX_DISCARD_SEGMENTS, harness.readConfig(CONFIG_MAX_DISCARD_SEG, 4));
+            assertEquals(128, harness.readConfig(CONFIG_DISCARD_SECTOR_ALIGNMENT, 4), "64 KiB clusters");
+            DriverQueue queue = harness.activate().getFirst();
+            Request write = new Request(harness, VIRTIO_BLK_T_OUT, 0, 256 * 1024);
+            byte[] payload = new byte[256 * 1024];
+            Arrays.fill(payload, (byte) 0x77);
+            harness.memory().writeFully(write.data, payload);
+            write.submitWrite(queue);
+            run(harness);
+            assertEquals(VIRTIO_BLK_S_OK, write.status(harness));
+
+            Request discard = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
+            harness.memory().writeFully(discard.data, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(128)
+                    .putInt(256).putInt(0).array()); // sectors 128..383: the 2nd and 3rd clusters
+            discard.submitWrite(queue);
+            Request unmap = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
+            harness.memory().writeFully(unmap.data, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(0)
+                    .putInt(1).putInt(1).array());
+            unmap.submitWrite(queue);
+            Request pastEnd = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
+            harness.memory().writeFully(pastEnd.data, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(8190)
+                    .putInt(10).putInt(0).array());
+            pastEnd.submitWrite(queue);
+            Request read = new Request(harness, VIRTIO_BLK_T_IN, 0, 256 * 1024);
+            read.submitRead(queue);
+            run(harness);
+            assertEquals(VIRTIO_BLK_S_OK, discard.status(harness));
+            assertEquals(VIRTIO_BLK_S_UNSUPP, unmap.status(harness), "the unmap flag is for WRITE_ZEROES");
+            assertEquals(VIRTIO_BLK_S_IOERR, pastEnd.status(harness));
+            byte[] expected = payload.clone();
+            Arrays.fill(expected, 65536, 3 * 65536, (byte) 0);
+            assertArrayEquals(expected, read.data(harness));
+        }
+    }
+
+    @Test
+    void rawDisksDoNotOfferDiscard() throws Exception {
+        try (DeviceHarness harness = DeviceHarness.create(BlockDevice.open(image, false))) {
+            assertEquals(0, harness.offeredFeatures() & (1L << VIRTIO_BLK_F_DISCARD));
+            DriverQueue queue = harness.activate().getFirst();
+            Request discard = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
+            discard.submitWrite(queue);
+            run(harness);
+            assertEquals(VIRTIO_BLK_S_UNSUPP, discard.status(harness));
+        }
+    }
 }

@@ -12,9 +12,9 @@ import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.QueueHandler;
+import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
-import dev.vmm4j.vmm.event.EventLoop;
 import java.lang.foreign.MemorySegment;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
@@ -100,8 +100,7 @@ class VirtioVmTest {
 
     /** A device written outside vmm4j's packages: an "entropy" source that answers with a fixed pattern. */
     static final class PatternDevice implements VirtioDevice {
-        private EventLoop loop;
-        private int subscription;
+        private final ServedQueues served = new ServedQueues();
 
         @Override
         public int deviceType() {
@@ -128,7 +127,7 @@ class VirtioVmTest {
             if (!activation.queues().getFirst().isActive()) {
                 throw new ActivationException("queue 0 is not set up");
             }
-            QueueHandler handler = new QueueHandler("pattern", 0, activation.queues().getFirst(),
+            served.serve(activation.eventLoop(), new QueueHandler("pattern", 0, activation.queues().getFirst(),
                     activation.queueEvents().getFirst(), activation.interrupt(), chain -> {
                         byte[] pattern = new byte[(int) Math.min(chain.writableBytes(), 4096)];
                         for (int i = 0; i < pattern.length; i++) {
@@ -136,17 +135,12 @@ class VirtioVmTest {
                         }
                         chain.writeWritable(0, MemorySegment.ofArray(pattern));
                         return pattern.length;
-                    });
-            loop = activation.eventLoop();
-            subscription = loop.addSubscriber(handler);
+                    }));
         }
 
         @Override
         public void reset() {
-            if (loop != null) {
-                loop.removeSubscriber(subscription);
-                loop = null;
-            }
+            served.stop();
         }
     }
 

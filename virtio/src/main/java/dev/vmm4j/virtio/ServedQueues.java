@@ -1,0 +1,35 @@
+package dev.vmm4j.virtio;
+
+import dev.vmm4j.vmm.event.EventLoop;
+import java.util.Arrays;
+
+/**
+ * The queue handlers a device has on its event loop while it is active: {@link #serve} on activation, {@link #stop}
+ * on reset, after which none of them runs again.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use.
+ */
+public final class ServedQueues {
+    private EventLoop loop;
+    private int[] subscriptions = new int[0];
+
+    /** Starts serving {@code handlers} on {@code eventLoop}. @throws IllegalStateException if already serving */
+    public synchronized void serve(EventLoop eventLoop, QueueHandler... handlers) {
+        if (loop != null) {
+            throw new IllegalStateException("already serving " + subscriptions.length + " queues; stop() first");
+        }
+        loop = eventLoop;
+        subscriptions = Arrays.stream(handlers).mapToInt(eventLoop::addSubscriber).toArray();
+    }
+
+    /** Stops serving; when it returns, no handler runs (a batch in progress has finished). Idempotent. */
+    public synchronized void stop() {
+        if (loop != null) {
+            for (int subscription : subscriptions) {
+                loop.removeSubscriber(subscription);
+            }
+            loop = null;
+            subscriptions = new int[0];
+        }
+    }
+}
