@@ -3,10 +3,7 @@ package dev.vmm4j.virtio.block;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -138,7 +135,7 @@ public final class Qcow2Image implements DiskImage {
             }
         }
         Qcow2Refcounts refcounts = Qcow2Refcounts.load(file, header, fileSize, metadata);
-        DiskImage backing = header.hasBackingFile() ? openBacking(path, header, depth, chain) : null;
+        DiskImage backing = header.hasBackingFile() ? Qcow2Backing.open(path, header, depth, chain) : null;
         Qcow2Image image = new Qcow2Image(file, header, l1, metadata, refcounts, backing, fileSize);
         if (!file.isReadOnly() && header.version() == 3 && header.autoclearFeatures() != 0) {
             // The spec: software that writes an image must clear the autoclear bits it does not maintain (bitmaps).
@@ -147,89 +144,13 @@ public final class Qcow2Image implements DiskImage {
         return image;
     }
 
-    private static DiskImage openBacking(Path path, Qcow2Header header, int depth, Set<Path> chain) throws IOException {
-        if (depth + 1 >= MAX_BACKING_DEPTH) {
-            throw new InvalidImageException(path, "its backing chain is deeper than " + MAX_BACKING_DEPTH + " images");
-        }
-        Path directory = path.toAbsolutePath().getParent();
-        Path backingPath = directory.resolve(header.backingFile()).normalize();
-        Path real;
-        try {
-            real = backingPath.toRealPath();
-        } catch (IOException e) {
-            throw new InvalidImageException(path, "its backing file " + backingPath + " cannot be opened: " + e.getMessage());
-        }
-        chain.add(path.toAbsolutePath().normalize());
-        try {
-            chain.add(path.toRealPath());
-        } catch (IOException e) {
-            // an inherited fd's path: the normalized one above stands in
-        }
-        if (chain.contains(real)) {
-            throw new InvalidImageException(path, "its backing chain loops back to " + real);
-        }
-        ImageFile backingFile = ImageFile.open(backingPath, true);
-        String format = header.backingFormat();
-        if (format == null) {
-            return DiskImages.detect(backingFile, depth + 1, chain, false);
-        }
-        return switch (format) {
-            case "raw" -> RawDiskImage.of(backingFile);
-            case "qcow2" -> of(backingFile, depth + 1, chain);
-            default -> {
-                backingFile.close();
-                throw new InvalidImageException(path, "its backing file format \"" + format + "\" is not supported (raw or qcow2)");
-            }
-        };
-    }
-
     /**
      * Creates a qcow2 (version 3) image of {@code sizeBytes} at {@code path}, which must not exist: 64 KiB clusters,
      * 16-bit refcounts, optionally over {@code backingFile} (stored as given; a relative name is resolved against the
      * new image's directory) of format {@code backingFormat} ({@code "raw"} or {@code "qcow2"}).
      */
     public static void create(Path path, long sizeBytes, Path backingFile, String backingFormat) throws IOException {
-        if (sizeBytes < 0 || sizeBytes > Qcow2Header.MAX_SIZE) {
-            throw new IllegalArgumentException("a qcow2 image is 0 to 2^61 bytes, not " + sizeBytes);
-        }
-        int clusterBits = 16;
-        long clusterSize = 1L << clusterBits;
-        long l2Coverage = clusterSize * (clusterSize / 8);
-        int l1Size = (int) Math.max(1, (sizeBytes + l2Coverage - 1) / l2Coverage);
-        long l1Clusters = (8L * l1Size + clusterSize - 1) / clusterSize;
-        // cluster 0: header; 1: refcount table; 2: refcount block; 3..: L1 table
-        long clusters = 3 + l1Clusters;
-        long refcountEntries = clusterSize * 8 / 16;
-        if (clusters > refcountEntries) {
-            throw new IllegalArgumentException("a " + sizeBytes + "-byte image needs a bigger first refcount block than vmm4j writes");
-        }
-        ByteBuffer image = ByteBuffer.allocate((int) (clusters * clusterSize));
-        image.putInt(Qcow2Header.MAGIC).putInt(3);
-        image.putLong(0).putInt(0); // backing file offset and size, set below
-        image.putInt(clusterBits).putLong(sizeBytes).putInt(0).putInt(l1Size).putLong(3 * clusterSize);
-        image.putLong(clusterSize).putInt(1).putInt(0).putLong(0);
-        image.putLong(0).putLong(0).putLong(0).putInt(4).putInt(Qcow2Header.V3_HEADER_LENGTH);
-        if (backingFile != null) {
-            String format = backingFormat == null ? "raw" : backingFormat;
-            byte[] formatBytes = format.getBytes(StandardCharsets.UTF_8);
-            image.putInt(Qcow2Header.EXT_BACKING_FORMAT).putInt(formatBytes.length).put(formatBytes);
-            image.position((image.position() + 7) & ~7);
-        }
-        image.putInt(Qcow2Header.EXT_END).putInt(0);
-        if (backingFile != null) {
-            byte[] name = backingFile.toString().getBytes(StandardCharsets.UTF_8);
-            if (name.length > Qcow2Header.MAX_BACKING_FILE_NAME) {
-                throw new IllegalArgumentException("a backing file name is at most 1023 bytes");
-            }
-            int at = image.position();
-            image.put(name);
-            image.putLong(8, at).putInt(16, name.length);
-        }
-        image.putLong((int) clusterSize, 2 * clusterSize); // refcount table: its one block
-        for (int c = 0; c < clusters; c++) {
-            image.putShort((int) (2 * clusterSize + 2L * c), (short) 1);
-        }
-        Files.write(path, image.array(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        Qcow2Creation.write(path, sizeBytes, backingFile, backingFormat);
     }
 
     @Override
