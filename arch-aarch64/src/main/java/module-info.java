@@ -1,14 +1,17 @@
 /**
- * aarch64 Linux on KVM, as crosvm boots it. So far the pieces that need no aarch64 host: the guest-physical layout
- * ({@link dev.vmm4j.arch.aarch64.boot.AArch64Layout}), the flattened device tree writer
- * ({@link dev.vmm4j.arch.aarch64.fdt.FdtWriter}) and crosvm's tree ({@link dev.vmm4j.arch.aarch64.boot.DeviceTree}),
- * and the arm64 {@code Image} header ({@link dev.vmm4j.arch.aarch64.loader.ArmImage}). The {@code LinuxArch} itself
- * (vCPU init, PSCI, the vGIC through KVM_CREATE_DEVICE) is not written yet, so this module provides none.
+ * aarch64 Linux on KVM, as crosvm boots it ({@link dev.vmm4j.arch.aarch64.AArch64Arch}, found by ServiceLoader on
+ * aarch64 hosts): the guest-physical layout, the arm64 {@code Image} loader, a flattened device tree writer and
+ * crosvm's tree, the in-kernel GIC, PSCI vCPU start-up, a 16550 UART and a PL031 RTC.
  */
 module dev.vmm4j.arch.aarch64 {
     requires transitive dev.vmm4j.vmm;
 
+    exports dev.vmm4j.arch.aarch64;
     exports dev.vmm4j.arch.aarch64.boot;
+    exports dev.vmm4j.arch.aarch64.devices;
     exports dev.vmm4j.arch.aarch64.fdt;
+    exports dev.vmm4j.arch.aarch64.kvm;
     exports dev.vmm4j.arch.aarch64.loader;
+
+    provides dev.vmm4j.vmm.LinuxArch with dev.vmm4j.arch.aarch64.AArch64Arch;
 }

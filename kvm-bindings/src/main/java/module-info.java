@@ -8,4 +8,6 @@
  */
 module dev.vmm4j.kvm.bindings {
     exports dev.vmm4j.kvm.bindings;
+    // The aarch64 KVM API (vCPU init, core registers, the vGIC), generated from the arm64 headers.
+    exports dev.vmm4j.kvm.bindings.aarch64;
 }

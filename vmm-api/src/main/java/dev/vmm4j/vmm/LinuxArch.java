@@ -60,6 +60,12 @@ public interface LinuxArch {
     /** Sets vCPU {@code vcpu} (of {@code spec.vcpus()}) up to boot; {@code boot} is what {@link #loadKernel} returned. */
     void configureVcpu(Kvm kvm, Vm vm, Vcpu vcpu, BootSpec spec, Object boot);
 
+    /**
+     * Finishes what needs every vCPU to exist, after {@link #configureVcpu} ran for each (aarch64: initialising the
+     * in-kernel GIC). The default does nothing.
+     */
+    default void afterVcpus(Kvm kvm, Vm vm, List<Vcpu> vcpus) {}
+
     /** {@return the guest's program counter on {@code vcpu} (x86: RIP), for error reports; call on the vCPU's thread} */
     long programCounter(Vcpu vcpu);
 }

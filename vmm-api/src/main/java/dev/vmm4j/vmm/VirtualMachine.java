@@ -150,6 +150,7 @@ public final class VirtualMachine implements AutoCloseable {
             vcpus.add(vcpu);
             arch.configureVcpu(kvm, vm, vcpu, spec, boot);
         }
+        arch.afterVcpus(kvm, vm, List.copyOf(vcpus));
     }
 
     /** {@return the architecture the VM runs} */
