@@ -199,8 +199,11 @@ final class ImageFile implements AutoCloseable {
         writeBytes(position, ByteBuffer.allocate(8).putLong(value).array());
     }
 
-    /** Makes every completed write durable. */
-    void fsync() throws IOException {
+    /** Makes every completed write durable ({@code fsync}); a read-only file has nothing to make durable. */
+    void flush() throws IOException {
+        if (readOnly) {
+            return;
+        }
         int result = Libc.fsync(fd.get());
         if (result < 0) {
             throw new IOException("fsync of image " + path + ": " + Errno.describe(-result));

@@ -470,9 +470,7 @@ public final class Qcow2Image implements DiskImage {
 
     @Override
     public void flush() throws IOException {
-        if (!file.isReadOnly()) {
-            file.fsync();
-        }
+        file.flush();
     }
 
     @Override

@@ -76,9 +76,7 @@ public final class RawDiskImage implements DiskImage {
 
     @Override
     public void flush() throws IOException {
-        if (!file.isReadOnly()) {
-            file.fsync();
-        }
+        file.flush();
     }
 
     @Override
