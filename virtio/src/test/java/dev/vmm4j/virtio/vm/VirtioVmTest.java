@@ -19,6 +19,8 @@ import java.lang.foreign.MemorySegment;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.VmStatus;
+import java.util.Optional;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
 import java.io.UncheckedIOException;
@@ -153,6 +155,27 @@ class VirtioVmTest {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
         }
         assertTrue(console.toString().contains("virtio: rng a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"), console.toString());
+    }
+
+    @Test
+    void theBalloonAndStatusAreJavaApi() throws Exception {
+        Path demo = Files.write(dir.resolve("demo.elf"), Guests.DEMO.elf());
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(demo).serial(console)
+                .balloon().build()) {
+            VmStatus before = vm.status();
+            assertEquals(VmStatus.State.CREATED, before.state());
+            assertEquals(64L << 20, before.memoryBytes());
+            assertEquals(Optional.of(0L), before.balloonTargetBytes());
+            vm.balloon().orElseThrow().setTargetBytes(1 << 20);
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            VmStatus after = vm.status();
+            assertEquals(VmStatus.State.ENDED, after.state());
+            assertInstanceOf(ExitStatus.GuestReset.class, after.exitStatus().orElseThrow());
+            assertEquals(Optional.of(1L << 20), after.balloonTargetBytes());
+        }
+        assertTrue(console.toString().contains("virtio-balloon at 0xd0000000 irq 5"), console.toString());
+        assertTrue(console.toString().contains("balloon: target 256 pages"), "the guest read the target the host set:\n" + console);
     }
 
     @Test

@@ -186,6 +186,25 @@ class GuestMemoryMmapTest {
     }
 
     @Test
+    void discardGivesAnonymousAndMemfdPagesBackButKeepsFiles(@TempDir Path dir) throws IOException, GuestMemoryException {
+        Path file = Files.write(dir.resolve("ram"), new byte[(int) PAGE]);
+        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 2 * PAGE).memfd(2 * PAGE, PAGE, "discard")
+                .file(0x10000, file, 0, PAGE).build()) {
+            for (long page : new long[] {0, PAGE, 2 * PAGE, 0x10000}) {
+                memory.putLong(page, 0x1122_3344_5566_7788L);
+            }
+            assertEquals(2 * PAGE, memory.discard(PAGE, 2 * PAGE), "an anonymous page and the memfd page after it");
+            assertEquals(0, memory.discard(0x10000, PAGE), "a file's pages are its owner's data");
+            assertEquals(0x1122_3344_5566_7788L, memory.getLong(0), "the page before the range is untouched");
+            assertEquals(0, memory.getLong(PAGE), "a discarded anonymous page reads as zero");
+            assertEquals(0, memory.getLong(2 * PAGE), "a discarded memfd page reads as zero");
+            assertEquals(0x1122_3344_5566_7788L, memory.getLong(0x10000));
+            assertThrows(IllegalArgumentException.class, () -> memory.discard(100, PAGE), "not page-aligned");
+            assertThrows(GuestMemoryException.class, () -> memory.discard(3 * PAGE, PAGE), "the gap after the memfd");
+        }
+    }
+
+    @Test
     void builderRejectsOverlapZeroLengthMisalignmentAndWrapping() {
         IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
                 () -> GuestMemoryMmap.builder().anonymous(0, 2 * PAGE).anonymous(PAGE, PAGE));
