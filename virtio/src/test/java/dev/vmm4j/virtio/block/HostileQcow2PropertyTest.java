@@ -121,29 +121,25 @@ class HostileQcow2PropertyTest {
             long clusterSize = 1L << Math.min(21, Math.max(9, h.getInt(20)));
             long l1 = h.getLong(40);
             long refcountTable = h.getLong(48);
-            long target = switch (random.nextInt(6)) {
-                case 0 -> {
-                    int[] field = FIELDS[random.nextInt(FIELDS.length)];
-                    yield -field[0] - 1000L * field[1]; // encoded: a header field
+            int kind = random.nextInt(6);
+            if (kind == 0) { // a header field, with a value of its width
+                int[] field = FIELDS[random.nextInt(FIELDS.length)];
+                long value = nasty(random, file.length(), clusterSize);
+                file.seek(field[0]);
+                for (int i = field[1] - 1; i >= 0; i--) {
+                    file.write((int) (value >>> (8 * i)));
                 }
+                return;
+            }
+            // The tables' offsets come from a header that earlier mutations may have made nonsense: only aim inside the file.
+            long target = switch (kind) {
                 case 1 -> l1 + 8L * random.nextInt(4);
                 case 2 -> refcountTable + 8L * random.nextInt(4);
                 case 3 -> firstEntry(file, l1) + 8L * random.nextInt((int) (clusterSize / 8)); // an L2 entry
                 case 4 -> firstEntry(file, refcountTable) + 2L * random.nextInt(64); // a refcount
                 default -> random.nextLong(Math.min(file.length(), 4 * clusterSize)); // any metadata byte
             };
-            if (target < 0) {
-                long encoded = -target;
-                int width = (int) (encoded / 1000);
-                int offset = (int) (encoded % 1000) - 1;
-                file.seek(offset);
-                long value = nasty(random, file.length(), clusterSize);
-                for (int i = width - 1; i >= 0; i--) {
-                    file.write((int) (value >>> (8 * i)));
-                }
-                return;
-            }
-            if (target <= 0 || target + 8 > file.length()) {
+            if (target <= 0 || target > file.length() - 8) {
                 return;
             }
             file.seek(target);
