@@ -189,11 +189,6 @@ final class ImageFile implements AutoCloseable {
         write(position, MemorySegment.ofArray(bytes), 0, bytes.length);
     }
 
-    /** {@return the big-endian 64-bit value at {@code position}} */
-    long readLong(long position) throws IOException {
-        return ByteBuffer.wrap(readBytes(position, 8)).getLong();
-    }
-
     /** Writes {@code value} big-endian at {@code position}. */
     void writeLong(long position, long value) throws IOException {
         writeBytes(position, ByteBuffer.allocate(8).putLong(value).array());

@@ -168,11 +168,6 @@ public final class Qcow2Image implements DiskImage {
         return clusterSize;
     }
 
-    /** {@return the header as read at open (the refcount table may have moved since)} */
-    Qcow2Header header() {
-        return header;
-    }
-
     @Override
     public synchronized void read(long position, MemorySegment dst, long offset, long length) throws IOException {
         checkRange(position, length);

@@ -135,11 +135,6 @@ final class Qcow2Refcounts {
         }
     }
 
-    /** Marks clusters up to {@code cluster} as taken by the file (when something was written there directly). */
-    void reserveThrough(long cluster) {
-        endCluster = Math.max(endCluster, cluster + 1);
-    }
-
     private byte[] block(long offset) throws IOException {
         if (offset == lastBlockOffset) {
             return lastBlock;

@@ -80,7 +80,8 @@ public final class VirtioMmio implements VmDevice {
         context.closeOnExit(irqfd);
         context.vm().registerIrqfd(irqfd, irq);
         List<EventFd> queueEvents = new ArrayList<>();
-        for (int queue = 0; queue < device.queueMaxSizes().length; queue++) {
+        int queues = device.queueMaxSizes().length;
+        for (int queue = 0; queue < queues; queue++) {
             EventFd event = EventFd.createNonBlocking();
             context.closeOnExit(event);
             context.vm().registerIoevent(event, new IoEventAddress.Mmio(base + MmioRegisters.QUEUE_NOTIFY),

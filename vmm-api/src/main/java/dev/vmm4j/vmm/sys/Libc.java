@@ -30,15 +30,11 @@ public final class Libc {
             NativeCall.errnoCapturing(LinuxHeaders.read$address(), LinuxHeaders.read$descriptor());
     private static final MethodHandle WRITE =
             NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
-    private static final MethodHandle PREAD =
-            NativeCall.errnoCapturing(LinuxHeaders.pread$address(), LinuxHeaders.pread$descriptor());
     /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
     private static final MethodHandle PREAD_AT_ADDRESS = NativeCall.errnoCapturing(LinuxHeaders.pread$address(),
             FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
     private static final MethodHandle PWRITE_AT_ADDRESS = NativeCall.errnoCapturing(LinuxHeaders.pwrite$address(),
             FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
-    private static final MethodHandle PWRITE =
-            NativeCall.errnoCapturing(LinuxHeaders.pwrite$address(), LinuxHeaders.pwrite$descriptor());
     private static final MethodHandle FSYNC =
             NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
     private static final MethodHandle FLOCK =
@@ -113,30 +109,6 @@ public final class Libc {
         long result;
         try {
             result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
-    }
-
-    /** {@code pread(fd, buffer, buffer.byteSize(), position)}: bytes read (0 at end of file), or {@code -errno}. Allocates nothing. */
-    public static long pread(int fd, MemorySegment buffer, long position) {
-        MemorySegment state = NativeCall.callState();
-        long result;
-        try {
-            result = (long) PREAD.invokeExact(state, fd, buffer, buffer.byteSize(), position);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
-    }
-
-    /** {@code pwrite(fd, buffer, buffer.byteSize(), position)}: bytes written, or {@code -errno}. Allocates nothing. */
-    public static long pwrite(int fd, MemorySegment buffer, long position) {
-        MemorySegment state = NativeCall.callState();
-        long result;
-        try {
-            result = (long) PWRITE.invokeExact(state, fd, buffer, buffer.byteSize(), position);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
