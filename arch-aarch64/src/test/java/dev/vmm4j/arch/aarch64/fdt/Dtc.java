@@ -1,15 +1,15 @@
 package dev.vmm4j.arch.aarch64.fdt;
 
+import dev.vmm4j.vmm.testing.ExternalCommand;
 import java.io.IOException;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.ConditionEvaluationResult;
 import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -17,7 +17,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /** Runs dtc and fdtget (Debian's device-tree-compiler), the real peer the device tree tests check against. */
 public final class Dtc {
-    /** What a command printed and returned. */
+    /** What a command printed (stripped of surrounding blanks, as fdtget ends in a newline) and returned. */
     public record Result(int status, String out, String err) {}
 
     /**
@@ -76,19 +76,7 @@ public final class Dtc {
     }
 
     private static Result run(String... command) throws IOException {
-        Process process = new ProcessBuilder(command).start();
-        try {
-            byte[] out = process.getInputStream().readAllBytes();
-            byte[] err = process.getErrorStream().readAllBytes();
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IOException(String.join(" ", command) + " did not finish");
-            }
-            return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8).strip(),
-                    new String(err, StandardCharsets.UTF_8).strip());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        }
+        ExternalCommand.Result result = ExternalCommand.run(Duration.ofMinutes(1), List.of(command));
+        return new Result(result.status(), result.out().strip(), result.err().strip());
     }
 }

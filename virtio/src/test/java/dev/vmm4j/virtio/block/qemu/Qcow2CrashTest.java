@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.vmm4j.virtio.block.Qcow2Image;
+import dev.vmm4j.vmm.testing.ExternalCommand;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -84,7 +85,7 @@ class Qcow2CrashTest {
             }
             assertTrue(started >= first, "round " + round + ": the writer wrote nothing before it was killed");
 
-            QemuImg.Result check = QemuImg.img("check", image);
+            ExternalCommand.Result check = QemuImg.img("check", image);
             if (check.status() != 0 && check.status() != 3) { // 3: leaked clusters only
                 fail("round " + round + ": qemu-img check found corruption (status " + check.status() + "):\n" + check.out() + check.err());
             }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.virtio.block.Qcow2Image;
+import dev.vmm4j.vmm.testing.ExternalCommand;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -61,7 +62,7 @@ class Qcow2WriteCompatibilityTest {
     }
 
     private void assertQemuAgrees(Path image, byte[] model) throws IOException {
-        QemuImg.Result check = QemuImg.img("check", image);
+        ExternalCommand.Result check = QemuImg.img("check", image);
         assertEquals(0, check.status(), "qemu-img check:\n" + check.out() + check.err());
         assertTrue(check.out().contains("No errors were found"), check.out());
         Path raw = Files.write(dir.resolve("model.raw"), model);
@@ -85,7 +86,7 @@ class Qcow2WriteCompatibilityTest {
     void imagesVmm4jCreatesAreQemuImages() throws IOException {
         Path image = dir.resolve("ours.qcow2");
         Qcow2Image.create(image, SIZE, null, null);
-        QemuImg.Result info = QemuImg.img("info", image).expect(0);
+        ExternalCommand.Result info = QemuImg.img("info", image).expect(0);
         assertTrue(info.out().contains("virtual size: 24 MiB (25165824 bytes)"), info.out());
         assertTrue(info.out().contains("compat: 1.1"), info.out());
         QemuImg.img("check", image).expect(0);
