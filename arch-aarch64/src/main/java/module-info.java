@@ -3,6 +3,7 @@
  * aarch64 hosts): the guest-physical layout, the arm64 {@code Image} loader, a flattened device tree writer and
  * crosvm's tree, the in-kernel GIC, PSCI vCPU start-up, a 16550 UART and a PL031 RTC.
  */
+@SuppressWarnings("module") // the name ends in digits: it is the architecture's name
 module dev.vmm4j.arch.aarch64 {
     requires transitive dev.vmm4j.vmm;
 

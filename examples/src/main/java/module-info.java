@@ -3,7 +3,7 @@
  * its control socket ({@link dev.vmm4j.examples.control}) and the demo guest it boots without a kernel.
  */
 module dev.vmm4j.examples {
-    requires dev.vmm4j.vmm;
+    requires transitive dev.vmm4j.vmm;
     requires dev.vmm4j.virtio;
     requires dev.vmm4j.guests;
     requires info.picocli;

@@ -153,6 +153,7 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    @SuppressWarnings("try") // the control socket and the terminal mode live exactly as long as the VM; nothing calls them
     private int run(Path image) throws Exception {
         VirtualMachineBuilder builder = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(memoryMib)).vcpus(cpus)
                 .kernel(image).cmdline(commandLine()).serial(System.out);

@@ -13,6 +13,9 @@ public final class ServedQueues {
     private EventLoop loop;
     private int[] subscriptions = new int[0];
 
+    /** Serving nothing yet. */
+    public ServedQueues() {}
+
     /** Starts serving {@code handlers} on {@code eventLoop}. @throws IllegalStateException if already serving */
     public synchronized void serve(EventLoop eventLoop, QueueHandler... handlers) {
         if (loop != null) {

@@ -105,6 +105,7 @@ public final class ControlServer implements AutoCloseable {
         return started;
     }
 
+    @SuppressWarnings("try") // the probe only connects: whether it can is the answer
     private static void removeIfStale(Path socket) throws IOException {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return;

@@ -59,6 +59,9 @@ public final class FdtWriter {
     private boolean rootDone;
     private int nextPhandle = 1;
 
+    /** An empty tree: begin with the root, {@code beginNode("")}. */
+    public FdtWriter() {}
+
     /** Reserves {@code [address, address + size)} from the kernel's use (the memory reservation map). */
     public void reserveMemory(long address, long size) {
         if (size <= 0) {
