@@ -155,11 +155,8 @@ static inline int virtio_init(struct virtio_dev *d, int queues) {
 
 struct virtio_buf { void *addr; u32 len; int writable; };
 
-/*
- * Submits one chain (descriptors 0..n-1) on queue `queue`, notifies, and polls the used ring. Returns the length the
- * device reported, or -1 if nothing came back in about ten seconds of emulated time.
- */
-static inline long virtio_submit_on(struct virtio_dev *d, int queue, const struct virtio_buf *bufs, int n) {
+/* Makes one chain (descriptors 0..n-1) available on queue `queue` and notifies the device; does not wait. */
+static inline void virtio_post_on(struct virtio_dev *d, int queue, const struct virtio_buf *bufs, int n) {
     struct virtq *q = &d->q[queue];
     for (int i = 0; i < n; i++) {
         q->desc[i].addr = (u64) bufs[i].addr;
@@ -173,6 +170,14 @@ static inline long virtio_submit_on(struct virtio_dev *d, int queue, const struc
     avail->idx = (u16) (avail->idx + 1);
     barrier();
     vset(d, VIRTIO_REG_QUEUE_NOTIFY, (u32) queue);
+}
+
+/*
+ * Polls queue `queue`'s used ring for the next element. Returns the length the device reported, or -1 if nothing came
+ * back in about ten seconds of emulated time.
+ */
+static inline long virtio_wait_on(struct virtio_dev *d, int queue) {
+    struct virtq *q = &d->q[queue];
     volatile struct virtq_used *used = &q->used;
     for (u64 spin = 0; spin < 3000000UL; spin++) {
         if (used->idx != q->last_used) {
@@ -183,6 +188,12 @@ static inline long virtio_submit_on(struct virtio_dev *d, int queue, const struc
         }
     }
     return -1;
+}
+
+/* Submits one chain on queue `queue` and waits for it: virtio_post_on, then virtio_wait_on. */
+static inline long virtio_submit_on(struct virtio_dev *d, int queue, const struct virtio_buf *bufs, int n) {
+    virtio_post_on(d, queue, bufs, n);
+    return virtio_wait_on(d, queue);
 }
 
 static inline long virtio_submit(struct virtio_dev *d, const struct virtio_buf *bufs, int n) {

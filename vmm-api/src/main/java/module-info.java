@@ -6,14 +6,13 @@
  * on the class path); without it the JVM warns on the first native call, and refuses it under
  * {@code --illegal-native-access=deny}.
  */
-@SuppressWarnings("module") // the qualified exports name modules built after this one
 module dev.vmm4j.vmm {
     requires transitive dev.vmm4j.kvm.bindings;
 
-    uses dev.vmm4j.vmm.LinuxArch;
-    uses dev.vmm4j.vmm.StandardDevices;
+    uses dev.vmm4j.vmm.arch.LinuxArch;
 
     exports dev.vmm4j.vmm;
+    exports dev.vmm4j.vmm.arch;
     exports dev.vmm4j.vmm.kvm;
     exports dev.vmm4j.vmm.event;
     exports dev.vmm4j.vmm.memory;
@@ -21,7 +20,7 @@ module dev.vmm4j.vmm {
     exports dev.vmm4j.vmm.resources;
     exports dev.vmm4j.vmm.boot;
     exports dev.vmm4j.vmm.devices;
-    // Thin libc wrappers for vmm4j's own modules; not API.
-    exports dev.vmm4j.vmm.sys to dev.vmm4j.virtio, dev.vmm4j.arch.x86_64, dev.vmm4j.arch.aarch64,
-            dev.vmm4j.examples, dev.vmm4j.benchmarks;
+    // Thin libc wrappers (pread/pwrite into guest memory, fsync, flock, owned fds) for modules built on vmm-api: low
+    // level, and with the duties their Javadoc states.
+    exports dev.vmm4j.vmm.sys;
 }

@@ -3,9 +3,10 @@ package dev.vmm4j.examples;
 import dev.vmm4j.examples.control.ControlServer;
 import dev.vmm4j.examples.control.VirtualMachineControl;
 import dev.vmm4j.virtio.balloon.BalloonPolicy;
-import dev.vmm4j.virtio.block.BlockDevice;
-import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.virtio.balloon.LinuxMemoryPressure;
+import dev.vmm4j.virtio.devices.DiskOption;
+import dev.vmm4j.virtio.devices.VirtioBalloon;
+import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
@@ -14,10 +15,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -161,27 +160,30 @@ final class RunCommand implements Callable<Integer> {
             builder.initrd(initrd);
         }
         for (Disk disk : disks) {
-            if (disk.qcow2()) {
-                builder.device(context -> VirtioMmio.of(BlockDevice.openQcow2(disk.path(), !disk.writable())).attach(context));
-            } else {
-                builder.disk(disk.path(), !disk.writable());
+            List<DiskOption> options = new ArrayList<>();
+            if (!disk.writable()) {
+                options.add(DiskOption.READ_ONLY);
             }
+            if (disk.qcow2()) {
+                options.add(DiskOption.QCOW2);
+            }
+            builder.device(VirtioDevices.disk(disk.path(), options.toArray(DiskOption[]::new)));
         }
         if (rng) {
-            builder.rng();
+            builder.device(VirtioDevices.rng());
         }
-        if (balloon) {
-            builder.balloon();
-        }
+        Optional<VirtioBalloon> balloonDevice = balloon ? Optional.of(VirtioDevices.balloon()) : Optional.empty();
+        balloonDevice.ifPresent(builder::device);
         if (serialInput) {
             builder.serialInput(System.in);
         }
         try (VirtualMachine vm = builder.build();
-                ControlServer control = socket == null ? null : ControlServer.start(socketPath(), new VirtualMachineControl(vm));
+                ControlServer control = socket == null ? null : ControlServer.start(socketPath(),
+                        new VirtualMachineControl(vm, balloonDevice), body -> vm.newThread("control-socket", body));
                 RawTerminal terminal = serialInput ? RawTerminal.enter() : null) {
             Thread onSignal = Thread.ofPlatform().unstarted(vm::stop); // Ctrl-C, kill: end the VM, then clean up below
             Runtime.getRuntime().addShutdownHook(onSignal);
-            ScheduledExecutorService policy = balloon ? startBalloonPolicy(vm) : null;
+            Thread policy = balloonDevice.map(device -> startBalloonPolicy(vm, device)).orElse(null);
             try {
                 ExitStatus status = vm.run();
                 System.out.flush();
@@ -189,7 +191,8 @@ final class RunCommand implements Callable<Integer> {
                 return status.isClean() || status instanceof ExitStatus.HostStop ? 0 : 1;
             } finally {
                 if (policy != null) {
-                    policy.shutdownNow();
+                    policy.interrupt();
+                    policy.join();
                 }
                 try {
                     Runtime.getRuntime().removeShutdownHook(onSignal);
@@ -200,14 +203,25 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** Moves the balloon as crosvm's low-memory policy says, twice a second. */
-    private static ScheduledExecutorService startBalloonPolicy(VirtualMachine vm) {
-        BalloonPolicy policy = new BalloonPolicy(vm.balloon().orElseThrow(), LinuxMemoryPressure.system(),
+    /**
+     * Moves the balloon as crosvm's low-memory policy says, twice a second, on a thread of the VM's: if the policy
+     * fails, the VM ends with the reason rather than running on without it.
+     */
+    private static Thread startBalloonPolicy(VirtualMachine vm, VirtioBalloon balloon) {
+        BalloonPolicy policy = new BalloonPolicy(balloon, LinuxMemoryPressure.system(),
                 BalloonPolicy.Parameters.crosvm(vm.status().memoryBytes()), new SecureRandom());
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("balloon-policy").daemon().factory());
-        timer.scheduleWithFixedDelay(() -> policy.tick(System.nanoTime()), 0, 500, TimeUnit.MILLISECONDS);
-        return timer;
+        Thread thread = vm.newThread("balloon-policy", () -> {
+            try {
+                while (true) {
+                    policy.tick(System.nanoTime());
+                    Thread.sleep(500);
+                }
+            } catch (InterruptedException e) {
+                // simple-vmm is done with the VM
+            }
+        });
+        thread.start();
+        return thread;
     }
 
     @Override

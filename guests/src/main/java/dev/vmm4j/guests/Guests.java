@@ -9,7 +9,7 @@ import java.io.UncheckedIOException;
  * Linux kernel is ({@code rsi} = boot_params), that talk over COM1 and end the VM through the i8042 reset.
  */
 public enum Guests {
-    /** Prints "hello from a vmm4j guest" and resets. */
+    /** Writes 0x55 to port 0x80 (a POST code), prints "hello from a vmm4j guest" and resets. */
     HELLO("hello"),
     /** Checks boot_params, e820, the command line (it must hold "bootcheck=1"), CPUID and the MP table from inside. */
     BOOTCHECK("bootcheck"),
@@ -32,7 +32,16 @@ public enum Guests {
      * first disk's first bytes, 16 bytes from the rng and the balloon's target, then resets; with "demo.wait" on the
      * command line it follows the balloon's target until the host stops it.
      */
-    DEMO("demo");
+    DEMO("demo"),
+    /**
+     * Two vCPUs and a block device: vCPU 1 loops reading the device's InterruptStatus (MMIO) and writing it to port 0x80;
+     * vCPU 0 posts a read, waits until the host writes 1 to the mailbox at {@link #MAILBOX}, resets the device and prints
+     * "reset_during_io: reset done, status 0" when that write returns.
+     */
+    RESET_DURING_IO("reset_during_io");
+
+    /** The guest-physical address of the word {@link #RESET_DURING_IO} waits on. */
+    public static final long MAILBOX = 0xf000;
 
     private final String file;
 

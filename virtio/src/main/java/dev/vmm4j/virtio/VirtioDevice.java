@@ -1,11 +1,12 @@
 package dev.vmm4j.virtio;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * A virtio device, independent of its transport (virtio 1.2, sections 2 and 5): what it is, what it offers, its
- * queues and configuration space, and what it does once the driver has set it up. vmm4j's block and rng devices
- * implement it, and so can a device of your own; {@code VirtioMmio.of(device)} then puts it in a VM, and
+ * queues and configuration space, and what it does once the driver has set it up. vmm4j's block, rng and balloon
+ * devices implement it, and so can a device of your own; {@code VirtioMmio.of(device)} then puts it in a VM, and
  * {@code dev.vmm4j.virtio.testing.DeviceHarness} tests it without one.
  *
  * <h2>Life cycle</h2>
@@ -14,7 +15,8 @@ import java.lang.foreign.MemorySegment;
  * {@link #readConfig} and {@link #writeConfig}. When the driver sets DRIVER_OK, the transport activates every ready
  * queue and calls {@link #activate} with them; the device then serves its queues on the event loop it is given (or on
  * threads of its own), never on the vCPU thread that called it. {@link #reset} undoes activation: when it returns, the
- * device no longer touches guest memory or the queues.
+ * device no longer touches guest memory or the queues. A reset may wait for work in flight (a disk transfer); the
+ * transport makes only the vCPU that asked for it wait.
  *
  * <h2>The guest is hostile</h2>
  * Everything in guest memory is the driver's to corrupt at any moment. A device treats a malformed chain as an error
@@ -35,8 +37,11 @@ public interface VirtioDevice {
      */
     long deviceFeatures();
 
-    /** {@return the maximum size of each queue, in queue order: a power of two up to 32768 each} */
-    int[] queueMaxSizes();
+    /**
+     * {@return the maximum size of each queue, in queue order: a power of two up to 32768 each} Asked once, when the
+     * device is put behind a transport; the list must not change afterwards.
+     */
+    List<Integer> queueMaxSizes();
 
     /** Answers a driver read of configuration space at {@code offset}: fills {@code data} (1, 2, 4 or 8 bytes). */
     void readConfig(long offset, MemorySegment data);

@@ -2,6 +2,7 @@ package dev.vmm4j.vmm;
 
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Objects;
 
 /** Why a {@link VirtualMachine} ended. {@link #description()} says it in a line a user can read. */
 public sealed interface ExitStatus {
@@ -56,10 +57,22 @@ public sealed interface ExitStatus {
         }
     }
 
-    /** A device or vCPU thread failed in a way the VM cannot go on from. */
+    /**
+     * Something the VM runs failed in a way it cannot go on from: a vCPU or device thread that died of an exception or
+     * an error (then {@code what} names the thread, such as {@code vcpu-0} or {@code virtio-blk-0}), or a device that
+     * gave up.
+     */
     record Failure(String what, Throwable cause) implements ExitStatus {
+        /** Checks the arguments. */
+        public Failure {
+            Objects.requireNonNull(what, "what");
+            Objects.requireNonNull(cause, "cause");
+        }
+
         public String description() {
-            return what + " failed: " + cause.getMessage();
+            // An Error's class says more than its message (a StackOverflowError has none).
+            String reason = cause instanceof Error || cause.getMessage() == null ? cause.toString() : cause.getMessage();
+            return what + " failed: " + reason;
         }
     }
 }

@@ -6,11 +6,13 @@ import dev.vmm4j.vmm.kvm.Vcpu;
 import dev.vmm4j.vmm.kvm.VcpuExit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.ToLongFunction;
+import java.util.function.IntToLongFunction;
 
 /**
  * One vCPU's thread: KVM_RUN, decode the exit, dispatch port I/O and MMIO to the buses, and turn the exits that end
- * a VM into an {@link ExitStatus}. Nothing here allocates on the way from one KVM_RUN to the next.
+ * a VM into an {@link ExitStatus}. Nothing here allocates on the way from one KVM_RUN to the next. Whatever a bus
+ * device throws, {@link Error}s included, leaves {@link #run()}: the thread the VM runs it on ends the VM with a
+ * failure that names it.
  *
  * <p><b>Thread safety:</b> runs on its own vCPU thread.
  */
@@ -20,10 +22,10 @@ final class VcpuLoop implements Runnable {
     private final Bus mmioBus;
     private final Consumer<ExitStatus> finish;
     private final BooleanSupplier finished;
-    private final ToLongFunction<Vcpu> programCounter;
+    private final IntToLongFunction programCounter;
 
     VcpuLoop(Vcpu vcpu, Bus ioBus, Bus mmioBus, Consumer<ExitStatus> finish, BooleanSupplier finished,
-            ToLongFunction<Vcpu> programCounter) {
+            IntToLongFunction programCounter) {
         this.programCounter = programCounter;
         this.vcpu = vcpu;
         this.ioBus = ioBus;
@@ -42,8 +44,6 @@ final class VcpuLoop implements Runnable {
                     finish.accept(status);
                 }
             }
-        } catch (RuntimeException e) {
-            finish.accept(new ExitStatus.Failure("vcpu " + vcpu.id(), e));
         }
     }
 
@@ -83,7 +83,7 @@ final class VcpuLoop implements Runnable {
                                 : new ExitStatus.Failure("the guest", new IllegalStateException("system event " + event.type()));
             }
             default -> {
-                return new ExitStatus.Failure("vcpu " + vcpu.id(), new IllegalStateException("unexpected exit " + exit));
+                return new ExitStatus.Failure("vcpu-" + vcpu.id(), new IllegalStateException("unexpected exit " + exit));
             }
         }
         return null;
@@ -91,7 +91,7 @@ final class VcpuLoop implements Runnable {
 
     private long rip() {
         try {
-            return programCounter.applyAsLong(vcpu);
+            return programCounter.applyAsLong(vcpu.id());
         } catch (RuntimeException e) {
             return -1; // the report goes on without it
         }

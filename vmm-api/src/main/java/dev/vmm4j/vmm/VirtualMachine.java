@@ -1,22 +1,28 @@
 package dev.vmm4j.vmm;
 
-import dev.vmm4j.vmm.boot.KernelCmdline;
+import dev.vmm4j.vmm.arch.ArchMachine;
+import dev.vmm4j.vmm.arch.Boot;
+import dev.vmm4j.vmm.arch.LinuxArch;
+import dev.vmm4j.vmm.arch.MachineContext;
+import dev.vmm4j.vmm.arch.MachineLayout;
 import dev.vmm4j.vmm.bus.Bus;
+import dev.vmm4j.vmm.devices.VmDevice;
+import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.kvm.Capability;
 import dev.vmm4j.vmm.kvm.Kvm;
 import dev.vmm4j.vmm.kvm.Vcpu;
 import dev.vmm4j.vmm.kvm.Vm;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryMmap;
-import dev.vmm4j.vmm.resources.SystemAllocator;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -27,16 +33,23 @@ import java.util.concurrent.atomic.AtomicReference;
  * try (VirtualMachine vm = VirtualMachine.builder()
  *         .memory(VirtualMachineBuilder.MiB(256)).vcpus(2)
  *         .kernel(Path.of("vmlinux")).cmdline("panic=1")
- *         .serial(System.out)
+ *         .device(VirtioDevices.rng())             // dev.vmm4j.virtio.devices
  *         .build()) {
- *     ExitStatus status = vm.run();            // or vm.start(); ... vm.awaitExit()
+ *     ExitStatus status = vm.run();                 // or vm.start(); ... vm.awaitExit()
  * }
  * }</pre>
  *
- * {@link #build} sets everything up; {@link #start()} starts one platform thread per vCPU ({@code vcpu-N}); the VM
- * ends with the first {@link ExitStatus} any of them (or a device, or {@link #stop()}) reports, and every vCPU is then
- * kicked out of KVM_RUN. {@link #close()} stops it if needed, joins every thread and releases every fd and mapping,
- * whatever ended it.
+ * <h2>Life</h2>
+ * {@link VirtualMachineBuilder#build()} sets everything up and starts no thread. {@link #start()} starts one platform
+ * thread per vCPU ({@code vcpu-N}) and one per device event loop ({@code virtio-blk-0}, ...). The VM ends with the
+ * first {@link ExitStatus} any of them reports: the guest's reset or power-off, a crash, {@link #stop()}, or a thread
+ * of the VM's that died of anything ({@link ExitStatus.Failure}, which names the thread); every vCPU is then kicked out
+ * of KVM_RUN. {@link #close()} ends it if needed and releases everything, whatever ended it.
+ *
+ * <h2>Closing, in order</h2>
+ * The vCPU threads are joined, then the device event loops are stopped and joined, then what the architecture and the
+ * devices registered is closed in reverse order (the devices themselves included), then the vCPUs, the KVM VM, and
+ * last guest memory is unmapped. No thread of the VM's can touch guest memory once it is unmapped.
  *
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
@@ -47,25 +60,26 @@ public final class VirtualMachine implements AutoCloseable {
     private final Kvm kvm;
     private final Vm vm;
     private final GuestMemoryMmap memory;
-    private final Bus ioBus;
-    private final Bus mmioBus;
-    private final List<Vcpu> vcpus = new ArrayList<>();
-    private Balloon balloon;
-    private final List<AutoCloseable> resources = new ArrayList<>();
-    private final List<Thread> threads = new ArrayList<>();
+    private final Bus ioBus = new Bus("io");
+    private final Bus mmioBus = new Bus("mmio");
+    private final VmDeviceContext devices;
+    /** Set once the machine has booted; read by whoever ends the VM, from any thread. */
+    private volatile List<Vcpu> vcpus = List.of();
+    private ArchMachine machine;
+    private final List<Thread> vcpuThreads = new ArrayList<>();
+    private final List<Thread> loopThreads = new ArrayList<>();
     private final AtomicReference<ExitStatus> exitStatus = new AtomicReference<>();
     private final CountDownLatch exited = new CountDownLatch(1);
     private final Object lifecycle = new Object();
     private boolean started;
     private boolean closed;
 
-    private VirtualMachine(LinuxArch arch, Kvm kvm, Vm vm, GuestMemoryMmap memory) {
+    private VirtualMachine(LinuxArch arch, Kvm kvm, Vm vm, GuestMemoryMmap memory, MachineLayout layout) {
         this.arch = arch;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
-        this.ioBus = new Bus("io");
-        this.mmioBus = new Bus("mmio");
+        this.devices = new VmDeviceContext(vm, memory, ioBus, mmioBus, layout.allocator(), deviceThreads(), this::finish);
     }
 
     /** {@return a builder; see {@link VirtualMachineBuilder}} */
@@ -73,45 +87,49 @@ public final class VirtualMachine implements AutoCloseable {
         return new VirtualMachineBuilder();
     }
 
-    static VirtualMachine create(VirtualMachineBuilder config, BootSpec spec, List<VmDevice> devices) {
-        LinuxArch arch = config.arch().orElseGet(VirtualMachine::hostArch);
-        Kvm kvm = Kvm.open();
+    /**
+     * Builds a VM from {@code config}, which the builder checked. Every device in it becomes the VM's; if building
+     * fails, everything set up is released and every device is closed before this throws.
+     */
+    static VirtualMachine create(VirtualMachineBuilder.Config config) {
+        Kvm kvm = null;
         Vm vm = null;
         GuestMemoryMmap memory = null;
         VirtualMachine machine = null;
         try {
+            LinuxArch arch = config.arch().orElseGet(VirtualMachine::hostArch);
+            MachineLayout layout = arch.layout(config.memoryBytes());
+            kvm = Kvm.open();
             for (Capability needed : new Capability[] {Capability.USER_MEMORY, Capability.IRQCHIP, Capability.IRQFD,
                     Capability.IOEVENTFD, Capability.IMMEDIATE_EXIT}) {
                 kvm.requireCapability(needed, "running a VM");
             }
-            if (spec.vcpus() > kvm.maxVcpus()) {
-                throw new IllegalStateException("cannot build the VM: " + spec.vcpus() + " vCPUs asked for, KVM allows "
-                        + kvm.maxVcpus());
+            if (config.vcpus() > kvm.maxVcpus()) {
+                throw new IllegalStateException(config.vcpus() + " vCPUs asked for, KVM on this host allows " + kvm.maxVcpus());
             }
             vm = kvm.createVm();
-            GuestMemoryMmap.Builder layout = GuestMemoryMmap.builder();
-            arch.memoryLayout(config.memoryBytes()).forEach(region -> layout.anonymous(region.start(), region.size()));
-            memory = layout.build();
+            GuestMemoryMmap.Builder regions = GuestMemoryMmap.builder();
+            layout.ram().forEach(region -> regions.anonymous(region.start(), region.size()));
+            memory = regions.build();
             memory.registerWith(vm);
-            machine = new VirtualMachine(arch, kvm, vm, memory);
-            machine.setUp(config, spec, devices);
+            machine = new VirtualMachine(arch, kvm, vm, memory, layout);
+            machine.setUp(config);
             return machine;
-        } catch (RuntimeException | IOException e) {
+        } catch (Throwable failure) {
             if (machine != null) {
-                machine.close();
+                machine.close(); // closes the devices it took over, attached or not
             } else {
-                if (vm != null) {
-                    vm.close();
+                config.devices().forEach(VirtualMachine::closeQuietly);
+                for (AutoCloseable resource : new AutoCloseable[] {vm, kvm, memory}) {
+                    if (resource != null) {
+                        closeQuietly(resource);
+                    }
                 }
-                if (memory != null) {
-                    memory.close();
-                }
-                kvm.close();
             }
-            if (e instanceof IOException io) {
-                throw new UncheckedIOException("cannot build the VM: " + io.getMessage(), io);
+            if (failure instanceof Error error) {
+                throw error; // the VM is released; the JVM is told as it was
             }
-            throw (RuntimeException) e;
+            throw failure instanceof VmBuildException build ? build : new VmBuildException(List.of(describe(failure)), failure);
         }
     }
 
@@ -125,32 +143,41 @@ public final class VirtualMachine implements AutoCloseable {
                 + "): put vmm4j's arch module for it (arch-x86_64 or arch-aarch64) on the class or module path");
     }
 
-    private void setUp(VirtualMachineBuilder config, BootSpec givenSpec, List<VmDevice> devices) throws IOException {
-        arch.createVm(kvm, vm, givenSpec.vcpus());
-        SystemAllocator allocator = arch.systemAllocator(config.memoryBytes());
-        arch.setupPlatform(new Platform(vm, memory, ioBus, mmioBus, allocator, config.serialOutput(), config.serialInput(),
-                () -> finish(new ExitStatus.GuestReset()), resources));
-        for (VirtualMachineBuilder.ExtraDevice device : config.devices()) {
-            (device.io() ? ioBus : mmioBus).insert(device.device(), device.base(), device.length());
+    private void setUp(VirtualMachineBuilder.Config config) throws IOException {
+        // From here on the devices are the VM's: close() closes them whether they attached or not.
+        config.devices().forEach(devices::closeOnExit);
+        machine = arch.createMachine(new MachineContext(kvm, vm, config.vcpus(), devices, config.serialOutput(),
+                config.serialInput()));
+        for (VirtualMachineBuilder.BusPlacement placement : config.busDevices()) {
+            (placement.io() ? ioBus : mmioBus).insert(placement.device(), placement.base(), placement.length());
         }
-        DeviceContext context = new DeviceContext(vm, memory, ioBus, mmioBus, allocator, resources);
-        for (VmDevice device : devices) {
-            device.attach(context);
+        List<String> problems = new ArrayList<>();
+        Throwable cause = null;
+        for (VmDevice device : config.devices()) {
+            try {
+                device.attach(devices);
+            } catch (RuntimeException | IOException e) {
+                problems.add(describe(e));
+                if (cause == null) {
+                    cause = e;
+                } else {
+                    cause.addSuppressed(e);
+                }
+            }
         }
-        balloon = context.balloon();
-        BootSpec spec = givenSpec.withVirtioMmio(context.virtioMmioWindows());
-        KernelCmdline commandLine = new KernelCmdline(arch.commandLineCapacity()).insertStr(arch.baseCommandLine());
-        for (String parameter : arch.virtioMmioParameters(spec.virtioMmio())) {
-            commandLine.insertStr(parameter);
+        if (!problems.isEmpty()) {
+            throw new VmBuildException(problems, cause);
         }
-        commandLine.insertStr(spec.commandLine());
-        Object boot = arch.loadKernel(memory, spec, commandLine.toString());
-        for (int id = 0; id < spec.vcpus(); id++) {
-            Vcpu vcpu = vm.createVcpu(id);
-            vcpus.add(vcpu);
-            arch.configureVcpu(kvm, vm, vcpu, spec, boot);
+        Boot boot = machine.boot(config.bootSpec(), devices.takeNodes());
+        if (boot.vcpus().size() != config.vcpus()) {
+            throw new IllegalStateException(arch.name() + " set up " + boot.vcpus().size() + " vCPUs, not " + config.vcpus());
         }
-        arch.afterVcpus(kvm, vm, List.copyOf(vcpus));
+        vcpus = boot.vcpus();
+        LOG.log(System.Logger.Level.DEBUG, () -> "built " + this + ", command line: " + boot.commandLine());
+    }
+
+    private static String describe(Throwable failure) {
+        return failure.getMessage() != null ? failure.getMessage() : failure.toString();
     }
 
     /** {@return the architecture the VM runs} */
@@ -173,12 +200,7 @@ public final class VirtualMachine implements AutoCloseable {
         return mmioBus;
     }
 
-    /** {@return the VM's memory balloon, if it was built with one ({@code builder.balloon()})} */
-    public Optional<Balloon> balloon() {
-        return Optional.ofNullable(balloon);
-    }
-
-    /** {@return where the VM is: its state, memory and vCPUs, the balloon's target and actual size, why it ended} */
+    /** {@return where the VM is: its state, memory and vCPUs, and why it ended} */
     public VmStatus status() {
         ExitStatus ended = exitStatus.get();
         boolean running;
@@ -186,22 +208,60 @@ public final class VirtualMachine implements AutoCloseable {
             running = started;
         }
         VmStatus.State state = ended != null ? VmStatus.State.ENDED : running ? VmStatus.State.RUNNING : VmStatus.State.CREATED;
-        return new VmStatus(state, memory.totalSize(), vcpus.size(), balloon().map(Balloon::targetBytes),
-                balloon().map(Balloon::actualBytes), Optional.ofNullable(ended));
+        return new VmStatus(state, memory.totalSize(), vcpus.size(), Optional.ofNullable(ended));
     }
 
-    /** Starts the vCPU threads. @throws IllegalStateException if already started or closed */
+    /**
+     * Starts the device event loops and the vCPU threads.
+     *
+     * @throws IllegalStateException if already started or closed
+     */
     public void start() {
         synchronized (lifecycle) {
             if (closed || started) {
                 throw new IllegalStateException(closed ? "the VM is closed" : "the VM was already started");
             }
             started = true;
+            for (EventLoop loop : devices.loops()) {
+                loopThreads.add(loop.start(body -> vmThread(loop.name(), false, body)));
+            }
             for (Vcpu vcpu : vcpus) {
-                VcpuLoop loop = new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, arch::programCounter);
-                threads.add(Thread.ofPlatform().name("vcpu-" + vcpu.id()).start(loop));
+                VcpuLoop loop = new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, machine::programCounter);
+                Thread thread = vmThread("vcpu-" + vcpu.id(), false, loop);
+                vcpuThreads.add(thread);
+                thread.start();
             }
         }
+    }
+
+    /**
+     * {@return a new platform thread named {@code name} that runs the VM's {@code body}} If {@code body} throws
+     * anything, {@link Error}s included, the VM ends with an {@link ExitStatus.Failure} that names the thread.
+     */
+    private Thread vmThread(String name, boolean daemon, Runnable body) {
+        return Thread.ofPlatform().name(name).daemon(daemon).unstarted(() -> {
+            try {
+                body.run();
+            } catch (Throwable t) {
+                String thread = Thread.currentThread().getName();
+                LOG.log(System.Logger.Level.ERROR, "thread " + thread + " of " + this + " died", t);
+                finish(new ExitStatus.Failure(thread, t));
+            }
+        });
+    }
+
+    private ThreadFactory deviceThreads() {
+        return body -> vmThread("vmm4j-device", true, body);
+    }
+
+    /**
+     * {@return a new, unstarted daemon platform thread named {@code name} that runs {@code body} for this VM} If
+     * {@code body} throws anything, {@link Error}s included, the VM ends with an {@link ExitStatus.Failure} that names
+     * the thread. For an embedder's work that lives with the VM (a control socket, a balloon policy); the VM does not
+     * join it.
+     */
+    public Thread newThread(String name, Runnable body) {
+        return vmThread(Objects.requireNonNull(name, "name"), true, Objects.requireNonNull(body, "body"));
     }
 
     /** Starts the VM and waits until it ends. {@return why it ended} */
@@ -213,7 +273,7 @@ public final class VirtualMachine implements AutoCloseable {
     /** Waits until the VM ends and its vCPU threads are gone. {@return why it ended} */
     public ExitStatus awaitExit() throws InterruptedException {
         exited.await();
-        joinThreads();
+        joinVcpuThreads();
         return exitStatus.get();
     }
 
@@ -222,7 +282,7 @@ public final class VirtualMachine implements AutoCloseable {
         if (!exited.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             return Optional.empty();
         }
-        joinThreads();
+        joinVcpuThreads();
         return Optional.of(exitStatus.get());
     }
 
@@ -243,23 +303,26 @@ public final class VirtualMachine implements AutoCloseable {
     /** Records the first reason the VM ends, and kicks every vCPU out of KVM_RUN. */
     private void finish(ExitStatus status) {
         if (exitStatus.compareAndSet(null, status)) {
-            LOG.log(System.Logger.Level.DEBUG, "VM ends: " + status.description());
+            LOG.log(System.Logger.Level.DEBUG, () -> "VM ends: " + status.description());
             vcpus.forEach(Vcpu::kick);
             exited.countDown();
         }
     }
 
-    private void joinThreads() throws InterruptedException {
+    private void joinVcpuThreads() throws InterruptedException {
         List<Thread> toJoin;
         synchronized (lifecycle) {
-            toJoin = List.copyOf(threads);
+            toJoin = List.copyOf(vcpuThreads);
         }
         for (Thread thread : toJoin) {
             thread.join();
         }
     }
 
-    /** Stops the VM if it runs, joins every vCPU thread, and releases every fd and mapping. Idempotent. */
+    /**
+     * Ends the VM if it runs and releases everything, in the order the class comment gives: threads, devices and what
+     * they registered, vCPUs, the VM, guest memory. Idempotent.
+     */
     @Override
     public void close() {
         synchronized (lifecycle) {
@@ -270,27 +333,45 @@ public final class VirtualMachine implements AutoCloseable {
         }
         stop();
         boolean interrupted = false;
-        for (Thread thread : threads) {
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true; // the threads must be gone before their memory is unmapped
-                }
-            }
+        for (Thread thread : vcpuThreads) {
+            interrupted |= joinUninterruptibly(thread);
         }
-        for (AutoCloseable resource : resources.reversed()) {
-            try {
-                resource.close();
-            } catch (Exception e) {
-                LOG.log(System.Logger.Level.WARNING, "closing " + resource + " failed", e);
-            }
+        // Device loops next: once these return, no device thread touches guest memory (their threads end with them).
+        for (EventLoop loop : devices.loops()) {
+            closeQuietly(loop);
         }
-        vm.close();
-        kvm.close();
+        for (Thread thread : loopThreads) {
+            interrupted |= joinUninterruptibly(thread);
+        }
+        for (AutoCloseable resource : devices.resources().reversed()) {
+            closeQuietly(resource);
+        }
+        closeQuietly(vm); // and with it the vCPUs
+        closeQuietly(kvm);
         memory.close();
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** {@return whether the wait was interrupted; the thread is gone either way} */
+    private static boolean joinUninterruptibly(Thread thread) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // the threads must be gone before their memory is unmapped
+            }
+        }
+        return interrupted;
+    }
+
+    private static void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "closing " + resource + " failed", e);
         }
     }
 

@@ -1,6 +1,9 @@
 package dev.vmm4j.vmm;
 
+import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.LinuxArch;
 import dev.vmm4j.vmm.bus.BusDevice;
+import dev.vmm4j.vmm.devices.VmDevice;
 import dev.vmm4j.vmm.kvm.CpuidEntry;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,69 +15,61 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.ServiceLoader;
 import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
 
 /**
- * Configures a {@link VirtualMachine}. Each setter checks its value at once; {@link #build()} checks the whole
- * configuration, reporting every problem in one message, before it touches KVM.
+ * Configures a {@link VirtualMachine}.
+ *
+ * <h2>Rules</h2>
+ * <ul>
+ *   <li>Each setter checks its argument at once: a bad value throws {@link IllegalArgumentException}, a null one
+ *       {@link NullPointerException}.
+ *   <li>An option with one value ({@link #memory}, {@link #vcpus}, {@link #kernel}, {@link #initrd}, {@link #cmdline},
+ *       {@link #serial}, {@link #serialInput}, {@link #arch}, {@link #cpuid}, {@link #hostDecompression}) may be set
+ *       once: a second call throws {@link IllegalStateException} naming the value set first. Options that add
+ *       ({@link #device}, {@link #ioDevice}, {@link #mmioDevice}) add in the order called.
+ *   <li>{@link #build()} checks the whole configuration before it opens KVM, and reports every problem it finds, and
+ *       any failure after that, as one {@link VmBuildException}.
+ *   <li>A builder builds one VM: a second {@link #build()} throws {@link VmBuildException}. It is single-use because
+ *       the devices given to it become the VM's (see below).
+ * </ul>
+ *
+ * <h2>Ownership of devices</h2>
+ * A {@link VmDevice} given to {@link #device} belongs to the builder from then on, and to the VM it builds: the VM
+ * closes it when it is closed; a {@link #build()} that fails closes every device it was given before it throws. The
+ * caller never closes a device it added. Streams given to {@link #serial} and {@link #serialInput} stay the caller's.
  *
  * <p><b>Thread safety:</b> not thread-safe.
  */
 public final class VirtualMachineBuilder {
     /** Below this no Linux kernel starts. */
     static final long MIN_MEMORY = 16L << 20;
+    /** crosvm's default. */
+    static final long DEFAULT_MEMORY = 256L << 20;
     private static final long PAGE = 4096;
 
-    /** A device the embedder adds at a place on one of the buses. */
-    record ExtraDevice(BusDevice device, long base, long length, boolean io) {}
+    /** A device the embedder puts at a fixed place on one of the buses. */
+    record BusPlacement(BusDevice device, long base, long length, boolean io) {}
 
-    /** A device added by kind, made by the {@link StandardDevices} service at {@link #build()}. */
-    private sealed interface DeviceRequest {
-        VmDevice create(StandardDevices standard);
-    }
+    /** What {@link VirtualMachine#create} builds from: the builder's values, checked, with defaults filled in. */
+    record Config(long memoryBytes, int vcpus, BootSpec bootSpec, OutputStream serialOutput,
+            Optional<InputStream> serialInput, Optional<LinuxArch> arch, List<BusPlacement> busDevices,
+            List<VmDevice> devices) {}
 
-    private record Given(VmDevice device) implements DeviceRequest {
-        @Override
-        public VmDevice create(StandardDevices standard) {
-            return device;
-        }
-    }
-
-    private record Disk(Path image, boolean readOnly) implements DeviceRequest {
-        @Override
-        public VmDevice create(StandardDevices standard) {
-            return standard.disk(image, readOnly);
-        }
-    }
-
-    private record Rng() implements DeviceRequest {
-        @Override
-        public VmDevice create(StandardDevices standard) {
-            return standard.rng();
-        }
-    }
-
-    private record BalloonRequest() implements DeviceRequest {
-        @Override
-        public VmDevice create(StandardDevices standard) {
-            return standard.balloon();
-        }
-    }
-
-    private long memoryBytes = -1;
-    private int vcpus = 1;
+    private Long memoryBytes;
+    private Integer vcpus;
     private Path kernel;
     private Path initrd;
-    private String commandLine = "";
-    private OutputStream serialOutput = System.out;
+    private String commandLine;
+    private OutputStream serialOutput;
     private InputStream serialInput;
     private LinuxArch arch;
-    private UnaryOperator<CpuidEntry> cpuid = UnaryOperator.identity();
-    private boolean hostDecompression = true;
-    private final List<ExtraDevice> devices = new ArrayList<>();
-    private final List<DeviceRequest> vmDevices = new ArrayList<>();
+    private UnaryOperator<CpuidEntry> cpuid;
+    private Boolean hostDecompression;
+    private final List<BusPlacement> busDevices = new ArrayList<>();
+    private final List<VmDevice> devices = new ArrayList<>();
+    private boolean built;
 
     VirtualMachineBuilder() {}
 
@@ -83,8 +78,15 @@ public final class VirtualMachineBuilder {
         return mib << 20;
     }
 
+    private static void requireUnset(Object current, String option) {
+        if (current != null) {
+            throw new IllegalStateException(option + " was already set to " + current);
+        }
+    }
+
     /** Guest RAM in bytes: a multiple of 4 KiB, at least 16 MiB. Default: 256 MiB. */
     public VirtualMachineBuilder memory(long bytes) {
+        requireUnset(memoryBytes, "memory");
         if (bytes < MIN_MEMORY || bytes % PAGE != 0) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "memory must be a multiple of 4 KiB and at least %d MiB, got %d bytes", MIN_MEMORY >> 20, bytes));
@@ -95,6 +97,7 @@ public final class VirtualMachineBuilder {
 
     /** The number of vCPUs, at least 1 (and at most what KVM allows, checked by {@link #build()}). Default: 1. */
     public VirtualMachineBuilder vcpus(int count) {
+        requireUnset(vcpus, "vcpus");
         if (count < 1) {
             throw new IllegalArgumentException("a VM needs at least one vCPU, got " + count);
         }
@@ -102,120 +105,111 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** The kernel: an ELF vmlinux or a bzImage (on x86_64). */
+    /** The kernel: an ELF vmlinux or a bzImage on x86_64, an {@code Image} on aarch64. Required. */
     public VirtualMachineBuilder kernel(Path file) {
-        if (kernel != null) {
-            throw new IllegalStateException("kernel was already set to " + kernel);
-        }
-        this.kernel = Objects.requireNonNull(file, "kernel");
+        Objects.requireNonNull(file, "file");
+        requireUnset(kernel, "kernel");
+        this.kernel = file;
         return this;
     }
 
-    /** An initial ramdisk for the kernel. */
+    /** An initial ramdisk for the kernel. Default: none. */
     public VirtualMachineBuilder initrd(Path file) {
-        if (initrd != null) {
-            throw new IllegalStateException("initrd was already set to " + initrd);
-        }
-        this.initrd = Objects.requireNonNull(file, "initrd");
+        Objects.requireNonNull(file, "file");
+        requireUnset(initrd, "initrd");
+        this.initrd = file;
         return this;
     }
 
-    /** Kernel command-line parameters, after the architecture's own (such as {@code console=ttyS0}). */
+    /**
+     * Kernel command-line parameters, after the architecture's own (such as {@code console=ttyS0}) and those that
+     * announce devices. Default: none.
+     */
     public VirtualMachineBuilder cmdline(String parameters) {
-        this.commandLine = Objects.requireNonNull(parameters, "parameters").strip();
+        Objects.requireNonNull(parameters, "parameters");
+        requireUnset(commandLine == null ? null : "\"" + commandLine + "\"", "cmdline");
+        this.commandLine = parameters.strip();
         return this;
     }
 
-    /** Where the serial console's output goes. Default: {@link System#out}. */
+    /** Where the serial console's output goes; the stream stays the caller's. Default: {@link System#out}. */
     public VirtualMachineBuilder serial(OutputStream output) {
-        this.serialOutput = Objects.requireNonNull(output, "output");
+        Objects.requireNonNull(output, "output");
+        requireUnset(serialOutput, "serial");
+        this.serialOutput = output;
         return this;
     }
 
-    /** Where the serial console's input comes from. Default: none. */
+    /** Where the serial console's input comes from; the stream stays the caller's. Default: none. */
     public VirtualMachineBuilder serialInput(InputStream input) {
-        this.serialInput = Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(input, "input");
+        requireUnset(serialInput, "serialInput");
+        this.serialInput = input;
         return this;
     }
 
     /** The architecture, instead of the one {@link java.util.ServiceLoader} finds for this host. */
     public VirtualMachineBuilder arch(LinuxArch architecture) {
-        this.arch = Objects.requireNonNull(architecture, "architecture");
+        Objects.requireNonNull(architecture, "architecture");
+        requireUnset(arch == null ? null : arch.name(), "arch");
+        this.arch = architecture;
         return this;
     }
 
     /** Changes the CPUID each vCPU sees, leaf by leaf, after the architecture's own filtering (x86 only). */
     public VirtualMachineBuilder cpuid(UnaryOperator<CpuidEntry> customiser) {
-        this.cpuid = Objects.requireNonNull(customiser, "customiser");
+        Objects.requireNonNull(customiser, "customiser");
+        requireUnset(cpuid, "cpuid");
+        this.cpuid = customiser;
         return this;
     }
 
-    /** Whether a compressed kernel (bzImage) is decompressed on the host, so the guest skips its decompressor. Default: true. */
+    /**
+     * Whether a compressed kernel (bzImage) is decompressed on the host, so the guest skips its decompressor.
+     * Default: true.
+     */
     public VirtualMachineBuilder hostDecompression(boolean enabled) {
+        requireUnset(hostDecompression, "hostDecompression");
         this.hostDecompression = enabled;
         return this;
     }
 
-    /** Adds {@code device} at ports {@code [port, port + length)} of the I/O bus. */
+    /** Adds {@code device} at ports {@code [port, port + length)} of the I/O bus (x86). */
     public VirtualMachineBuilder ioDevice(BusDevice device, long port, long length) {
-        devices.add(new ExtraDevice(Objects.requireNonNull(device, "device"), port, length, true));
+        busDevices.add(new BusPlacement(Objects.requireNonNull(device, "device"), port, length, true));
         return this;
     }
 
     /** Adds {@code device} at guest-physical {@code [address, address + length)} of the MMIO bus. */
     public VirtualMachineBuilder mmioDevice(BusDevice device, long address, long length) {
-        devices.add(new ExtraDevice(Objects.requireNonNull(device, "device"), address, length, false));
+        busDevices.add(new BusPlacement(Objects.requireNonNull(device, "device"), address, length, false));
         return this;
     }
 
     /**
-     * Adds a device that attaches itself (see {@link VmDevice}): a virtio device of vmm4j's or of your own, such as
+     * Adds a device that attaches itself (see {@link VmDevice}), such as {@code VirtioDevices.disk(path)} or
      * {@code VirtioMmio.of(new MyDevice())}. Devices attach, and appear to the guest, in the order they are added.
+     * The device belongs to the builder from now on (see the class comment).
      */
     public VirtualMachineBuilder device(VmDevice device) {
-        vmDevices.add(new Given(Objects.requireNonNull(device, "device")));
-        return this;
-    }
-
-    /** Adds a writable virtio block device over the image {@code image}; see {@link #disk(Path, boolean)}. */
-    public VirtualMachineBuilder disk(Path image) {
-        return disk(image, false);
-    }
-
-    /**
-     * Adds a virtio block device over the image {@code image}, qcow2 (versions 2 and 3, with backing files) or raw as
-     * its first bytes say (the guest's {@code /dev/vda}, then {@code vdb}, ... in the order added). The image is locked while the VM lives: shared if {@code readOnly}, exclusive
-     * otherwise, so a second VM cannot write it at the same time. Needs the {@code dev.vmm4j:virtio} module.
-     */
-    public VirtualMachineBuilder disk(Path image, boolean readOnly) {
-        vmDevices.add(new Disk(Objects.requireNonNull(image, "image"), readOnly));
-        return this;
-    }
-
-    /** Adds a virtio entropy device fed from the host's secure random source. Needs the {@code dev.vmm4j:virtio} module. */
-    public VirtualMachineBuilder rng() {
-        vmDevices.add(new Rng());
+        devices.add(Objects.requireNonNull(device, "device"));
         return this;
     }
 
     /**
-     * Adds a virtio memory balloon, which the VM then offers as {@link VirtualMachine#balloon()} (and the guest driver
-     * may deflate when it runs out of memory). Needs the {@code dev.vmm4j:virtio} module.
-     */
-    public VirtualMachineBuilder balloon() {
-        if (vmDevices.stream().anyMatch(BalloonRequest.class::isInstance)) {
-            throw new IllegalStateException("balloon() was already called: a VM has one balloon");
-        }
-        vmDevices.add(new BalloonRequest());
-        return this;
-    }
-
-    /**
-     * Checks the configuration, opens KVM, and sets the VM up (memory, devices, kernel, vCPUs) without starting it.
+     * Checks the configuration, opens KVM, and sets the VM up (memory, platform and other devices, kernel, vCPUs)
+     * without starting it. The VM owns the devices from now on.
      *
-     * @throws IllegalStateException listing every problem with the configuration
+     * @throws VmBuildException listing every problem with the configuration, or with the failure that stopped the
+     *     build as its cause (KVM refused a call, a kernel or image could not be loaded or locked); the devices were
+     *     closed and nothing is left open
      */
     public VirtualMachine build() {
+        if (built) {
+            throw new VmBuildException(List.of("this builder already built a VM; builders are single-use, because the"
+                    + " devices given to them become the VM's"), null);
+        }
+        built = true;
         List<String> problems = new ArrayList<>();
         if (kernel == null) {
             problems.add("no kernel: call kernel(path)");
@@ -225,99 +219,81 @@ public final class VirtualMachineBuilder {
         if (initrd != null && (!Files.isRegularFile(initrd) || !Files.isReadable(initrd))) {
             problems.add("initrd " + initrd + " is not a readable file");
         }
-        for (ExtraDevice device : devices) {
-            if (device.length() <= 0) {
-                problems.add(String.format(Locale.ROOT, "device %s at %#x has length %d", device.device(), device.base(), device.length()));
-            } else if (device.io() && (device.base() < 0 || device.base() + device.length() > 0x10000)) {
-                problems.add(String.format(Locale.ROOT, "device %s at ports %#x+%#x is outside 0..0xffff", device.device(), device.base(), device.length()));
+        for (BusPlacement placement : busDevices) {
+            if (placement.length() <= 0) {
+                problems.add(String.format(Locale.ROOT, "device %s at %#x has length %d", placement.device(),
+                        placement.base(), placement.length()));
+            } else if (placement.io() && (placement.base() < 0 || placement.base() + placement.length() > 0x10000)) {
+                problems.add(String.format(Locale.ROOT, "device %s at ports %#x+%#x is outside 0..0xffff",
+                        placement.device(), placement.base(), placement.length()));
             }
         }
-        boolean needsStandard = false;
-        for (DeviceRequest request : vmDevices) {
-            if (request instanceof Disk(Path image, boolean readOnly)) {
-                if (!Files.isRegularFile(image)) {
-                    problems.add("disk image " + image + " is not a regular file (image files only; block devices are not supported yet)");
-                } else if (!Files.isReadable(image) || (!readOnly && !Files.isWritable(image))) {
-                    problems.add("disk image " + image + " is not " + (readOnly ? "readable" : "readable and writable")
-                            + " by this user" + (readOnly ? "" : " (add it read-only with disk(path, true))"));
-                }
-            }
-            needsStandard |= !(request instanceof Given);
-        }
-        StandardDevices standard = null;
-        if (needsStandard) {
-            standard = ServiceLoader.load(StandardDevices.class, VirtualMachineBuilder.class.getClassLoader()).findFirst()
-                    .orElse(null);
-            if (standard == null) {
-                problems.add("disk(), rng() and balloon() need vmm4j's virtio module: add the dev.vmm4j:virtio dependency");
+        for (VmDevice device : devices) {
+            try {
+                problems.addAll(device.checkConfiguration());
+            } catch (RuntimeException e) {
+                problems.add(device + " cannot check its configuration: " + e.getMessage());
             }
         }
         if (!problems.isEmpty()) {
-            StringJoiner message = new StringJoiner("; ", "cannot build the VM: ", "");
-            problems.forEach(message::add);
-            throw new IllegalStateException(message.toString());
+            devices.forEach(VirtualMachineBuilder::closeQuietly);
+            throw new VmBuildException(problems, null);
         }
-        List<VmDevice> attached = new ArrayList<>();
-        for (DeviceRequest request : vmDevices) {
-            attached.add(request.create(standard));
+        BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine == null ? "" : commandLine,
+                hostDecompression == null || hostDecompression, cpuid == null ? UnaryOperator.identity() : cpuid);
+        return VirtualMachine.create(new Config(memoryBytes == null ? DEFAULT_MEMORY : memoryBytes,
+                vcpus == null ? 1 : vcpus, spec, serialOutput == null ? System.out : serialOutput,
+                Optional.ofNullable(serialInput), Optional.ofNullable(arch), List.copyOf(busDevices), List.copyOf(devices)));
+    }
+
+    private static void closeQuietly(VmDevice device) {
+        try {
+            device.close();
+        } catch (RuntimeException e) {
+            System.getLogger(VirtualMachineBuilder.class.getName()).log(System.Logger.Level.WARNING,
+                    "closing " + device + " after a failed build failed", e);
         }
-        BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine, vcpus, hostDecompression, cpuid,
-                List.of());
-        return VirtualMachine.create(this, spec, attached);
     }
 
-    long memoryBytes() {
-        return memoryBytes > 0 ? memoryBytes : 256L << 20;
-    }
-
-    OutputStream serialOutput() {
-        return serialOutput;
-    }
-
-    Optional<InputStream> serialInput() {
-        return Optional.ofNullable(serialInput);
-    }
-
-    Optional<LinuxArch> arch() {
-        return Optional.ofNullable(arch);
-    }
-
-    List<ExtraDevice> devices() {
-        return List.copyOf(devices);
-    }
-
+    /** {@return the options that were set, and the devices in order} */
     @Override
     public String toString() {
         StringJoiner set = new StringJoiner(", ", "VirtualMachineBuilder[", "]");
-        if (memoryBytes > 0) {
+        if (memoryBytes != null) {
             set.add("memory=" + (memoryBytes >> 20) + " MiB");
         }
-        set.add("vcpus=" + vcpus);
+        if (vcpus != null) {
+            set.add("vcpus=" + vcpus);
+        }
         if (kernel != null) {
             set.add("kernel=" + kernel);
         }
         if (initrd != null) {
             set.add("initrd=" + initrd);
         }
-        if (!commandLine.isEmpty()) {
+        if (commandLine != null) {
             set.add("cmdline=\"" + commandLine + "\"");
         }
-        if (serialOutput != System.out) {
+        if (serialOutput != null) {
             set.add("serial=" + (serialOutput instanceof PrintStream ? "print stream" : serialOutput.getClass().getSimpleName()));
+        }
+        if (serialInput != null) {
+            set.add("serialInput");
         }
         if (arch != null) {
             set.add("arch=" + arch.name());
         }
-        if (!devices.isEmpty()) {
-            set.add(devices.size() + " extra devices");
+        if (cpuid != null) {
+            set.add("cpuid customised");
         }
-        for (DeviceRequest request : vmDevices) {
-            set.add(switch (request) {
-                case Disk(Path image, boolean readOnly) -> "disk=" + image + (readOnly ? " (read-only)" : "");
-                case Rng() -> "rng";
-                case BalloonRequest() -> "balloon";
-                case Given(VmDevice device) -> "device=" + device;
-            });
+        if (hostDecompression != null) {
+            set.add("hostDecompression=" + hostDecompression);
+        }
+        if (!busDevices.isEmpty()) {
+            set.add(busDevices.size() + " bus devices");
+        }
+        for (VmDevice device : devices) {
+            set.add("device=" + device);
         }
         return set.toString();
     }

@@ -2,12 +2,14 @@ package dev.vmm4j.arch.aarch64;
 
 import dev.vmm4j.arch.aarch64.kvm.ArmKvm;
 import dev.vmm4j.vmm.kvm.Vcpu;
-import dev.vmm4j.vmm.kvm.Vm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** An {@link ArmKvm} that records each call as a line and answers as an aarch64 host with the given GICs would. */
+/**
+ * An {@link ArmKvm} that records each call as a line and answers as an aarch64 host with the given GICs would. It needs
+ * no KVM at all: it makes no vCPU handles, so {@link #vcpus()} is empty.
+ */
 final class RecordingArmKvm implements ArmKvm {
     final List<String> calls = new ArrayList<>();
     private final boolean gicV3;
@@ -21,35 +23,13 @@ final class RecordingArmKvm implements ArmKvm {
     }
 
     @Override
-    public synchronized int preferredTarget(Vm vm) {
-        calls.add("KVM_ARM_PREFERRED_TARGET");
-        return target;
-    }
-
-    @Override
-    public synchronized void initVcpu(Vcpu vcpu, int target, int features) {
-        calls.add(String.format(Locale.ROOT, "KVM_ARM_VCPU_INIT vcpu %d target %d features %#x", vcpu.id(), target, features));
-    }
-
-    @Override
-    public synchronized void setRegister(Vcpu vcpu, long id, long value) {
-        calls.add(String.format(Locale.ROOT, "KVM_SET_ONE_REG vcpu %d id %#x value %#x", vcpu.id(), id, value));
-    }
-
-    @Override
-    public synchronized long getRegister(Vcpu vcpu, long id) {
-        calls.add(String.format(Locale.ROOT, "KVM_GET_ONE_REG vcpu %d id %#x", vcpu.id(), id));
-        return 0x8000_1234L;
-    }
-
-    @Override
-    public synchronized boolean supportsDevice(Vm vm, int type) {
+    public synchronized boolean supportsDevice(int type) {
         calls.add("KVM_CREATE_DEVICE_TEST type " + type);
         return type == 7 ? gicV3 : type == 5 && gicV2;
     }
 
     @Override
-    public synchronized Device createDevice(Vm vm, int type) {
+    public synchronized Device createDevice(int type) {
         calls.add("KVM_CREATE_DEVICE type " + type);
         return new Device() {
             @Override
@@ -66,5 +46,37 @@ final class RecordingArmKvm implements ArmKvm {
                 }
             }
         };
+    }
+
+    @Override
+    public synchronized int preferredTarget() {
+        calls.add("KVM_ARM_PREFERRED_TARGET");
+        return target;
+    }
+
+    @Override
+    public synchronized void createVcpu(int id) {
+        calls.add("KVM_CREATE_VCPU " + id);
+    }
+
+    @Override
+    public synchronized void initVcpu(int id, int target, int features) {
+        calls.add(String.format(Locale.ROOT, "KVM_ARM_VCPU_INIT vcpu %d target %d features %#x", id, target, features));
+    }
+
+    @Override
+    public synchronized void setRegister(int vcpu, long id, long value) {
+        calls.add(String.format(Locale.ROOT, "KVM_SET_ONE_REG vcpu %d id %#x value %#x", vcpu, id, value));
+    }
+
+    @Override
+    public synchronized long getRegister(int vcpu, long id) {
+        calls.add(String.format(Locale.ROOT, "KVM_GET_ONE_REG vcpu %d id %#x", vcpu, id));
+        return 0x8000_1234L;
+    }
+
+    @Override
+    public List<Vcpu> vcpus() {
+        return List.of();
     }
 }

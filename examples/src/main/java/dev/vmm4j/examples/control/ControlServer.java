@@ -19,6 +19,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * The control socket: a Unix stream socket that speaks {@link ControlProtocol} to any number of clients at once, on
@@ -59,12 +60,13 @@ public final class ControlServer implements AutoCloseable {
         long drained = -1;
     }
 
-    private ControlServer(Path path, ServerSocketChannel server, Selector selector, VmControl control) {
+    private ControlServer(Path path, ServerSocketChannel server, Selector selector, VmControl control, ThreadFactory threads) {
         this.path = path;
         this.server = server;
         this.selector = selector;
         this.control = control;
-        this.thread = Thread.ofPlatform().name("control-socket").daemon().unstarted(this::serve);
+        this.thread = Objects.requireNonNull(threads.newThread(this::serve), "the factory made no thread");
+        thread.setName("control-socket");
     }
 
     /**
@@ -74,7 +76,18 @@ public final class ControlServer implements AutoCloseable {
      *     directory cannot hold it; the message says which
      */
     public static ControlServer start(Path path, VmControl control) throws IOException {
+        return start(path, control, Thread.ofPlatform().daemon().factory());
+    }
+
+    /**
+     * Creates the socket at {@code path} and serves {@code control} on it, on a thread {@code threads} makes (for
+     * simple-vmm, one whose death ends the VM: {@code body -> vm.newThread("control-socket", body)}).
+     *
+     * @throws IOException as {@link #start(Path, VmControl)} says
+     */
+    public static ControlServer start(Path path, VmControl control, ThreadFactory threads) throws IOException {
         Objects.requireNonNull(control, "control");
+        Objects.requireNonNull(threads, "threads");
         Path socket = path.toAbsolutePath();
         removeIfStale(socket);
         Path directory = socket.getParent();
@@ -100,7 +113,7 @@ public final class ControlServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(privateDirectory);
         }
-        ControlServer started = new ControlServer(socket, server, selector, control);
+        ControlServer started = new ControlServer(socket, server, selector, control, threads);
         started.thread.start();
         return started;
     }

@@ -1,17 +1,21 @@
 package dev.vmm4j.examples.control;
 
+import dev.vmm4j.virtio.balloon.Balloon;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VmStatus;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 
-/** The control socket's requests, done to a {@link VirtualMachine} through its Java API. */
+/** The control socket's requests, done to a {@link VirtualMachine} and its balloon (if it has one) through their Java API. */
 public final class VirtualMachineControl implements VmControl {
     private final VirtualMachine vm;
+    private final Optional<? extends Balloon> balloon;
 
-    /** Controls {@code vm}. */
-    public VirtualMachineControl(VirtualMachine vm) {
+    /** Controls {@code vm}, and {@code balloon} if the VM has one. */
+    public VirtualMachineControl(VirtualMachine vm, Optional<? extends Balloon> balloon) {
         this.vm = Objects.requireNonNull(vm, "vm");
+        this.balloon = Objects.requireNonNull(balloon, "balloon");
     }
 
     @Override
@@ -21,7 +25,7 @@ public final class VirtualMachineControl implements VmControl {
 
     @Override
     public void balloon(long bytes) {
-        vm.balloon().orElseThrow(() -> new IllegalStateException("this VM has no balloon (it was started with --no-balloon)"))
+        balloon.orElseThrow(() -> new IllegalStateException("this VM has no balloon (it was started with --no-balloon)"))
                 .setTargetBytes(bytes);
     }
 
@@ -30,8 +34,8 @@ public final class VirtualMachineControl implements VmControl {
         VmStatus status = vm.status();
         StringBuilder fields = new StringBuilder(String.format(Locale.ROOT, "state=%s memory=%d vcpus=%d",
                 status.state().name().toLowerCase(Locale.ROOT), status.memoryBytes(), status.vcpus()));
-        status.balloonTargetBytes().ifPresent(bytes -> fields.append(" balloon_target=").append(bytes));
-        status.balloonActualBytes().ifPresent(bytes -> fields.append(" balloon_actual=").append(bytes));
+        balloon.ifPresent(device -> fields.append(" balloon_target=").append(device.targetBytes())
+                .append(" balloon_actual=").append(device.actualBytes()));
         return fields.toString();
     }
 }

@@ -8,13 +8,13 @@ import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.VirtioInterrupt;
 import dev.vmm4j.virtio.queue.DescriptorChain;
-import dev.vmm4j.vmm.Balloon;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.List;
 
 /**
  * The virtio memory balloon (virtio 1.2, section 5.5): the host sets a target in pages ({@code num_pages}), the
@@ -78,8 +78,8 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     }
 
     @Override
-    public int[] queueMaxSizes() {
-        return new int[] {QUEUE_SIZE, QUEUE_SIZE};
+    public List<Integer> queueMaxSizes() {
+        return List.of(QUEUE_SIZE, QUEUE_SIZE);
     }
 
     @Override

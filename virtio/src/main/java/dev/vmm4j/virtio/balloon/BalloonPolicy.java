@@ -1,6 +1,5 @@
 package dev.vmm4j.virtio.balloon;
 
-import dev.vmm4j.vmm.Balloon;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Locale;

@@ -122,8 +122,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     }
 
     @Override
-    public int[] queueMaxSizes() {
-        return new int[] {QUEUE_SIZE};
+    public List<Integer> queueMaxSizes() {
+        return List.of(QUEUE_SIZE);
     }
 
     @Override

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 
 /**
- * What a block device reads and writes: a disk of {@link #sizeBytes()} bytes in some image format (raw today;
- * qcow2 behind the same interface). Transfers go straight between the image and the segment, which is usually a view
+ * What a block device reads and writes: a disk of {@link #sizeBytes()} bytes in some image format ({@link RawDiskImage},
+ * {@link Qcow2Image}, or one of your own). Transfers go straight between the image and the segment, which is usually a view
  * of guest memory, with no copy in between.
  *
  * <p><b>Thread safety:</b> implementations must allow concurrent transfers at different positions.

@@ -45,8 +45,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * interrupt, and the reason is logged. Register writes the spec does not allow in the current state (queue setup after
  * DRIVER_OK, features after FEATURES_OK, a register accessed with a width other than 32 bits) are ignored.
  *
- * <p><b>Thread safety:</b> safe for concurrent use: register accesses from vCPU threads are serialised; the interrupt
- * side ({@link #interrupt()}) is lock-free, so the device's worker never waits for a vCPU.
+ * <h2>Reset</h2>
+ * A write of 0 to Status resets the device: {@link VirtioDevice#reset()} waits until the device has stopped touching
+ * guest memory, which may mean waiting for a disk transfer in flight. Only the vCPU that wrote 0 waits for that; it
+ * does not hold the transport's lock meanwhile, so another vCPU reading InterruptStatus, Status or configuration space
+ * (an interrupt handler) is answered at once. Until the reset is done, Status reads as it was (the driver waits for it
+ * to read 0, virtio 1.2, 4.2.2.1) and other register writes are ignored.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use: register accesses from vCPU threads are serialised, and never wait
+ * for the device's work; the interrupt side ({@link #interrupt()}) is lock-free, so the device's worker never waits for
+ * a vCPU.
  */
 public final class MmioTransport implements BusDevice {
     private static final System.Logger LOG = System.getLogger(MmioTransport.class.getName());
@@ -72,6 +80,8 @@ public final class MmioTransport implements BusDevice {
     private long driverFeatures;
     private int queueSel;
     private boolean activated;
+    /** A reset waits for the device outside the lock; until it is done, register writes are ignored. */
+    private boolean resetting;
 
     /**
      * A transport in front of {@code device}.
@@ -173,6 +183,10 @@ public final class MmioTransport implements BusDevice {
             notifyQueue(value); // no lock: the eventfd is all it touches
             return;
         }
+        if (offset == STATUS && value == 0) {
+            reset(); // not under the lock: it may wait for the device (see the class comment)
+            return;
+        }
         writeRegister((int) offset, value);
     }
 
@@ -183,6 +197,11 @@ public final class MmioTransport implements BusDevice {
     }
 
     private synchronized void writeRegister(int offset, int value) {
+        if (resetting) {
+            LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
+                    "%s: ignored a write of %#x to register %#x during a reset", device.name(), value, offset));
+            return;
+        }
         switch (offset) {
             case DEVICE_FEATURES_SEL -> deviceFeaturesSel = value;
             case DRIVER_FEATURES_SEL -> driverFeaturesSel = value;
@@ -254,10 +273,6 @@ public final class MmioTransport implements BusDevice {
     }
 
     private void writeStatus(int value) {
-        if (value == 0) {
-            reset();
-            return;
-        }
         if ((value & status) != status) {
             LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
                     "%s: ignored status %#x, which clears bits of %#x", device.name(), value, status));
@@ -307,16 +322,33 @@ public final class MmioTransport implements BusDevice {
         }
     }
 
-    /** Resets the device and the transport, as a write of 0 to Status does. */
-    public synchronized void reset() {
-        if (activated) {
-            activated = false;
-            try {
-                device.reset();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, device.name() + ": reset failed", e);
+    /**
+     * Resets the device and the transport, as a write of 0 to Status does; returns when the device has stopped (see
+     * the class comment). A reset already under way on another thread makes this return at once.
+     */
+    public void reset() {
+        boolean wasActivated;
+        synchronized (this) {
+            if (resetting) {
+                return;
             }
+            resetting = true;
+            wasActivated = activated;
+            activated = false;
         }
+        try {
+            if (wasActivated) {
+                device.reset();
+            }
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, device.name() + ": reset failed", e);
+        } finally {
+            finishReset();
+        }
+    }
+
+    private synchronized void finishReset() {
+        resetting = false;
         queues.forEach(SplitQueue::reset);
         for (EventFd event : queueEvents) {
             event.read(); // drop notifications the old driver left pending

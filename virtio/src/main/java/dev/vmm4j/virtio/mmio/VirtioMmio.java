@@ -1,16 +1,18 @@
 package dev.vmm4j.virtio.mmio;
 
 import dev.vmm4j.virtio.VirtioDevice;
-import dev.vmm4j.vmm.DeviceContext;
-import dev.vmm4j.vmm.VirtioMmioWindow;
-import dev.vmm4j.vmm.VmDevice;
+import dev.vmm4j.vmm.devices.DeviceContext;
+import dev.vmm4j.vmm.devices.DeviceNode;
 import dev.vmm4j.vmm.devices.Interrupt;
+import dev.vmm4j.vmm.devices.VmDevice;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.kvm.Datamatch;
 import dev.vmm4j.vmm.kvm.IoEventAddress;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -18,91 +20,154 @@ import java.util.Objects;
  * and an interrupt line from the VM's allocator, an ioeventfd per queue on QueueNotify (datamatch: the queue index)
  * and an irqfd for the interrupt, so that neither a notification nor an interrupt leaves the kernel; an event loop
  * thread named after the device ({@code virtio-blk-0}, ...) serves its queues; and the window is announced to the
- * guest kernel ({@code virtio_mmio.device=4K@0x...:irq} on x86).
+ * guest as a {@value #COMPATIBLE} device (x86 puts {@code virtio_mmio.device=4K@0x...:irq} on the command line,
+ * aarch64 a node in the device tree).
  *
  * <pre>{@code
  * VirtualMachine.builder().kernel(vmlinux).device(VirtioMmio.of(new MyDevice())).build();
  * }</pre>
  *
- * <p>When the VM ends, the loop thread is stopped and joined, then the eventfds are closed, then the device (if it is
- * {@link AutoCloseable}), all before guest memory is unmapped.
+ * <h2>Ownership</h2>
+ * A {@code VirtioMmio} owns its device: {@link #close()} closes it if it is {@link AutoCloseable} (the VM calls it once,
+ * after the device's loop thread has stopped and before guest memory is unmapped). A device made lazily
+ * ({@link #of(String, DeviceFactory)}) is made, and so opened, only when the VM is built.
+ *
+ * <p><b>Thread safety:</b> attached once, while a VM is built; {@link #device()}, {@link #transport()} and
+ * {@link #node()} are safe from any thread once it is.
  */
 public final class VirtioMmio implements VmDevice {
-    private final VirtioDevice device;
-    private volatile MmioTransport transport;
-    private volatile VirtioMmioWindow window;
+    /** How the guest knows a virtio-mmio window: the device-tree compatible string, which the architectures render. */
+    public static final String COMPATIBLE = "virtio,mmio";
 
-    private VirtioMmio(VirtioDevice device) {
-        this.device = Objects.requireNonNull(device, "device");
+    /** Makes a device when the VM is built; it may open and lock files, and size itself to the VM. */
+    @FunctionalInterface
+    public interface DeviceFactory {
+        /**
+         * {@return the device, for the VM {@code context} belongs to}
+         *
+         * @throws IOException if a file it needs cannot be opened or locked; the message says which and why
+         */
+        VirtioDevice create(DeviceContext context) throws IOException;
+
+        /** {@return what is wrong with the configuration, as {@link VmDevice#checkConfiguration()} says; none by default} */
+        default List<String> checkConfiguration() {
+            return List.of();
+        }
+    }
+
+    private final String description;
+    private final DeviceFactory factory;
+    private volatile VirtioDevice device;
+    private volatile MmioTransport transport;
+    private volatile DeviceNode.Mmio node;
+    private boolean closed;
+
+    private VirtioMmio(String description, DeviceFactory factory, VirtioDevice device) {
+        this.description = description;
+        this.factory = factory;
+        this.device = device;
     }
 
     /** {@return {@code device} behind a virtio-mmio transport, ready to be added with {@code builder.device(..)}} */
     public static VirtioMmio of(VirtioDevice device) {
-        return new VirtioMmio(device);
+        Objects.requireNonNull(device, "device");
+        return new VirtioMmio(device.name(), context -> device, device);
     }
 
-    /** {@return the device} */
+    /**
+     * {@return a device {@code factory} makes when the VM is built, behind a virtio-mmio transport} For devices that
+     * open or lock something ({@code BlockDevice.open(..)}), so that this happens in {@code build()}, whose failure then
+     * names it. {@code description} names the device until then (in the builder's {@code toString}).
+     */
+    public static VirtioMmio of(String description, DeviceFactory factory) {
+        return new VirtioMmio(Objects.requireNonNull(description, "description"), Objects.requireNonNull(factory, "factory"),
+                null);
+    }
+
+    /** {@return the device} @throws IllegalStateException if it is made lazily and the VM is not built yet */
     public VirtioDevice device() {
-        return device;
+        VirtioDevice made = device;
+        if (made == null) {
+            throw new IllegalStateException(description + " is made when the VM is built, which it is not yet");
+        }
+        return made;
     }
 
     /** {@return the transport, once attached} */
     public MmioTransport transport() {
-        MmioTransport attached = transport;
-        if (attached == null) {
-            throw new IllegalStateException(device.name() + " is not attached to a VM yet");
-        }
-        return attached;
+        return attached(transport);
     }
 
-    /** {@return the register window and interrupt line the device got, once attached} */
-    public VirtioMmioWindow window() {
-        VirtioMmioWindow attached = window;
-        if (attached == null) {
-            throw new IllegalStateException(device.name() + " is not attached to a VM yet");
+    /** {@return the register window and interrupt line the device got, as the guest is told of them, once attached} */
+    public DeviceNode.Mmio node() {
+        return attached(node);
+    }
+
+    private <T> T attached(T value) {
+        if (value == null) {
+            throw new IllegalStateException(description + " is not attached to a VM yet");
         }
-        return attached;
+        return value;
     }
 
     @Override
-    public void attach(DeviceContext context) {
+    public List<String> checkConfiguration() {
+        return factory.checkConfiguration();
+    }
+
+    @Override
+    public void attach(DeviceContext context) throws IOException {
         if (transport != null) {
-            throw new IllegalStateException(device.name() + " is already attached to a VM");
+            throw new IllegalStateException(description + " is already attached to a VM");
         }
-        if (device instanceof AutoCloseable closeable) {
-            context.closeOnExit(closeable); // first, so that it is closed even if attaching fails below
+        VirtioDevice made = device;
+        if (made == null) {
+            made = Objects.requireNonNull(factory.create(context), "the factory of " + description + " made no device");
+            device = made;
         }
-        String role = device.name() + "-" + context.nextInstance(device.name());
+        String role = context.instanceName(made.name());
         long base = context.allocator().mmio().allocate(MmioRegisters.WINDOW_SIZE, MmioRegisters.WINDOW_SIZE, role);
         int irq = context.allocator().allocateIrq(role);
-
-        EventFd irqfd = EventFd.create();
-        context.closeOnExit(irqfd);
-        context.vm().registerIrqfd(irqfd, irq);
+        EventFd irqfd = context.irqfd(irq);
         List<EventFd> queueEvents = new ArrayList<>();
-        int queues = device.queueMaxSizes().length;
+        int queues = made.queueMaxSizes().size();
         for (int queue = 0; queue < queues; queue++) {
-            EventFd event = EventFd.createNonBlocking();
-            context.closeOnExit(event);
-            context.vm().registerIoevent(event, new IoEventAddress.Mmio(base + MmioRegisters.QUEUE_NOTIFY),
-                    Datamatch.of(4, queue));
-            queueEvents.add(event);
+            queueEvents.add(context.ioeventfd(new IoEventAddress.Mmio(base + MmioRegisters.QUEUE_NOTIFY),
+                    Datamatch.of(4, queue)));
         }
-        EventLoop loop = EventLoop.create(role);
-        context.closeOnExit(loop); // closed first: the device's thread stops before anything it uses goes away
-
-        MmioTransport created = new MmioTransport(device, context.memory(), queueEvents, Interrupt.of(irqfd), loop);
+        EventLoop loop = context.eventLoop(role);
+        MmioTransport created = new MmioTransport(made, context.memory(), queueEvents, Interrupt.of(irqfd), loop);
         context.mmioBus().insert(created, base, MmioRegisters.WINDOW_SIZE);
-        loop.start();
-        VirtioMmioWindow announced = new VirtioMmioWindow(base, MmioRegisters.WINDOW_SIZE, irq);
-        context.announceVirtioMmio(announced);
+        DeviceNode.Mmio announced = new DeviceNode.Mmio(COMPATIBLE, base, MmioRegisters.WINDOW_SIZE, irq);
+        context.announce(announced);
         transport = created;
-        window = announced;
+        node = announced;
+    }
+
+    /** Closes the device, if it was made and is {@link AutoCloseable}. Idempotent. */
+    @Override
+    public void close() {
+        VirtioDevice made;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            made = device;
+        }
+        if (made instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + description + " failed: " + e.getMessage(), e);
+            }
+        }
     }
 
     @Override
     public String toString() {
-        VirtioMmioWindow attached = window;
-        return "VirtioMmio[" + device.name() + (attached == null ? "" : " " + attached.commandLineParameter()) + "]";
+        DeviceNode.Mmio attached = node;
+        return "VirtioMmio[" + description + (attached == null ? "" : String.format(Locale.ROOT, " at %#x irq %d",
+                attached.base(), attached.interrupt())) + "]";
     }
 }

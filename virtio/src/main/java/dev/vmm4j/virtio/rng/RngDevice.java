@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
+import java.util.List;
 
 /**
  * The virtio entropy device (virtio 1.2, section 5.4): one request queue; each chain's device-writable buffers are
@@ -62,8 +63,8 @@ public final class RngDevice implements VirtioDevice {
     }
 
     @Override
-    public int[] queueMaxSizes() {
-        return new int[] {QUEUE_SIZE};
+    public List<Integer> queueMaxSizes() {
+        return List.of(QUEUE_SIZE);
     }
 
     @Override

@@ -61,7 +61,7 @@ public final class DeviceHarness implements AutoCloseable {
         this.memory = GuestMemoryMmap.builder().anonymous(0, memoryBytes).build();
         this.allocator = new GuestAllocator(0x1000, memoryBytes - 0x1000);
         this.loop = EventLoop.create("harness-" + device.name());
-        for (int i = 0; i < device.queueMaxSizes().length; i++) {
+        for (int i = 0; i < device.queueMaxSizes().size(); i++) {
             queueEvents.add(EventFd.createNonBlocking());
         }
         this.transport = new MmioTransport(device, memory, queueEvents, interrupts::incrementAndGet, loop);

@@ -3,7 +3,6 @@ package dev.vmm4j.virtio.balloon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.vmm4j.vmm.Balloon;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

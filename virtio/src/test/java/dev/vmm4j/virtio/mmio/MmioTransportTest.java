@@ -6,14 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.virtio.ActivationException;
+import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.DeviceStatus;
+import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioFeatures;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.rng.RngDevice;
 import dev.vmm4j.virtio.testing.DeviceHarness;
 import dev.vmm4j.virtio.testing.DriverQueue;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -165,5 +174,90 @@ class MmioTransportTest {
         harness.notifyQueue(0);
         harness.runUntilIdle();
         assertEquals(head, second.used(0).id());
+    }
+
+    /** An rng whose reset waits until released, as a device whose transfer is in flight does. */
+    static final class SlowToReset implements VirtioDevice {
+        final RngDevice rng = new RngDevice(new Random(5));
+        final CountDownLatch resetting = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        @Override
+        public int deviceType() {
+            return rng.deviceType();
+        }
+
+        @Override
+        public long deviceFeatures() {
+            return rng.deviceFeatures();
+        }
+
+        @Override
+        public List<Integer> queueMaxSizes() {
+            return rng.queueMaxSizes();
+        }
+
+        @Override
+        public void readConfig(long offset, MemorySegment data) {
+            rng.readConfig(offset, data);
+        }
+
+        @Override
+        public void activate(DeviceActivation activation) throws ActivationException {
+            rng.activate(activation);
+        }
+
+        @Override
+        public void reset() {
+            resetting.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            rng.reset();
+        }
+    }
+
+    @Test
+    void aResetThatWaitsForTheDeviceHoldsUpNoOtherRegisterAccess() throws Exception {
+        SlowToReset device = new SlowToReset();
+        try (DeviceHarness slow = DeviceHarness.create(device)) {
+            MmioTransport transport = slow.transport();
+            slow.activate();
+            int running = slow.status();
+            try {
+                Thread resetter = Thread.ofPlatform().name("vcpu-0").start(() -> write(transport, STATUS, 0));
+                assertTrue(device.resetting.await(30, TimeUnit.SECONDS));
+                // Another vCPU's accesses while vCPU 0 waits in the reset: an interrupt handler's, a driver polling Status.
+                CompletableFuture<int[]> reads = CompletableFuture.supplyAsync(() -> new int[] {
+                        read(transport, INTERRUPT_STATUS), read(transport, STATUS), read(transport, MAGIC_VALUE)});
+                int[] values = reads.get(30, TimeUnit.SECONDS); // a transport that resets under its lock never answers
+                assertEquals(0, values[0]);
+                assertEquals(running, values[1], "4.2.2.1: Status reads as it was until the reset is done");
+                assertEquals(0x74726976, values[2]);
+                write(transport, STATUS, DeviceStatus.ACKNOWLEDGE); // ignored: the reset is not done
+                device.release.countDown();
+                resetter.join();
+            } finally {
+                device.release.countDown();
+            }
+            assertEquals(0, slow.status(), "done: Status reads 0");
+            slow.activate(); // and the driver can start again
+        }
+    }
+
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private static int read(MmioTransport transport, int offset) {
+        MemorySegment data = MemorySegment.ofArray(new byte[4]);
+        transport.read(offset, data);
+        return data.get(LE_INT, 0);
+    }
+
+    private static void write(MmioTransport transport, int offset, int value) {
+        MemorySegment data = MemorySegment.ofArray(new byte[4]);
+        data.set(LE_INT, 0, value);
+        transport.write(offset, data);
     }
 }

@@ -19,16 +19,20 @@ import java.lang.foreign.MemorySegment;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.VmBuildException;
 import dev.vmm4j.vmm.VmStatus;
-import java.util.Optional;
+import dev.vmm4j.virtio.devices.DiskOption;
+import dev.vmm4j.virtio.devices.VirtioBalloon;
+import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
-import java.io.UncheckedIOException;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,7 +66,7 @@ class VirtioVmTest {
         Path image = image();
         byte[] original = Files.readAllBytes(image);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = builder(console).disk(image).rng().build()) {
+        try (VirtualMachine vm = builder(console).device(VirtioDevices.disk(image)).device(VirtioDevices.rng()).build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
         }
         String out = console.toString();
@@ -92,7 +96,7 @@ class VirtioVmTest {
         Path image = image();
         byte[] original = Files.readAllBytes(image);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = builder(console).disk(image, true).build()) {
+        try (VirtualMachine vm = builder(console).device(VirtioDevices.disk(image, DiskOption.READ_ONLY)).build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
         }
         String out = console.toString();
@@ -115,8 +119,8 @@ class VirtioVmTest {
         }
 
         @Override
-        public int[] queueMaxSizes() {
-            return new int[] {16};
+        public List<Integer> queueMaxSizes() {
+            return List.of(16);
         }
 
         @Override
@@ -151,7 +155,7 @@ class VirtioVmTest {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         VirtioMmio device = VirtioMmio.of(new PatternDevice());
         try (VirtualMachine vm = builder(console).device(device).build()) {
-            assertEquals(0xd000_0000L, device.window().base());
+            assertEquals(0xd000_0000L, device.node().base());
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
         }
         assertTrue(console.toString().contains("virtio: rng a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"), console.toString());
@@ -161,18 +165,20 @@ class VirtioVmTest {
     void theBalloonAndStatusAreJavaApi() throws Exception {
         Path demo = Files.write(dir.resolve("demo.elf"), Guests.DEMO.elf());
         ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VirtioBalloon balloon = VirtioDevices.balloon();
+        assertThrows(IllegalStateException.class, () -> balloon.setTargetBytes(1), "no balloon device before the build");
         try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(demo).serial(console)
-                .balloon().build()) {
+                .device(balloon).build()) {
             VmStatus before = vm.status();
             assertEquals(VmStatus.State.CREATED, before.state());
             assertEquals(64L << 20, before.memoryBytes());
-            assertEquals(Optional.of(0L), before.balloonTargetBytes());
-            vm.balloon().orElseThrow().setTargetBytes(1 << 20);
+            assertEquals(0L, balloon.targetBytes());
+            balloon.setTargetBytes(1 << 20);
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
             VmStatus after = vm.status();
             assertEquals(VmStatus.State.ENDED, after.state());
             assertInstanceOf(ExitStatus.GuestReset.class, after.exitStatus().orElseThrow());
-            assertEquals(Optional.of(1L << 20), after.balloonTargetBytes());
+            assertEquals(1L << 20, balloon.targetBytes());
         }
         assertTrue(console.toString().contains("virtio-balloon at 0xd0000000 irq 5"), console.toString());
         assertTrue(console.toString().contains("balloon: target 256 pages"), "the guest read the target the host set:\n" + console);
@@ -182,12 +188,14 @@ class VirtioVmTest {
     void aDiskInUseByAnotherVmFailsTheBuild() throws Exception {
         Path image = image();
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine first = builder(console).disk(image).build()) {
+        try (VirtualMachine first = builder(console).device(VirtioDevices.disk(image)).build()) {
             assertEquals(1, first.mmioBus().ranges().size());
-            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> builder(console).disk(image).build());
+            VmBuildException e = assertThrows(VmBuildException.class,
+                    () -> builder(console).device(VirtioDevices.disk(image)).build());
             assertTrue(e.getMessage().contains("disk.img is in use"), e.getMessage());
+            assertInstanceOf(IOException.class, e.getCause(), "the cause is kept");
         }
-        try (VirtualMachine again = builder(console).disk(image).build()) {
+        try (VirtualMachine again = builder(console).device(VirtioDevices.disk(image)).build()) {
             assertEquals(1, again.mmioBus().ranges().size(), "closing the first VM released the lock");
         }
     }

@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * A 16550A UART, as Linux's 8250 driver expects it: eight registers (offsets 0-7 from its base, the I/O ports
@@ -283,15 +284,22 @@ public final class Serial implements BusDevice, AutoCloseable {
     }
 
     /**
-     * Feeds the guest what {@code in} yields, from a daemon thread named after this UART, until end of stream, an
-     * error, or {@link #close()}. The stream stays the caller's to close.
+     * Feeds the guest what {@code in} yields, from a thread {@code threads} makes (named {@code <name>-input} here, and
+     * a daemon, since a read blocked in the stream may never return), until end of stream, an error, or
+     * {@link #close()}. In a VM, {@code threads} is the device context's factory, so that the thread's death ends the
+     * VM. The stream stays the caller's to close.
      */
-    public synchronized void connectInput(InputStream in) {
+    public synchronized void connectInput(InputStream in, ThreadFactory threads) {
         Objects.requireNonNull(in, "in");
+        Objects.requireNonNull(threads, "threads");
         if (inputThread != null) {
             throw new IllegalStateException(name + " already has an input stream");
         }
-        inputThread = Thread.ofPlatform().daemon().name(name + "-input").start(() -> pump(in));
+        Thread thread = threads.newThread(() -> pump(in));
+        thread.setName(name + "-input");
+        thread.setDaemon(true);
+        inputThread = thread;
+        thread.start();
     }
 
     private void pump(InputStream in) {

@@ -18,7 +18,9 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * An epoll loop for the fds NIO cannot watch (eventfds, KVM and device fds): {@link EventSubscriber}s register the
@@ -34,9 +36,16 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Threads</h2>
  * Events and posted tasks run on the loop's thread. Subscribers may be added and removed from any thread, also
- * while the loop runs: a lock held while a batch of events is dispatched (never while waiting in epoll) keeps the
- * registrations consistent, and a registration removed mid-batch gets none of that batch's remaining events.
- * Dispatching allocates nothing.
+ * while the loop runs. A lock keeps the registrations consistent; it is held while an event is looked up, never while a
+ * subscriber runs nor while waiting in epoll, so one subscriber's slow work (a disk read) holds up no other thread
+ * that adds or removes another subscriber. A registration removed mid-batch gets none of that batch's remaining
+ * events, and {@link #removeSubscriber} returns only once the subscriber is not running (it waits for that
+ * subscriber's own event in progress, and only for it). Dispatching allocates nothing.
+ *
+ * <h2>Failures</h2>
+ * A subscriber or task that throws an exception is logged and counted ({@link #errorCount()}), and the loop goes on.
+ * An {@link Error} is not caught: it ends {@link #run()}, and with it the thread, whose owner decides what that means
+ * (a VM ends).
  *
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
@@ -153,6 +162,11 @@ public final class EventLoop implements AutoCloseable {
     private final MemorySegment events;
     private final Event event = new Event();
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when the subscriber in {@link #dispatching} returns. */
+    private final Condition dispatchDone = lock.newCondition();
+    /** The subscription whose process() runs now, and the thread it runs on, or null; guarded by lock. */
+    private Subscription dispatching;
+    private Thread dispatchingThread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Map<Integer, Subscription> subscriptions = new HashMap<>();
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
@@ -213,7 +227,11 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    /** Stops watching every fd of subscriber {@code id}. {@return false if there was no such subscriber} */
+    /**
+     * Stops watching every fd of subscriber {@code id}; when it returns, the subscriber is not running and will not run
+     * again (called on another thread, it waits for the subscriber's event in progress, if any, to finish).
+     * {@return false if there was no such subscriber}
+     */
     public boolean removeSubscriber(int id) {
         lock.lock();
         try {
@@ -222,6 +240,9 @@ public final class EventLoop implements AutoCloseable {
                 return false;
             }
             subscription.removeAll();
+            while (dispatching == subscription && dispatchingThread != Thread.currentThread()) {
+                dispatchDone.awaitUninterruptibly(); // must not return while it still runs
+            }
             return true;
         } finally {
             lock.unlock();
@@ -254,32 +275,45 @@ public final class EventLoop implements AutoCloseable {
             throw new NativeCallException("epoll_wait", -count, "in event loop " + name);
         }
         int handled = 0;
-        lock.lock();
-        try {
-            for (int i = 0; i < count && !stopping; i++) {
-                long base = i * EVENT_SIZE;
-                int bits = events.get(ValueLayout.JAVA_INT_UNALIGNED, base + EVENTS_OFFSET);
-                long data = events.get(ValueLayout.JAVA_LONG_UNALIGNED, base + DATA_OFFSET);
-                if (data == WAKE_DATA) {
-                    wake.read();
-                    continue;
-                }
+        for (int i = 0; i < count && !stopping; i++) {
+            long base = i * EVENT_SIZE;
+            int bits = events.get(ValueLayout.JAVA_INT_UNALIGNED, base + EVENTS_OFFSET);
+            long data = events.get(ValueLayout.JAVA_LONG_UNALIGNED, base + DATA_OFFSET);
+            if (data == WAKE_DATA) {
+                wake.read();
+                continue;
+            }
+            Registration registration;
+            lock.lock();
+            try {
                 int slot = (int) data;
-                Registration registration = slot < registrations.length ? registrations[slot] : null;
+                registration = slot < registrations.length ? registrations[slot] : null;
                 if (registration == null || registration.generation != (int) (data >>> 32)) {
                     continue; // removed earlier in this batch
                 }
-                handled++;
+                dispatching = registration.owner;
+                dispatchingThread = Thread.currentThread();
+                event.set(registration.fd, bits, registration.data);
+            } finally {
+                lock.unlock();
+            }
+            handled++;
+            try {
+                registration.owner.subscriber.process(event, registration.owner);
+            } catch (RuntimeException e) {
+                errors.incrementAndGet();
+                LOG.log(System.Logger.Level.ERROR, "event loop " + name + ": subscriber " + registration.owner.id
+                        + " failed on fd " + registration.fd, e);
+            } finally {
+                lock.lock();
                 try {
-                    registration.owner.subscriber.process(event.set(registration.fd, bits, registration.data), registration.owner);
-                } catch (RuntimeException e) {
-                    errors.incrementAndGet();
-                    LOG.log(System.Logger.Level.ERROR, "event loop " + name + ": subscriber " + registration.owner.id
-                            + " failed on fd " + registration.fd, e);
+                    dispatching = null;
+                    dispatchingThread = null;
+                    dispatchDone.signalAll();
+                } finally {
+                    lock.unlock();
                 }
             }
-        } finally {
-            lock.unlock();
         }
         Runnable task;
         while (!stopping && (task = tasks.poll()) != null) {
@@ -309,10 +343,23 @@ public final class EventLoop implements AutoCloseable {
 
     /** Runs the loop on a new platform thread named after the loop. {@return that thread} */
     public Thread start() {
-        Thread thread = Thread.ofPlatform().name(name).unstarted(this::run);
+        return start(body -> Thread.ofPlatform().name(name).unstarted(body));
+    }
+
+    /**
+     * Runs the loop on a thread {@code threads} makes (and this method starts), such as one that reports how it died.
+     * {@return that thread}
+     */
+    public Thread start(ThreadFactory threads) {
+        Thread thread = Objects.requireNonNull(threads.newThread(this::run), "the factory made no thread");
         claim(thread); // before it starts, so that a close() right away waits for it
         thread.start();
         return thread;
+    }
+
+    /** {@return the loop's name, which its thread also has when {@link #start()} makes it} */
+    public String name() {
+        return name;
     }
 
     private void claim(Thread thread) {

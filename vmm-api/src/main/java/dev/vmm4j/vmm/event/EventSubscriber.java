@@ -6,11 +6,17 @@ package dev.vmm4j.vmm.event;
  * {@link EventOps} it gets, it can change only its own registrations.
  *
  * <p>The subscriber owns its fds: the loop never closes them, and removing the subscriber only stops watching them.
+ *
+ * <p><b>Thread safety:</b> {@link #init} runs on the thread that adds the subscriber, {@link #process} on the loop's
+ * thread, one call at a time, never both at once: a subscriber needs no locking of its own for what only these touch.
  */
 public interface EventSubscriber {
     /** Registers the fds to watch. Called once, when the subscriber is added. */
     void init(EventOps ops);
 
-    /** Handles {@code event}, on the loop's thread. An exception is logged and counted; the loop goes on. */
+    /**
+     * Handles {@code event}, on the loop's thread. An exception is logged and counted and the loop goes on; an
+     * {@link Error} ends the loop (in a VM, the VM ends with a failure naming the loop's thread).
+     */
     void process(Event event, EventOps ops);
 }

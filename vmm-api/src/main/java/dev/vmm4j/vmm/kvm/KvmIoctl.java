@@ -2,6 +2,7 @@ package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
+import dev.vmm4j.kvm.bindings.aarch64.Aarch64Headers;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -77,7 +78,10 @@ enum KvmIoctl {
     KVM_NMI(LinuxHeaders.KVM_NMI()),
     KVM_GET_TSC_KHZ(LinuxHeaders.KVM_GET_TSC_KHZ()),
     KVM_SET_TSC_KHZ(LinuxHeaders.KVM_SET_TSC_KHZ()),
-    KVM_KVMCLOCK_CTRL(LinuxHeaders.KVM_KVMCLOCK_CTRL());
+    KVM_KVMCLOCK_CTRL(LinuxHeaders.KVM_KVMCLOCK_CTRL()),
+    // aarch64 (numbers from the arm64 headers: the same names, other structures)
+    KVM_ARM_PREFERRED_TARGET(Aarch64Headers.KVM_ARM_PREFERRED_TARGET()),
+    KVM_ARM_VCPU_INIT(Aarch64Headers.KVM_ARM_VCPU_INIT());
 
     final long request;
 

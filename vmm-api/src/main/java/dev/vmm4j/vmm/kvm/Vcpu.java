@@ -1,6 +1,7 @@
 package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.aarch64.kvm_vcpu_init;
 import dev.vmm4j.kvm.bindings.kvm_debugregs;
 import dev.vmm4j.kvm.bindings.kvm_fpu;
 import dev.vmm4j.kvm.bindings.kvm_guest_debug;
@@ -444,6 +445,20 @@ public final class Vcpu implements AutoCloseable {
     static long oneRegSize(long regId) {
         long shift = (regId & LinuxHeaders.KVM_REG_SIZE_MASK()) >>> LinuxHeaders.KVM_REG_SIZE_SHIFT();
         return 1L << shift;
+    }
+
+    /**
+     * Initialises an aarch64 vCPU as {@code target} (from {@link Vm#armPreferredTarget()}) with the
+     * {@code KVM_ARM_VCPU_*} feature bits in {@code features} ({@code KVM_ARM_VCPU_INIT}); before its first run.
+     */
+    public void armInit(int target, int features) {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment init = local.allocate(kvm_vcpu_init.layout());
+            kvm_vcpu_init.target(init, target);
+            kvm_vcpu_init.features(init).set(ValueLayout.JAVA_INT, 0, features);
+            KvmIoctl.KVM_ARM_VCPU_INIT.call(rawFd, init, String.format(Locale.ROOT,
+                    "vcpu %d: aarch64 KVM only; target %d and features %#x must be ones this host offers", id, target, features));
+        }
     }
 
     /** Injects external interrupt {@code vector} (only without an in-kernel irqchip; {@code KVM_INTERRUPT}). */

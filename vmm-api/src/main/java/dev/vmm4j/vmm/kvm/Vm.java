@@ -1,6 +1,7 @@
 package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.aarch64.kvm_vcpu_init;
 import dev.vmm4j.kvm.bindings.kvm_clock_data;
 import dev.vmm4j.kvm.bindings.kvm_create_device;
 import dev.vmm4j.kvm.bindings.kvm_dirty_log;
@@ -358,6 +359,20 @@ public final class Vm implements AutoCloseable {
             kvm_msi.address_hi(msi, (int) (address >>> 32));
             kvm_msi.data(msi, data);
             return KvmIoctl.KVM_SIGNAL_MSI.call(fd.get(), msi, "needs KVM_CAP_SIGNAL_MSI and an irqchip") > 0;
+        }
+    }
+
+    // ---- aarch64 --------------------------------------------------------------------------------------------
+
+    /**
+     * {@return the vCPU target this host's KVM prefers ({@code KVM_ARM_PREFERRED_TARGET}), for {@link Vcpu#armInit}}
+     * aarch64 only.
+     */
+    public int armPreferredTarget() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment init = arena.allocate(kvm_vcpu_init.layout());
+            KvmIoctl.KVM_ARM_PREFERRED_TARGET.call(fd.get(), init, "aarch64 KVM only");
+            return kvm_vcpu_init.target(init);
         }
     }
 

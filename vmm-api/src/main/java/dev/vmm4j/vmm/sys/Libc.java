@@ -16,8 +16,9 @@ import java.lang.invoke.MethodHandle;
 import java.util.Objects;
 
 /**
- * The libc calls vmm4j makes, each failing with a {@link NativeCallException} that names the call and errno.
- * Internal to vmm4j's modules.
+ * The libc calls vmm4j makes, each failing with a {@link NativeCallException} that names the call and errno (or, for
+ * the transfers on the hot path, returning {@code -errno}). Low level: for modules built on vmm-api, such as the
+ * virtio block device's image files; each method says what the caller must guarantee.
  *
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
@@ -119,8 +120,12 @@ public final class Libc {
      * {@code pread(fd, memory + offset, length, position)} into part of a native segment, without making a slice of
      * it: bytes read (0 at end of file), or {@code -errno}. Allocates nothing.
      *
+     * <p>The kernel writes through a raw address, which does not keep {@code memory} mapped during the call: the
+     * caller must guarantee that {@code memory} is not unmapped before this returns (see {@link #nativeAddress}).
+     *
      * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
      * @throws IllegalArgumentException if {@code memory} is not native
+     * @throws IllegalStateException if {@code memory} was already unmapped (its scope is closed)
      */
     public static long pread(int fd, MemorySegment memory, long offset, long length, long position) {
         long address = nativeAddress(memory, offset, length);
@@ -134,7 +139,10 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code pwrite(fd, memory + offset, length, position)} from part of a native segment, as {@link #pread(int, MemorySegment, long, long, long)}. */
+    /**
+     * {@code pwrite(fd, memory + offset, length, position)} from part of a native segment, with the checks and the
+     * caller's duty of {@link #pread(int, MemorySegment, long, long, long)}.
+     */
     public static long pwrite(int fd, MemorySegment memory, long offset, long length, long position) {
         long address = nativeAddress(memory, offset, length);
         MemorySegment state = NativeCall.callState();
@@ -147,15 +155,25 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
+    /**
+     * {@return the address of byte {@code offset} of {@code memory}, for a transfer of {@code length} bytes there}
+     *
+     * <p>SAFETY: {@code [address, address + length)} lies inside {@code memory} (checked here), and {@code memory} is
+     * mapped when this returns (its scope is checked here). Unlike a segment argument, a raw address does not keep the
+     * scope alive during the call, and a range unmapped meanwhile may be mapped again for something else, so a late
+     * transfer would write into unrelated memory rather than fail with EFAULT. What rules that out is the close order
+     * of the memory's owner: the callers are device threads transferring to and from guest memory, and
+     * {@code VirtualMachine.close()} stops and joins every vCPU and device thread before it unmaps guest memory (the
+     * scope check turns a caller that breaks that order into an exception, short of a race with the unmap itself).
+     */
     private static long nativeAddress(MemorySegment memory, long offset, long length) {
         if (!memory.isNative()) {
             throw new IllegalArgumentException("a raw-address transfer needs native memory, not " + memory);
         }
+        if (!memory.scope().isAlive()) {
+            throw new IllegalStateException("the memory of a transfer was already unmapped: " + memory);
+        }
         Objects.checkFromIndexSize(offset, length, memory.byteSize());
-        // SAFETY: [address, address + length) lies inside memory (checked above). Unlike a segment argument, a raw
-        // address does not keep memory's scope alive during the call: callers use these only on memory that is unmapped
-        // after they stop (guest memory, which the VM unmaps once every device thread has been joined); a mapping gone
-        // anyway would make the kernel answer EFAULT, not crash.
         return memory.address() + offset;
     }
 

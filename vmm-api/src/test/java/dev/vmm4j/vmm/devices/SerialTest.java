@@ -1,7 +1,8 @@
 package dev.vmm4j.vmm.devices;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -9,9 +10,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.CompletableFuture;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class SerialTest {
@@ -132,15 +134,16 @@ class SerialTest {
     void fullInputBufferHoldsTheSenderBackInsteadOfDropping() throws Exception {
         byte[] lots = new byte[Serial.INPUT_CAPACITY + 10];
         lots[lots.length - 1] = 42;
-        CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread sender = Thread.ofPlatform().name("serial-sender").start(() -> {
             try {
                 serial.queueInput(lots);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
+            } catch (Throwable t) {
+                failure.set(t);
             }
         });
-        Thread.sleep(100);
-        assertFalse(sender.isDone(), "the buffer is full: the sender waits");
+        // Proof that the sender is held back: it is parked in queueInput's wait, with the buffer full, not finished.
+        awaitWaitingIn(sender, "queueInput");
         int last = 0;
         for (int i = 0; i < lots.length; i++) {
             while ((in(Serial.LSR) & Serial.LSR_DATA_READY) == 0) {
@@ -148,13 +151,30 @@ class SerialTest {
             }
             last = in(Serial.DATA);
         }
-        sender.get(5, TimeUnit.SECONDS);
+        sender.join();
+        assertNull(failure.get());
         assertEquals(42, last, "every byte arrived, the last one last");
+        assertEquals(0, in(Serial.LSR) & Serial.LSR_DATA_READY, "and no more");
+    }
+
+    /** Waits until {@code thread} waits (Object.wait) inside {@code Serial.method}; fails if it never does. */
+    private static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (thread.getState() == Thread.State.WAITING && Arrays.stream(thread.getStackTrace()).anyMatch(frame ->
+                    frame.getClassName().equals(Serial.class.getName()) && frame.getMethodName().equals(method))) {
+                return;
+            }
+            assertTrue(thread.isAlive() || thread.getState() == Thread.State.NEW, thread.getName() + " ended instead of waiting");
+            Thread.sleep(1);
+        }
+        throw new AssertionError(thread.getName() + " never waited in Serial." + method + ": " + thread.getState() + " at "
+                + Arrays.toString(thread.getStackTrace()));
     }
 
     @Test
     void connectedInputStreamFeedsTheGuest() throws Exception {
-        serial.connectInput(new ByteArrayInputStream("login\n".getBytes()));
+        serial.connectInput(new ByteArrayInputStream("login\n".getBytes()), Thread.ofPlatform().factory());
         StringBuilder received = new StringBuilder();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (received.length() < 6 && System.nanoTime() < deadline) {

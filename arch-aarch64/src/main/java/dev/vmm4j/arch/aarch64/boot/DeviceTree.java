@@ -1,7 +1,7 @@
 package dev.vmm4j.arch.aarch64.boot;
 
 import dev.vmm4j.arch.aarch64.fdt.FdtWriter;
-import dev.vmm4j.vmm.VirtioMmioWindow;
+import dev.vmm4j.vmm.devices.DeviceNode;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -10,7 +10,8 @@ import java.util.Optional;
 /**
  * crosvm's device tree for an aarch64 guest: root {@code linux,dummy-virt}, {@code chosen} (bootargs, initrd range,
  * stdout-path), memory, cpus with PSCI 0.2 as enable-method, the GIC (v3 or v2) with its ranges, the architected timer's
- * four PPIs, the 16550 UART, the PL031 RTC with its clock, and one {@code virtio,mmio} node per virtio device.
+ * four PPIs, the 16550 UART, the PL031 RTC with its clock, and one node per device the VM's devices announced
+ * ({@code virtio_mmio@...} with {@code dma-coherent} for each virtio-mmio window, as crosvm writes them).
  */
 public final class DeviceTree {
     /** Which GIC the VM has: v3 when KVM offers it, else v2. */
@@ -21,10 +22,10 @@ public final class DeviceTree {
      *
      * @param memoryBytes RAM from {@link AArch64Layout#RAM_BASE}
      * @param initrd the initrd's start and size in guest memory, if there is one
-     * @param virtio the virtio-mmio windows; their {@code irq} is the SPI number
+     * @param devices what the devices announced; an MMIO device's interrupt is its SPI number
      */
     public record Spec(long memoryBytes, int vcpus, String bootargs, Optional<long[]> initrd, GicVersion gic,
-            List<VirtioMmioWindow> virtio) {
+            List<DeviceNode> devices) {
         /** Checks the values. */
         public Spec {
             Objects.requireNonNull(bootargs, "bootargs");
@@ -34,10 +35,12 @@ public final class DeviceTree {
             if (gic == GicVersion.V2 && vcpus > 8) {
                 throw new IllegalArgumentException("a GICv2 serves at most 8 vCPUs, not " + vcpus);
             }
-            virtio = List.copyOf(virtio);
+            devices = List.copyOf(devices);
         }
     }
 
+    /** The compatible string of a virtio-mmio window. */
+    static final String VIRTIO_MMIO = "virtio,mmio";
     static final int GIC_FDT_IRQ_TYPE_SPI = 0;
     static final int GIC_FDT_IRQ_TYPE_PPI = 1;
     static final int IRQ_TYPE_EDGE_RISING = 1;
@@ -135,13 +138,21 @@ public final class DeviceTree {
         fdt.property("clock-names", "apb_pclk");
         fdt.endNode();
 
-        for (VirtioMmioWindow window : spec.virtio()) {
-            fdt.beginNode(String.format(Locale.ROOT, "virtio_mmio@%x", window.base()));
-            fdt.property("compatible", "virtio,mmio");
-            fdt.property("reg", new long[] {window.base(), window.size()});
-            fdt.property("interrupts", spi(window.irq()));
-            fdt.property("dma-coherent");
-            fdt.endNode();
+        for (DeviceNode device : spec.devices()) {
+            switch (device) {
+                case DeviceNode.Mmio mmio -> {
+                    boolean virtio = mmio.compatible().equals(VIRTIO_MMIO);
+                    fdt.beginNode(String.format(Locale.ROOT, "%s@%x", virtio ? "virtio_mmio" : nodeName(mmio.compatible()),
+                            mmio.base()));
+                    fdt.property("compatible", mmio.compatible());
+                    fdt.property("reg", new long[] {mmio.base(), mmio.size()});
+                    fdt.property("interrupts", spi(mmio.interrupt()));
+                    if (virtio) {
+                        fdt.property("dma-coherent"); // virtio devices see guest memory as the CPUs do
+                    }
+                    fdt.endNode();
+                }
+            }
         }
         fdt.endNode();
         return fdt.finish();
@@ -164,6 +175,15 @@ public final class DeviceTree {
         fdt.property("#size-cells", 2);
         fdt.property("phandle", phandle);
         fdt.endNode();
+    }
+
+    /**
+     * {@return a node name for a device known by {@code compatible}: its model, after the vendor's comma, in the
+     * characters node names allow}
+     */
+    static String nodeName(String compatible) {
+        String model = compatible.substring(compatible.indexOf(',') + 1).replaceAll("[^A-Za-z0-9.+_-]", "_");
+        return model.isEmpty() ? "device" : model;
     }
 
     private static int[] spi(int number) {

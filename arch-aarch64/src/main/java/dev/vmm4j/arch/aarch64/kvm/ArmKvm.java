@@ -1,33 +1,40 @@
 package dev.vmm4j.arch.aarch64.kvm;
 
 import dev.vmm4j.vmm.kvm.Vcpu;
-import dev.vmm4j.vmm.kvm.Vm;
+import java.util.List;
 
 /**
- * The KVM calls {@code AArch64Arch} makes: vCPU init, core registers, the in-kernel GIC. {@link SystemArmKvm} makes
- * them for real; tests give a fake that records them, so that the exact ioctls, register ids and values are checked
- * on any host.
+ * The KVM calls one aarch64 VM's machine makes, its vCPUs named by id: vCPU creation and init, core registers, the
+ * in-kernel GIC. {@link SystemArmKvm} makes them on a real VM through vmm-api's typed calls (which throw
+ * {@link dev.vmm4j.vmm.kvm.KvmException}, as every KVM call does); a test gives a fake that records them, so that the
+ * exact sequence, register ids and values are checked on any host, without KVM.
  *
  * <p><b>Thread safety:</b> implementations must be safe for concurrent use.
  */
 public interface ArmKvm {
-    /** {@return the vCPU target KVM prefers on this host (KVM_ARM_PREFERRED_TARGET on {@code vm})} */
-    int preferredTarget(Vm vm);
-
-    /** KVM_ARM_VCPU_INIT on {@code vcpu} with {@code target} and the feature bits of {@code features[0]}. */
-    void initVcpu(Vcpu vcpu, int target, int features);
-
-    /** KVM_SET_ONE_REG of the 64-bit register {@code id}. */
-    void setRegister(Vcpu vcpu, long id, long value);
-
-    /** {@return KVM_GET_ONE_REG of the 64-bit register {@code id}} */
-    long getRegister(Vcpu vcpu, long id);
-
-    /** {@return whether KVM can create device {@code type} in {@code vm} (KVM_CREATE_DEVICE_TEST)} */
-    boolean supportsDevice(Vm vm, int type);
+    /** {@return whether KVM can create device {@code type} in this VM (KVM_CREATE_DEVICE_TEST)} */
+    boolean supportsDevice(int type);
 
     /** {@return a new in-kernel device of {@code type} (KVM_CREATE_DEVICE); the VM owns it} */
-    Device createDevice(Vm vm, int type);
+    Device createDevice(int type);
+
+    /** {@return the vCPU target KVM prefers on this host (KVM_ARM_PREFERRED_TARGET)} */
+    int preferredTarget();
+
+    /** Creates vCPU {@code id} (KVM_CREATE_VCPU); the VM owns it. */
+    void createVcpu(int id);
+
+    /** KVM_ARM_VCPU_INIT on vCPU {@code id} with {@code target} and the feature bits of {@code features[0]}. */
+    void initVcpu(int id, int target, int features);
+
+    /** KVM_SET_ONE_REG of the 64-bit register {@code reg} of vCPU {@code vcpu}. */
+    void setRegister(int vcpu, long reg, long value);
+
+    /** {@return KVM_GET_ONE_REG of the 64-bit register {@code reg} of vCPU {@code vcpu}} */
+    long getRegister(int vcpu, long reg);
+
+    /** {@return the vCPUs created so far, in id order, for the VM to run (a fake, which has none, returns none)} */
+    List<Vcpu> vcpus();
 
     /** An in-kernel device's attributes (KVM_SET_DEVICE_ATTR). */
     interface Device {

@@ -1,56 +1,29 @@
 package dev.vmm4j.arch.aarch64.kvm;
 
-import dev.vmm4j.kvm.bindings.NativeCall;
-import dev.vmm4j.kvm.bindings.aarch64.Aarch64Headers;
-import dev.vmm4j.kvm.bindings.aarch64.kvm_vcpu_init;
 import dev.vmm4j.vmm.kvm.KvmDevice;
 import dev.vmm4j.vmm.kvm.Vcpu;
 import dev.vmm4j.vmm.kvm.Vm;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 
-/** {@link ArmKvm} on /dev/kvm: the ioctls, with the structures and numbers of the generated arm64 bindings. */
+/** {@link ArmKvm} on one real VM: vmm-api's typed KVM calls, which name the ioctl and errno when they fail. */
 public final class SystemArmKvm implements ArmKvm {
-    /** The calls on this host's KVM. */
-    public SystemArmKvm() {}
+    private final Vm vm;
+    private final List<Vcpu> vcpus = new ArrayList<>();
 
-    @Override
-    public int preferredTarget(Vm vm) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment init = arena.allocate(kvm_vcpu_init.layout());
-            NativeCall.checkedIoctl("KVM_ARM_PREFERRED_TARGET", vm.fd(), Aarch64Headers.KVM_ARM_PREFERRED_TARGET(), init);
-            return kvm_vcpu_init.target(init);
-        }
+    /** The calls on {@code vm}. */
+    public SystemArmKvm(Vm vm) {
+        this.vm = Objects.requireNonNull(vm, "vm");
     }
 
     @Override
-    public void initVcpu(Vcpu vcpu, int target, int features) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment init = arena.allocate(kvm_vcpu_init.layout());
-            kvm_vcpu_init.target(init, target);
-            kvm_vcpu_init.features(init).set(ValueLayout.JAVA_INT, 0, features);
-            NativeCall.checkedIoctl("KVM_ARM_VCPU_INIT", vcpu.fd(), Aarch64Headers.KVM_ARM_VCPU_INIT(), init);
-        }
-    }
-
-    @Override
-    public void setRegister(Vcpu vcpu, long id, long value) {
-        vcpu.setOneReg(id, value);
-    }
-
-    @Override
-    public long getRegister(Vcpu vcpu, long id) {
-        return vcpu.getOneReg(id);
-    }
-
-    @Override
-    public boolean supportsDevice(Vm vm, int type) {
+    public boolean supportsDevice(int type) {
         return vm.supportsDevice(type);
     }
 
     @Override
-    public Device createDevice(Vm vm, int type) {
+    public Device createDevice(int type) {
         KvmDevice device = vm.createDevice(type);
         return new Device() {
             @Override
@@ -63,5 +36,45 @@ public final class SystemArmKvm implements ArmKvm {
                 device.setAttribute(group, attr);
             }
         };
+    }
+
+    @Override
+    public int preferredTarget() {
+        return vm.armPreferredTarget();
+    }
+
+    @Override
+    public synchronized void createVcpu(int id) {
+        if (id != vcpus.size()) {
+            throw new IllegalArgumentException("vCPUs are created in id order: expected " + vcpus.size() + ", got " + id);
+        }
+        vcpus.add(vm.createVcpu(id));
+    }
+
+    @Override
+    public void initVcpu(int id, int target, int features) {
+        vcpu(id).armInit(target, features);
+    }
+
+    @Override
+    public void setRegister(int vcpu, long reg, long value) {
+        vcpu(vcpu).setOneReg(reg, value);
+    }
+
+    @Override
+    public long getRegister(int vcpu, long reg) {
+        return vcpu(vcpu).getOneReg(reg);
+    }
+
+    @Override
+    public synchronized List<Vcpu> vcpus() {
+        return List.copyOf(vcpus);
+    }
+
+    private synchronized Vcpu vcpu(int id) {
+        if (id < 0 || id >= vcpus.size()) {
+            throw new IllegalArgumentException("this VM has no vCPU " + id);
+        }
+        return vcpus.get(id);
     }
 }

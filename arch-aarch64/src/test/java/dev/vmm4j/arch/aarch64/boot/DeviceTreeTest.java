@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.arch.aarch64.fdt.Dtc;
-import dev.vmm4j.vmm.VirtioMmioWindow;
+import dev.vmm4j.vmm.devices.DeviceNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,7 +22,9 @@ class DeviceTreeTest {
     private Path write(DeviceTree.GicVersion gic, int vcpus) throws Exception {
         byte[] dtb = DeviceTree.write(new DeviceTree.Spec(512L << 20, vcpus, "console=ttyS0 root=/dev/vda",
                 Optional.of(new long[] {0x8800_0000L, 0x10_0000}), gic,
-                List.of(new VirtioMmioWindow(0x0101_0000L, 0x1000, 2), new VirtioMmioWindow(0x0101_1000L, 0x1000, 3))));
+                List.of(new DeviceNode.Mmio("virtio,mmio", 0x0101_0000L, 0x1000, 2),
+                        new DeviceNode.Mmio("virtio,mmio", 0x0101_1000L, 0x1000, 3),
+                        new DeviceNode.Mmio("vendor,my-uart", 0x0101_2000L, 0x1000, 4))));
         return Files.write(dir.resolve(gic + ".dtb"), dtb);
     }
 
@@ -66,6 +68,10 @@ class DeviceTreeTest {
         assertEquals("0 16846848 0 4096", get(dtb, "/virtio_mmio@1011000", "reg"));
         assertEquals("0 3 1", get(dtb, "/virtio_mmio@1011000", "interrupts"));
         assertTrue(dts.out().contains("dma-coherent;"), dts.out());
+        assertEquals("vendor,my-uart", get(dtb, "/my-uart@1012000", "compatible"), "an embedder's own MMIO device");
+        assertEquals("0 4 1", get(dtb, "/my-uart@1012000", "interrupts"));
+        assertEquals(0, Dtc.get(dtb, "/virtio_mmio@1011000", "dma-coherent").status());
+        assertTrue(Dtc.get(dtb, "/my-uart@1012000", "dma-coherent").status() != 0, "only virtio devices are dma-coherent");
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.vmm4j.kvm.bindings.setup_header;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.VmBuildException;
 import dev.vmm4j.vmm.bus.BusDevice;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
@@ -127,9 +128,11 @@ class VirtualMachineTest {
                 return "post-code port";
             }
         };
-        IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
+        VmBuildException overlap = assertThrows(VmBuildException.class,
                 () -> builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x3f8, 1).build());
-        assertTrue(overlap.getMessage().startsWith("io bus: [0x3f8, 0x3f8] post-code port overlaps"), overlap.getMessage());
+        assertTrue(overlap.getMessage().startsWith("cannot build the VM: io bus: [0x3f8, 0x3f8] post-code port overlaps"),
+                overlap.getMessage());
+        assertInstanceOf(IllegalArgumentException.class, overlap.getCause());
         try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x80, 1).build()) {
             assertTrue(vm.ioBus().rangeOf(0x80).isPresent());
             for (long port : new long[] {0x3f8, 0x2f8, 0x3e8, 0x2e8, 0x60, 0x64, 0x70, 0x71, 0xed, 0xf0, 0xcf8, 0xcff}) {
@@ -162,9 +165,10 @@ class VirtualMachineTest {
     void aKernelThatIsNotOneFailsTheBuildWithTheReasonAndLeaksNothing() throws Exception {
         Path garbage = Files.write(dir.resolve("not-a-kernel"), "#!/bin/sh\necho hi\n".getBytes());
         long fds = openDescriptors();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        VmBuildException e = assertThrows(VmBuildException.class,
                 () -> VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(garbage).build());
-        assertEquals("cannot load " + garbage + ": it is neither an ELF vmlinux nor a bzImage", e.getMessage());
+        assertEquals("cannot build the VM: cannot load " + garbage + ": it is neither an ELF vmlinux nor a bzImage",
+                e.getMessage());
         assertEquals(fds, openDescriptors(), "the half-built VM was closed");
     }
 

@@ -1,9 +1,9 @@
-package dev.vmm4j.vmm;
+package dev.vmm4j.virtio.balloon;
 
 /**
  * A memory balloon in the guest: the host sets a target, the guest's driver gives that much memory back (inflates)
- * or takes it back (deflates), and says how far it got. vmm4j's is the virtio balloon; {@link VirtualMachine#balloon()}
- * finds it.
+ * or takes it back (deflates), and says how far it got. {@link BalloonDevice} is one; {@link BalloonPolicy} moves one
+ * as the host's memory pressure says.
  *
  * <p><b>Thread safety:</b> implementations must be safe for concurrent use.
  */

@@ -1,0 +1,194 @@
+package dev.vmm4j.arch.x86_64;
+
+import dev.vmm4j.arch.x86_64.boot.BootParams;
+import dev.vmm4j.arch.x86_64.boot.CpuidFilter;
+import dev.vmm4j.arch.x86_64.boot.MpTable;
+import dev.vmm4j.arch.x86_64.boot.VcpuBootState;
+import dev.vmm4j.arch.x86_64.boot.X86Layout;
+import dev.vmm4j.arch.x86_64.devices.Cmos;
+import dev.vmm4j.arch.x86_64.devices.I8042;
+import dev.vmm4j.arch.x86_64.loader.Initrd;
+import dev.vmm4j.arch.x86_64.loader.InvalidKernelException;
+import dev.vmm4j.arch.x86_64.loader.KernelLoader;
+import dev.vmm4j.arch.x86_64.loader.LoadedKernel;
+import dev.vmm4j.kvm.bindings.kvm_regs;
+import dev.vmm4j.kvm.bindings.setup_header;
+import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.arch.ArchMachine;
+import dev.vmm4j.vmm.arch.Boot;
+import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.MachineContext;
+import dev.vmm4j.vmm.boot.KernelCmdline;
+import dev.vmm4j.vmm.devices.DeviceContext;
+import dev.vmm4j.vmm.devices.DeviceNode;
+import dev.vmm4j.vmm.devices.Interrupt;
+import dev.vmm4j.vmm.devices.NullDevice;
+import dev.vmm4j.vmm.devices.Serial;
+import dev.vmm4j.vmm.event.EventFd;
+import dev.vmm4j.vmm.kvm.Cpuid;
+import dev.vmm4j.vmm.kvm.Vcpu;
+import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.memory.GuestMemoryException;
+import dev.vmm4j.vmm.memory.GuestRegion;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One x86_64 VM's machine, as crosvm sets it up: the in-kernel irqchip and PIT (and the TSS and identity-map pages
+ * Intel VMX needs), COM1-4 (16550s; COM1 is the console, IRQs 4 and 3 through irqfds), the i8042 for reset, the CMOS
+ * clock and crosvm's null devices; at boot, an ELF vmlinux or a bzImage (decompressed on the host if asked), an initrd,
+ * the zero page with e820, the command line with a {@code virtio_mmio.device=} parameter per announced virtio-mmio
+ * device, GDT, page tables and MP table, and vCPUs with filtered CPUID, MSRs and LAPIC LINT0/LINT1 wired. The boot
+ * vCPU enters the kernel in 64-bit mode; the others wait, as KVM leaves them, for the INIT/SIPI the kernel sends.
+ *
+ * <p><b>Thread safety:</b> see {@link ArchMachine}.
+ */
+final class X86Machine implements ArchMachine {
+    /** The parameters before the embedder's: COM1 as the console, reboot through the keyboard controller. */
+    static final String BASE_COMMAND_LINE = "console=ttyS0 reboot=k panic=-1";
+    /** The boot protocol's initrd ceiling for kernels that do not say (2 GiB - 1). */
+    private static final long DEFAULT_INITRD_ADDR_MAX = 0x7fff_ffffL;
+
+    private final MachineContext context;
+    private List<Vcpu> vcpus;
+
+    private X86Machine(MachineContext context) {
+        this.context = context;
+    }
+
+    /** Creates the irqchip and PIT and puts the platform devices on the I/O bus. */
+    static X86Machine create(MachineContext context) {
+        context.vm().setIdentityMapAddress(X86Layout.IDENTITY_MAP);
+        context.vm().setTssAddress(X86Layout.TSS);
+        context.vm().createIrqchip();
+        context.vm().createPit2(0);
+        addPlatformDevices(context);
+        return new X86Machine(context);
+    }
+
+    private static void addPlatformDevices(MachineContext context) {
+        DeviceContext devices = context.devices();
+        // COM1 to the embedder's console; COM2-4 exist as Linux expects them, with nothing behind them. COM1 and COM3
+        // share IRQ 4, COM2 and COM4 IRQ 3, each IRQ through one irqfd.
+        EventFd irq4 = devices.irqfd(4);
+        EventFd irq3 = devices.irqfd(3);
+        Serial com1 = serial(devices, "ttyS0", irq4, context.console(), 0x3f8);
+        context.consoleInput().ifPresent(input -> com1.connectInput(input, devices.threadFactory()));
+        serial(devices, "ttyS1", irq3, OutputStream.nullOutputStream(), 0x2f8);
+        serial(devices, "ttyS2", irq4, OutputStream.nullOutputStream(), 0x3e8);
+        serial(devices, "ttyS3", irq3, OutputStream.nullOutputStream(), 0x2e8);
+        devices.ioBus().insert(new I8042(() -> devices.requestExit(new ExitStatus.GuestReset())), 0x60, 5);
+        devices.ioBus().insert(new NullDevice("delay port"), 0xed, 1);
+        devices.ioBus().insert(new NullDevice("FPU error ports"), 0xf0, 2);
+        devices.ioBus().insert(new NullDevice("PCI configuration (no PCI)"), 0xcf8, 8);
+        long below4g = 0;
+        long above4g = 0;
+        for (GuestRegion region : devices.memory().regions()) {
+            if (Long.compareUnsigned(region.start(), X86Layout.FOUR_GIB) < 0) {
+                below4g += region.size();
+            } else {
+                above4g += region.size();
+            }
+        }
+        devices.ioBus().insert(new Cmos(Clock.systemUTC(), below4g, above4g), 0x70, 2);
+    }
+
+    private static Serial serial(DeviceContext devices, String name, EventFd irq, OutputStream output, long port) {
+        Serial serial = new Serial(name, Interrupt.of(irq), output);
+        devices.closeOnExit(serial);
+        devices.ioBus().insert(serial, port, 8);
+        return serial;
+    }
+
+    @Override
+    public Boot boot(BootSpec spec, List<DeviceNode> devices) throws IOException {
+        if (vcpus != null) {
+            throw new IllegalStateException("this x86_64 machine has booted already");
+        }
+        GuestMemory memory = context.devices().memory();
+        String commandLine = commandLine(spec, devices);
+        long entry;
+        long cr3;
+        try {
+            LoadedKernel kernel = KernelLoader.load(spec.kernel(), memory,
+                    spec.hostDecompression() ? KernelLoader.Decompression.HOST : KernelLoader.Decompression.GUEST);
+            byte[] cmdline = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(commandLine).toCString();
+            memory.writeFully(X86Layout.CMDLINE, cmdline);
+            BootParams params = new BootParams().commandLine(X86Layout.CMDLINE, cmdline.length).e820(BootParams.e820For(memory));
+            kernel.setupHeader().ifPresent(params::setupHeader);
+            if (spec.initrd().isPresent()) {
+                long limit = Math.min(memory.regions().getFirst().size(), initrdLimit(kernel));
+                Initrd.Placement initrd = Initrd.load(spec.initrd().get(), memory, kernel.end(), limit);
+                params.initrd(initrd.address(), initrd.size());
+            }
+            params.writeTo(memory, X86Layout.ZERO_PAGE);
+            cr3 = VcpuBootState.writeTables(memory);
+            MpTable.write(memory, context.vcpuCount());
+            entry = kernel.entry();
+        } catch (InvalidKernelException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        } catch (GuestMemoryException e) {
+            throw new IllegalArgumentException("the boot structures do not fit in guest memory: " + e.getMessage(), e);
+        }
+        List<Vcpu> created = new ArrayList<>();
+        Cpuid supported = context.kvm().supportedCpuid();
+        for (int id = 0; id < context.vcpuCount(); id++) {
+            Vcpu vcpu = context.vm().createVcpu(id);
+            created.add(vcpu);
+            vcpu.setCpuid(CpuidFilter.forVcpu(supported, id, context.vcpuCount(), spec.cpuidCustomiser()));
+            if (id == 0) {
+                VcpuBootState.configureBootVcpu(vcpu, cr3, entry, X86Layout.ZERO_PAGE);
+            }
+            VcpuBootState.configureLapic(vcpu);
+        }
+        vcpus = List.copyOf(created);
+        return new Boot(vcpus, entry, commandLine);
+    }
+
+    /** {@return the architecture's parameters, one {@code virtio_mmio.device=} per device, then the embedder's} */
+    static String commandLine(BootSpec spec, List<DeviceNode> devices) {
+        KernelCmdline commandLine = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(BASE_COMMAND_LINE);
+        for (DeviceNode device : devices) {
+            commandLine.insertStr(CommandLineDevices.parameter(device));
+        }
+        return commandLine.insertStr(spec.commandLine()).toString();
+    }
+
+    /** {@return where an initrd must end: below the bzImage's initrd_addr_max, and below 2 GiB for a vmlinux} */
+    private static long initrdLimit(LoadedKernel kernel) {
+        long limit = DEFAULT_INITRD_ADDR_MAX + 1;
+        if (kernel.setupHeader().isPresent()) {
+            byte[] header = kernel.setupHeader().get();
+            int at = (int) setup_header.initrd_addr_max$offset();
+            if (header.length >= at + 4) {
+                long max = Integer.toUnsignedLong(ByteBuffer.wrap(header, at, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+                limit = Math.min(limit, max + 1);
+            }
+        }
+        return limit;
+    }
+
+    @Override
+    public long programCounter(int vcpu) {
+        if (vcpus == null || vcpu < 0 || vcpu >= vcpus.size()) {
+            throw new IllegalArgumentException("this machine has no vCPU " + vcpu);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = kvm_regs.allocate(arena);
+            vcpus.get(vcpu).getRegs(regs);
+            return kvm_regs.rip(regs);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "X86Machine[" + context.vcpuCount() + " vCPUs]";
+    }
+}

@@ -1,0 +1,64 @@
+package dev.vmm4j.virtio.devices;
+
+import dev.vmm4j.virtio.balloon.Balloon;
+import dev.vmm4j.virtio.balloon.BalloonDevice;
+import dev.vmm4j.virtio.mmio.VirtioMmio;
+import dev.vmm4j.vmm.devices.DeviceContext;
+import dev.vmm4j.vmm.devices.VmDevice;
+import java.io.IOException;
+
+/**
+ * The virtio memory balloon as a device to add to a VM and a handle to move it by: {@link VirtioDevices#balloon()}
+ * makes one; add it with {@code builder.device(balloon)}; once the VM is built, {@link #setTargetBytes} asks the guest
+ * to give memory back. The {@link BalloonDevice} behind it is sized to the VM's memory when the VM is built.
+ *
+ * <p><b>Thread safety:</b> the {@link Balloon} methods are safe from any thread once the VM is built.
+ */
+public final class VirtioBalloon implements VmDevice, Balloon {
+    private final VirtioMmio mmio = VirtioMmio.of("virtio-balloon", context -> new BalloonDevice(context.memory().totalSize()));
+
+    VirtioBalloon() {}
+
+    /** {@return the balloon device} @throws IllegalStateException if the VM it was added to is not built yet */
+    public BalloonDevice device() {
+        return (BalloonDevice) mmio.device();
+    }
+
+    /** {@return the virtio-mmio transport and window it sits behind} */
+    public VirtioMmio mmio() {
+        return mmio;
+    }
+
+    /** @throws IllegalStateException if the VM it was added to is not built yet */
+    @Override
+    public void setTargetBytes(long bytes) {
+        device().setTargetBytes(bytes);
+    }
+
+    /** @throws IllegalStateException if the VM it was added to is not built yet */
+    @Override
+    public long targetBytes() {
+        return device().targetBytes();
+    }
+
+    /** @throws IllegalStateException if the VM it was added to is not built yet */
+    @Override
+    public long actualBytes() {
+        return device().actualBytes();
+    }
+
+    @Override
+    public void attach(DeviceContext context) throws IOException {
+        mmio.attach(context);
+    }
+
+    @Override
+    public void close() {
+        mmio.close();
+    }
+
+    @Override
+    public String toString() {
+        return mmio.toString();
+    }
+}

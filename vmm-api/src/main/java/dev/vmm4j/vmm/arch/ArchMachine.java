@@ -1,0 +1,31 @@
+package dev.vmm4j.vmm.arch;
+
+import dev.vmm4j.vmm.devices.DeviceNode;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * One VM's architecture-specific part, made by {@link LinuxArch#createMachine}: it holds that VM's state (the
+ * interrupt controller it created, the vCPUs it set up) and boots it. What it creates that must be closed it hands to
+ * {@code context.devices().closeOnExit(..)}, the one way a VM learns what to close; the VM itself closes the vCPUs.
+ *
+ * <p><b>Thread safety:</b> {@link #boot} is called once, on the thread that builds the VM;
+ * {@link #programCounter(int)} on the thread of that vCPU.
+ */
+public interface ArchMachine {
+    /**
+     * Loads the kernel and initrd, writes the boot structures with a command line of the architecture's parameters,
+     * those that announce {@code devices} (where the architecture announces devices on it) and
+     * {@code spec.commandLine()}, in that order, then creates every vCPU and sets it up to boot. Call it once.
+     * {@return the vCPUs to run and the command line as written}
+     *
+     * @throws IOException if the kernel or initrd cannot be read
+     * @throws IllegalArgumentException with the reason, if the kernel or initrd cannot be loaded, a device cannot be
+     *     announced to this architecture's guests, or the command line is too long
+     * @throws IllegalStateException if called a second time
+     */
+    Boot boot(BootSpec spec, List<DeviceNode> devices) throws IOException;
+
+    /** {@return vCPU {@code vcpu}'s program counter (x86: RIP), for error reports; call it on that vCPU's thread} */
+    long programCounter(int vcpu);
+}

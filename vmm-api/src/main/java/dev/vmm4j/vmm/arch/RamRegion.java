@@ -1,0 +1,14 @@
+package dev.vmm4j.vmm.arch;
+
+import java.util.Locale;
+
+/** A range of guest RAM an architecture lays out: {@code size} bytes from guest-physical {@code start}. */
+public record RamRegion(long start, long size) {
+    /** Checks that the region is page-aligned, not empty, and does not wrap. */
+    public RamRegion {
+        if (size <= 0 || (start & 0xfff) != 0 || (size & 0xfff) != 0 || Long.compareUnsigned(start + size - 1, start) < 0) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "a RAM region must be page-aligned, not empty, and inside the address space: %#x+%#x", start, size));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.vmm4j.vmm.devices;
+
+import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.bus.Bus;
+import dev.vmm4j.vmm.event.EventFd;
+import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.kvm.Datamatch;
+import dev.vmm4j.vmm.kvm.IoEventAddress;
+import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.resources.SystemAllocator;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * What a device attaches to while a VM is built (see {@link VmDevice}), described by what a device needs rather than
+ * by KVM's handles: guest memory, the buses, the allocator of address ranges and interrupt lines, eventfds wired to
+ * interrupt lines and to notification addresses, an event loop and threads the VM runs and stops, a way to announce
+ * the device to the guest, and one way to hand over what must be closed when the VM ends.
+ *
+ * <p>The architecture's platform devices (serial ports, the i8042, the RTC) attach through the same context, before
+ * the devices added to the builder. A test can implement this interface to attach a device without KVM.
+ *
+ * <h2>Lifetimes</h2>
+ * Everything a context makes ({@link #irqfd}, {@link #ioeventfd}, {@link #eventLoop}) and everything handed to
+ * {@link #closeOnExit} is closed once when the VM ends, in reverse order, after every vCPU thread and every event loop
+ * has stopped and before guest memory is unmapped. So a device's own threads must be event loops or threads from
+ * {@link #threadFactory()}, or be stopped by a close registered here.
+ *
+ * <p><b>Thread safety:</b> used while the VM is being built, on the thread that builds it; {@link #requestExit} and the
+ * thread factory are safe from any thread at any time.
+ */
+public interface DeviceContext {
+    /** {@return the guest's memory} */
+    GuestMemory memory();
+
+    /** {@return the port-I/O bus (x86; on other architectures nothing dispatches to it)} */
+    Bus ioBus();
+
+    /** {@return the MMIO bus} */
+    Bus mmioBus();
+
+    /** {@return the allocator of interrupt lines and address ranges} */
+    SystemAllocator allocator();
+
+    /**
+     * {@return an eventfd that raises an edge on interrupt line {@code line} when written (a KVM irqfd)} The VM owns it;
+     * {@code dev.vmm4j.vmm.devices.Interrupt.of(eventFd)} makes an {@link Interrupt} of it.
+     */
+    EventFd irqfd(int line);
+
+    /**
+     * {@return a non-blocking eventfd that a guest write to {@code address} accepted by {@code datamatch} signals
+     * without leaving the kernel (a KVM ioeventfd)} The VM owns it.
+     */
+    EventFd ioeventfd(IoEventAddress address, Datamatch datamatch);
+
+    /**
+     * {@return a new event loop that the VM runs on a platform thread named {@code name} from {@code start()} until
+     * it ends} The VM owns it. If the loop's thread dies of anything (an {@link Error} a subscriber throws included),
+     * the VM ends with an {@link ExitStatus.Failure} that names the thread.
+     */
+    EventLoop eventLoop(String name);
+
+    /**
+     * {@return a factory of daemon platform threads for the device's own work} If such a thread ends with an
+     * exception or error, the VM ends with an {@link ExitStatus.Failure} that names the thread. The VM does not join
+     * them: a device stops its threads in a close it registers with {@link #closeOnExit}.
+     */
+    ThreadFactory threadFactory();
+
+    /** {@return a name for the next device of {@code kind}: {@code kind-0} for the first, {@code kind-1} next, ...} */
+    String instanceName(String kind);
+
+    /** Tells the guest about a device, in the way the architecture's guests discover devices. */
+    void announce(DeviceNode node);
+
+    /** Closes {@code resource} when the VM ends (see the class comment for when). */
+    void closeOnExit(AutoCloseable resource);
+
+    /**
+     * Ends the VM with {@code status}, as a guest reset through a platform device does ({@link ExitStatus.GuestReset})
+     * or a device that cannot go on ({@link ExitStatus.Failure}); returns at once. The first reason a VM ends for wins.
+     */
+    void requestExit(ExitStatus status);
+}

@@ -1,0 +1,98 @@
+package dev.vmm4j.vmm.event;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A subscriber's slow work holds up only whoever waits for that subscriber: removing another subscriber, or adding
+ * one, from another thread goes through while it runs; removing the busy one waits for it to return.
+ */
+class EventLoopDispatchTest {
+    /** Blocks in process() until released. */
+    static final class Slow implements EventSubscriber {
+        final EventFd event = EventFd.createNonBlocking();
+        final CountDownLatch running = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        volatile boolean returned;
+
+        @Override
+        public void init(EventOps ops) {
+            ops.add(event.fd(), EventSet.IN, 0);
+        }
+
+        @Override
+        public void process(Event e, EventOps ops) {
+            event.read();
+            running.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            returned = true;
+        }
+    }
+
+    /** Does nothing; watches an eventfd nobody writes. */
+    static final class Idle implements EventSubscriber {
+        final EventFd event = EventFd.createNonBlocking();
+
+        @Override
+        public void init(EventOps ops) {
+            ops.add(event.fd(), EventSet.IN, 0);
+        }
+
+        @Override
+        public void process(Event e, EventOps ops) {}
+    }
+
+    @Test
+    void removingOneSubscriberDoesNotWaitForAnothersWork() throws Exception {
+        Slow slow = new Slow();
+        Idle idle = new Idle();
+        try (EventLoop loop = EventLoop.create("dispatch-test")) {
+            int slowId = loop.addSubscriber(slow);
+            int idleId = loop.addSubscriber(idle);
+            loop.start();
+            slow.event.write(1);
+            assertTrue(slow.running.await(30, TimeUnit.SECONDS));
+            // While the slow subscriber runs on the loop thread, another thread adds and removes others at once.
+            CompletableFuture<Boolean> removal = CompletableFuture.supplyAsync(() -> loop.removeSubscriber(idleId)
+                    && loop.removeSubscriber(loop.addSubscriber(new Idle())));
+            assertTrue(removal.get(30, TimeUnit.SECONDS), "a removal waited for another subscriber's work");
+            // Removing the busy one waits until it returns: it is not running once removeSubscriber returns.
+            AtomicBoolean returnedFirst = new AtomicBoolean();
+            Thread remover = Thread.ofPlatform().name("remover").start(() -> {
+                loop.removeSubscriber(slowId);
+                returnedFirst.set(slow.returned);
+            });
+            awaitWaitingIn(remover, "removeSubscriber");
+            slow.release.countDown();
+            remover.join();
+            assertTrue(returnedFirst.get(), "removeSubscriber returned while the subscriber still ran");
+        } finally {
+            slow.event.close();
+            idle.event.close();
+        }
+    }
+
+    /** Waits until {@code thread} is parked inside {@code EventLoop.method}; fails if it never is. */
+    private static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (thread.getState() == Thread.State.WAITING && Arrays.stream(thread.getStackTrace()).anyMatch(frame ->
+                    frame.getClassName().equals(EventLoop.class.getName()) && frame.getMethodName().equals(method))) {
+                return;
+            }
+            assertTrue(thread.isAlive(), thread.getName() + " ended instead of waiting in " + method);
+            Thread.sleep(1);
+        }
+        throw new AssertionError(thread.getName() + " never waited in EventLoop." + method);
+    }
+}
