@@ -1,11 +1,13 @@
 package dev.vmm4j.virtio;
 
+import java.util.Objects;
+
 /** A device cannot start as the driver set it up; the message says why (for example, which queue is missing). */
 public final class ActivationException extends Exception {
     private static final long serialVersionUID = 1L;
 
     /** A failed activation, with why. */
     public ActivationException(String message) {
-        super(message);
+        super(Objects.requireNonNull(message, "message"));
     }
 }

@@ -5,6 +5,7 @@ import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What a {@link VirtioDevice} gets when the driver has set it up: guest memory; the features both sides accepted;
@@ -21,8 +22,11 @@ import java.util.List;
  */
 public record DeviceActivation(GuestMemory memory, long ackedFeatures, List<SplitQueue> queues, List<EventFd> queueEvents,
         VirtioInterrupt interrupt, EventLoop eventLoop) {
-    /** Copies the lists. */
+    /** Checks the arguments and copies the lists. */
     public DeviceActivation {
+        Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(interrupt, "interrupt");
+        Objects.requireNonNull(eventLoop, "eventLoop");
         queues = List.copyOf(queues);
         queueEvents = List.copyOf(queueEvents);
     }

@@ -37,6 +37,17 @@ public sealed interface ExitStatus {
 
     /** KVM could not go on with vCPU {@code vcpu}: an internal error, with the guest's RIP and the instruction bytes. */
     record InternalError(int vcpu, int suberror, long rip, byte[] instruction) implements ExitStatus {
+        /** Copies the instruction bytes. */
+        public InternalError {
+            instruction = instruction.clone();
+        }
+
+        /** {@return the instruction bytes KVM reported (a copy)} */
+        @Override
+        public byte[] instruction() {
+            return instruction.clone();
+        }
+
         public String description() {
             return String.format(Locale.ROOT, "KVM internal error %d on vcpu %d at rip %#x%s", suberror, vcpu, rip,
                     instruction.length == 0 ? "" : " (instruction " + HexFormat.ofDelimiter(" ").formatHex(instruction) + ")");

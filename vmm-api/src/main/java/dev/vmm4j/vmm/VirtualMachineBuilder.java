@@ -207,7 +207,7 @@ public final class VirtualMachineBuilder {
     public VirtualMachine build() {
         if (built) {
             throw new VmBuildException(List.of("this builder already built a VM; builders are single-use, because the"
-                    + " devices given to them become the VM's"), null);
+                    + " devices given to them become the VM's"));
         }
         built = true;
         List<String> problems = new ArrayList<>();
@@ -237,7 +237,7 @@ public final class VirtualMachineBuilder {
         }
         if (!problems.isEmpty()) {
             devices.forEach(VirtualMachineBuilder::closeQuietly);
-            throw new VmBuildException(problems, null);
+            throw new VmBuildException(problems);
         }
         BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine == null ? "" : commandLine,
                 hostDecompression == null || hostDecompression, cpuid == null ? UnaryOperator.identity() : cpuid);

@@ -15,10 +15,21 @@ public final class VmBuildException extends RuntimeException {
     /** The problems, in the order found; transient because a build's problems are for the user, not for the wire. */
     private final transient List<String> problems;
 
-    /** A build that failed for {@code problems}, the first of which {@code cause} (if not null) explains. */
-    public VmBuildException(List<String> problems, Throwable cause) {
-        super(message(problems), cause);
+    /** A build that failed for {@code problems}, each a line a user can act on; nothing failed, the configuration is wrong. */
+    public VmBuildException(List<String> problems) {
+        super(message(problems));
         this.problems = List.copyOf(problems);
+    }
+
+    /** A build that failed for {@code problems}, the first of which {@code cause} explains. */
+    public VmBuildException(List<String> problems, Throwable cause) {
+        super(message(problems, cause), cause);
+        this.problems = List.copyOf(problems);
+    }
+
+    private static String message(List<String> problems, Throwable cause) {
+        Objects.requireNonNull(cause, "cause");
+        return message(problems);
     }
 
     private static String message(List<String> problems) {

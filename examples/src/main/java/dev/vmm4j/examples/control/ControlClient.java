@@ -10,6 +10,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Objects;
 
 /** Sends one {@link ControlProtocol} request to a VM's control socket and returns its answer. */
 public final class ControlClient {
@@ -21,6 +22,9 @@ public final class ControlClient {
      * @throws IOException if there is no VM there, or it does not answer within {@code timeout}
      */
     public static String send(Path socket, ControlProtocol.Request request, Duration timeout) throws IOException {
+        Objects.requireNonNull(socket, "socket");
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(timeout, "timeout");
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             try {
                 channel.connect(UnixDomainSocketAddress.of(socket));

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * The host's memory pressure from {@code /proc}: Linux's pressure stall information ({@code /proc/pressure/memory},
@@ -26,6 +27,7 @@ public final class LinuxMemoryPressure implements MemoryPressureSource {
 
     /** Reads {@code proc} (normally {@code /proc}) with the given thresholds. */
     public LinuxMemoryPressure(Path proc, double stallPercent, double marginFraction) {
+        Objects.requireNonNull(proc, "proc");
         if (!(stallPercent > 0 && stallPercent <= 100) || !(marginFraction >= 0 && marginFraction < 1)) {
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "stall percent must be in (0, 100] and margin fraction in [0, 1): %s, %s", stallPercent, marginFraction));

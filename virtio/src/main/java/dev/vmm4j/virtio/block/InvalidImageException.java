@@ -2,6 +2,7 @@ package dev.vmm4j.virtio.block;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Objects;
 
 /**
  * A disk image is malformed, or uses a feature vmm4j does not implement; the message names the image and what is
@@ -12,6 +13,6 @@ public final class InvalidImageException extends IOException {
 
     /** {@code image} is unusable because of {@code problem}. */
     public InvalidImageException(Path image, String problem) {
-        super("disk image " + image + ": " + problem);
+        super("disk image " + Objects.requireNonNull(image, "image") + ": " + Objects.requireNonNull(problem, "problem"));
     }
 }

@@ -1,5 +1,7 @@
 package dev.vmm4j.virtio.queue;
 
+import java.util.Objects;
+
 /**
  * The driver broke a queue as a whole (its rings are not in guest memory, or the avail index jumped by more than
  * the queue size): the device can no longer trust it, stops using it and reports DEVICE_NEEDS_RESET.
@@ -9,6 +11,6 @@ public final class QueueException extends Exception {
 
     /** A broken queue, with what is wrong. */
     public QueueException(String message) {
-        super(message);
+        super(Objects.requireNonNull(message, "message"));
     }
 }

@@ -1,6 +1,7 @@
 package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.NativeCallException;
+import java.util.Objects;
 
 /**
  * KVM refused something: an ioctl failed (the message names it and the errno, such as
@@ -12,11 +13,11 @@ public final class KvmException extends NativeCallException {
 
     /** {@code ioctl} failed with {@code errno}; {@code hint}, if not empty, says why or what to do. */
     public KvmException(String ioctl, int errno, String hint) {
-        super(ioctl, errno, hint);
+        super(ioctl, errno, Objects.requireNonNull(hint, "hint"));
     }
 
     /** KVM on this host cannot do what was asked; {@code message} says what and why. */
     public KvmException(String call, String message) {
-        super(call, 0, message, null);
+        super(call, 0, Objects.requireNonNull(message, "message"), null);
     }
 }

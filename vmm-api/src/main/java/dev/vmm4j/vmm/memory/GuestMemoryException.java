@@ -1,6 +1,7 @@
 package dev.vmm4j.vmm.memory;
 
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * An access that is not wholly inside guest memory, or not as aligned as it must be. Every failure of
@@ -65,7 +66,8 @@ public abstract sealed class GuestMemoryException extends Exception {
         private final long completed;
 
         public PartialAccess(long address, long length, long completed, String why) {
-            super(String.format(Locale.ROOT, "only %d of %d bytes at %s could be accessed: %s", completed, length, hex(address), why),
+            super(String.format(Locale.ROOT, "only %d of %d bytes at %s could be accessed: %s", completed, length, hex(address),
+                    Objects.requireNonNull(why, "why")),
                     address, length);
             this.completed = completed;
         }

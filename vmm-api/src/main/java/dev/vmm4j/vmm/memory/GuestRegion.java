@@ -2,12 +2,18 @@ package dev.vmm4j.vmm.memory;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * One contiguous piece of guest memory: the guest-physical range {@code [start, start + size)} and the host memory
  * that holds it. Regions never own their memory; the {@link GuestMemory} they belong to does.
  */
 public record GuestRegion(long start, MemorySegment memory) {
+    /** Checks that there is memory. */
+    public GuestRegion {
+        Objects.requireNonNull(memory, "memory");
+    }
+
     /** {@return the size in bytes} */
     public long size() {
         return memory.byteSize();

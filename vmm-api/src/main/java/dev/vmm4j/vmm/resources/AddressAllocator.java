@@ -18,6 +18,11 @@ import java.util.TreeMap;
 public final class AddressAllocator {
     /** A range handed out. */
     public record Allocation(long address, long size, String tag) {
+        /** Checks that there is a tag. */
+        public Allocation {
+            Objects.requireNonNull(tag, "tag");
+        }
+
         /** {@return the last address of the range (inclusive)} */
         public long last() {
             return address + size - 1;

@@ -1,10 +1,13 @@
 package dev.vmm4j.vmm.resources;
 
+import java.util.Objects;
+
 /** A {@link SystemAllocator} or {@link AddressAllocator} could not give what was asked: the message says what, for whom, and why. */
 public final class AllocationException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** A failure that {@code message} describes. */
     public AllocationException(String message) {
-        super(message);
+        super(Objects.requireNonNull(message, "message"));
     }
 }

@@ -65,6 +65,8 @@ public final class Libc {
 
     /** {@code open(path, flags | O_CLOEXEC)}; a failure names the path and ends with {@code hintOnFailure}. */
     public static int open(String path, int flags, String hintOnFailure) {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(hintOnFailure, "hintOnFailure");
         MemorySegment state = NativeCall.callState();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
@@ -207,6 +209,8 @@ public final class Libc {
      */
     @SuppressWarnings("restricted")
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, Arena owner, String what) {
+        Objects.requireNonNull(owner, "owner");
+        Objects.requireNonNull(what, "what");
         MemorySegment state = NativeCall.callState();
         MemorySegment address;
         try {

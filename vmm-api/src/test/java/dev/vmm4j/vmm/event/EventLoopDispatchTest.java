@@ -56,30 +56,40 @@ class EventLoopDispatchTest {
     void removingOneSubscriberDoesNotWaitForAnothersWork() throws Exception {
         Slow slow = new Slow();
         Idle idle = new Idle();
+        Idle another = new Idle();
         try (EventLoop loop = EventLoop.create("dispatch-test")) {
-            int slowId = loop.addSubscriber(slow);
-            int idleId = loop.addSubscriber(idle);
-            loop.start();
-            slow.event.write(1);
-            assertTrue(slow.running.await(30, TimeUnit.SECONDS));
-            // While the slow subscriber runs on the loop thread, another thread adds and removes others at once.
-            CompletableFuture<Boolean> removal = CompletableFuture.supplyAsync(() -> loop.removeSubscriber(idleId)
-                    && loop.removeSubscriber(loop.addSubscriber(new Idle())));
-            assertTrue(removal.get(30, TimeUnit.SECONDS), "a removal waited for another subscriber's work");
-            // Removing the busy one waits until it returns: it is not running once removeSubscriber returns.
-            AtomicBoolean returnedFirst = new AtomicBoolean();
-            Thread remover = Thread.ofPlatform().name("remover").start(() -> {
-                loop.removeSubscriber(slowId);
-                returnedFirst.set(slow.returned);
-            });
-            awaitWaitingIn(remover, "removeSubscriber");
-            slow.release.countDown();
-            remover.join();
-            assertTrue(returnedFirst.get(), "removeSubscriber returned while the subscriber still ran");
+            try {
+                runScenario(loop, slow, idle, another);
+            } finally {
+                slow.release.countDown(); // whatever failed, the loop thread must be let go before the loop closes
+            }
         } finally {
             slow.event.close();
             idle.event.close();
+            another.event.close();
         }
+    }
+
+    private static void runScenario(EventLoop loop, Slow slow, Idle idle, Idle another) throws Exception {
+        int slowId = loop.addSubscriber(slow);
+        int idleId = loop.addSubscriber(idle);
+        loop.start();
+        slow.event.write(1);
+        assertTrue(slow.running.await(30, TimeUnit.SECONDS));
+        // While the slow subscriber runs on the loop thread, another thread adds and removes others at once.
+        CompletableFuture<Boolean> removal = CompletableFuture.supplyAsync(
+                () -> loop.removeSubscriber(idleId) && loop.removeSubscriber(loop.addSubscriber(another)));
+        assertTrue(removal.get(30, TimeUnit.SECONDS), "a removal waited for another subscriber's work");
+        // Removing the busy one waits until it returns: it is not running once removeSubscriber returns.
+        AtomicBoolean returnedFirst = new AtomicBoolean();
+        Thread remover = Thread.ofPlatform().name("remover").start(() -> {
+            loop.removeSubscriber(slowId);
+            returnedFirst.set(slow.returned);
+        });
+        awaitWaitingIn(remover, "removeSubscriber");
+        slow.release.countDown();
+        remover.join();
+        assertTrue(returnedFirst.get(), "removeSubscriber returned while the subscriber still ran");
     }
 
     /** Waits until {@code thread} is parked inside {@code EventLoop.method}; fails if it never is. */

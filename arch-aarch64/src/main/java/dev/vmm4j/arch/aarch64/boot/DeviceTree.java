@@ -29,6 +29,9 @@ public final class DeviceTree {
         /** Checks the values. */
         public Spec {
             Objects.requireNonNull(bootargs, "bootargs");
+            Objects.requireNonNull(initrd, "initrd");
+            Objects.requireNonNull(gic, "gic");
+            Objects.requireNonNull(devices, "devices");
             if (memoryBytes <= AArch64Layout.FDT_MAX_SIZE || vcpus < 1) {
                 throw new IllegalArgumentException("a device tree needs memory beyond 2 MiB and at least one vCPU");
             }

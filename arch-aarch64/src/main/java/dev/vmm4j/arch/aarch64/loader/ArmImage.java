@@ -3,6 +3,7 @@ package dev.vmm4j.arch.aarch64.loader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * The header of an arm64 Linux kernel {@code Image} (Documentation/arch/arm64/booting.rst), little-endian:
@@ -35,6 +36,8 @@ public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean
      * @throws InvalidKernelException saying what is wrong, naming {@code what}
      */
     public static ArmImage parse(String what, byte[] start, long fileSize) {
+        Objects.requireNonNull(what, "what");
+        Objects.requireNonNull(start, "start");
         if (start.length < HEADER_SIZE || fileSize < HEADER_SIZE) {
             throw new InvalidKernelException(what, "it has " + fileSize + " bytes, fewer than an arm64 Image header's 64");
         }

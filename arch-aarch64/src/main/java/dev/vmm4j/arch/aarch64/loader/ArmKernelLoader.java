@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Objects;
 
 /**
  * Puts an arm64 kernel {@code Image} and an initrd into guest RAM as the boot protocol asks: the kernel at the first
@@ -17,7 +18,12 @@ import java.util.Optional;
  */
 public final class ArmKernelLoader {
     /** Where the kernel went, and the initrd (start and size) if there is one. */
-    public record Loaded(long entry, long kernelEnd, Optional<long[]> initrd) {}
+    public record Loaded(long entry, long kernelEnd, Optional<long[]> initrd) {
+        /** Checks that the initrd is given, if only as empty. */
+        public Loaded {
+            Objects.requireNonNull(initrd, "initrd");
+        }
+    }
 
     private ArmKernelLoader() {}
 

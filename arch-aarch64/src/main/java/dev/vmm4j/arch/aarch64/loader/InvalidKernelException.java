@@ -1,11 +1,13 @@
 package dev.vmm4j.arch.aarch64.loader;
 
+import java.util.Objects;
+
 /** A file is not a loadable arm64 kernel Image; the message says what is wrong with it. */
 public final class InvalidKernelException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
     /** {@code problem} with the kernel named {@code what}. */
     public InvalidKernelException(String what, String problem) {
-        super("cannot load " + what + ": " + problem);
+        super("cannot load " + Objects.requireNonNull(what, "what") + ": " + Objects.requireNonNull(problem, "problem"));
     }
 }

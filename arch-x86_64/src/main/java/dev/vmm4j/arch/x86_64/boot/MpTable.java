@@ -5,6 +5,7 @@ import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 
 /**
  * The Intel MultiProcessor Specification 1.4 table that tells a kernel without ACPI how many CPUs there are and how
@@ -41,6 +42,7 @@ public final class MpTable {
 
     /** Writes the table for {@code cpus} vCPUs at {@link X86Layout#EBDA_START}. */
     public static void write(GuestMemory memory, int cpus) throws GuestMemoryException {
+        Objects.requireNonNull(memory, "memory");
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new IllegalArgumentException("an MP table describes 1 to " + MAX_CPUS + " vCPUs, not " + cpus);
         }

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * A parsed bzImage (Linux x86 boot protocol 2.12 or later): its setup header, its protected-mode code, and the
@@ -70,6 +71,8 @@ public final class BzImage {
 
     /** Parses {@code image}; {@code what} names it in errors. */
     public static BzImage parse(MemorySegment image, String what) throws InvalidKernelException {
+        Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(what, "what");
         if (image.byteSize() < MIN_SIZE || !isBzImage(image)) {
             throw invalid(what, "it is not a bzImage (no boot flag 0xaa55 and \"HdrS\" header, or shorter than a setup header)");
         }

@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Objects;
 
 /**
  * Loads an ELF64 x86-64 executable, such as a {@code vmlinux}, into guest memory at the physical addresses of its
@@ -44,6 +45,9 @@ public final class ElfKernel {
      *     not fit in guest memory
      */
     public static LoadedKernel load(MemorySegment image, GuestMemory memory, String what) throws InvalidKernelException {
+        Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(what, "what");
         long size = image.byteSize();
         if (size < EHDR_SIZE || !isElf(image)) {
             throw invalid(what, "it is not an ELF file (no ELF magic, or shorter than an ELF header)");

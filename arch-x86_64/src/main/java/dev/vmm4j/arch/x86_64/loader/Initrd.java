@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
+import java.util.Objects;
 
 /** Places an initial ramdisk as high as it may go: page-aligned, below a limit, above the kernel. */
 public final class Initrd {
@@ -25,6 +26,8 @@ public final class Initrd {
      * kernel's end).
      */
     public static Placement load(Path file, GuestMemory memory, long lowest, long limit) throws IOException, InvalidKernelException {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(memory, "memory");
         try (Arena arena = Arena.ofConfined(); FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size == 0) {
@@ -40,6 +43,9 @@ public final class Initrd {
     /** Copies the initrd {@code image} into {@code memory} as {@link #load(Path, GuestMemory, long, long)} does. */
     public static Placement load(MemorySegment image, GuestMemory memory, long lowest, long limit, String what)
             throws InvalidKernelException {
+        Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(memory, "memory");
+        Objects.requireNonNull(what, "what");
         long size = image.byteSize();
         long address = (limit - size) & -PAGE;
         if (size == 0 || size > limit || Long.compareUnsigned(address, lowest) < 0 || !memory.isValidRange(address, size)) {

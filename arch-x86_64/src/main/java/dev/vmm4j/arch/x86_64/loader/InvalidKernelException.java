@@ -1,14 +1,18 @@
 package dev.vmm4j.arch.x86_64.loader;
 
+import java.util.Objects;
+
 /** A kernel or initrd image that cannot be loaded: malformed, truncated, too big, or of an unsupported kind. */
 public final class InvalidKernelException extends Exception {
     private static final long serialVersionUID = 1L;
 
+    /** A kernel that cannot be loaded, for the reason {@code message} gives. */
     public InvalidKernelException(String message) {
-        super(message);
+        super(Objects.requireNonNull(message, "message"));
     }
 
+    /** A kernel that cannot be loaded, for the reason {@code message} gives, which {@code cause} found. */
     public InvalidKernelException(String message, Throwable cause) {
-        super(message, cause);
+        super(Objects.requireNonNull(message, "message"), Objects.requireNonNull(cause, "cause"));
     }
 }

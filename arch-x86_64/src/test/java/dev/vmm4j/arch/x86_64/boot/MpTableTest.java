@@ -40,9 +40,9 @@ class MpTableTest {
                 assertEquals(2, table[entry + 6], "to the IOAPIC");
                 assertEquals(pin, table[entry + 7], "pin");
             }
+            assertThrows(IllegalArgumentException.class, () -> MpTable.write(memory, 0));
+            assertThrows(IllegalArgumentException.class, () -> MpTable.write(memory, MpTable.MAX_CPUS + 1));
         }
-        assertThrows(IllegalArgumentException.class, () -> MpTable.write(null, 0));
-        assertThrows(IllegalArgumentException.class, () -> MpTable.write(null, MpTable.MAX_CPUS + 1));
     }
 
     private static int sum(byte[] bytes, int from, int to) {
