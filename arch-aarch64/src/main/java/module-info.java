@@ -14,5 +14,6 @@ module dev.vmm4j.arch.aarch64 {
     exports dev.vmm4j.arch.aarch64.kvm;
     exports dev.vmm4j.arch.aarch64.loader;
 
-    provides dev.vmm4j.vmm.arch.LinuxArch with dev.vmm4j.arch.aarch64.AArch64Arch;
+    provides dev.vmm4j.vmm.arch.LinuxArch with
+            dev.vmm4j.arch.aarch64.AArch64Arch;
 }

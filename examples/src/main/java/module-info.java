@@ -9,5 +9,7 @@ module dev.vmm4j.examples {
     requires info.picocli;
 
     exports dev.vmm4j.examples.control;
-    opens dev.vmm4j.examples to info.picocli;
+
+    opens dev.vmm4j.examples to
+            info.picocli;
 }

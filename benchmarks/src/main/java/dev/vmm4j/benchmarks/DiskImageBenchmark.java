@@ -65,8 +65,8 @@ public class DiskImageBenchmark {
         if (format.equals("qcow2")) {
             Qcow2Image.create(file, IMAGE_BYTES, null, null);
         } else {
-            try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
-                    java.nio.file.StandardOpenOption.WRITE)) {
+            try (var channel = java.nio.channels.FileChannel.open(
+                    file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
                 channel.write(java.nio.ByteBuffer.allocate(1), IMAGE_BYTES - 1);
             }
         }

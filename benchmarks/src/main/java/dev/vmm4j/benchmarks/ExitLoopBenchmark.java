@@ -50,8 +50,9 @@ import org.openjdk.jmh.annotations.Warmup;
 public class ExitLoopBenchmark {
     static final int EXITS = 1000;
     /** b9 e8 03: mov cx, 1000 | e6 80: out 0x80, al | e2 fc: loop -4 | f4: hlt */
-    private static final byte[] GUEST = {(byte) 0xb9, (byte) EXITS, (byte) (EXITS >> 8), (byte) 0xe6, (byte) 0x80,
-        (byte) 0xe2, (byte) 0xfc, (byte) 0xf4};
+    private static final byte[] GUEST = {
+        (byte) 0xb9, (byte) EXITS, (byte) (EXITS >> 8), (byte) 0xe6, (byte) 0x80, (byte) 0xe2, (byte) 0xfc, (byte) 0xf4
+    };
 
     private Arena arena;
     private Kvm kvm;
@@ -78,12 +79,15 @@ public class ExitLoopBenchmark {
         regs = kvm_regs.allocate(arena);
         Path library = Path.of(System.getProperty("vmm4j.exitLoopLibrary", "benchmarks/target/libexitloop.so"));
         if (!Files.isRegularFile(library)) {
-            throw new IllegalStateException(library.toAbsolutePath() + " is missing: build the benchmarks module and run "
-                    + "from the repository root, or pass -Dvmm4j.exitLoopLibrary=PATH");
+            throw new IllegalStateException(
+                    library.toAbsolutePath() + " is missing: build the benchmarks module and run "
+                            + "from the repository root, or pass -Dvmm4j.exitLoopLibrary=PATH");
         }
-        cLoop = Linker.nativeLinker().downcallHandle(
-                SymbolLookup.libraryLookup(library, arena).findOrThrow("vmm4j_c_exit_loop"),
-                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+        cLoop = Linker.nativeLinker()
+                .downcallHandle(
+                        SymbolLookup.libraryLookup(library, arena).findOrThrow("vmm4j_c_exit_loop"),
+                        FunctionDescriptor.of(
+                                ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
     }
 
     @TearDown(Level.Trial)

@@ -49,7 +49,8 @@ public class VcpuExitDecodeBenchmark {
         switch (exit) {
             case "io" -> {
                 segment.set(ValueLayout.JAVA_INT, kvm_run.exit_reason$offset(), LinuxHeaders.KVM_EXIT_IO());
-                segment.set(ValueLayout.JAVA_BYTE, io + kvm_run.io.direction$offset(), (byte) LinuxHeaders.KVM_EXIT_IO_OUT());
+                segment.set(ValueLayout.JAVA_BYTE, io + kvm_run.io.direction$offset(), (byte)
+                        LinuxHeaders.KVM_EXIT_IO_OUT());
                 segment.set(ValueLayout.JAVA_BYTE, io + kvm_run.io.size$offset(), (byte) 1);
                 segment.set(ValueLayout.JAVA_SHORT, io + kvm_run.io.port$offset(), (short) 0x3f8);
                 segment.set(ValueLayout.JAVA_INT, io + kvm_run.io.count$offset(), 1);
@@ -80,7 +81,8 @@ public class VcpuExitDecodeBenchmark {
         return switch (run.exit()) {
             case VcpuExit.IoOut out -> out.port() + out.value() + out.data().byteSize();
             case VcpuExit.IoIn in -> in.port() + in.data().byteSize();
-            case VcpuExit.MmioWrite write -> write.address() + write.value() + write.data().byteSize();
+            case VcpuExit.MmioWrite write ->
+                write.address() + write.value() + write.data().byteSize();
             case VcpuExit.MmioRead read -> read.address() + read.data().byteSize();
             case VcpuExit.Hlt hlt -> hlt.reason();
             default -> -1;

@@ -95,16 +95,27 @@ public class VirtqueueBenchmark {
                 throw new IllegalStateException(reason);
             }
         };
-        device.activate(new DeviceActivation(memory, 1L << VirtioFeatures.VIRTIO_F_VERSION_1, List.of(queue),
-                List.of(notification), interrupt, loop));
+        device.activate(new DeviceActivation(
+                memory,
+                1L << VirtioFeatures.VIRTIO_F_VERSION_1,
+                List.of(queue),
+                List.of(notification),
+                interrupt,
+                loop));
         handler = new QueueHandler("virtio-blk", 0, queue, notification, interrupt, device::serve);
 
         header = allocator.allocate(BlockLayout.HEADER_SIZE);
         long data = allocator.allocate(DATA_BYTES, 4096);
         long status = allocator.allocate(1);
-        memory.writeFully(header, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(BlockLayout.VIRTIO_BLK_T_IN)
-                .array());
-        head = driver.addChain(Buffer.readable(header, BlockLayout.HEADER_SIZE), Buffer.writable(data, DATA_BYTES),
+        memory.writeFully(
+                header,
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(BlockLayout.VIRTIO_BLK_T_IN)
+                        .array());
+        head = driver.addChain(
+                Buffer.readable(header, BlockLayout.HEADER_SIZE),
+                Buffer.writable(data, DATA_BYTES),
                 Buffer.writable(status, 1));
         dataView = memory.slice(data, DATA_BYTES);
         if (handler.drain() != 1 || memory.getByte(status) != BlockLayout.VIRTIO_BLK_S_OK) {

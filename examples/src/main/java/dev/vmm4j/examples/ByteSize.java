@@ -30,7 +30,8 @@ final class ByteSize {
             }
             return value << shift;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("\"" + text + "\" is not a size: give bytes, or a number with K, M or G (1024-based)");
+            throw new IllegalArgumentException(
+                    "\"" + text + "\" is not a size: give bytes, or a number with K, M or G (1024-based)");
         }
     }
 }

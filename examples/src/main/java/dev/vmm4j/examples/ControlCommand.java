@@ -19,7 +19,11 @@ final class ControlCommand {
      * Sends {@code request} to every socket; prints each failure (and, if {@code printAnswers}, each answer) with the
      * socket's path. {@return 0 if every VM said ok, else 1}
      */
-    static int sendToAll(ControlProtocol.Request request, List<Path> sockets, boolean printAnswers, PrintWriter out,
+    static int sendToAll(
+            ControlProtocol.Request request,
+            List<Path> sockets,
+            boolean printAnswers,
+            PrintWriter out,
             PrintWriter err) {
         int status = 0;
         for (Path socket : sockets) {
@@ -30,7 +34,8 @@ final class ControlCommand {
                         out.println(socket + ": " + answer.substring(2).strip());
                     }
                 } else {
-                    err.println("simple-vmm: " + socket + ": " + (answer.startsWith("error ") ? answer.substring(6) : answer));
+                    err.println("simple-vmm: " + socket + ": "
+                            + (answer.startsWith("error ") ? answer.substring(6) : answer));
                     status = 1;
                 }
             } catch (IOException e) {

@@ -13,7 +13,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code simple-vmm create-qcow2 PATH SIZE}: crosvm's {@code create_qcow2}, with an optional backing file. */
-@Command(name = "create-qcow2", mixinStandardHelpOptions = true,
+@Command(
+        name = "create-qcow2",
+        mixinStandardHelpOptions = true,
         description = "Creates a qcow2 image (version 3, 64 KiB clusters) that qemu-img and simple-vmm both read.")
 final class CreateQcow2Command implements Callable<Integer> {
     @Spec
@@ -22,12 +24,18 @@ final class CreateQcow2Command implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PATH", description = "The image to create; it must not exist.")
     Path path;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "SIZE",
+    @Parameters(
+            index = "1",
+            arity = "0..1",
+            paramLabel = "SIZE",
             description = "Its size: bytes, or a number with K, M or G (1024-based); default: the backing file's.")
     String size;
 
-    @Option(names = {"-b", "--backing"}, paramLabel = "FILE",
-            description = "A backing file (raw or qcow2, by its magic), read for what the new image does not hold; a relative path is relative to PATH's directory.")
+    @Option(
+            names = {"-b", "--backing"},
+            paramLabel = "FILE",
+            description =
+                    "A backing file (raw or qcow2, by its magic), read for what the new image does not hold; a relative path is relative to PATH's directory.")
     Path backing;
 
     @Override
@@ -54,7 +62,10 @@ final class CreateQcow2Command implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give a SIZE (or a --backing file to take it from)");
         }
         Qcow2Image.create(path, bytes, backing, format);
-        spec.commandLine().getOut().println(path + ": qcow2, " + bytes + " bytes" + (backing == null ? "" : ", over " + backing + " (" + format + ")"));
+        spec.commandLine()
+                .getOut()
+                .println(path + ": qcow2, " + bytes + " bytes"
+                        + (backing == null ? "" : ", over " + backing + " (" + format + ")"));
         return 0;
     }
 }

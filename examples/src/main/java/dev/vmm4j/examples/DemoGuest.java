@@ -12,8 +12,10 @@ final class DemoGuest {
 
     /** {@return a new file holding the demo guest's ELF image; the caller deletes it} */
     static Path extract() throws IOException {
-        Path file = Files.createTempFile("vmm4j-demo-", ".elf", PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rw-------")));
+        Path file = Files.createTempFile(
+                "vmm4j-demo-",
+                ".elf",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.write(file, Guests.DEMO.elf());
         return file;
     }

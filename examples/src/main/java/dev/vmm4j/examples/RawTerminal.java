@@ -30,12 +30,15 @@ final class RawTerminal implements AutoCloseable {
         String[] command = new String[arguments.length + 1];
         command[0] = "stty";
         System.arraycopy(arguments, 0, command, 1, arguments.length);
-        Process process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.INHERIT)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process process = new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.INHERIT)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                throw new IOException("stty " + String.join(" ", arguments) + " failed: cannot change the terminal mode");
+                throw new IOException(
+                        "stty " + String.join(" ", arguments) + " failed: cannot change the terminal mode");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

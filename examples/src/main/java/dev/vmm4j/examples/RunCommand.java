@@ -25,10 +25,15 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code simple-vmm run}: crosvm's {@code run} on vmm4j. */
-@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Boots KERNEL (an ELF vmlinux or a bzImage) in a new VM, or the bundled demo guest without one.",
-                "The guest's console is this terminal (COM1). Exit status: 0 when the guest powers off or resets, or a",
-                "stop ends it; 1 when it crashes or cannot start."})
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Boots KERNEL (an ELF vmlinux or a bzImage) in a new VM, or the bundled demo guest without one.",
+            "The guest's console is this terminal (COM1). Exit status: 0 when the guest powers off or resets, or a",
+            "stop ends it; 1 when it crashes or cannot start."
+        })
 final class RunCommand implements Callable<Integer> {
     /** The most virtio disks: /dev/vda to /dev/vdz. */
     static final int MAX_DISKS = 26;
@@ -49,56 +54,98 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "KERNEL", description = "The kernel to boot; without one, the demo guest.")
     Path kernel;
 
-    @Option(names = {"-m", "--mem"}, paramLabel = "MiB", defaultValue = "256", description = "Guest memory in MiB (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-m", "--mem"},
+            paramLabel = "MiB",
+            defaultValue = "256",
+            description = "Guest memory in MiB (default: ${DEFAULT-VALUE}).")
     long memoryMib;
 
-    @Option(names = {"-c", "--cpus"}, paramLabel = "N", defaultValue = "1", description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-c", "--cpus"},
+            paramLabel = "N",
+            defaultValue = "1",
+            description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
     int cpus;
 
-    @Option(names = {"-p", "--params"}, paramLabel = "TEXT", description = "Kernel command-line parameters; may be repeated.")
+    @Option(
+            names = {"-p", "--params"},
+            paramLabel = "TEXT",
+            description = "Kernel command-line parameters; may be repeated.")
     List<String> params = new ArrayList<>();
 
     final List<Disk> disks = new ArrayList<>();
 
-    @Option(names = {"-i", "--initrd"}, paramLabel = "PATH", description = "An initial ramdisk.")
+    @Option(
+            names = {"-i", "--initrd"},
+            paramLabel = "PATH",
+            description = "An initial ramdisk.")
     Path initrd;
 
-    @Option(names = {"-s", "--socket"}, paramLabel = "PATH|DIR",
+    @Option(
+            names = {"-s", "--socket"},
+            paramLabel = "PATH|DIR",
             description = "A control socket for stop, balloon and status; in a directory it is named vmm4j-<pid>.sock.")
     Path socket;
 
-    @Option(names = "--rng", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(
+            names = "--rng",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
             description = "A virtio entropy device (default: on).")
     boolean rng;
 
-    @Option(names = "--balloon", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "A virtio memory balloon, moved by the balloon command and by host memory pressure (default: on).")
+    @Option(
+            names = "--balloon",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description =
+                    "A virtio memory balloon, moved by the balloon command and by host memory pressure (default: on).")
     boolean balloon;
 
-    @Option(names = "--serial-input", description = "Forward this terminal's input to the guest's console (raw mode, restored on exit).")
+    @Option(
+            names = "--serial-input",
+            description = "Forward this terminal's input to the guest's console (raw mode, restored on exit).")
     boolean serialInput;
 
-    @Option(names = {"-r", "--root"}, paramLabel = "PATH", description = "A read-only disk that is the root file system (adds root=/dev/vdX ro).")
+    @Option(
+            names = {"-r", "--root"},
+            paramLabel = "PATH",
+            description = "A read-only disk that is the root file system (adds root=/dev/vdX ro).")
     void root(Path path) {
         addDisk(new Disk(path, false, true));
     }
 
-    @Option(names = {"-d", "--disk"}, paramLabel = "PATH", description = "A read-only disk image, raw or qcow2 (by its magic); may be repeated.")
+    @Option(
+            names = {"-d", "--disk"},
+            paramLabel = "PATH",
+            description = "A read-only disk image, raw or qcow2 (by its magic); may be repeated.")
     void disk(Path path) {
         addDisk(new Disk(path, false, false));
     }
 
-    @Option(names = "--rwdisk", paramLabel = "PATH", description = "A writable disk image; may be repeated. /proc/self/fd/N uses inherited fd N.")
+    @Option(
+            names = "--rwdisk",
+            paramLabel = "PATH",
+            description = "A writable disk image; may be repeated. /proc/self/fd/N uses inherited fd N.")
     void rwdisk(Path path) {
         addDisk(new Disk(path, true, false));
     }
 
-    @Option(names = "--qcow", paramLabel = "PATH", description = "A read-only qcow2 image (refused if it is not qcow2); may be repeated.")
+    @Option(
+            names = "--qcow",
+            paramLabel = "PATH",
+            description = "A read-only qcow2 image (refused if it is not qcow2); may be repeated.")
     void qcow(Path path) {
         addDisk(new Disk(path, false, false, true));
     }
 
-    @Option(names = "--rwqcow", paramLabel = "PATH", description = "A writable qcow2 image (refused if it is not qcow2); may be repeated.")
+    @Option(
+            names = "--rwqcow",
+            paramLabel = "PATH",
+            description = "A writable qcow2 image (refused if it is not qcow2); may be repeated.")
     void rwqcow(Path path) {
         addDisk(new Disk(path, true, false, true));
     }
@@ -124,7 +171,9 @@ final class RunCommand implements Callable<Integer> {
 
     /** {@return where the control socket goes: the path given, or vmm4j-<pid>.sock in the directory given} */
     Path socketPath() {
-        return Files.isDirectory(socket) ? socket.resolve("vmm4j-" + ProcessHandle.current().pid() + ".sock") : socket;
+        return Files.isDirectory(socket)
+                ? socket.resolve("vmm4j-" + ProcessHandle.current().pid() + ".sock")
+                : socket;
     }
 
     private void check() {
@@ -152,10 +201,15 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    @SuppressWarnings("try") // the control socket and the terminal mode live exactly as long as the VM; nothing calls them
+    @SuppressWarnings(
+            "try") // the control socket and the terminal mode live exactly as long as the VM; nothing calls them
     private int run(Path image) throws Exception {
-        VirtualMachineBuilder builder = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(memoryMib)).vcpus(cpus)
-                .kernel(image).cmdline(commandLine()).serial(System.out);
+        VirtualMachineBuilder builder = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(memoryMib))
+                .vcpus(cpus)
+                .kernel(image)
+                .cmdline(commandLine())
+                .serial(System.out);
         if (initrd != null) {
             builder.initrd(initrd);
         }
@@ -178,12 +232,17 @@ final class RunCommand implements Callable<Integer> {
             builder.serialInput(System.in);
         }
         try (VirtualMachine vm = builder.build();
-                ControlServer control = socket == null ? null : ControlServer.start(socketPath(),
-                        new VirtualMachineControl(vm, balloonDevice), body -> vm.newThread("control-socket", body));
+                ControlServer control = socket == null
+                        ? null
+                        : ControlServer.start(
+                                socketPath(),
+                                new VirtualMachineControl(vm, balloonDevice),
+                                body -> vm.newThread("control-socket", body));
                 RawTerminal terminal = serialInput ? RawTerminal.enter() : null) {
             Thread onSignal = Thread.ofPlatform().unstarted(vm::stop); // Ctrl-C, kill: end the VM, then clean up below
             Runtime.getRuntime().addShutdownHook(onSignal);
-            Thread policy = balloonDevice.map(device -> startBalloonPolicy(vm, device)).orElse(null);
+            Thread policy =
+                    balloonDevice.map(device -> startBalloonPolicy(vm, device)).orElse(null);
             try {
                 ExitStatus status = vm.run();
                 System.out.flush();
@@ -208,8 +267,11 @@ final class RunCommand implements Callable<Integer> {
      * fails, the VM ends with the reason rather than running on without it.
      */
     private static Thread startBalloonPolicy(VirtualMachine vm, VirtioBalloon balloon) {
-        BalloonPolicy policy = new BalloonPolicy(balloon, LinuxMemoryPressure.system(),
-                BalloonPolicy.Parameters.crosvm(vm.status().memoryBytes()), new SecureRandom());
+        BalloonPolicy policy = new BalloonPolicy(
+                balloon,
+                LinuxMemoryPressure.system(),
+                BalloonPolicy.Parameters.crosvm(vm.status().memoryBytes()),
+                new SecureRandom());
         Thread thread = vm.newThread("balloon-policy", () -> {
             try {
                 while (true) {
@@ -226,6 +288,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public String toString() {
-        return "run " + (kernel == null ? "(demo guest)" : kernel) + ", " + memoryMib + " MiB, " + cpus + " vCPUs, disks " + disks;
+        return "run " + (kernel == null ? "(demo guest)" : kernel) + ", " + memoryMib + " MiB, " + cpus
+                + " vCPUs, disks " + disks;
     }
 }

@@ -20,9 +20,18 @@ import picocli.CommandLine.Spec;
  * stderr when it crashed or could not start (missing kernel, KVM error, locked disk), 2 for a bad command line. Set
  * {@code SIMPLE_VMM_DEBUG=1} to get stack traces as well.
  */
-@Command(name = "simple-vmm", mixinStandardHelpOptions = true, version = "simple-vmm (vmm4j) 0.1.0",
+@Command(
+        name = "simple-vmm",
+        mixinStandardHelpOptions = true,
+        version = "simple-vmm (vmm4j) 0.1.0",
         description = "Runs Linux guests on KVM with vmm4j, and controls running ones.",
-        subcommands = {RunCommand.class, StopCommand.class, BalloonCommand.class, StatusCommand.class, CreateQcow2Command.class})
+        subcommands = {
+            RunCommand.class,
+            StopCommand.class,
+            BalloonCommand.class,
+            StatusCommand.class,
+            CreateQcow2Command.class
+        })
 public final class SimpleVmm implements Runnable {
     @Spec
     CommandSpec spec;
@@ -32,7 +41,8 @@ public final class SimpleVmm implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "name a command: run, stop, balloon, status or create-qcow2 (see --help)");
+        throw new ParameterException(
+                spec.commandLine(), "name a command: run, stop, balloon, status or create-qcow2 (see --help)");
     }
 
     /** Runs the command line and exits with its status. */
@@ -69,7 +79,7 @@ public final class SimpleVmm implements Runnable {
             case AccessDeniedException e -> {
                 return e.getFile() + ": permission denied";
             }
-            default -> { }
+            default -> {}
         }
         String message = shown.getMessage();
         if (message == null || message.isBlank()) {

@@ -10,7 +10,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code simple-vmm status SOCKET...}. */
-@Command(name = "status", mixinStandardHelpOptions = true,
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
         description = "Prints the state, memory, vCPUs and balloon of the VMs listening on the control sockets.")
 final class StatusCommand implements Callable<Integer> {
     @Spec
@@ -21,7 +23,11 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return ControlCommand.sendToAll(new ControlProtocol.Status(), sockets, true, spec.commandLine().getOut(),
+        return ControlCommand.sendToAll(
+                new ControlProtocol.Status(),
+                sockets,
+                true,
+                spec.commandLine().getOut(),
                 spec.commandLine().getErr());
     }
 }

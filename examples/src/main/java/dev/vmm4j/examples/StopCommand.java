@@ -10,7 +10,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code simple-vmm stop SOCKET...}. */
-@Command(name = "stop", mixinStandardHelpOptions = true, description = "Stops the VMs listening on the control sockets.")
+@Command(
+        name = "stop",
+        mixinStandardHelpOptions = true,
+        description = "Stops the VMs listening on the control sockets.")
 final class StopCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -20,7 +23,11 @@ final class StopCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return ControlCommand.sendToAll(new ControlProtocol.Exit(), sockets, false, spec.commandLine().getOut(),
+        return ControlCommand.sendToAll(
+                new ControlProtocol.Exit(),
+                sockets,
+                false,
+                spec.commandLine().getOut(),
                 spec.commandLine().getErr());
     }
 }

@@ -29,11 +29,16 @@ class PublicApiNullTest {
     @Test
     void everyPublicConstructorAndStaticMethodChecksForNull() throws Exception {
         Path hello = Files.write(dir.resolve("hello.elf"), Guests.HELLO.elf());
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(hello)
-                .serial(OutputStream.nullOutputStream()).build()) {
-            NullPointerTester tester = new NullPointerTester().setDefault(VirtualMachine.class, vm)
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(16))
+                .kernel(hello)
+                .serial(OutputStream.nullOutputStream())
+                .build()) {
+            NullPointerTester tester = new NullPointerTester()
+                    .setDefault(VirtualMachine.class, vm)
                     .setDefault(ControlProtocol.Request.class, new ControlProtocol.Status()); // sealed: no proxy
-            List<Class<?>> checked = PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
+            List<Class<?>> checked =
+                    PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
             assertFalse(checked.isEmpty());
         }
     }

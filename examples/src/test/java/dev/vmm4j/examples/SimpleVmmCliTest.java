@@ -26,7 +26,9 @@ class SimpleVmmCliTest {
     private static Result execute(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = SimpleVmm.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int status = SimpleVmm.execute(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
@@ -50,10 +52,31 @@ class SimpleVmmCliTest {
 
     @Test
     void disksKeepTheirCommandLineOrderAndRootGetsItsLetter() {
-        RunCommand run = parseRun("run", "--disk", "a.img", "--rwdisk", "b.img", "--root", "root.img", "-p", "quiet",
-                "--params", "init=/bin/sh", "--mem", "512", "--cpus", "2", "--no-rng", "--no-balloon", "vmlinux");
-        assertEquals(List.of(new RunCommand.Disk(Path.of("a.img"), false, false), new RunCommand.Disk(Path.of("b.img"), true, false),
-                new RunCommand.Disk(Path.of("root.img"), false, true)), run.disks);
+        RunCommand run = parseRun(
+                "run",
+                "--disk",
+                "a.img",
+                "--rwdisk",
+                "b.img",
+                "--root",
+                "root.img",
+                "-p",
+                "quiet",
+                "--params",
+                "init=/bin/sh",
+                "--mem",
+                "512",
+                "--cpus",
+                "2",
+                "--no-rng",
+                "--no-balloon",
+                "vmlinux");
+        assertEquals(
+                List.of(
+                        new RunCommand.Disk(Path.of("a.img"), false, false),
+                        new RunCommand.Disk(Path.of("b.img"), true, false),
+                        new RunCommand.Disk(Path.of("root.img"), false, true)),
+                run.disks);
         assertEquals("root=/dev/vdc ro quiet init=/bin/sh", run.commandLine());
         assertEquals(512, run.memoryMib);
         assertEquals(2, run.cpus);
@@ -65,7 +88,9 @@ class SimpleVmmCliTest {
     void aSocketDirectoryGetsAPidName() {
         RunCommand run = parseRun("run", "--socket", dir.toString());
         assertEquals(dir.resolve("vmm4j-" + ProcessHandle.current().pid() + ".sock"), run.socketPath());
-        assertEquals(dir.resolve("my.sock"), parseRun("run", "-s", dir.resolve("my.sock").toString()).socketPath());
+        assertEquals(
+                dir.resolve("my.sock"),
+                parseRun("run", "-s", dir.resolve("my.sock").toString()).socketPath());
     }
 
     @Test
@@ -84,7 +109,9 @@ class SimpleVmmCliTest {
         assertEquals(2, twoRoots.status());
         Result noCommand = execute();
         assertEquals(2, noCommand.status());
-        assertTrue(noCommand.err().contains("name a command: run, stop, balloon, status or create-qcow2"), noCommand.err());
+        assertTrue(
+                noCommand.err().contains("name a command: run, stop, balloon, status or create-qcow2"),
+                noCommand.err());
         Result size = execute("balloon", "1X", "/tmp/x.sock");
         assertEquals(2, size.status());
         assertTrue(size.err().contains("\"1X\" is not a size"), size.err());
@@ -94,7 +121,9 @@ class SimpleVmmCliTest {
     void aMissingKernelIsOneLineAndStatus1() {
         Result result = execute("run", dir.resolve("vmlinux").toString());
         assertEquals(1, result.status());
-        assertEquals("simple-vmm: cannot build the VM: kernel " + dir.resolve("vmlinux") + " is not a readable file\n", result.err());
+        assertEquals(
+                "simple-vmm: cannot build the VM: kernel " + dir.resolve("vmlinux") + " is not a readable file\n",
+                result.err());
     }
 
     @Test
@@ -102,7 +131,9 @@ class SimpleVmmCliTest {
         Path kernel = Files.write(dir.resolve("vmlinux"), new byte[] {0x7f});
         Result result = execute("run", "--rwdisk", dir.resolve("none.img").toString(), kernel.toString());
         assertEquals(1, result.status());
-        assertTrue(result.err().startsWith("simple-vmm: cannot build the VM: disk image " + dir.resolve("none.img")), result.err());
+        assertTrue(
+                result.err().startsWith("simple-vmm: cannot build the VM: disk image " + dir.resolve("none.img")),
+                result.err());
         assertEquals(1, result.err().lines().count());
     }
 
@@ -129,8 +160,12 @@ class SimpleVmmCliTest {
     @Test
     void qcowDisksKeepTheirPlace() {
         RunCommand run = parseRun("run", "--qcow", "a.qcow2", "--rwdisk", "b.img", "--rwqcow", "c.qcow2");
-        assertEquals(List.of(new RunCommand.Disk(Path.of("a.qcow2"), false, false, true), new RunCommand.Disk(Path.of("b.img"), true, false),
-                new RunCommand.Disk(Path.of("c.qcow2"), true, false, true)), run.disks);
+        assertEquals(
+                List.of(
+                        new RunCommand.Disk(Path.of("a.qcow2"), false, false, true),
+                        new RunCommand.Disk(Path.of("b.img"), true, false),
+                        new RunCommand.Disk(Path.of("c.qcow2"), true, false, true)),
+                run.disks);
     }
 
     @Test
@@ -142,7 +177,11 @@ class SimpleVmmCliTest {
             assertEquals(64L << 20, image.sizeBytes());
         }
         Files.write(dir.resolve("base.raw"), new byte[1 << 20]);
-        Result overlay = execute("create-qcow2", "--backing", "base.raw", dir.resolve("overlay.qcow2").toString());
+        Result overlay = execute(
+                "create-qcow2",
+                "--backing",
+                "base.raw",
+                dir.resolve("overlay.qcow2").toString());
         assertEquals(0, overlay.status(), overlay.err());
         assertTrue(overlay.out().endsWith("1048576 bytes, over base.raw (raw)\n"), overlay.out());
         Result exists = execute("create-qcow2", dir.resolve("new.qcow2").toString(), "1M");

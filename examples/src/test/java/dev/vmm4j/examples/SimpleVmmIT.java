@@ -23,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresKvm
 class SimpleVmmIT {
-    private static final Path REPOSITORY = Path.of(System.getProperty("vmm4j.repository", "..")).toAbsolutePath().normalize();
+    private static final Path REPOSITORY = Path.of(System.getProperty("vmm4j.repository", ".."))
+            .toAbsolutePath()
+            .normalize();
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @TempDir
@@ -45,8 +47,13 @@ class SimpleVmmIT {
             List<String> command = new ArrayList<>(shellPrefix);
             command.add(REPOSITORY.resolve("simple-vmm").toString());
             command.addAll(args);
-            process = new ProcessBuilder(command).directory(dir.toFile()).redirectOutput(out.toFile())
-                    .redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+            process = new ProcessBuilder(command)
+                    .directory(dir.toFile())
+                    .redirectOutput(out.toFile())
+                    .redirectError(err.toFile())
+                    .redirectInput(
+                            ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .start();
         }
 
         String out() throws IOException {
@@ -62,7 +69,8 @@ class SimpleVmmIT {
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (!out().contains(text)) {
                 if (!process.isAlive() || System.nanoTime() > deadline) {
-                    throw new AssertionError("no \"" + text + "\" from simple-vmm; out:\n" + out() + "\nerr:\n" + err());
+                    throw new AssertionError(
+                            "no \"" + text + "\" from simple-vmm; out:\n" + out() + "\nerr:\n" + err());
                 }
                 Thread.sleep(50);
             }
@@ -112,18 +120,26 @@ class SimpleVmmIT {
         }
         Path disk = Files.write(dir.resolve("disk.img"), image);
         Path sockets = Files.createDirectory(dir.resolve("sockets"));
-        try (Run vm = new Run(List.of("run", "--rwdisk", disk.toString(), "--socket", sockets.toString(), "--params", "demo.wait"))) {
+        try (Run vm = new Run(
+                List.of("run", "--rwdisk", disk.toString(), "--socket", sockets.toString(), "--params", "demo.wait"))) {
             vm.awaitOutput("demo: waiting for the host");
-            assertTrue(vm.out().contains("disk: first sector starts c0 c1 c2 c3 c4 c5 c6 c7 c8 c9 ca cb cc cd ce cf"), vm.out());
+            assertTrue(
+                    vm.out().contains("disk: first sector starts c0 c1 c2 c3 c4 c5 c6 c7 c8 c9 ca cb cc cd ce cf"),
+                    vm.out());
             Path socket;
             try (var files = Files.list(sockets)) {
-                socket = files.filter(p -> p.getFileName().toString().matches("vmm4j-\\d+\\.sock")).findFirst().orElseThrow();
+                socket = files.filter(p -> p.getFileName().toString().matches("vmm4j-\\d+\\.sock"))
+                        .findFirst()
+                        .orElseThrow();
             }
-            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+            assertEquals(
+                    "rw-------",
+                    java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
 
             String[] status = control("status", socket.toString());
             assertEquals("0", status[0], status[2]);
-            assertEquals(socket + ": state=running memory=268435456 vcpus=1 balloon_target=0 balloon_actual=0\n", status[1]);
+            assertEquals(
+                    socket + ": state=running memory=268435456 vcpus=1 balloon_target=0 balloon_actual=0\n", status[1]);
 
             String[] balloon = control("balloon", "1M", socket.toString());
             assertEquals("0", balloon[0], balloon[2]);
@@ -144,10 +160,12 @@ class SimpleVmmIT {
 
     @Test
     void anInheritedFdIsADisk() throws Exception {
-        Path disk = Files.write(dir.resolve("fd.img"), new byte[] {0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+        Path disk = Files.write(
+                dir.resolve("fd.img"), new byte[] {0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
         Files.write(disk, new byte[4096 - 16], java.nio.file.StandardOpenOption.APPEND);
         // bash opens the image as fd 9 and simple-vmm uses that fd, as crosvm's launchers do.
-        try (Run run = new Run(List.of("bash", "-c", "exec \"$0\" \"$@\" 9<>" + disk),
+        try (Run run = new Run(
+                List.of("bash", "-c", "exec \"$0\" \"$@\" 9<>" + disk),
                 List.of("run", "--rwdisk", "/proc/self/fd/9", "--no-rng", "--no-balloon"))) {
             assertEquals(0, run.await(), run.err());
             assertTrue(run.out().contains("disk: first sector starts 11 22 33 44 00"), run.out());

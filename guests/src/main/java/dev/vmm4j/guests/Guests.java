@@ -53,7 +53,8 @@ public enum Guests {
     public byte[] elf() {
         try (InputStream in = Guests.class.getResourceAsStream(file)) {
             if (in == null) {
-                throw new IllegalStateException("guest " + file + " is not in the guests jar: was it built with gcc and make?");
+                throw new IllegalStateException(
+                        "guest " + file + " is not in the guests jar: was it built with gcc and make?");
             }
             return in.readAllBytes();
         } catch (IOException e) {

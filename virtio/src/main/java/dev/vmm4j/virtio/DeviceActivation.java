@@ -20,8 +20,13 @@ import java.util.Objects;
  * @param eventLoop the loop (one thread per device) to register the queue events with; the device removes what it
  *     added on {@link VirtioDevice#reset()}
  */
-public record DeviceActivation(GuestMemory memory, long ackedFeatures, List<SplitQueue> queues, List<EventFd> queueEvents,
-        VirtioInterrupt interrupt, EventLoop eventLoop) {
+public record DeviceActivation(
+        GuestMemory memory,
+        long ackedFeatures,
+        List<SplitQueue> queues,
+        List<EventFd> queueEvents,
+        VirtioInterrupt interrupt,
+        EventLoop eventLoop) {
     /** Checks the arguments and copies the lists. */
     public DeviceActivation {
         Objects.requireNonNull(memory, "memory");

@@ -47,7 +47,12 @@ public final class QueueHandler implements EventSubscriber {
     private long malformedChains;
 
     /** A handler serving queue {@code queueIndex} of device {@code name} (for logs), notified through {@code notification}. */
-    public QueueHandler(String name, int queueIndex, SplitQueue queue, EventFd notification, VirtioInterrupt interrupt,
+    public QueueHandler(
+            String name,
+            int queueIndex,
+            SplitQueue queue,
+            EventFd notification,
+            VirtioInterrupt interrupt,
             ChainServer server) {
         this.name = Objects.requireNonNull(name, "name");
         this.queueIndex = queueIndex;
@@ -102,13 +107,18 @@ public final class QueueHandler implements EventSubscriber {
     private long serveOne() {
         if (!chain.isValid()) {
             malformedChains++;
-            LOG.log(System.Logger.Level.DEBUG, () -> name + " queue " + queueIndex + ": returned a malformed chain unused: " + chain);
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> name + " queue " + queueIndex + ": returned a malformed chain unused: " + chain);
             return 0;
         }
         try {
             return server.serve(chain);
         } catch (GuestMemoryException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, name + " queue " + queueIndex + ": request at head " + chain.head() + " failed", e);
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    name + " queue " + queueIndex + ": request at head " + chain.head() + " failed",
+                    e);
             return 0;
         }
     }

@@ -22,7 +22,8 @@ public final class ServedQueues {
             throw new IllegalStateException("already serving " + subscriptions.length + " queues; stop() first");
         }
         loop = eventLoop;
-        subscriptions = Arrays.stream(handlers).mapToInt(eventLoop::addSubscriber).toArray();
+        subscriptions =
+                Arrays.stream(handlers).mapToInt(eventLoop::addSubscriber).toArray();
     }
 
     /** Stops serving; when it returns, no handler runs (a batch in progress has finished). Idempotent. */

@@ -18,13 +18,16 @@ import org.junit.jupiter.api.Test;
 class PublicApiNullTest {
     @Test
     void everyPublicConstructorAndStaticMethodChecksForNull() {
-        try (EventLoop loop = EventLoop.create("null-test"); EventFd event = EventFd.createNonBlocking()) {
-            NullPointerTester tester = new NullPointerTester().setDefault(EventLoop.class, loop)
+        try (EventLoop loop = EventLoop.create("null-test");
+                EventFd event = EventFd.createNonBlocking()) {
+            NullPointerTester tester = new NullPointerTester()
+                    .setDefault(EventLoop.class, loop)
                     .setDefault(EventFd.class, event)
                     .setDefault(SplitQueue.class, new SplitQueue(8))
                     .setDefault(GuestAllocator.class, new GuestAllocator(0x1000, 0x1000))
                     .setDefault(BalloonPolicy.Parameters.class, BalloonPolicy.Parameters.crosvm(2L << 30));
-            List<Class<?>> checked = PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
+            List<Class<?>> checked =
+                    PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
             assertFalse(checked.isEmpty());
         }
     }

@@ -49,15 +49,23 @@ public sealed interface ExitStatus {
         }
 
         public String description() {
-            return String.format(Locale.ROOT, "KVM internal error %d on vcpu %d at rip %#x%s", suberror, vcpu, rip,
-                    instruction.length == 0 ? "" : " (instruction " + HexFormat.ofDelimiter(" ").formatHex(instruction) + ")");
+            return String.format(
+                    Locale.ROOT,
+                    "KVM internal error %d on vcpu %d at rip %#x%s",
+                    suberror,
+                    vcpu,
+                    rip,
+                    instruction.length == 0
+                            ? ""
+                            : " (instruction " + HexFormat.ofDelimiter(" ").formatHex(instruction) + ")");
         }
     }
 
     /** The CPU refused to enter the guest on vCPU {@code vcpu}. */
     record FailEntry(int vcpu, long hardwareReason) implements ExitStatus {
         public String description() {
-            return String.format(Locale.ROOT, "vcpu %d failed to enter the guest (hardware reason %#x)", vcpu, hardwareReason);
+            return String.format(
+                    Locale.ROOT, "vcpu %d failed to enter the guest (hardware reason %#x)", vcpu, hardwareReason);
         }
     }
 
@@ -82,7 +90,8 @@ public sealed interface ExitStatus {
 
         public String description() {
             // An Error's class says more than its message (a StackOverflowError has none).
-            String reason = cause instanceof Error || cause.getMessage() == null ? cause.toString() : cause.getMessage();
+            String reason =
+                    cause instanceof Error || cause.getMessage() == null ? cause.toString() : cause.getMessage();
             return what + " failed: " + reason;
         }
     }

@@ -24,7 +24,12 @@ final class VcpuLoop implements Runnable {
     private final BooleanSupplier finished;
     private final IntToLongFunction programCounter;
 
-    VcpuLoop(Vcpu vcpu, Bus ioBus, Bus mmioBus, Consumer<ExitStatus> finish, BooleanSupplier finished,
+    VcpuLoop(
+            Vcpu vcpu,
+            Bus ioBus,
+            Bus mmioBus,
+            Consumer<ExitStatus> finish,
+            BooleanSupplier finished,
             IntToLongFunction programCounter) {
         this.programCounter = programCounter;
         this.vcpu = vcpu;
@@ -62,7 +67,7 @@ final class VcpuLoop implements Runnable {
                     read.data().fill((byte) 0xff);
                 }
             }
-            case VcpuExit.Intr intr -> { } // kicked: the loop condition says whether to stop
+            case VcpuExit.Intr intr -> {} // kicked: the loop condition says whether to stop
             case VcpuExit.Hlt hlt -> {
                 return new ExitStatus.GuestPowerOff(); // without an irqchip to wake it, a halted CPU is off
             }
@@ -80,10 +85,12 @@ final class VcpuLoop implements Runnable {
                         ? new ExitStatus.GuestReset()
                         : event.type() == LinuxHeaders.KVM_SYSTEM_EVENT_SHUTDOWN()
                                 ? new ExitStatus.GuestPowerOff()
-                                : new ExitStatus.Failure("the guest", new IllegalStateException("system event " + event.type()));
+                                : new ExitStatus.Failure(
+                                        "the guest", new IllegalStateException("system event " + event.type()));
             }
             default -> {
-                return new ExitStatus.Failure("vcpu-" + vcpu.id(), new IllegalStateException("unexpected exit " + exit));
+                return new ExitStatus.Failure(
+                        "vcpu-" + vcpu.id(), new IllegalStateException("unexpected exit " + exit));
             }
         }
         return null;

@@ -65,6 +65,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final VmDeviceContext devices;
     /** Set once the machine has booted; read by whoever ends the VM, from any thread. */
     private volatile List<Vcpu> vcpus = List.of();
+
     private ArchMachine machine;
     private final List<Thread> vcpuThreads = new ArrayList<>();
     private final List<Thread> loopThreads = new ArrayList<>();
@@ -79,7 +80,8 @@ public final class VirtualMachine implements AutoCloseable {
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
-        this.devices = new VmDeviceContext(vm, memory, ioBus, mmioBus, layout.allocator(), deviceThreads(), this::finish);
+        this.devices =
+                new VmDeviceContext(vm, memory, ioBus, mmioBus, layout.allocator(), deviceThreads(), this::finish);
     }
 
     /** {@return a builder; see {@link VirtualMachineBuilder}} */
@@ -100,12 +102,18 @@ public final class VirtualMachine implements AutoCloseable {
             LinuxArch arch = config.arch().orElseGet(VirtualMachine::hostArch);
             MachineLayout layout = arch.layout(config.memoryBytes());
             kvm = Kvm.open();
-            for (Capability needed : new Capability[] {Capability.USER_MEMORY, Capability.IRQCHIP, Capability.IRQFD,
-                    Capability.IOEVENTFD, Capability.IMMEDIATE_EXIT}) {
+            for (Capability needed : new Capability[] {
+                Capability.USER_MEMORY,
+                Capability.IRQCHIP,
+                Capability.IRQFD,
+                Capability.IOEVENTFD,
+                Capability.IMMEDIATE_EXIT
+            }) {
                 kvm.requireCapability(needed, "running a VM");
             }
             if (config.vcpus() > kvm.maxVcpus()) {
-                throw new IllegalStateException(config.vcpus() + " vCPUs asked for, KVM on this host allows " + kvm.maxVcpus());
+                throw new IllegalStateException(
+                        config.vcpus() + " vCPUs asked for, KVM on this host allows " + kvm.maxVcpus());
             }
             vm = kvm.createVm();
             GuestMemoryMmap.Builder regions = GuestMemoryMmap.builder();
@@ -129,7 +137,9 @@ public final class VirtualMachine implements AutoCloseable {
             if (failure instanceof Error error) {
                 throw error; // the VM is released; the JVM is told as it was
             }
-            throw failure instanceof VmBuildException build ? build : new VmBuildException(List.of(describe(failure)), failure);
+            throw failure instanceof VmBuildException build
+                    ? build
+                    : new VmBuildException(List.of(describe(failure)), failure);
         }
     }
 
@@ -146,8 +156,8 @@ public final class VirtualMachine implements AutoCloseable {
     private void setUp(VirtualMachineBuilder.Config config) throws IOException {
         // From here on the devices are the VM's: close() closes them whether they attached or not.
         config.devices().forEach(devices::closeOnExit);
-        machine = arch.createMachine(new MachineContext(kvm, vm, config.vcpus(), devices, config.serialOutput(),
-                config.serialInput()));
+        machine = arch.createMachine(
+                new MachineContext(kvm, vm, config.vcpus(), devices, config.serialOutput(), config.serialInput()));
         for (VirtualMachineBuilder.BusPlacement placement : config.busDevices()) {
             (placement.io() ? ioBus : mmioBus).insert(placement.device(), placement.base(), placement.length());
         }
@@ -170,7 +180,8 @@ public final class VirtualMachine implements AutoCloseable {
         }
         Boot boot = machine.boot(config.bootSpec(), devices.takeNodes());
         if (boot.vcpus().size() != config.vcpus()) {
-            throw new IllegalStateException(arch.name() + " set up " + boot.vcpus().size() + " vCPUs, not " + config.vcpus());
+            throw new IllegalStateException(
+                    arch.name() + " set up " + boot.vcpus().size() + " vCPUs, not " + config.vcpus());
         }
         vcpus = boot.vcpus();
         LOG.log(System.Logger.Level.DEBUG, () -> "built " + this + ", command line: " + boot.commandLine());
@@ -207,7 +218,8 @@ public final class VirtualMachine implements AutoCloseable {
         synchronized (lifecycle) {
             running = started;
         }
-        VmStatus.State state = ended != null ? VmStatus.State.ENDED : running ? VmStatus.State.RUNNING : VmStatus.State.CREATED;
+        VmStatus.State state =
+                ended != null ? VmStatus.State.ENDED : running ? VmStatus.State.RUNNING : VmStatus.State.CREATED;
         return new VmStatus(state, memory.totalSize(), vcpus.size(), Optional.ofNullable(ended));
     }
 
@@ -226,7 +238,8 @@ public final class VirtualMachine implements AutoCloseable {
                 loopThreads.add(loop.start(body -> vmThread(loop.name(), false, body)));
             }
             for (Vcpu vcpu : vcpus) {
-                VcpuLoop loop = new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, machine::programCounter);
+                VcpuLoop loop =
+                        new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, machine::programCounter);
                 Thread thread = vmThread("vcpu-" + vcpu.id(), false, loop);
                 vcpuThreads.add(thread);
                 thread.start();
@@ -377,6 +390,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "VirtualMachine[" + arch.name() + ", " + vcpus.size() + " vCPUs, " + (memory.totalSize() >> 20) + " MiB]";
+        return "VirtualMachine[" + arch.name() + ", " + vcpus.size() + " vCPUs, " + (memory.totalSize() >> 20)
+                + " MiB]";
     }
 }

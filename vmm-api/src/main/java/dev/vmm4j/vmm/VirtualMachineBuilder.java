@@ -47,14 +47,21 @@ public final class VirtualMachineBuilder {
     static final long MIN_MEMORY = 16L << 20;
     /** crosvm's default. */
     static final long DEFAULT_MEMORY = 256L << 20;
+
     private static final long PAGE = 4096;
 
     /** A device the embedder puts at a fixed place on one of the buses. */
     record BusPlacement(BusDevice device, long base, long length, boolean io) {}
 
     /** What {@link VirtualMachine#create} builds from: the builder's values, checked, with defaults filled in. */
-    record Config(long memoryBytes, int vcpus, BootSpec bootSpec, OutputStream serialOutput,
-            Optional<InputStream> serialInput, Optional<LinuxArch> arch, List<BusPlacement> busDevices,
+    record Config(
+            long memoryBytes,
+            int vcpus,
+            BootSpec bootSpec,
+            OutputStream serialOutput,
+            Optional<InputStream> serialInput,
+            Optional<LinuxArch> arch,
+            List<BusPlacement> busDevices,
             List<VmDevice> devices) {}
 
     private Long memoryBytes;
@@ -88,8 +95,11 @@ public final class VirtualMachineBuilder {
     public VirtualMachineBuilder memory(long bytes) {
         requireUnset(memoryBytes, "memory");
         if (bytes < MIN_MEMORY || bytes % PAGE != 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "memory must be a multiple of 4 KiB and at least %d MiB, got %d bytes", MIN_MEMORY >> 20, bytes));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "memory must be a multiple of 4 KiB and at least %d MiB, got %d bytes",
+                    MIN_MEMORY >> 20,
+                    bytes));
         }
         this.memoryBytes = bytes;
         return this;
@@ -221,11 +231,19 @@ public final class VirtualMachineBuilder {
         }
         for (BusPlacement placement : busDevices) {
             if (placement.length() <= 0) {
-                problems.add(String.format(Locale.ROOT, "device %s at %#x has length %d", placement.device(),
-                        placement.base(), placement.length()));
+                problems.add(String.format(
+                        Locale.ROOT,
+                        "device %s at %#x has length %d",
+                        placement.device(),
+                        placement.base(),
+                        placement.length()));
             } else if (placement.io() && (placement.base() < 0 || placement.base() + placement.length() > 0x10000)) {
-                problems.add(String.format(Locale.ROOT, "device %s at ports %#x+%#x is outside 0..0xffff",
-                        placement.device(), placement.base(), placement.length()));
+                problems.add(String.format(
+                        Locale.ROOT,
+                        "device %s at ports %#x+%#x is outside 0..0xffff",
+                        placement.device(),
+                        placement.base(),
+                        placement.length()));
             }
         }
         for (VmDevice device : devices) {
@@ -239,19 +257,29 @@ public final class VirtualMachineBuilder {
             devices.forEach(VirtualMachineBuilder::closeQuietly);
             throw new VmBuildException(problems);
         }
-        BootSpec spec = new BootSpec(kernel, Optional.ofNullable(initrd), commandLine == null ? "" : commandLine,
-                hostDecompression == null || hostDecompression, cpuid == null ? UnaryOperator.identity() : cpuid);
-        return VirtualMachine.create(new Config(memoryBytes == null ? DEFAULT_MEMORY : memoryBytes,
-                vcpus == null ? 1 : vcpus, spec, serialOutput == null ? System.out : serialOutput,
-                Optional.ofNullable(serialInput), Optional.ofNullable(arch), List.copyOf(busDevices), List.copyOf(devices)));
+        BootSpec spec = new BootSpec(
+                kernel,
+                Optional.ofNullable(initrd),
+                commandLine == null ? "" : commandLine,
+                hostDecompression == null || hostDecompression,
+                cpuid == null ? UnaryOperator.identity() : cpuid);
+        return VirtualMachine.create(new Config(
+                memoryBytes == null ? DEFAULT_MEMORY : memoryBytes,
+                vcpus == null ? 1 : vcpus,
+                spec,
+                serialOutput == null ? System.out : serialOutput,
+                Optional.ofNullable(serialInput),
+                Optional.ofNullable(arch),
+                List.copyOf(busDevices),
+                List.copyOf(devices)));
     }
 
     private static void closeQuietly(VmDevice device) {
         try {
             device.close();
         } catch (RuntimeException e) {
-            System.getLogger(VirtualMachineBuilder.class.getName()).log(System.Logger.Level.WARNING,
-                    "closing " + device + " after a failed build failed", e);
+            System.getLogger(VirtualMachineBuilder.class.getName())
+                    .log(System.Logger.Level.WARNING, "closing " + device + " after a failed build failed", e);
         }
     }
 
@@ -275,7 +303,10 @@ public final class VirtualMachineBuilder {
             set.add("cmdline=\"" + commandLine + "\"");
         }
         if (serialOutput != null) {
-            set.add("serial=" + (serialOutput instanceof PrintStream ? "print stream" : serialOutput.getClass().getSimpleName()));
+            set.add("serial="
+                    + (serialOutput instanceof PrintStream
+                            ? "print stream"
+                            : serialOutput.getClass().getSimpleName()));
         }
         if (serialInput != null) {
             set.add("serialInput");

@@ -40,7 +40,13 @@ final class VmDeviceContext implements DeviceContext {
     private final Map<String, Integer> instances = new HashMap<>();
     private boolean announcing = true;
 
-    VmDeviceContext(Vm vm, GuestMemory memory, Bus ioBus, Bus mmioBus, SystemAllocator allocator, ThreadFactory threads,
+    VmDeviceContext(
+            Vm vm,
+            GuestMemory memory,
+            Bus ioBus,
+            Bus mmioBus,
+            SystemAllocator allocator,
+            ThreadFactory threads,
             Consumer<ExitStatus> exit) {
         this.vm = vm;
         this.memory = memory;
@@ -112,7 +118,8 @@ final class VmDeviceContext implements DeviceContext {
     public synchronized void announce(DeviceNode node) {
         Objects.requireNonNull(node, "node");
         if (!announcing) {
-            throw new IllegalStateException("the kernel is already loaded: devices announce themselves while the VM is built");
+            throw new IllegalStateException(
+                    "the kernel is already loaded: devices announce themselves while the VM is built");
         }
         nodes.add(node);
     }

@@ -21,10 +21,14 @@ import org.junit.jupiter.api.Test;
 class PublicApiNullTest {
     @Test
     void everyPublicConstructorAndStaticMethodChecksForNull() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
-            NullPointerTester tester = new NullPointerTester().setDefault(Kvm.class, kvm).setDefault(Vm.class, vm)
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
+            NullPointerTester tester = new NullPointerTester()
+                    .setDefault(Kvm.class, kvm)
+                    .setDefault(Vm.class, vm)
                     .setDefault(SystemAllocator.class, SystemAllocator.builder().build());
-            List<Class<?>> checked = PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
+            List<Class<?>> checked =
+                    PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
             assertTrue(checked.size() > 50, "checked " + checked.size() + " classes: " + checked);
         }
     }

@@ -43,8 +43,12 @@ public final class AArch64Arch implements LinuxArch {
 
     @Override
     public ArchMachine createMachine(MachineContext context) {
-        return AArch64Machine.create(new SystemArmKvm(context.vm()), context.vcpuCount(), context.devices(),
-                context.console(), context.consoleInput());
+        return AArch64Machine.create(
+                new SystemArmKvm(context.vm()),
+                context.vcpuCount(),
+                context.devices(),
+                context.console(),
+                context.consoleInput());
     }
 
     @Override

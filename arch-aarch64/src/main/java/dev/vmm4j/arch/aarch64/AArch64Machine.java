@@ -39,6 +39,7 @@ import java.util.Optional;
 final class AArch64Machine implements ArchMachine {
     /** Interrupt lines the GIC has: 32 private ones, then the SPIs. */
     static final int GIC_NR_IRQS = 128;
+
     static final String BASE_COMMAND_LINE = "console=ttyS0 earlycon=uart8250,mmio,0x3f8 panic=-1";
     private static final int COMMAND_LINE_CAPACITY = 2048;
 
@@ -63,10 +64,15 @@ final class AArch64Machine implements ArchMachine {
      *
      * @throws IllegalStateException if the host's KVM has no in-kernel GIC, or only a v2 and more than 8 vCPUs are asked
      */
-    static AArch64Machine create(ArmKvm kvm, int vcpuCount, DeviceContext devices, OutputStream console,
+    static AArch64Machine create(
+            ArmKvm kvm,
+            int vcpuCount,
+            DeviceContext devices,
+            OutputStream console,
             Optional<InputStream> consoleInput) {
         Objects.requireNonNull(kvm, "kvm");
-        GicVersion version = kvm.supportsDevice(Aarch64Headers.KVM_DEV_TYPE_ARM_VGIC_V3()) ? GicVersion.V3 : GicVersion.V2;
+        GicVersion version =
+                kvm.supportsDevice(Aarch64Headers.KVM_DEV_TYPE_ARM_VGIC_V3()) ? GicVersion.V3 : GicVersion.V2;
         if (version == GicVersion.V2 && !kvm.supportsDevice(Aarch64Headers.KVM_DEV_TYPE_ARM_VGIC_V2())) {
             throw new IllegalStateException("KVM on this host offers no in-kernel GIC (neither v3 nor v2)");
         }
@@ -78,7 +84,10 @@ final class AArch64Machine implements ArchMachine {
         if (version == GicVersion.V3) {
             gic = kvm.createDevice(Aarch64Headers.KVM_DEV_TYPE_ARM_VGIC_V3());
             gic.setAttribute(group, Aarch64Headers.KVM_VGIC_V3_ADDR_TYPE_DIST(), AArch64Layout.GIC_DIST_BASE);
-            gic.setAttribute(group, Aarch64Headers.KVM_VGIC_V3_ADDR_TYPE_REDIST(), AArch64Layout.gicRedistributorBase(vcpuCount));
+            gic.setAttribute(
+                    group,
+                    Aarch64Headers.KVM_VGIC_V3_ADDR_TYPE_REDIST(),
+                    AArch64Layout.gicRedistributorBase(vcpuCount));
         } else {
             gic = kvm.createDevice(Aarch64Headers.KVM_DEV_TYPE_ARM_VGIC_V2());
             gic.setAttribute(group, Aarch64Headers.KVM_VGIC_V2_ADDR_TYPE_DIST(), AArch64Layout.GIC_DIST_BASE);
@@ -105,7 +114,8 @@ final class AArch64Machine implements ArchMachine {
             throw new IllegalStateException("this aarch64 machine has booted already");
         }
         booted = true;
-        String commandLine = spec.commandLine().isEmpty() ? BASE_COMMAND_LINE : BASE_COMMAND_LINE + " " + spec.commandLine();
+        String commandLine =
+                spec.commandLine().isEmpty() ? BASE_COMMAND_LINE : BASE_COMMAND_LINE + " " + spec.commandLine();
         if (commandLine.getBytes(StandardCharsets.US_ASCII).length + 1 > COMMAND_LINE_CAPACITY) {
             throw new IllegalArgumentException("the kernel command line has " + commandLine.length()
                     + " characters; an aarch64 kernel takes at most " + (COMMAND_LINE_CAPACITY - 1));
@@ -113,12 +123,13 @@ final class AArch64Machine implements ArchMachine {
         GuestMemory memory = devices.memory();
         long memoryBytes = memory.totalSize();
         long fdtAddress = AArch64Layout.fdtAddress(memoryBytes);
-        ArmKernelLoader.Loaded loaded = ArmKernelLoader.load(memory, AArch64Layout.RAM_BASE, fdtAddress, spec.kernel(),
-                spec.initrd());
-        byte[] dtb = DeviceTree.write(new DeviceTree.Spec(memoryBytes, vcpuCount, commandLine, loaded.initrd(), gicVersion,
-                nodes));
+        ArmKernelLoader.Loaded loaded =
+                ArmKernelLoader.load(memory, AArch64Layout.RAM_BASE, fdtAddress, spec.kernel(), spec.initrd());
+        byte[] dtb = DeviceTree.write(
+                new DeviceTree.Spec(memoryBytes, vcpuCount, commandLine, loaded.initrd(), gicVersion, nodes));
         if (dtb.length > AArch64Layout.FDT_MAX_SIZE) {
-            throw new IllegalArgumentException("the device tree has " + dtb.length + " bytes, more than the boot protocol's 2 MiB");
+            throw new IllegalArgumentException(
+                    "the device tree has " + dtb.length + " bytes, more than the boot protocol's 2 MiB");
         }
         try {
             memory.writeFully(fdtAddress, dtb);

@@ -22,21 +22,30 @@ import org.junit.jupiter.api.Test;
 class AArch64BootTest {
     @Test
     void debiansKernelPrintsItsBanner() throws Exception {
-        assumeTrue("aarch64".equals(System.getProperty("os.arch")),
+        assumeTrue(
+                "aarch64".equals(System.getProperty("os.arch")),
                 "needs an aarch64 host with /dev/kvm; this one is " + System.getProperty("os.arch"));
         Path kernel = Path.of(System.getProperty("vmm4j.arm64TestKernel", ""));
-        assumeTrue(Files.isRegularFile(kernel), "Debian's arm64 kernel is not at " + kernel + " (scripts/fetch-arm64-test-kernel)");
+        assumeTrue(
+                Files.isRegularFile(kernel),
+                "Debian's arm64 kernel is not at " + kernel + " (scripts/fetch-arm64-test-kernel)");
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(512)).vcpus(2).kernel(kernel)
-                .serial(console).build()) {
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(512))
+                .vcpus(2)
+                .kernel(kernel)
+                .serial(console)
+                .build()) {
             vm.start();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!console.toString(StandardCharsets.UTF_8).contains("Booting Linux on physical CPU") && System.nanoTime() < deadline
+            while (!console.toString(StandardCharsets.UTF_8).contains("Booting Linux on physical CPU")
+                    && System.nanoTime() < deadline
                     && vm.exitStatus().isEmpty()) {
                 Thread.sleep(100);
             }
             vm.stop();
         }
-        assertTrue(console.toString(StandardCharsets.UTF_8).contains("Booting Linux on physical CPU"), console.toString());
+        assertTrue(
+                console.toString(StandardCharsets.UTF_8).contains("Booting Linux on physical CPU"), console.toString());
     }
 }

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 class PublicApiNullTest {
     @Test
     void everyPublicConstructorAndStaticMethodChecksForNull() {
-        List<Class<?>> checked = PublicApi.checkNulls(new NullPointerTester(), PublicApi.classes(Path.of("target/classes")),
-                Set.of());
+        List<Class<?>> checked =
+                PublicApi.checkNulls(new NullPointerTester(), PublicApi.classes(Path.of("target/classes")), Set.of());
         assertFalse(checked.isEmpty());
     }
 }

@@ -35,7 +35,8 @@ final class RecordingArmKvm implements ArmKvm {
             @Override
             public void setAttribute(int group, long attr, long value) {
                 synchronized (RecordingArmKvm.this) {
-                    calls.add(String.format(Locale.ROOT, "KVM_SET_DEVICE_ATTR group %d attr %d value %#x", group, attr, value));
+                    calls.add(String.format(
+                            Locale.ROOT, "KVM_SET_DEVICE_ATTR group %d attr %d value %#x", group, attr, value));
                 }
             }
 

@@ -21,13 +21,19 @@ final class CommandLineDevices {
      */
     static String parameter(DeviceNode device) {
         return switch (device) {
-            case DeviceNode.Mmio mmio when mmio.compatible().equals(VIRTIO_MMIO) -> {
+            case DeviceNode.Mmio mmio
+            when mmio.compatible().equals(VIRTIO_MMIO) -> {
                 String size = mmio.size() % (1L << 20) == 0 ? (mmio.size() >> 20) + "M" : (mmio.size() >> 10) + "K";
                 yield String.format(Locale.ROOT, "virtio_mmio.device=%s@%#x:%d", size, mmio.base(), mmio.interrupt());
             }
-            case DeviceNode.Mmio mmio -> throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "an x86 guest cannot be told of the \"%s\" device at %#x: Linux finds MMIO devices on its command line"
-                            + " only for \"%s\"", mmio.compatible(), mmio.base(), VIRTIO_MMIO));
+            case DeviceNode.Mmio mmio ->
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "an x86 guest cannot be told of the \"%s\" device at %#x: Linux finds MMIO devices on its command line"
+                                + " only for \"%s\"",
+                        mmio.compatible(),
+                        mmio.base(),
+                        VIRTIO_MMIO));
         };
     }
 }

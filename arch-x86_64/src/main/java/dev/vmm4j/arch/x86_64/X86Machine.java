@@ -117,11 +117,17 @@ final class X86Machine implements ArchMachine {
         long entry;
         long cr3;
         try {
-            LoadedKernel kernel = KernelLoader.load(spec.kernel(), memory,
+            LoadedKernel kernel = KernelLoader.load(
+                    spec.kernel(),
+                    memory,
                     spec.hostDecompression() ? KernelLoader.Decompression.HOST : KernelLoader.Decompression.GUEST);
-            byte[] cmdline = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(commandLine).toCString();
+            byte[] cmdline = new KernelCmdline(X86Layout.CMDLINE_MAX)
+                    .insertStr(commandLine)
+                    .toCString();
             memory.writeFully(X86Layout.CMDLINE, cmdline);
-            BootParams params = new BootParams().commandLine(X86Layout.CMDLINE, cmdline.length).e820(BootParams.e820For(memory));
+            BootParams params = new BootParams()
+                    .commandLine(X86Layout.CMDLINE, cmdline.length)
+                    .e820(BootParams.e820For(memory));
             kernel.setupHeader().ifPresent(params::setupHeader);
             if (spec.initrd().isPresent()) {
                 long limit = Math.min(memory.regions().getFirst().size(), initrdLimit(kernel));
@@ -168,7 +174,9 @@ final class X86Machine implements ArchMachine {
             byte[] header = kernel.setupHeader().get();
             int at = (int) setup_header.initrd_addr_max$offset();
             if (header.length >= at + 4) {
-                long max = Integer.toUnsignedLong(ByteBuffer.wrap(header, at, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
+                long max = Integer.toUnsignedLong(ByteBuffer.wrap(header, at, 4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getInt());
                 limit = Math.min(limit, max + 1);
             }
         }

@@ -31,7 +31,8 @@ public final class ControlClient {
             } catch (IOException e) {
                 throw new IOException("no VM listens on " + socket + " (" + e.getMessage() + ")", e);
             }
-            ByteBuffer out = ByteBuffer.wrap((ControlProtocol.format(request) + "\n").getBytes(StandardCharsets.US_ASCII));
+            ByteBuffer out =
+                    ByteBuffer.wrap((ControlProtocol.format(request) + "\n").getBytes(StandardCharsets.US_ASCII));
             while (out.hasRemaining()) {
                 channel.write(out);
             }
@@ -48,7 +49,8 @@ public final class ControlClient {
                     }
                     long left = deadline - System.nanoTime();
                     if (left <= 0 || !in.hasRemaining()) {
-                        throw new IOException("the VM on " + socket + " did not answer within " + timeout.toSeconds() + " s");
+                        throw new IOException(
+                                "the VM on " + socket + " did not answer within " + timeout.toSeconds() + " s");
                     }
                     selector.select(Math.max(1, left / 1_000_000));
                     selector.selectedKeys().clear();

@@ -62,11 +62,13 @@ public final class ControlProtocol {
                     }
                     return new BalloonAdjust(bytes);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("balloon needs a size in bytes (a decimal number >= 0), not \"" + words[1] + "\"");
+                    throw new IllegalArgumentException(
+                            "balloon needs a size in bytes (a decimal number >= 0), not \"" + words[1] + "\"");
                 }
             }
-            default -> throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "unknown request \"%s\": expected exit, balloon BYTES or status", words[0]));
+            default ->
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT, "unknown request \"%s\": expected exit, balloon BYTES or status", words[0]));
         }
     }
 

@@ -60,7 +60,8 @@ public final class ControlServer implements AutoCloseable {
         long drained = -1;
     }
 
-    private ControlServer(Path path, ServerSocketChannel server, Selector selector, VmControl control, ThreadFactory threads) {
+    private ControlServer(
+            Path path, ServerSocketChannel server, Selector selector, VmControl control, ThreadFactory threads) {
         this.path = path;
         this.server = server;
         this.selector = selector;
@@ -91,7 +92,9 @@ public final class ControlServer implements AutoCloseable {
         Path socket = path.toAbsolutePath();
         removeIfStale(socket);
         Path directory = socket.getParent();
-        Path privateDirectory = Files.createTempDirectory(directory, ".vmm4j-socket-",
+        Path privateDirectory = Files.createTempDirectory(
+                directory,
+                ".vmm4j-socket-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path bound = privateDirectory.resolve("control.sock");
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -123,11 +126,14 @@ public final class ControlServer implements AutoCloseable {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther()) {
-            throw new FileAlreadyExistsException(socket.toString(), null, "exists and is not a socket; choose another path");
+        if (!Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                .isOther()) {
+            throw new FileAlreadyExistsException(
+                    socket.toString(), null, "exists and is not a socket; choose another path");
         }
         try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            throw new IOException("control socket " + socket + " is in use by a running VM; stop it or choose another path");
+            throw new IOException(
+                    "control socket " + socket + " is in use by a running VM; stop it or choose another path");
         } catch (ConnectException stale) {
             Files.delete(socket); // nobody listens: a VM that died left it
         }
@@ -274,8 +280,10 @@ public final class ControlServer implements AutoCloseable {
             key.interestOps(SelectionKey.OP_READ);
             return;
         }
-        key.interestOps(client.out.hasRemaining() ? SelectionKey.OP_WRITE | (client.closeAfterWrite ? 0 : SelectionKey.OP_READ)
-                : SelectionKey.OP_READ);
+        key.interestOps(
+                client.out.hasRemaining()
+                        ? SelectionKey.OP_WRITE | (client.closeAfterWrite ? 0 : SelectionKey.OP_READ)
+                        : SelectionKey.OP_READ);
     }
 
     private void drain(SelectionKey key, Client client) throws IOException {

@@ -25,17 +25,24 @@ public final class VirtualMachineControl implements VmControl {
 
     @Override
     public void balloon(long bytes) {
-        balloon.orElseThrow(() -> new IllegalStateException("this VM has no balloon (it was started with --no-balloon)"))
+        balloon.orElseThrow(
+                        () -> new IllegalStateException("this VM has no balloon (it was started with --no-balloon)"))
                 .setTargetBytes(bytes);
     }
 
     @Override
     public String status() {
         VmStatus status = vm.status();
-        StringBuilder fields = new StringBuilder(String.format(Locale.ROOT, "state=%s memory=%d vcpus=%d",
-                status.state().name().toLowerCase(Locale.ROOT), status.memoryBytes(), status.vcpus()));
-        balloon.ifPresent(device -> fields.append(" balloon_target=").append(device.targetBytes())
-                .append(" balloon_actual=").append(device.actualBytes()));
+        StringBuilder fields = new StringBuilder(String.format(
+                Locale.ROOT,
+                "state=%s memory=%d vcpus=%d",
+                status.state().name().toLowerCase(Locale.ROOT),
+                status.memoryBytes(),
+                status.vcpus()));
+        balloon.ifPresent(device -> fields.append(" balloon_target=")
+                .append(device.targetBytes())
+                .append(" balloon_actual=")
+                .append(device.actualBytes()));
         return fields.toString();
     }
 }

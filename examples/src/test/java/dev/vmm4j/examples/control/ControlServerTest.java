@@ -30,6 +30,7 @@ class ControlServerTest {
 
     @TempDir
     Path dir;
+
     private Path socket;
     private ControlServer server;
     private final FakeVm vm = new FakeVm();
@@ -97,9 +98,13 @@ class ControlServerTest {
 
     @Test
     void requestsAreAnswered() throws IOException {
-        assertEquals("ok state=running memory=1073741824", ControlClient.send(socket, new ControlProtocol.Status(), TIMEOUT));
+        assertEquals(
+                "ok state=running memory=1073741824",
+                ControlClient.send(socket, new ControlProtocol.Status(), TIMEOUT));
         assertEquals("ok", ControlClient.send(socket, new ControlProtocol.BalloonAdjust(1 << 20), TIMEOUT));
-        assertEquals("error the guest has 1 GiB", ControlClient.send(socket, new ControlProtocol.BalloonAdjust(2L << 30), TIMEOUT));
+        assertEquals(
+                "error the guest has 1 GiB",
+                ControlClient.send(socket, new ControlProtocol.BalloonAdjust(2L << 30), TIMEOUT));
         assertEquals("ok", ControlClient.send(socket, new ControlProtocol.Exit(), TIMEOUT));
         assertEquals(List.of("balloon 1048576", "exit"), vm.calls);
     }
@@ -158,7 +163,8 @@ class ControlServerTest {
 
     @Test
     void aSilentClientBlocksNobody() throws IOException {
-        try (SocketChannel silent = connect(); SocketChannel halfLine = connect()) {
+        try (SocketChannel silent = connect();
+                SocketChannel halfLine = connect()) {
             send(halfLine, "bal"); // and never the rest
             assertEquals("ok", ControlClient.send(socket, new ControlProtocol.Exit(), TIMEOUT));
             assertTrue(silent.isConnected());

@@ -37,6 +37,7 @@ final class ReadmeSnippets {
     private ReadmeSnippets() {}
 
     static void vmInTenLines(Path vmlinux, Path initrdImage, Path rootImage) throws Exception {
+        // spotless:off (the README shows this as written)
         // snippet: vm-in-ten-lines
         VirtioBalloon balloon = VirtioDevices.balloon();             // keep it to move it: balloon.setTargetBytes(..)
         try (VirtualMachine vm = VirtualMachine.builder()
@@ -53,8 +54,10 @@ final class ReadmeSnippets {
             System.out.println(status.description());                // "the guest reset the machine", "vcpu-0 failed: ..."
         }
         // end snippet
+        // spotless:on
     }
 
+    // spotless:off (the README shows this as written)
     // snippet: my-device
     /** A device of your own: it fills every buffer the driver offers with 0x2a. */
     static final class MyDevice implements VirtioDevice {
@@ -78,16 +81,20 @@ final class ReadmeSnippets {
         @Override public void reset() { served.stop(); }
     }
     // end snippet
+    // spotless:on
 
     static VirtualMachineBuilder myDeviceInAVm(Path vmlinux) {
+        // spotless:off (the README shows this as written)
         // snippet: my-device-in-a-vm
         VirtualMachineBuilder builder = VirtualMachine.builder().kernel(vmlinux)
                 .device(VirtioMmio.of(new MyDevice()));                 // a 4 KiB window, an irqfd, an ioeventfd per queue
         // end snippet
+        // spotless:on
         return builder;
     }
 
     static void myDeviceWithoutKvm() {
+        // spotless:off (the README shows this as written)
         // snippet: device-harness
         try (DeviceHarness harness = DeviceHarness.create(new MyDevice())) {
             DriverQueue queue = harness.activate().getFirst();   // the driver's handshake, over the MMIO registers
@@ -98,9 +105,11 @@ final class ReadmeSnippets {
             assertEquals(new DriverQueue.UsedElement(head, 64), queue.used(0));
         }
         // end snippet
+        // spotless:on
     }
 
     static void typedKvm() throws Exception {
+        // spotless:off (the README shows this as written)
         // snippet: typed-kvm
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofShared()) {
             MemorySegment ram = arena.allocate(2 << 20, 4096);
@@ -114,5 +123,6 @@ final class ReadmeSnippets {
             }
         }
         // end snippet
+        // spotless:on
     }
 }

@@ -38,7 +38,7 @@ class ReadmeTest {
             } else if (trimmed.equals("// end snippet")) {
                 snippets.put(name, dedent(lines));
                 name = null;
-            } else if (name != null) {
+            } else if (name != null && !trimmed.startsWith("// spotless:")) {
                 lines.add(line);
             }
         }
@@ -46,8 +46,11 @@ class ReadmeTest {
     }
 
     private static String dedent(List<String> lines) {
-        int indent = lines.stream().filter(line -> !line.isBlank())
-                .mapToInt(line -> line.length() - line.stripLeading().length()).min().orElse(0);
+        int indent = lines.stream()
+                .filter(line -> !line.isBlank())
+                .mapToInt(line -> line.length() - line.stripLeading().length())
+                .min()
+                .orElse(0);
         StringBuilder text = new StringBuilder();
         for (String line : lines) {
             text.append(line.isBlank() ? "" : line.substring(indent)).append('\n');
@@ -63,9 +66,13 @@ class ReadmeTest {
         List<String> shown = new ArrayList<>();
         while (blocks.find()) {
             String name = blocks.group(1);
-            assertTrue(snippets.containsKey(name), "the README shows a snippet " + name + " that " + SNIPPETS + " lacks");
-            assertEquals(snippets.get(name), blocks.group(2), "the README's " + name + " differs from " + SNIPPETS
-                    + "; the compiled one is:\n" + snippets.get(name));
+            assertTrue(
+                    snippets.containsKey(name), "the README shows a snippet " + name + " that " + SNIPPETS + " lacks");
+            assertEquals(
+                    snippets.get(name),
+                    blocks.group(2),
+                    "the README's " + name + " differs from " + SNIPPETS + "; the compiled one is:\n"
+                            + snippets.get(name));
             shown.add(name);
         }
         assertEquals(List.copyOf(snippets.keySet()), shown, "every snippet, once, in order");

@@ -41,10 +41,14 @@ public final class NativeCall {
     private static final ThreadLocal<MemorySegment> CALL_STATE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
 
-    private static final MethodHandle IOCTL_WORD = errnoCapturing(LinuxHeaders.ioctl.address(),
-            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_POINTER = errnoCapturing(LinuxHeaders.ioctl.address(),
-            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_WORD = errnoCapturing(
+            LinuxHeaders.ioctl.address(),
+            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG),
+            Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_POINTER = errnoCapturing(
+            LinuxHeaders.ioctl.address(),
+            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER),
+            Linker.Option.firstVariadicArg(2));
 
     private NativeCall() {}
 
@@ -53,7 +57,8 @@ public final class NativeCall {
      * segment (use {@link #callState()}), followed by the parameters of {@code descriptor}.
      */
     @SuppressWarnings("restricted")
-    public static MethodHandle errnoCapturing(MemorySegment function, FunctionDescriptor descriptor, Linker.Option... options) {
+    public static MethodHandle errnoCapturing(
+            MemorySegment function, FunctionDescriptor descriptor, Linker.Option... options) {
         Objects.requireNonNull(function, "function");
         Objects.requireNonNull(descriptor, "descriptor");
         Linker.Option[] all = new Linker.Option[options.length + 1];

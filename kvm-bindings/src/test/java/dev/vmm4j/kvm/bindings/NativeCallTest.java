@@ -20,12 +20,14 @@ class NativeCallTest {
     @Test
     void ioctlOnABadDescriptorReturnsMinusErrnoWithoutThrowing() {
         assertEquals(-LinuxHeaders.EBADF(), NativeCall.ioctl(-1, LinuxHeaders.KVM_GET_API_VERSION(), 0L));
-        assertEquals(-LinuxHeaders.EBADF(), NativeCall.ioctl(-1, LinuxHeaders.KVM_GET_API_VERSION(), MemorySegment.NULL));
+        assertEquals(
+                -LinuxHeaders.EBADF(), NativeCall.ioctl(-1, LinuxHeaders.KVM_GET_API_VERSION(), MemorySegment.NULL));
     }
 
     @Test
     void checkedIoctlNamesTheCallAndTheErrno() {
-        NativeCallException e = assertThrows(NativeCallException.class,
+        NativeCallException e = assertThrows(
+                NativeCallException.class,
                 () -> NativeCall.checkedIoctl("KVM_GET_API_VERSION", -1, LinuxHeaders.KVM_GET_API_VERSION(), 0L));
         assertEquals("KVM_GET_API_VERSION failed: EBADF (Bad file descriptor)", e.getMessage());
         assertEquals("KVM_GET_API_VERSION", e.call());
@@ -36,14 +38,15 @@ class NativeCallTest {
     @Test
     void checkPassesResultsThroughAndTurnsMinusErrnoIntoAnException() {
         assertEquals(7, NativeCall.check("read", 7));
-        NativeCallException e = assertThrows(NativeCallException.class,
-                () -> NativeCall.check("KVM_CREATE_VCPU", -LinuxHeaders.EEXIST()));
+        NativeCallException e = assertThrows(
+                NativeCallException.class, () -> NativeCall.check("KVM_CREATE_VCPU", -LinuxHeaders.EEXIST()));
         assertEquals("KVM_CREATE_VCPU failed: EEXIST (File exists)", e.getMessage());
     }
 
     @Test
     void exceptionCarriesAHintAfterTheErrno() {
-        NativeCallException e = new NativeCallException("open /dev/kvm", LinuxHeaders.EACCES(), "add yourself to the kvm group");
+        NativeCallException e =
+                new NativeCallException("open /dev/kvm", LinuxHeaders.EACCES(), "add yourself to the kvm group");
         assertEquals("open /dev/kvm failed: EACCES (Permission denied): add yourself to the kvm group", e.getMessage());
     }
 

@@ -13,8 +13,8 @@ import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The virtio memory balloon (virtio 1.2, section 5.5): the host sets a target in pages ({@code num_pages}), the
@@ -36,10 +36,12 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     public static final int QUEUE_SIZE = 128;
     /** The most page frame numbers one chain gets served (Linux sends at most 256). */
     public static final int MAX_PFNS_PER_CHAIN = 65_536;
+
     public static final int VIRTIO_BALLOON_F_MUST_TELL_HOST = 0;
     public static final int VIRTIO_BALLOON_F_DEFLATE_ON_OOM = 2;
     /** Page frame numbers count 4 KiB pages, whatever the guest's page size. */
     public static final int PFN_SHIFT = 12;
+
     public static final long PAGE_SIZE = 1L << PFN_SHIFT;
     public static final int CONFIG_NUM_PAGES = 0;
     public static final int CONFIG_ACTUAL = 4;
@@ -103,16 +105,28 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
 
     @Override
     public synchronized void activate(DeviceActivation activation) throws ActivationException {
-        if (!activation.queues().get(INFLATE_QUEUE).isActive() || !activation.queues().get(DEFLATE_QUEUE).isActive()) {
+        if (!activation.queues().get(INFLATE_QUEUE).isActive()
+                || !activation.queues().get(DEFLATE_QUEUE).isActive()) {
             throw new ActivationException("the inflate (0) and deflate (1) queues must both be set up");
         }
         memory = activation.memory();
         interrupt = activation.interrupt();
-        served.serve(activation.eventLoop(),
-                new QueueHandler(name(), INFLATE_QUEUE, activation.queues().get(INFLATE_QUEUE),
-                        activation.queueEvents().get(INFLATE_QUEUE), activation.interrupt(), this::inflate),
-                new QueueHandler(name(), DEFLATE_QUEUE, activation.queues().get(DEFLATE_QUEUE),
-                        activation.queueEvents().get(DEFLATE_QUEUE), activation.interrupt(), chain -> 0));
+        served.serve(
+                activation.eventLoop(),
+                new QueueHandler(
+                        name(),
+                        INFLATE_QUEUE,
+                        activation.queues().get(INFLATE_QUEUE),
+                        activation.queueEvents().get(INFLATE_QUEUE),
+                        activation.interrupt(),
+                        this::inflate),
+                new QueueHandler(
+                        name(),
+                        DEFLATE_QUEUE,
+                        activation.queues().get(DEFLATE_QUEUE),
+                        activation.queueEvents().get(DEFLATE_QUEUE),
+                        activation.interrupt(),
+                        chain -> 0));
         if (targetPages.get() != 0) {
             interrupt.signalConfigChange(); // a target set before the driver came
         }

@@ -32,24 +32,47 @@ public final class BalloonPolicy {
     private static final System.Logger LOG = System.getLogger(BalloonPolicy.class.getName());
 
     /** How the policy moves the balloon. */
-    public record Parameters(long maxBytes, long stepBytes, Duration mute, Duration muteJitter, Duration reclaimDelay,
+    public record Parameters(
+            long maxBytes,
+            long stepBytes,
+            Duration mute,
+            Duration muteJitter,
+            Duration reclaimDelay,
             Duration reclaimInterval) {
         /** Checks that sizes are not negative, the step is positive when there is room, and durations are not negative. */
         public Parameters {
-            if (maxBytes < 0 || stepBytes < 0 || (maxBytes > 0 && stepBytes == 0) || mute.isNegative() || muteJitter.isNegative()
-                    || reclaimDelay.isNegative() || reclaimInterval.isNegative() || reclaimInterval.isZero()) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "bad balloon policy: max %d, step %d, mute %s + %s, reclaim after %s every %s", maxBytes, stepBytes,
-                        mute, muteJitter, reclaimDelay, reclaimInterval));
+            if (maxBytes < 0
+                    || stepBytes < 0
+                    || (maxBytes > 0 && stepBytes == 0)
+                    || mute.isNegative()
+                    || muteJitter.isNegative()
+                    || reclaimDelay.isNegative()
+                    || reclaimInterval.isNegative()
+                    || reclaimInterval.isZero()) {
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "bad balloon policy: max %d, step %d, mute %s + %s, reclaim after %s every %s",
+                        maxBytes,
+                        stepBytes,
+                        mute,
+                        muteJitter,
+                        reclaimDelay,
+                        reclaimInterval));
             }
         }
 
         /** {@return crosvm's parameters for a guest with {@code guestMemoryBytes} of RAM} */
         public static Parameters crosvm(long guestMemoryBytes) {
             long gib = 1L << 30;
-            long max = guestMemoryBytes >= gib * 3 / 2 ? guestMemoryBytes - gib
+            long max = guestMemoryBytes >= gib * 3 / 2
+                    ? guestMemoryBytes - gib
                     : guestMemoryBytes >= gib / 2 ? guestMemoryBytes / 2 : 0;
-            return new Parameters(max, max / 16, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(60),
+            return new Parameters(
+                    max,
+                    max / 16,
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(60),
                     Duration.ofSeconds(10));
         }
     }
@@ -93,8 +116,10 @@ public final class BalloonPolicy {
             sourceFailed = false;
         } catch (IOException e) {
             if (!sourceFailed) {
-                LOG.log(System.Logger.Level.WARNING, "balloon policy: cannot read memory pressure (" + e.getMessage()
-                        + "); the balloon stays at " + currentBytes + " bytes until it can");
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "balloon policy: cannot read memory pressure (" + e.getMessage() + "); the balloon stays at "
+                                + currentBytes + " bytes until it can");
             }
             sourceFailed = true;
             return currentBytes;
@@ -113,7 +138,9 @@ public final class BalloonPolicy {
 
     private void grow(long nowNanos) {
         move(Math.min(parameters.maxBytes(), currentBytes + parameters.stepBytes()));
-        long jitterNanos = parameters.muteJitter().isZero() ? 0 : jitter.nextLong(parameters.muteJitter().toNanos());
+        long jitterNanos = parameters.muteJitter().isZero()
+                ? 0
+                : jitter.nextLong(parameters.muteJitter().toNanos());
         muted = true;
         mutedUntilNanos = nowNanos + parameters.mute().toNanos() + jitterNanos;
         nextReclaimNanos = nowNanos + parameters.reclaimDelay().toNanos();

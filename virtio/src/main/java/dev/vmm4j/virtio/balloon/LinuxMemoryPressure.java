@@ -29,8 +29,11 @@ public final class LinuxMemoryPressure implements MemoryPressureSource {
     public LinuxMemoryPressure(Path proc, double stallPercent, double marginFraction) {
         Objects.requireNonNull(proc, "proc");
         if (!(stallPercent > 0 && stallPercent <= 100) || !(marginFraction >= 0 && marginFraction < 1)) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "stall percent must be in (0, 100] and margin fraction in [0, 1): %s, %s", stallPercent, marginFraction));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "stall percent must be in (0, 100] and margin fraction in [0, 1): %s, %s",
+                    stallPercent,
+                    marginFraction));
         }
         this.proc = proc;
         this.stallPercent = stallPercent;
@@ -68,7 +71,8 @@ public final class LinuxMemoryPressure implements MemoryPressureSource {
                         try {
                             return Double.parseDouble(field.substring("avg10=".length()));
                         } catch (NumberFormatException e) {
-                            throw new IOException("cannot read " + proc.resolve("pressure/memory") + ": bad avg10 in \"" + line + "\"");
+                            throw new IOException("cannot read " + proc.resolve("pressure/memory") + ": bad avg10 in \""
+                                    + line + "\"");
                         }
                     }
                 }
@@ -85,7 +89,8 @@ public final class LinuxMemoryPressure implements MemoryPressureSource {
                     long value = Long.parseLong(parts[0]);
                     return parts.length > 1 && parts[1].equals("kB") ? value * 1024 : value;
                 } catch (NumberFormatException e) {
-                    throw new IOException("cannot read " + proc.resolve("meminfo") + ": bad " + key + " line \"" + line + "\"");
+                    throw new IOException(
+                            "cannot read " + proc.resolve("meminfo") + ": bad " + key + " line \"" + line + "\"");
                 }
             }
         }
@@ -94,6 +99,7 @@ public final class LinuxMemoryPressure implements MemoryPressureSource {
 
     @Override
     public String toString() {
-        return "LinuxMemoryPressure[" + proc + ", stall >= " + stallPercent + "%, margin " + marginFraction + " of MemTotal]";
+        return "LinuxMemoryPressure[" + proc + ", stall >= " + stallPercent + "%, margin " + marginFraction
+                + " of MemTotal]";
     }
 }

@@ -10,8 +10,8 @@ import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.DescriptorChain;
 import dev.vmm4j.vmm.memory.GuestMemory;
-import dev.vmm4j.vmm.memory.GuestRegion;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
+import dev.vmm4j.vmm.memory.GuestRegion;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -39,6 +39,7 @@ import java.util.Objects;
 public final class BlockDevice implements VirtioDevice, AutoCloseable {
     /** The request queue's maximum size. */
     public static final int QUEUE_SIZE = 256;
+
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -68,7 +69,8 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         if (image.supportsDiscard()) {
             config.set(INT, CONFIG_MAX_DISCARD_SECTORS, MAX_DISCARD_SECTORS);
             config.set(INT, CONFIG_MAX_DISCARD_SEG, MAX_DISCARD_SEGMENTS);
-            config.set(INT, CONFIG_DISCARD_SECTOR_ALIGNMENT, (int) Math.max(1, image.discardGranularity() / SECTOR_SIZE));
+            config.set(
+                    INT, CONFIG_DISCARD_SECTOR_ALIGNMENT, (int) Math.max(1, image.discardGranularity() / SECTOR_SIZE));
         }
     }
 
@@ -141,8 +143,15 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             throw new ActivationException("the request queue (0) is not set up");
         }
         memory = activation.memory();
-        served.serve(activation.eventLoop(), new QueueHandler(name(), 0, activation.queues().getFirst(),
-                activation.queueEvents().getFirst(), activation.interrupt(), this::serve));
+        served.serve(
+                activation.eventLoop(),
+                new QueueHandler(
+                        name(),
+                        0,
+                        activation.queues().getFirst(),
+                        activation.queueEvents().getFirst(),
+                        activation.interrupt(),
+                        this::serve));
     }
 
     @Override
@@ -175,8 +184,10 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                     written += statusOffset;
                 }
             }
-            case VIRTIO_BLK_T_OUT -> result = image.isReadOnly() ? VIRTIO_BLK_S_IOERR
-                    : transfer(chain, sector, chain.readableBytes() - HEADER_SIZE, false);
+            case VIRTIO_BLK_T_OUT ->
+                result = image.isReadOnly()
+                        ? VIRTIO_BLK_S_IOERR
+                        : transfer(chain, sector, chain.readableBytes() - HEADER_SIZE, false);
             case VIRTIO_BLK_T_FLUSH -> result = flush();
             case VIRTIO_BLK_T_GET_ID -> {
                 int n = (int) Math.min(statusOffset, ID_BYTES);
@@ -199,7 +210,10 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
      * buffers up to the status byte; for a write, the readable buffers after the header.
      */
     private int transfer(DescriptorChain chain, long sector, long bytes, boolean read) {
-        if (bytes % SECTOR_SIZE != 0 || sector < 0 || sector > capacitySectors || bytes / SECTOR_SIZE > capacitySectors - sector) {
+        if (bytes % SECTOR_SIZE != 0
+                || sector < 0
+                || sector > capacitySectors
+                || bytes / SECTOR_SIZE > capacitySectors - sector) {
             return VIRTIO_BLK_S_IOERR;
         }
         long position = sector * SECTOR_SIZE;
@@ -269,13 +283,18 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             if (flags != 0) {
                 return VIRTIO_BLK_S_UNSUPP; // the unmap flag belongs to WRITE_ZEROES, which is not offered
             }
-            if (count > MAX_DISCARD_SECTORS || sector < 0 || sector > capacitySectors || count > capacitySectors - sector) {
+            if (count > MAX_DISCARD_SECTORS
+                    || sector < 0
+                    || sector > capacitySectors
+                    || count > capacitySectors - sector) {
                 return VIRTIO_BLK_S_IOERR;
             }
         }
         try {
             for (long at = 0; at < bytes; at += DISCARD_SEGMENT_SIZE) {
-                image.discard(segments.get(LONG, at) * SECTOR_SIZE, Integer.toUnsignedLong(segments.get(INT, at + 8)) * SECTOR_SIZE);
+                image.discard(
+                        segments.get(LONG, at) * SECTOR_SIZE,
+                        Integer.toUnsignedLong(segments.get(INT, at + 8)) * SECTOR_SIZE);
             }
             return VIRTIO_BLK_S_OK;
         } catch (IOException e) {

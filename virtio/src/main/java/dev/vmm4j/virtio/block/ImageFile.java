@@ -54,8 +54,12 @@ final class ImageFile implements AutoCloseable {
         }
         int raw;
         try {
-            raw = Libc.open(path.toString(), readOnly ? LinuxHeaders.O_RDONLY() : LinuxHeaders.O_RDWR(),
-                    readOnly ? "a read-only disk needs a readable file" : "a writable disk needs a file this user may read and write");
+            raw = Libc.open(
+                    path.toString(),
+                    readOnly ? LinuxHeaders.O_RDONLY() : LinuxHeaders.O_RDWR(),
+                    readOnly
+                            ? "a read-only disk needs a readable file"
+                            : "a writable disk needs a file this user may read and write");
         } catch (NativeCallException e) {
             throw new IOException("cannot open disk image: " + e.getMessage(), e);
         }
@@ -76,15 +80,17 @@ final class ImageFile implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new IOException("disk " + path + ": this process has no fd " + number + " (was it passed, as in 9<>image?)", e);
+            throw new IOException(
+                    "disk " + path + ": this process has no fd " + number + " (was it passed, as in 9<>image?)", e);
         }
         if (flags == null) {
             throw new IOException("disk " + path + ": " + info + " has no flags line");
         }
         int accessMode = Integer.parseInt(flags, 8) & 3; // O_ACCMODE
         if (accessMode == LinuxHeaders.O_WRONLY() || (!readOnly && accessMode != LinuxHeaders.O_RDWR())) {
-            throw new IOException("disk " + path + ": fd " + number + " is open " + (accessMode == LinuxHeaders.O_WRONLY()
-                    ? "write-only" : "read-only") + ", but the disk needs it " + (readOnly ? "readable" : "readable and writable"));
+            throw new IOException("disk " + path + ": fd " + number + " is open "
+                    + (accessMode == LinuxHeaders.O_WRONLY() ? "write-only" : "read-only") + ", but the disk needs it "
+                    + (readOnly ? "readable" : "readable and writable"));
         }
         if (!Files.isRegularFile(path)) {
             throw new IOException("disk " + path + ": fd " + number + " is not a regular file");
@@ -95,10 +101,12 @@ final class ImageFile implements AutoCloseable {
     private static ImageFile lock(Path path, OwnedFd fd, boolean readOnly) throws IOException {
         int raw = fd.get();
         try {
-            int result = Libc.flock(raw, (readOnly ? LinuxHeaders.LOCK_SH() : LinuxHeaders.LOCK_EX()) | LinuxHeaders.LOCK_NB());
+            int result = Libc.flock(
+                    raw, (readOnly ? LinuxHeaders.LOCK_SH() : LinuxHeaders.LOCK_EX()) | LinuxHeaders.LOCK_NB());
             if (result == -LinuxHeaders.EWOULDBLOCK()) {
                 throw new IOException("disk image " + path + " is in use: another VM or process holds a lock on it ("
-                        + (readOnly ? "it is open for writing" : "it is open elsewhere") + "); close that first, or use a copy");
+                        + (readOnly ? "it is open for writing" : "it is open elsewhere")
+                        + "); close that first, or use a copy");
             }
             if (result < 0) {
                 throw new IOException("cannot lock disk image " + path + ": " + Errno.describe(-result));
@@ -140,11 +148,14 @@ final class ImageFile implements AutoCloseable {
         while (done < length) {
             long n = Libc.pread(fd.get(), dst, offset + done, length - done, position + done);
             if (n < 0 && n != -LinuxHeaders.EINTR()) {
-                throw new IOException("reading image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
+                throw new IOException(
+                        "reading image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
             }
             if (n == 0) {
-                throw new InvalidImageException(path, "it ends at byte " + (position + done) + ", where " + (length - done)
-                        + " more bytes were expected (a table or cluster points past its end, or it shrank while in use)");
+                throw new InvalidImageException(
+                        path,
+                        "it ends at byte " + (position + done) + ", where " + (length - done)
+                                + " more bytes were expected (a table or cluster points past its end, or it shrank while in use)");
             }
             done += Math.max(n, 0);
         }
@@ -168,7 +179,8 @@ final class ImageFile implements AutoCloseable {
         while (done < length) {
             long n = Libc.pwrite(fd.get(), src, offset + done, length - done, position + done);
             if (n < 0 && n != -LinuxHeaders.EINTR()) {
-                throw new IOException("writing image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
+                throw new IOException(
+                        "writing image " + path + " at " + (position + done) + ": " + Errno.describe((int) -n));
             }
             if (n == 0) {
                 throw new IOException("writing image " + path + " at " + (position + done) + ": nothing was written");

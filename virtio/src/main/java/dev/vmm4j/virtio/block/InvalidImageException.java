@@ -13,6 +13,7 @@ public final class InvalidImageException extends IOException {
 
     /** {@code image} is unusable because of {@code problem}. */
     public InvalidImageException(Path image, String problem) {
-        super("disk image " + Objects.requireNonNull(image, "image") + ": " + Objects.requireNonNull(problem, "problem"));
+        super("disk image " + Objects.requireNonNull(image, "image") + ": "
+                + Objects.requireNonNull(problem, "problem"));
     }
 }

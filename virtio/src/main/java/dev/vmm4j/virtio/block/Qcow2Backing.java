@@ -15,7 +15,8 @@ final class Qcow2Backing {
     /** {@return the backing file of {@code path}, whose header is {@code header}, at {@code depth} in a chain of {@code chain}} */
     static DiskImage open(Path path, Qcow2Header header, int depth, Set<Path> chain) throws IOException {
         if (depth + 1 >= Qcow2Image.MAX_BACKING_DEPTH) {
-            throw new InvalidImageException(path, "its backing chain is deeper than " + Qcow2Image.MAX_BACKING_DEPTH + " images");
+            throw new InvalidImageException(
+                    path, "its backing chain is deeper than " + Qcow2Image.MAX_BACKING_DEPTH + " images");
         }
         Path directory = path.toAbsolutePath().getParent();
         Path backingPath = directory.resolve(header.backingFile()).normalize();
@@ -23,7 +24,8 @@ final class Qcow2Backing {
         try {
             real = backingPath.toRealPath();
         } catch (IOException e) {
-            throw new InvalidImageException(path, "its backing file " + backingPath + " cannot be opened: " + e.getMessage());
+            throw new InvalidImageException(
+                    path, "its backing file " + backingPath + " cannot be opened: " + e.getMessage());
         }
         chain.add(path.toAbsolutePath().normalize());
         try {
@@ -44,7 +46,8 @@ final class Qcow2Backing {
             case "qcow2" -> Qcow2Image.of(backingFile, depth + 1, chain);
             default -> {
                 backingFile.close();
-                throw new InvalidImageException(path, "its backing file format \"" + format + "\" is not supported (raw or qcow2)");
+                throw new InvalidImageException(
+                        path, "its backing file format \"" + format + "\" is not supported (raw or qcow2)");
             }
         };
     }

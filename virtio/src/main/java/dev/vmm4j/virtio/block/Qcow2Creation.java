@@ -28,7 +28,8 @@ final class Qcow2Creation {
         long clusters = 3 + l1Clusters;
         long refcountEntries = clusterSize * 8 / 16;
         if (clusters > refcountEntries) {
-            throw new IllegalArgumentException("a " + sizeBytes + "-byte image needs a bigger first refcount block than vmm4j writes");
+            throw new IllegalArgumentException(
+                    "a " + sizeBytes + "-byte image needs a bigger first refcount block than vmm4j writes");
         }
         ByteBuffer image = ByteBuffer.allocate((int) (clusters * clusterSize));
         image.putInt(Qcow2Header.MAGIC).putInt(3);
@@ -39,7 +40,9 @@ final class Qcow2Creation {
         if (backingFile != null) {
             String format = backingFormat == null ? "raw" : backingFormat;
             byte[] formatBytes = format.getBytes(StandardCharsets.UTF_8);
-            image.putInt(Qcow2Header.EXT_BACKING_FORMAT).putInt(formatBytes.length).put(formatBytes);
+            image.putInt(Qcow2Header.EXT_BACKING_FORMAT)
+                    .putInt(formatBytes.length)
+                    .put(formatBytes);
             image.position((image.position() + 7) & ~7);
         }
         image.putInt(Qcow2Header.EXT_END).putInt(0);

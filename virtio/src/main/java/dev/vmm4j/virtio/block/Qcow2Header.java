@@ -19,10 +19,26 @@ import java.util.Locale;
  * then header extensions (u32 type, u32 length, data padded to 8 bytes) up to type 0, within the first cluster.
  * </pre>
  */
-record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int clusterBits, long size, int l1Size,
-        long l1TableOffset, long refcountTableOffset, int refcountTableClusters, int snapshotCount, long snapshotsOffset,
-        long incompatibleFeatures, long compatibleFeatures, long autoclearFeatures, int refcountOrder, int headerLength,
-        int compressionType, String backingFile, String backingFormat) {
+record Qcow2Header(
+        int version,
+        long backingFileOffset,
+        int backingFileSize,
+        int clusterBits,
+        long size,
+        int l1Size,
+        long l1TableOffset,
+        long refcountTableOffset,
+        int refcountTableClusters,
+        int snapshotCount,
+        long snapshotsOffset,
+        long incompatibleFeatures,
+        long compatibleFeatures,
+        long autoclearFeatures,
+        int refcountOrder,
+        int headerLength,
+        int compressionType,
+        String backingFile,
+        String backingFormat) {
     static final int MAGIC = 0x514649fb;
     static final int V2_HEADER_LENGTH = 72;
     static final int V3_HEADER_LENGTH = 104;
@@ -30,6 +46,7 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
     static final int MAX_CLUSTER_BITS = 21;
     /** qemu's limits: a 32 MiB L1 table, an 8 MiB refcount table, a virtual size of at most 2^61 bytes. */
     static final int MAX_L1_ENTRIES = 32 * 1024 * 1024 / 8;
+
     static final long MAX_REFCOUNT_TABLE_BYTES = 8L * 1024 * 1024;
     static final long MAX_SIZE = 1L << 61;
     static final int MAX_BACKING_FILE_NAME = 1023;
@@ -47,6 +64,7 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
 
     /** Offsets of the fields vmm4j rewrites. */
     static final int AUTOCLEAR_FEATURES_OFFSET = 88;
+
     static final int REFCOUNT_TABLE_OFFSET_OFFSET = 48;
 
     long clusterSize() {
@@ -71,7 +89,8 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
      */
     static Qcow2Header parse(Path image, byte[] firstCluster, long fileSize) throws InvalidImageException {
         if (firstCluster.length < V2_HEADER_LENGTH) {
-            throw new InvalidImageException(image, "a qcow2 header needs 72 bytes, the file has " + firstCluster.length);
+            throw new InvalidImageException(
+                    image, "a qcow2 header needs 72 bytes, the file has " + firstCluster.length);
         }
         ByteBuffer h = ByteBuffer.wrap(firstCluster);
         if (h.getInt(0) != MAGIC) {
@@ -90,11 +109,13 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         long clusterSize = 1L << clusterBits;
         long size = h.getLong(24);
         if (size < 0 || size > MAX_SIZE) {
-            throw new InvalidImageException(image, "virtual size " + Long.toUnsignedString(size) + " is beyond 2^61 bytes");
+            throw new InvalidImageException(
+                    image, "virtual size " + Long.toUnsignedString(size) + " is beyond 2^61 bytes");
         }
         int cryptMethod = h.getInt(32);
         if (cryptMethod != 0) {
-            throw new InvalidImageException(image, "encrypted images (crypt_method " + cryptMethod + ") are not supported");
+            throw new InvalidImageException(
+                    image, "encrypted images (crypt_method " + cryptMethod + ") are not supported");
         }
         int l1Size = h.getInt(36);
         long l1TableOffset = h.getLong(40);
@@ -111,15 +132,20 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         int compressionType = 0;
         if (version == 3) {
             if (firstCluster.length < V3_HEADER_LENGTH) {
-                throw new InvalidImageException(image, "a version 3 header needs 104 bytes, the file has " + firstCluster.length);
+                throw new InvalidImageException(
+                        image, "a version 3 header needs 104 bytes, the file has " + firstCluster.length);
             }
             incompatible = h.getLong(72);
             compatible = h.getLong(80);
             autoclear = h.getLong(88);
             refcountOrder = h.getInt(96);
             headerLength = h.getInt(100);
-            if (headerLength < V3_HEADER_LENGTH || headerLength % 8 != 0 || headerLength > Math.min(clusterSize, firstCluster.length)) {
-                throw new InvalidImageException(image, "header_length " + headerLength + " is not a multiple of 8 from 104 to the cluster size");
+            if (headerLength < V3_HEADER_LENGTH
+                    || headerLength % 8 != 0
+                    || headerLength > Math.min(clusterSize, firstCluster.length)) {
+                throw new InvalidImageException(
+                        image,
+                        "header_length " + headerLength + " is not a multiple of 8 from 104 to the cluster size");
             }
             if (headerLength > V3_HEADER_LENGTH) {
                 compressionType = Byte.toUnsignedInt(h.get(104));
@@ -133,56 +159,107 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
         long l2Coverage = clusterSize * (clusterSize / 8);
         long l1Needed = (size + l2Coverage - 1) / l2Coverage;
         if (l1Size < 0 || l1Size > MAX_L1_ENTRIES || l1Size < l1Needed) {
-            throw new InvalidImageException(image, String.format(Locale.ROOT,
-                    "l1_size %d cannot map the virtual size %d (needs %d entries, at most %d)", l1Size, size, l1Needed, MAX_L1_ENTRIES));
+            throw new InvalidImageException(
+                    image,
+                    String.format(
+                            Locale.ROOT,
+                            "l1_size %d cannot map the virtual size %d (needs %d entries, at most %d)",
+                            l1Size,
+                            size,
+                            l1Needed,
+                            MAX_L1_ENTRIES));
         }
         checkTable(image, "L1 table", l1TableOffset, 8L * l1Size, clusterSize, fileSize);
         if (refcountTableClusters <= 0 || refcountTableClusters * clusterSize > MAX_REFCOUNT_TABLE_BYTES) {
-            throw new InvalidImageException(image, "refcount_table_clusters " + refcountTableClusters + " is not 1 to "
-                    + MAX_REFCOUNT_TABLE_BYTES / clusterSize);
+            throw new InvalidImageException(
+                    image,
+                    "refcount_table_clusters " + refcountTableClusters + " is not 1 to "
+                            + MAX_REFCOUNT_TABLE_BYTES / clusterSize);
         }
-        checkTable(image, "refcount table", refcountTableOffset, refcountTableClusters * clusterSize, clusterSize, fileSize);
+        checkTable(
+                image,
+                "refcount table",
+                refcountTableOffset,
+                refcountTableClusters * clusterSize,
+                clusterSize,
+                fileSize);
         if (snapshotCount < 0 || snapshotCount > 65536) {
             throw new InvalidImageException(image, "nb_snapshots " + snapshotCount + " is outside 0..65536");
         }
 
         String backingFile = null;
         if (backingFileOffset != 0) {
-            if (backingFileSize <= 0 || backingFileSize > MAX_BACKING_FILE_NAME || backingFileOffset < 0
+            if (backingFileSize <= 0
+                    || backingFileSize > MAX_BACKING_FILE_NAME
+                    || backingFileOffset < 0
                     || backingFileOffset + backingFileSize > Math.min(clusterSize, firstCluster.length)) {
-                throw new InvalidImageException(image, "the backing file name (" + backingFileSize + " bytes at "
-                        + backingFileOffset + ") is not inside the first cluster");
+                throw new InvalidImageException(
+                        image,
+                        "the backing file name (" + backingFileSize + " bytes at " + backingFileOffset
+                                + ") is not inside the first cluster");
             }
             backingFile = new String(firstCluster, (int) backingFileOffset, backingFileSize, StandardCharsets.UTF_8);
         }
-        String backingFormat = parseExtensions(image, h, headerLength, (int) Math.min(clusterSize, firstCluster.length));
-        return new Qcow2Header(version, backingFileOffset, backingFileSize, clusterBits, size, l1Size, l1TableOffset,
-                refcountTableOffset, refcountTableClusters, snapshotCount, snapshotsOffset, incompatible, compatible, autoclear,
-                refcountOrder, headerLength, compressionType, backingFile, backingFormat);
+        String backingFormat =
+                parseExtensions(image, h, headerLength, (int) Math.min(clusterSize, firstCluster.length));
+        return new Qcow2Header(
+                version,
+                backingFileOffset,
+                backingFileSize,
+                clusterBits,
+                size,
+                l1Size,
+                l1TableOffset,
+                refcountTableOffset,
+                refcountTableClusters,
+                snapshotCount,
+                snapshotsOffset,
+                incompatible,
+                compatible,
+                autoclear,
+                refcountOrder,
+                headerLength,
+                compressionType,
+                backingFile,
+                backingFormat);
     }
 
-    private static void checkIncompatibleFeatures(Path image, long incompatible, int compressionType) throws InvalidImageException {
+    private static void checkIncompatibleFeatures(Path image, long incompatible, int compressionType)
+            throws InvalidImageException {
         if ((incompatible & INCOMPAT_EXTERNAL_DATA) != 0) {
-            throw new InvalidImageException(image, "external data files (incompatible feature bit 2) are not supported");
+            throw new InvalidImageException(
+                    image, "external data files (incompatible feature bit 2) are not supported");
         }
         if ((incompatible & INCOMPAT_EXTENDED_L2) != 0) {
-            throw new InvalidImageException(image, "extended L2 entries (subclusters, incompatible feature bit 4) are not supported");
+            throw new InvalidImageException(
+                    image, "extended L2 entries (subclusters, incompatible feature bit 4) are not supported");
         }
         if ((incompatible & INCOMPAT_COMPRESSION_TYPE) != 0 && compressionType != 0) {
-            throw new InvalidImageException(image, compressionType == 1 ? "zstd compression is not supported (only deflate)"
-                    : "compression type " + compressionType + " is not supported (only deflate)");
+            throw new InvalidImageException(
+                    image,
+                    compressionType == 1
+                            ? "zstd compression is not supported (only deflate)"
+                            : "compression type " + compressionType + " is not supported (only deflate)");
         }
         long unknown = incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION_TYPE);
         if (unknown != 0) {
-            throw new InvalidImageException(image, "unknown incompatible feature bit " + Long.numberOfTrailingZeros(unknown));
+            throw new InvalidImageException(
+                    image, "unknown incompatible feature bit " + Long.numberOfTrailingZeros(unknown));
         }
     }
 
     private static void checkTable(Path image, String what, long offset, long bytes, long clusterSize, long fileSize)
             throws InvalidImageException {
         if (offset <= 0 || offset % clusterSize != 0 || offset > fileSize || bytes > fileSize - offset) {
-            throw new InvalidImageException(image, String.format(Locale.ROOT,
-                    "the %s (%d bytes at %#x) is not a cluster-aligned part of the %d-byte file", what, bytes, offset, fileSize));
+            throw new InvalidImageException(
+                    image,
+                    String.format(
+                            Locale.ROOT,
+                            "the %s (%d bytes at %#x) is not a cluster-aligned part of the %d-byte file",
+                            what,
+                            bytes,
+                            offset,
+                            fileSize));
         }
     }
 
@@ -197,14 +274,24 @@ record Qcow2Header(int version, long backingFileOffset, int backingFileSize, int
                 return backingFormat;
             }
             if (length < 0 || length > end - at - 8) {
-                throw new InvalidImageException(image, String.format(Locale.ROOT,
-                        "header extension %#x at %d claims %d bytes, past the first cluster", type, at, length));
+                throw new InvalidImageException(
+                        image,
+                        String.format(
+                                Locale.ROOT,
+                                "header extension %#x at %d claims %d bytes, past the first cluster",
+                                type,
+                                at,
+                                length));
             }
             switch (type) {
-                case EXT_BACKING_FORMAT -> backingFormat = new String(h.array(), at + 8, length, StandardCharsets.UTF_8);
-                case EXT_ENCRYPTION -> throw new InvalidImageException(image, "encryption (LUKS header extension) is not supported");
-                case EXT_EXTERNAL_DATA -> throw new InvalidImageException(image, "external data files are not supported");
-                default -> { } // feature names, bitmaps (autoclear: dropped on write), unknown ones: ignorable by the spec
+                case EXT_BACKING_FORMAT ->
+                    backingFormat = new String(h.array(), at + 8, length, StandardCharsets.UTF_8);
+                case EXT_ENCRYPTION ->
+                    throw new InvalidImageException(image, "encryption (LUKS header extension) is not supported");
+                case EXT_EXTERNAL_DATA ->
+                    throw new InvalidImageException(image, "external data files are not supported");
+                default -> {} // feature names, bitmaps (autoclear: dropped on write), unknown ones: ignorable by the
+                // spec
             }
             at += 8 + ((length + 7) & ~7);
         }

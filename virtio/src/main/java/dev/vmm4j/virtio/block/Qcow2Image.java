@@ -41,11 +41,13 @@ import java.util.zip.Inflater;
 public final class Qcow2Image implements DiskImage {
     /** Host offsets in L1, L2 and refcount table entries: bits 9 to 55. */
     static final long OFFSET_MASK = 0x00ff_ffff_ffff_fe00L;
+
     static final long COPIED = 1L << 63;
     static final long COMPRESSED = 1L << 62;
     static final long ZERO = 1L;
     /** Backing files deeper than this are refused (qemu allows about as many). */
     public static final int MAX_BACKING_DEPTH = 16;
+
     private static final int CACHED_L2_TABLES = 64;
 
     private final ImageFile file;
@@ -68,8 +70,14 @@ public final class Qcow2Image implements DiskImage {
     private long inflatedEntry = -1;
     private final byte[] inflated;
 
-    private Qcow2Image(ImageFile file, Qcow2Header header, long[] l1, ClusterSet metadata, Qcow2Refcounts refcounts,
-            DiskImage backing, long fileSize) {
+    private Qcow2Image(
+            ImageFile file,
+            Qcow2Header header,
+            long[] l1,
+            ClusterSet metadata,
+            Qcow2Refcounts refcounts,
+            DiskImage backing,
+            long fileSize) {
         this.file = file;
         this.header = header;
         this.clusterSize = header.clusterSize();
@@ -108,11 +116,14 @@ public final class Qcow2Image implements DiskImage {
         Qcow2Header header = Qcow2Header.parse(path, first, fileSize);
         if (!file.isReadOnly()) {
             if ((header.incompatibleFeatures() & Qcow2Header.INCOMPAT_DIRTY) != 0) {
-                throw new InvalidImageException(path, "it was not closed cleanly while using lazy refcounts (dirty bit set);"
-                        + " repair it with qemu-img check -r all, or open it read-only");
+                throw new InvalidImageException(
+                        path,
+                        "it was not closed cleanly while using lazy refcounts (dirty bit set);"
+                                + " repair it with qemu-img check -r all, or open it read-only");
             }
             if ((header.incompatibleFeatures() & Qcow2Header.INCOMPAT_CORRUPT) != 0) {
-                throw new InvalidImageException(path, "it is marked corrupt; repair it with qemu-img check -r all, or open it read-only");
+                throw new InvalidImageException(
+                        path, "it is marked corrupt; repair it with qemu-img check -r all, or open it read-only");
             }
         }
         long clusterSize = header.clusterSize();
@@ -126,9 +137,16 @@ public final class Qcow2Image implements DiskImage {
         for (int i = 0; i < l1.length; i++) {
             l1[i] = l1Bytes.getLong(8 * i);
             long offset = l1[i] & OFFSET_MASK;
-            if (offset % clusterSize != 0 || offset > fileSize - clusterSize || (offset == 0 && (l1[i] & COPIED) != 0)) {
-                throw new InvalidImageException(path, String.format(Locale.ROOT,
-                        "L1 entry %d (%#x) is not a cluster-aligned L2 table inside the file", i, l1[i]));
+            if (offset % clusterSize != 0
+                    || offset > fileSize - clusterSize
+                    || (offset == 0 && (l1[i] & COPIED) != 0)) {
+                throw new InvalidImageException(
+                        path,
+                        String.format(
+                                Locale.ROOT,
+                                "L1 entry %d (%#x) is not a cluster-aligned L2 table inside the file",
+                                i,
+                                l1[i]));
             }
             if (offset != 0) {
                 metadata.add(offset >> header.clusterBits());
@@ -227,8 +245,9 @@ public final class Qcow2Image implements DiskImage {
         long sectors = ((entry & ~COPIED & ~COMPRESSED) >>> offsetBits) + 1;
         long length = Math.min(sectors * 512 - (host & 511), fileSize - host);
         if (host <= 0 || length <= 0 || length > 2 * clusterSize) {
-            throw new InvalidImageException(file.path(), String.format(Locale.ROOT,
-                    "compressed cluster entry %#x points outside the file", entry));
+            throw new InvalidImageException(
+                    file.path(),
+                    String.format(Locale.ROOT, "compressed cluster entry %#x points outside the file", entry));
         }
         byte[] compressed = file.readBytes(host, (int) length);
         Inflater inflater = new Inflater(true); // raw deflate, as qemu writes it
@@ -244,13 +263,24 @@ public final class Qcow2Image implements DiskImage {
             }
             if (produced != inflated.length) {
                 inflatedEntry = -1;
-                throw new InvalidImageException(file.path(), String.format(Locale.ROOT,
-                        "compressed cluster at %#x inflates to %d bytes, not a cluster of %d", host, produced, clusterSize));
+                throw new InvalidImageException(
+                        file.path(),
+                        String.format(
+                                Locale.ROOT,
+                                "compressed cluster at %#x inflates to %d bytes, not a cluster of %d",
+                                host,
+                                produced,
+                                clusterSize));
             }
         } catch (DataFormatException e) {
             inflatedEntry = -1;
-            throw new InvalidImageException(file.path(), String.format(Locale.ROOT,
-                    "compressed cluster at %#x is not valid deflate data: %s", host, e.getMessage()));
+            throw new InvalidImageException(
+                    file.path(),
+                    String.format(
+                            Locale.ROOT,
+                            "compressed cluster at %#x is not valid deflate data: %s",
+                            host,
+                            e.getMessage()));
         } finally {
             inflater.end();
         }
@@ -322,7 +352,8 @@ public final class Qcow2Image implements DiskImage {
             file.write(host + inCluster, src, at, n); // in place: the cluster is this entry's alone
             return;
         }
-        // Copy on write: a fresh cluster gets the old contents (backing, zeros, compressed or shared data) and the new bytes.
+        // Copy on write: a fresh cluster gets the old contents (backing, zeros, compressed or shared data) and the new
+        // bytes.
         long fresh = refcounts.allocate() << header.clusterBits();
         if (n == clusterSize) {
             file.write(fresh, src, at, n);
@@ -382,7 +413,8 @@ public final class Qcow2Image implements DiskImage {
                 return old;
             }
             if (count == 0) {
-                throw new InvalidImageException(file.path(), "L2 table at " + old + " has refcount 0; run qemu-img check -r all");
+                throw new InvalidImageException(
+                        file.path(), "L2 table at " + old + " has refcount 0; run qemu-img check -r all");
             }
         }
         // A new table, or a private copy of one a snapshot shares: counted, written, then made live in the L1 table.
@@ -481,8 +513,14 @@ public final class Qcow2Image implements DiskImage {
     }
 
     private InvalidImageException corrupt(long guest, long entry, String what) {
-        return new InvalidImageException(file.path(), String.format(Locale.ROOT,
-                "the L2 entry for guest offset %#x (%#x) %s; run qemu-img check -r all", guest, entry, what));
+        return new InvalidImageException(
+                file.path(),
+                String.format(
+                        Locale.ROOT,
+                        "the L2 entry for guest offset %#x (%#x) %s; run qemu-img check -r all",
+                        guest,
+                        entry,
+                        what));
     }
 
     @Override

@@ -28,6 +28,7 @@ final class Qcow2Refcounts {
     private final long entriesPerBlock;
     /** Clusters that hold metadata: never handed out, even if a corrupt refcount says they are free. */
     private final ClusterSet metadata;
+
     private final Map<Long, byte[]> blocks = new LinkedHashMap<>(CACHED_BLOCKS, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
@@ -56,16 +57,25 @@ final class Qcow2Refcounts {
     }
 
     /** Reads and checks the refcount table, and records its clusters and blocks as metadata. */
-    static Qcow2Refcounts load(ImageFile file, Qcow2Header header, long fileSize, ClusterSet metadata) throws IOException {
+    static Qcow2Refcounts load(ImageFile file, Qcow2Header header, long fileSize, ClusterSet metadata)
+            throws IOException {
         long bytes = header.refcountTableClusters() * header.clusterSize();
         ByteBuffer raw = ByteBuffer.wrap(file.readBytes(header.refcountTableOffset(), (int) bytes));
         long[] table = new long[(int) (bytes / 8)];
         for (int i = 0; i < table.length; i++) {
             long entry = raw.getLong(8 * i);
             long offset = entry & Qcow2Image.OFFSET_MASK;
-            if (entry != 0 && (entry != offset || offset % header.clusterSize() != 0 || offset > fileSize - header.clusterSize())) {
-                throw new InvalidImageException(file.path(), String.format(Locale.ROOT,
-                        "refcount table entry %d (%#x) is not a cluster-aligned block inside the file", i, entry));
+            if (entry != 0
+                    && (entry != offset
+                            || offset % header.clusterSize() != 0
+                            || offset > fileSize - header.clusterSize())) {
+                throw new InvalidImageException(
+                        file.path(),
+                        String.format(
+                                Locale.ROOT,
+                                "refcount table entry %d (%#x) is not a cluster-aligned block inside the file",
+                                i,
+                                entry));
             }
             table[i] = offset;
             if (offset != 0) {
@@ -90,7 +100,8 @@ final class Qcow2Refcounts {
     /** Sets the refcount of {@code cluster} to {@code value}, allocating refcount blocks (and a bigger table) as needed. */
     void set(long cluster, long value) throws IOException {
         if (Long.compareUnsigned(value, maxRefcount) > 0) {
-            throw new IOException("refcount " + value + " of cluster " + cluster + " does not fit in " + refcountBits + " bits");
+            throw new IOException(
+                    "refcount " + value + " of cluster " + cluster + " does not fit in " + refcountBits + " bits");
         }
         long index = cluster / entriesPerBlock;
         if (index >= table.length) {
@@ -127,7 +138,9 @@ final class Qcow2Refcounts {
     void release(long cluster) throws IOException {
         long count = get(cluster);
         if (count == 0) {
-            throw new InvalidImageException(file.path(), "cluster " + cluster + " is used but its refcount is already 0; run qemu-img check -r all");
+            throw new InvalidImageException(
+                    file.path(),
+                    "cluster " + cluster + " is used but its refcount is already 0; run qemu-img check -r all");
         }
         set(cluster, count - 1);
         if (count == 1) {
@@ -152,7 +165,8 @@ final class Qcow2Refcounts {
     private long entry(byte[] block, long index) {
         if (refcountBits < 8) {
             long bit = index * refcountBits;
-            return (block[(int) (bit / 8)] >>> (bit % 8)) & maxRefcount; // sub-byte entries: least significant bits first
+            return (block[(int) (bit / 8)] >>> (bit % 8))
+                    & maxRefcount; // sub-byte entries: least significant bits first
         }
         int width = refcountBits / 8;
         long value = 0;
@@ -248,8 +262,12 @@ final class Qcow2Refcounts {
         long newTableOffset = tableStart << clusterBits;
         file.writeBytes(newTableOffset, newTable.array());
         // The switch: one write of the table's offset and size in the header.
-        file.writeBytes(Qcow2Header.REFCOUNT_TABLE_OFFSET_OFFSET,
-                ByteBuffer.allocate(12).putLong(newTableOffset).putInt((int) tableClusters).array());
+        file.writeBytes(
+                Qcow2Header.REFCOUNT_TABLE_OFFSET_OFFSET,
+                ByteBuffer.allocate(12)
+                        .putLong(newTableOffset)
+                        .putInt((int) tableClusters)
+                        .array());
         long oldTableOffset = tableOffset;
         long oldTableClusters = (8L * oldEntries + clusterSize - 1) / clusterSize;
         for (int k = 0; k < blockCount; k++) {

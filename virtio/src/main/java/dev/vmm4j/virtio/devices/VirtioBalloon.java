@@ -15,7 +15,8 @@ import java.io.IOException;
  * <p><b>Thread safety:</b> the {@link Balloon} methods are safe from any thread once the VM is built.
  */
 public final class VirtioBalloon implements VmDevice, Balloon {
-    private final VirtioMmio mmio = VirtioMmio.of("virtio-balloon", context -> new BalloonDevice(context.memory().totalSize()));
+    private final VirtioMmio mmio = VirtioMmio.of(
+            "virtio-balloon", context -> new BalloonDevice(context.memory().totalSize()));
 
     VirtioBalloon() {}
 

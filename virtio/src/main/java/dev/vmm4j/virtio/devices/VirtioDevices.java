@@ -55,15 +55,17 @@ public final class VirtioDevices {
                 if (set.contains(DiskOption.QCOW2)) {
                     return BlockDevice.openQcow2(image, readOnly);
                 }
-                return set.contains(DiskOption.RAW) ? BlockDevice.openRaw(image, readOnly) : BlockDevice.open(image, readOnly);
+                return set.contains(DiskOption.RAW)
+                        ? BlockDevice.openRaw(image, readOnly)
+                        : BlockDevice.open(image, readOnly);
             }
 
             @Override
             public List<String> checkConfiguration() {
                 List<String> problems = new ArrayList<>();
                 if (!Files.isRegularFile(image)) {
-                    problems.add("disk image " + image + " is not a regular file (image files only; block devices are not"
-                            + " supported yet)");
+                    problems.add("disk image " + image
+                            + " is not a regular file (image files only; block devices are not" + " supported yet)");
                 } else if (!Files.isReadable(image) || (!readOnly && !Files.isWritable(image))) {
                     problems.add("disk image " + image + " is not " + (readOnly ? "readable" : "readable and writable")
                             + " by this user" + (readOnly ? "" : " (add it read-only with DiskOption.READ_ONLY)"));

@@ -90,7 +90,11 @@ public final class MmioTransport implements BusDevice {
      * @param interruptLine the device's interrupt line
      * @param eventLoop the loop the device serves its queues on; the transport does not own it
      */
-    public MmioTransport(VirtioDevice device, GuestMemory memory, List<EventFd> queueEvents, Interrupt interruptLine,
+    public MmioTransport(
+            VirtioDevice device,
+            GuestMemory memory,
+            List<EventFd> queueEvents,
+            Interrupt interruptLine,
             EventLoop eventLoop) {
         this.device = Objects.requireNonNull(device, "device");
         this.memory = Objects.requireNonNull(memory, "memory");
@@ -100,8 +104,8 @@ public final class MmioTransport implements BusDevice {
             queues.add(new SplitQueue(maxSize));
         }
         if (queueEvents.size() != queues.size()) {
-            throw new IllegalArgumentException(device.name() + " has " + queues.size() + " queues but " + queueEvents.size()
-                    + " queue eventfds were given");
+            throw new IllegalArgumentException(device.name() + " has " + queues.size() + " queues but "
+                    + queueEvents.size() + " queue eventfds were given");
         }
         if (!queueEvents.stream().allMatch(EventFd::isNonBlocking)) {
             throw new IllegalArgumentException("queue eventfds must be non-blocking (EventFd.createNonBlocking())");
@@ -139,8 +143,14 @@ public final class MmioTransport implements BusDevice {
             return;
         }
         if (data.byteSize() != 4 || (offset & 3) != 0) {
-            LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
-                    "%s: ignored a %d-byte read of register %#x (registers are 32-bit)", device.name(), data.byteSize(), offset));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> String.format(
+                            Locale.ROOT,
+                            "%s: ignored a %d-byte read of register %#x (registers are 32-bit)",
+                            device.name(),
+                            data.byteSize(),
+                            offset));
             data.fill((byte) 0);
             return;
         }
@@ -174,8 +184,14 @@ public final class MmioTransport implements BusDevice {
             return;
         }
         if (data.byteSize() != 4 || (offset & 3) != 0) {
-            LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
-                    "%s: ignored a %d-byte write of register %#x (registers are 32-bit)", device.name(), data.byteSize(), offset));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> String.format(
+                            Locale.ROOT,
+                            "%s: ignored a %d-byte write of register %#x (registers are 32-bit)",
+                            device.name(),
+                            data.byteSize(),
+                            offset));
             return;
         }
         int value = data.get(INT, 0);
@@ -198,8 +214,14 @@ public final class MmioTransport implements BusDevice {
 
     private synchronized void writeRegister(int offset, int value) {
         if (resetting) {
-            LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
-                    "%s: ignored a write of %#x to register %#x during a reset", device.name(), value, offset));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> String.format(
+                            Locale.ROOT,
+                            "%s: ignored a write of %#x to register %#x during a reset",
+                            device.name(),
+                            value,
+                            offset));
             return;
         }
         switch (offset) {
@@ -207,12 +229,25 @@ public final class MmioTransport implements BusDevice {
             case DRIVER_FEATURES_SEL -> driverFeaturesSel = value;
             case DRIVER_FEATURES -> writeDriverFeatures(value);
             case QUEUE_SEL -> queueSel = value;
-            case QUEUE_NUM, QUEUE_DESC_LOW, QUEUE_DESC_HIGH, QUEUE_DRIVER_LOW, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_LOW,
-                    QUEUE_DEVICE_HIGH, QUEUE_READY -> writeQueueRegister(offset, value);
+            case QUEUE_NUM,
+                    QUEUE_DESC_LOW,
+                    QUEUE_DESC_HIGH,
+                    QUEUE_DRIVER_LOW,
+                    QUEUE_DRIVER_HIGH,
+                    QUEUE_DEVICE_LOW,
+                    QUEUE_DEVICE_HIGH,
+                    QUEUE_READY -> writeQueueRegister(offset, value);
             case INTERRUPT_ACK -> acknowledge(value);
             case STATUS -> writeStatus(value);
-            default -> LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
-                    "%s: ignored a write of %#x to register %#x", device.name(), value, offset));
+            default ->
+                LOG.log(
+                        System.Logger.Level.DEBUG,
+                        () -> String.format(
+                                Locale.ROOT,
+                                "%s: ignored a write of %#x to register %#x",
+                                device.name(),
+                                value,
+                                offset));
         }
     }
 
@@ -274,8 +309,14 @@ public final class MmioTransport implements BusDevice {
 
     private void writeStatus(int value) {
         if ((value & status) != status) {
-            LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
-                    "%s: ignored status %#x, which clears bits of %#x", device.name(), value, status));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> String.format(
+                            Locale.ROOT,
+                            "%s: ignored status %#x, which clears bits of %#x",
+                            device.name(),
+                            value,
+                            status));
             return;
         }
         int added = value & ~status;
@@ -294,8 +335,13 @@ public final class MmioTransport implements BusDevice {
 
     private boolean featuresAcceptable() {
         if ((driverFeatures & ~offeredFeatures) != 0) {
-            LOG.log(System.Logger.Level.DEBUG, () -> String.format(Locale.ROOT,
-                    "%s: the driver accepted features %#x that were not offered", device.name(), driverFeatures & ~offeredFeatures));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    () -> String.format(
+                            Locale.ROOT,
+                            "%s: the driver accepted features %#x that were not offered",
+                            device.name(),
+                            driverFeatures & ~offeredFeatures));
             return false;
         }
         return (driverFeatures & (1L << VirtioFeatures.VIRTIO_F_VERSION_1)) != 0; // no legacy drivers

@@ -80,8 +80,8 @@ public final class VirtioMmio implements VmDevice {
      * names it. {@code description} names the device until then (in the builder's {@code toString}).
      */
     public static VirtioMmio of(String description, DeviceFactory factory) {
-        return new VirtioMmio(Objects.requireNonNull(description, "description"), Objects.requireNonNull(factory, "factory"),
-                null);
+        return new VirtioMmio(
+                Objects.requireNonNull(description, "description"), Objects.requireNonNull(factory, "factory"), null);
     }
 
     /** {@return the device} @throws IllegalStateException if it is made lazily and the VM is not built yet */
@@ -132,8 +132,8 @@ public final class VirtioMmio implements VmDevice {
         List<EventFd> queueEvents = new ArrayList<>();
         int queues = made.queueMaxSizes().size();
         for (int queue = 0; queue < queues; queue++) {
-            queueEvents.add(context.ioeventfd(new IoEventAddress.Mmio(base + MmioRegisters.QUEUE_NOTIFY),
-                    Datamatch.of(4, queue)));
+            queueEvents.add(context.ioeventfd(
+                    new IoEventAddress.Mmio(base + MmioRegisters.QUEUE_NOTIFY), Datamatch.of(4, queue)));
         }
         EventLoop loop = context.eventLoop(role);
         MmioTransport created = new MmioTransport(made, context.memory(), queueEvents, Interrupt.of(irqfd), loop);
@@ -167,7 +167,10 @@ public final class VirtioMmio implements VmDevice {
     @Override
     public String toString() {
         DeviceNode.Mmio attached = node;
-        return "VirtioMmio[" + description + (attached == null ? "" : String.format(Locale.ROOT, " at %#x irq %d",
-                attached.base(), attached.interrupt())) + "]";
+        return "VirtioMmio[" + description
+                + (attached == null
+                        ? ""
+                        : String.format(Locale.ROOT, " at %#x irq %d", attached.base(), attached.interrupt()))
+                + "]";
     }
 }

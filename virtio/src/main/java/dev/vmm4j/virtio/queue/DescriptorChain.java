@@ -36,7 +36,8 @@ import java.util.Objects;
 public final class DescriptorChain {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final long[] addresses;
     private final long[] lengths;
@@ -74,7 +75,8 @@ public final class DescriptorChain {
 
     private ChainError walk(MemorySegment table, int queueSize, int headIndex, boolean indirectAllowed) {
         if (queueSize > addresses.length) {
-            throw new IllegalStateException("queue size " + queueSize + " exceeds this chain's capacity " + addresses.length);
+            throw new IllegalStateException(
+                    "queue size " + queueSize + " exceeds this chain's capacity " + addresses.length);
         }
         if (headIndex >= queueSize) {
             return ChainError.HEAD_OUT_OF_RANGE;
@@ -229,7 +231,8 @@ public final class DescriptorChain {
                 continue;
             }
             long n = Math.min(lengths[i] - skip, data.byteSize() - done);
-            MemorySegment part = n == data.byteSize() ? data : data.asSlice(done, n); // no view when one buffer holds it all
+            MemorySegment part =
+                    n == data.byteSize() ? data : data.asSlice(done, n); // no view when one buffer holds it all
             if (toGuest) {
                 memory.writeFully(addresses[i] + skip, part);
             } else {
@@ -248,7 +251,8 @@ public final class DescriptorChain {
 
     @Override
     public String toString() {
-        return error != null ? "DescriptorChain[head " + head + ", malformed: " + error.description() + "]"
+        return error != null
+                ? "DescriptorChain[head " + head + ", malformed: " + error.description() + "]"
                 : "DescriptorChain[head " + head + ", " + readableCount + " readable (" + readableBytes + " bytes), "
                         + (count - readableCount) + " writable (" + writableBytes + " bytes)]";
     }

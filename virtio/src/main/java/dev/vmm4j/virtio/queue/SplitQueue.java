@@ -82,7 +82,8 @@ public final class SplitQueue {
     /** A queue whose driver may choose any power-of-two size up to {@code maxSize}. */
     public SplitQueue(int maxSize) {
         if (maxSize < 1 || maxSize > VirtqLayout.MAX_QUEUE_SIZE || Integer.bitCount(maxSize) != 1) {
-            throw new IllegalArgumentException("a queue's maximum size is a power of two from 1 to 32768, not " + maxSize);
+            throw new IllegalArgumentException(
+                    "a queue's maximum size is a power of two from 1 to 32768, not " + maxSize);
         }
         this.maxSize = maxSize;
         this.size = maxSize;
@@ -145,17 +146,22 @@ public final class SplitQueue {
         if (size < 1 || size > maxSize || Integer.bitCount(size) != 1) {
             throw new QueueException("queue size " + size + " is not a power of two from 1 to " + maxSize);
         }
-        checkRing("descriptor table", memory, descTableGpa, VirtqLayout.descTableBytes(size), VirtqLayout.DESC_ALIGNMENT);
-        checkRing("available ring", memory, availRingGpa, VirtqLayout.availRingBytes(size), VirtqLayout.AVAIL_ALIGNMENT);
+        checkRing(
+                "descriptor table", memory, descTableGpa, VirtqLayout.descTableBytes(size), VirtqLayout.DESC_ALIGNMENT);
+        checkRing(
+                "available ring", memory, availRingGpa, VirtqLayout.availRingBytes(size), VirtqLayout.AVAIL_ALIGNMENT);
         checkRing("used ring", memory, usedRingGpa, VirtqLayout.usedRingBytes(size), VirtqLayout.USED_ALIGNMENT);
     }
 
-    private static void checkRing(String what, GuestMemory memory, long gpa, long bytes, int alignment) throws QueueException {
+    private static void checkRing(String what, GuestMemory memory, long gpa, long bytes, int alignment)
+            throws QueueException {
         if (gpa % alignment != 0) {
-            throw new QueueException(String.format(Locale.ROOT, "%s at %#x is not %d-byte aligned", what, gpa, alignment));
+            throw new QueueException(
+                    String.format(Locale.ROOT, "%s at %#x is not %d-byte aligned", what, gpa, alignment));
         }
         if (!memory.isValidRange(gpa, bytes)) {
-            throw new QueueException(String.format(Locale.ROOT, "%s at %#x+%#x is not inside guest memory", what, gpa, bytes));
+            throw new QueueException(
+                    String.format(Locale.ROOT, "%s at %#x+%#x is not inside guest memory", what, gpa, bytes));
         }
     }
 
@@ -219,8 +225,11 @@ public final class SplitQueue {
         int pending = (availIdxAcquire() - nextAvail) & 0xffff;
         if (pending > size) {
             // 2.7.13.3: the driver adds at most queue-size entries; anything else is a corrupt or hostile index.
-            throw new QueueException(String.format(Locale.ROOT,
-                    "the available index ran %d entries ahead of the device, more than the queue size %d", pending, size));
+            throw new QueueException(String.format(
+                    Locale.ROOT,
+                    "the available index ran %d entries ahead of the device, more than the queue size %d",
+                    pending,
+                    size));
         }
         return pending;
     }
@@ -296,7 +305,8 @@ public final class SplitQueue {
         // driver fences between writing those and reading used idx); otherwise each side may miss the other.
         VarHandle.fullFence();
         if (!eventIdx) {
-            return (Short.toUnsignedInt(availRing.get(SHORT, AVAIL_FLAGS)) & VirtqLayout.VIRTQ_AVAIL_F_NO_INTERRUPT) == 0;
+            return (Short.toUnsignedInt(availRing.get(SHORT, AVAIL_FLAGS)) & VirtqLayout.VIRTQ_AVAIL_F_NO_INTERRUPT)
+                    == 0;
         }
         int usedEvent = Short.toUnsignedInt(availRing.get(SHORT, VirtqLayout.availRingBytes(size) - 2));
         // vring_need_event: notify if used_event lies in [old, used), in u16 arithmetic.
@@ -326,8 +336,16 @@ public final class SplitQueue {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "SplitQueue[size %d/%d, %s, desc %#x, avail %#x, used %#x, next avail %d, next used %d]",
-                size, maxSize, active ? "active" : ready ? "ready" : "not ready", descTableGpa, availRingGpa, usedRingGpa,
-                nextAvail, nextUsed);
+        return String.format(
+                Locale.ROOT,
+                "SplitQueue[size %d/%d, %s, desc %#x, avail %#x, used %#x, next avail %d, next used %d]",
+                size,
+                maxSize,
+                active ? "active" : ready ? "ready" : "not ready",
+                descTableGpa,
+                availRingGpa,
+                usedRingGpa,
+                nextAvail,
+                nextUsed);
     }
 }

@@ -24,6 +24,7 @@ package dev.vmm4j.virtio.queue;
 public final class VirtqLayout {
     /** Bytes per descriptor. */
     public static final int DESC_SIZE = 16;
+
     public static final int DESC_ADDR = 0;
     public static final int DESC_LEN = 8;
     public static final int DESC_FLAGS = 12;

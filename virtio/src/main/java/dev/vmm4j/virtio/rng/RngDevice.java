@@ -11,9 +11,9 @@ import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.lang.foreign.MemorySegment;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
-import java.util.List;
 
 /**
  * The virtio entropy device (virtio 1.2, section 5.4): one request queue; each chain's device-writable buffers are
@@ -77,8 +77,15 @@ public final class RngDevice implements VirtioDevice {
         if (!activation.queues().getFirst().isActive()) {
             throw new ActivationException("the request queue (0) is not set up");
         }
-        served.serve(activation.eventLoop(), new QueueHandler(name(), 0, activation.queues().getFirst(),
-                activation.queueEvents().getFirst(), activation.interrupt(), this::fill));
+        served.serve(
+                activation.eventLoop(),
+                new QueueHandler(
+                        name(),
+                        0,
+                        activation.queues().getFirst(),
+                        activation.queueEvents().getFirst(),
+                        activation.interrupt(),
+                        this::fill));
     }
 
     private long fill(DescriptorChain chain) throws GuestMemoryException {

@@ -42,6 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class DeviceHarness implements AutoCloseable {
     /** Guest memory a harness gets unless told otherwise. */
     public static final long DEFAULT_MEMORY_BYTES = 16L << 20;
+
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -119,7 +120,8 @@ public final class DeviceHarness implements AutoCloseable {
         transport.read(CONFIG + offset, data);
         return switch (size) {
             case 1 -> Byte.toUnsignedLong(data.get(ValueLayout.JAVA_BYTE, 0));
-            case 2 -> Short.toUnsignedLong(data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0));
+            case 2 ->
+                Short.toUnsignedLong(data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0));
             case 4 -> Integer.toUnsignedLong(data.get(INT, 0));
             case 8 -> data.get(LONG, 0);
             default -> throw new IllegalArgumentException("config reads are 1, 2, 4 or 8 bytes, not " + size);

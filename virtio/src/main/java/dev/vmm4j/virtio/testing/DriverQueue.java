@@ -89,7 +89,8 @@ public final class DriverQueue {
             memory.putShort(entry + DESC_FLAGS, (short) flags);
             memory.putShort(entry + DESC_NEXT, (short) next);
         } catch (GuestMemoryException e) {
-            throw new IllegalArgumentException("descriptor at " + Long.toHexString(entry) + " is outside guest memory", e);
+            throw new IllegalArgumentException(
+                    "descriptor at " + Long.toHexString(entry) + " is outside guest memory", e);
         }
     }
 
@@ -106,8 +107,12 @@ public final class DriverQueue {
             int index = (head + i) % size;
             boolean more = i + 1 < buffers.length;
             Buffer buffer = buffers[i];
-            writeDescriptor(index, buffer.gpa(), buffer.length(), (buffer.writable() ? VIRTQ_DESC_F_WRITE : 0)
-                    | (more ? VIRTQ_DESC_F_NEXT : 0), more ? (index + 1) % size : 0);
+            writeDescriptor(
+                    index,
+                    buffer.gpa(),
+                    buffer.length(),
+                    (buffer.writable() ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0),
+                    more ? (index + 1) % size : 0);
         }
         nextDescriptor = (head + buffers.length) % size;
         makeAvailable(head);
@@ -123,8 +128,12 @@ public final class DriverQueue {
         for (int i = 0; i < buffers.length; i++) {
             boolean more = i + 1 < buffers.length;
             Buffer buffer = buffers[i];
-            writeDescriptorAt(table + (long) DESC_SIZE * i, buffer.gpa(), buffer.length(),
-                    (buffer.writable() ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0), more ? i + 1 : 0);
+            writeDescriptorAt(
+                    table + (long) DESC_SIZE * i,
+                    buffer.gpa(),
+                    buffer.length(),
+                    (buffer.writable() ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0),
+                    more ? i + 1 : 0);
         }
         int head = nextDescriptor;
         writeDescriptor(head, table, DESC_SIZE * buffers.length, VIRTQ_DESC_F_INDIRECT, 0);

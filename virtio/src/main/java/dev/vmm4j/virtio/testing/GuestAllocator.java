@@ -28,8 +28,12 @@ public final class GuestAllocator {
         }
         long address = (next + alignment - 1) & -alignment;
         if (address + bytes > end || address + bytes < address) {
-            throw new IllegalStateException(String.format(Locale.ROOT,
-                    "test guest memory is used up: %d bytes asked at %#x, the range ends at %#x", bytes, address, end));
+            throw new IllegalStateException(String.format(
+                    Locale.ROOT,
+                    "test guest memory is used up: %d bytes asked at %#x, the range ends at %#x",
+                    bytes,
+                    address,
+                    end));
         }
         next = address + bytes;
         return address;

@@ -38,10 +38,13 @@ class BalloonDeviceTest {
             balloon.setTargetBytes(3 * 4096 + 100);
             assertEquals(3, harness.readConfig(BalloonDevice.CONFIG_NUM_PAGES, 4), "rounded down to whole pages");
             assertEquals(3 * 4096, balloon.targetBytes());
-            assertEquals(MmioRegisters.INT_CONFIG, harness.readRegister(MmioRegisters.INTERRUPT_STATUS) & MmioRegisters.INT_CONFIG);
+            assertEquals(
+                    MmioRegisters.INT_CONFIG,
+                    harness.readRegister(MmioRegisters.INTERRUPT_STATUS) & MmioRegisters.INT_CONFIG);
             assertEquals(generation + 1, harness.readRegister(MmioRegisters.CONFIG_GENERATION));
             balloon.setTargetBytes(1L << 40);
-            assertEquals(MEMORY / 4096, harness.readConfig(BalloonDevice.CONFIG_NUM_PAGES, 4), "at most the guest's memory");
+            assertEquals(
+                    MEMORY / 4096, harness.readConfig(BalloonDevice.CONFIG_NUM_PAGES, 4), "at most the guest's memory");
             assertThrows(IllegalArgumentException.class, () -> balloon.setTargetBytes(-1));
         }
     }

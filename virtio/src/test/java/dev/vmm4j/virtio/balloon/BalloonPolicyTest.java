@@ -68,11 +68,14 @@ class BalloonPolicyTest {
 
     @Test
     void crosvmParametersDependOnGuestSize() {
-        assertEquals(1024 * MIB, BalloonPolicy.Parameters.crosvm(2048 * MIB).maxBytes(), "all but 1 GiB from 1.5 GiB up");
+        assertEquals(
+                1024 * MIB, BalloonPolicy.Parameters.crosvm(2048 * MIB).maxBytes(), "all but 1 GiB from 1.5 GiB up");
         assertEquals(64 * MIB, BalloonPolicy.Parameters.crosvm(2048 * MIB).stepBytes(), "a sixteenth of the maximum");
         assertEquals(512 * MIB, BalloonPolicy.Parameters.crosvm(1024 * MIB).maxBytes(), "half from 512 MiB up");
         assertEquals(0, BalloonPolicy.Parameters.crosvm(256 * MIB).maxBytes(), "nothing below 512 MiB");
-        assertEquals(Duration.ofSeconds(60), BalloonPolicy.Parameters.crosvm(2048 * MIB).reclaimDelay());
+        assertEquals(
+                Duration.ofSeconds(60),
+                BalloonPolicy.Parameters.crosvm(2048 * MIB).reclaimDelay());
     }
 
     @Test
@@ -141,10 +144,14 @@ class BalloonPolicyTest {
 
     @Test
     void badParametersAreRefused() {
-        assertThrows(IllegalArgumentException.class, () -> new BalloonPolicy.Parameters(MIB, 0, Duration.ZERO, Duration.ZERO,
-                Duration.ZERO, Duration.ofSeconds(1)));
-        assertThrows(IllegalArgumentException.class, () -> new BalloonPolicy.Parameters(MIB, MIB, Duration.ofSeconds(-1),
-                Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new BalloonPolicy.Parameters(
+                        MIB, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new BalloonPolicy.Parameters(
+                        MIB, MIB, Duration.ofSeconds(-1), Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1)));
     }
 
     @Test
@@ -153,7 +160,8 @@ class BalloonPolicyTest {
         assertEquals(0, policy.tick(0));
         balloon.setTargetBytes(100 * MIB); // a user's balloon command
         assertEquals(100 * MIB, policy.tick(SECOND));
-        assertEquals(100 * MIB, policy.tick(30 * SECOND), "no reclaim before the delay, counted from the tick that saw it");
+        assertEquals(
+                100 * MIB, policy.tick(30 * SECOND), "no reclaim before the delay, counted from the tick that saw it");
         assertEquals(68 * MIB, policy.tick(61 * SECOND));
         host.low = true;
         assertEquals(100 * MIB, policy.tick(62 * SECOND));

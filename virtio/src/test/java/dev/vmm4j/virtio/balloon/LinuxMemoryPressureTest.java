@@ -17,14 +17,18 @@ class LinuxMemoryPressureTest {
     Path proc;
 
     private void meminfo(long totalKb, long availableKb) throws IOException {
-        Files.writeString(proc.resolve("meminfo"), "MemTotal:       " + totalKb + " kB\nMemFree:          1000 kB\n"
-                + "MemAvailable:   " + availableKb + " kB\n");
+        Files.writeString(
+                proc.resolve("meminfo"),
+                "MemTotal:       " + totalKb + " kB\nMemFree:          1000 kB\n" + "MemAvailable:   " + availableKb
+                        + " kB\n");
     }
 
     private void psi(String someAvg10) throws IOException {
         Files.createDirectories(proc.resolve("pressure"));
-        Files.writeString(proc.resolve("pressure/memory"), "some avg10=" + someAvg10 + " avg60=0.00 avg300=0.00 total=12\n"
-                + "full avg10=0.00 avg60=0.00 avg300=0.00 total=3\n");
+        Files.writeString(
+                proc.resolve("pressure/memory"),
+                "some avg10=" + someAvg10 + " avg60=0.00 avg300=0.00 total=12\n"
+                        + "full avg10=0.00 avg60=0.00 avg300=0.00 total=3\n");
     }
 
     @Test
@@ -36,7 +40,8 @@ class LinuxMemoryPressureTest {
         assertEquals(10 * 1024, sample.availableBytes());
         assertEquals(50_000 * 1024, sample.marginBytes());
         psi("9.99");
-        assertFalse(new LinuxMemoryPressure(proc, 10.0, 0.05).sample().low(), "little stall, even with little available");
+        assertFalse(
+                new LinuxMemoryPressure(proc, 10.0, 0.05).sample().low(), "little stall, even with little available");
     }
 
     @Test

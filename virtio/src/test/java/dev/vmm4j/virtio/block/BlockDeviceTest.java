@@ -29,6 +29,7 @@ class BlockDeviceTest {
 
     @TempDir
     Path dir;
+
     private Path image;
     private byte[] original;
 
@@ -53,17 +54,26 @@ class BlockDeviceTest {
             this.data = harness.allocate(Math.max(dataBytes, 1));
             this.status = harness.allocate(1);
             this.dataBytes = dataBytes;
-            harness.memory().writeFully(header, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
-                    .putInt(type).putInt(0).putLong(sector).array());
+            harness.memory()
+                    .writeFully(
+                            header,
+                            ByteBuffer.allocate(16)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .putInt(type)
+                                    .putInt(0)
+                                    .putLong(sector)
+                                    .array());
             harness.memory().putByte(status, (byte) 0xff);
         }
 
         int submitRead(DriverQueue queue) {
-            return queue.addChain(Buffer.readable(header, HEADER_SIZE), Buffer.writable(data, dataBytes), Buffer.writable(status, 1));
+            return queue.addChain(
+                    Buffer.readable(header, HEADER_SIZE), Buffer.writable(data, dataBytes), Buffer.writable(status, 1));
         }
 
         int submitWrite(DriverQueue queue) {
-            return queue.addChain(Buffer.readable(header, HEADER_SIZE), Buffer.readable(data, dataBytes), Buffer.writable(status, 1));
+            return queue.addChain(
+                    Buffer.readable(header, HEADER_SIZE), Buffer.readable(data, dataBytes), Buffer.writable(status, 1));
         }
 
         int submitBare(DriverQueue queue) {
@@ -143,11 +153,21 @@ class BlockDeviceTest {
         try (DeviceHarness harness = DeviceHarness.create(BlockDevice.openRaw(image, false))) {
             DriverQueue queue = harness.activate().getFirst();
             long buffer = harness.allocate(HEADER_SIZE + SECTOR_SIZE + 1);
-            harness.memory().writeFully(buffer, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN)
-                    .putInt(VIRTIO_BLK_T_IN).putInt(0).putLong(5).array());
+            harness.memory()
+                    .writeFully(
+                            buffer,
+                            ByteBuffer.allocate(16)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .putInt(VIRTIO_BLK_T_IN)
+                                    .putInt(0)
+                                    .putLong(5)
+                                    .array());
             // header in two pieces; data and status in one writable buffer split at odd offsets
-            int head = queue.addChain(Buffer.readable(buffer, 5), Buffer.readable(buffer + 5, 11),
-                    Buffer.writable(buffer + 16, 100), Buffer.writable(buffer + 116, SECTOR_SIZE + 1 - 100));
+            int head = queue.addChain(
+                    Buffer.readable(buffer, 5),
+                    Buffer.readable(buffer + 5, 11),
+                    Buffer.writable(buffer + 16, 100),
+                    Buffer.writable(buffer + 116, SECTOR_SIZE + 1 - 100));
             run(harness);
             assertEquals(new UsedElement(head, SECTOR_SIZE + 1), queue.used(0));
             byte[] data = new byte[SECTOR_SIZE];
@@ -162,7 +182,9 @@ class BlockDeviceTest {
         try (DeviceHarness harness = DeviceHarness.create(BlockDevice.openRaw(image, false))) {
             DriverQueue queue = harness.activate().getFirst();
             Request read = new Request(harness, VIRTIO_BLK_T_IN, 0, SECTOR_SIZE);
-            queue.addIndirectChain(Buffer.readable(read.header, 16), Buffer.writable(read.data, SECTOR_SIZE),
+            queue.addIndirectChain(
+                    Buffer.readable(read.header, 16),
+                    Buffer.writable(read.data, SECTOR_SIZE),
                     Buffer.writable(read.status, 1));
             run(harness);
             assertEquals(VIRTIO_BLK_S_OK, read.status(harness));
@@ -251,7 +273,8 @@ class BlockDeviceTest {
             assertTrue(second.getMessage().contains("is in use"), second.getMessage());
             assertThrows(IOException.class, () -> BlockDevice.openRaw(image, true), "a reader waits for the writer");
         }
-        try (BlockDevice reader = BlockDevice.openRaw(image, true); BlockDevice another = BlockDevice.openRaw(image, true)) {
+        try (BlockDevice reader = BlockDevice.openRaw(image, true);
+                BlockDevice another = BlockDevice.openRaw(image, true)) {
             assertTrue(reader.image().isReadOnly() && another.image().isReadOnly(), "two readers share the image");
             assertThrows(IOException.class, () -> BlockDevice.openRaw(image, false), "a writer waits for the readers");
         }
@@ -291,16 +314,37 @@ class BlockDeviceTest {
             assertEquals(VIRTIO_BLK_S_OK, write.status(harness));
 
             Request discard = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
-            harness.memory().writeFully(discard.data, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(128)
-                    .putInt(256).putInt(0).array()); // sectors 128..383: the 2nd and 3rd clusters
+            harness.memory()
+                    .writeFully(
+                            discard.data,
+                            ByteBuffer.allocate(16)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .putLong(128)
+                                    .putInt(256)
+                                    .putInt(0)
+                                    .array()); // sectors 128..383: the 2nd and 3rd clusters
             discard.submitWrite(queue);
             Request unmap = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
-            harness.memory().writeFully(unmap.data, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(0)
-                    .putInt(1).putInt(1).array());
+            harness.memory()
+                    .writeFully(
+                            unmap.data,
+                            ByteBuffer.allocate(16)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .putLong(0)
+                                    .putInt(1)
+                                    .putInt(1)
+                                    .array());
             unmap.submitWrite(queue);
             Request pastEnd = new Request(harness, VIRTIO_BLK_T_DISCARD, 0, DISCARD_SEGMENT_SIZE);
-            harness.memory().writeFully(pastEnd.data, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(8190)
-                    .putInt(10).putInt(0).array());
+            harness.memory()
+                    .writeFully(
+                            pastEnd.data,
+                            ByteBuffer.allocate(16)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .putLong(8190)
+                                    .putInt(10)
+                                    .putInt(0)
+                                    .array());
             pastEnd.submitWrite(queue);
             Request read = new Request(harness, VIRTIO_BLK_T_IN, 0, 256 * 1024);
             read.submitRead(queue);

@@ -47,7 +47,8 @@ class BlockRequestPropertyTest {
         }
     }
 
-    private static void check(DeviceHarness harness, DriverQueue queue, SplittableRandom random, byte[] model, boolean readOnly)
+    private static void check(
+            DeviceHarness harness, DriverQueue queue, SplittableRandom random, byte[] model, boolean readOnly)
             throws Exception {
         int type = switch (random.nextInt(6)) {
             case 0, 1 -> VIRTIO_BLK_T_IN;
@@ -75,7 +76,11 @@ class BlockRequestPropertyTest {
 
         long readBase = harness.allocate(Math.max(readable, 1));
         long writeBase = harness.allocate(Math.max(writable, 1));
-        ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN).putInt(type).putInt(0).putLong(sector);
+        ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(type)
+                .putInt(0)
+                .putLong(sector);
         harness.memory().writeFully(readBase, Arrays.copyOf(header.array(), headerBytes));
         byte[] outData = new byte[readable - headerBytes];
         random.nextBytes(outData);
@@ -106,13 +111,18 @@ class BlockRequestPropertyTest {
         }
         int status = after[writable - 1] & 0xff;
         long length = writesData ? dataBytes : writable - 1;
-        boolean inRange = length % SECTOR_SIZE == 0 && sector >= 0 && sector <= SECTORS && length / SECTOR_SIZE <= SECTORS - sector;
+        boolean inRange = length % SECTOR_SIZE == 0
+                && sector >= 0
+                && sector <= SECTORS
+                && length / SECTOR_SIZE <= SECTORS - sector;
         switch (type) {
             case VIRTIO_BLK_T_IN -> {
                 assertEquals(inRange ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR, status);
                 if (inRange) {
                     assertEquals(writable, used.length());
-                    assertArrayEquals(Arrays.copyOfRange(model, (int) sector * SECTOR_SIZE, (int) (sector * SECTOR_SIZE + length)),
+                    assertArrayEquals(
+                            Arrays.copyOfRange(
+                                    model, (int) sector * SECTOR_SIZE, (int) (sector * SECTOR_SIZE + length)),
                             Arrays.copyOf(after, writable - 1));
                 }
             }

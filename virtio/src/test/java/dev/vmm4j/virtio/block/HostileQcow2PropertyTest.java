@@ -28,14 +28,17 @@ import net.jqwik.api.statistics.Statistics;
 class HostileQcow2PropertyTest {
     private static final long SIZE = 2 << 20;
     /** Header fields: offset and width. */
-    private static final int[][] FIELDS = {{4, 4}, {8, 8}, {16, 4}, {20, 4}, {24, 8}, {32, 4}, {36, 4}, {40, 8}, {48, 8},
-            {56, 4}, {60, 4}, {64, 8}, {72, 8}, {80, 8}, {88, 8}, {96, 4}, {100, 4}};
+    private static final int[][] FIELDS = {
+        {4, 4}, {8, 8}, {16, 4}, {20, 4}, {24, 8}, {32, 4}, {36, 4}, {40, 8}, {48, 8}, {56, 4}, {60, 4}, {64, 8},
+        {72, 8}, {80, 8}, {88, 8}, {96, 4}, {100, 4}
+    };
 
     @Property(tries = 1_000)
     void corruptImagesFailCleanly(@ForAll long seed) throws Exception {
         Path dir = Files.createTempDirectory("vmm4j-hostile-qcow2");
         try {
-            Statistics.collect(assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run(dir, new SplittableRandom(seed))));
+            Statistics.collect(
+                    assertTimeoutPreemptively(Duration.ofSeconds(20), () -> run(dir, new SplittableRandom(seed))));
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
                 for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
@@ -131,7 +134,8 @@ class HostileQcow2PropertyTest {
                 }
                 return;
             }
-            // The tables' offsets come from a header that earlier mutations may have made nonsense: only aim inside the file.
+            // The tables' offsets come from a header that earlier mutations may have made nonsense: only aim inside the
+            // file.
             long target = switch (kind) {
                 case 1 -> l1 + 8L * random.nextInt(4);
                 case 2 -> refcountTable + 8L * random.nextInt(4);

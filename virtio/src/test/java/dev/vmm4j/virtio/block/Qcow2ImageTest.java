@@ -36,7 +36,10 @@ class Qcow2ImageTest {
     }
 
     private static String refusal(Path image, boolean readOnly) {
-        return assertThrows(InvalidImageException.class, () -> Qcow2Image.open(image, readOnly).close()).getMessage();
+        return assertThrows(
+                        InvalidImageException.class,
+                        () -> Qcow2Image.open(image, readOnly).close())
+                .getMessage();
     }
 
     @Test
@@ -57,7 +60,8 @@ class Qcow2ImageTest {
             assertEquals(0, back[back.length - 1]);
             assertArrayEquals(data, Arrays.copyOfRange(back, 1, back.length - 1));
             assertThrows(IOException.class, () -> opened.write(0, MemorySegment.ofArray(new byte[1])), "read-only");
-            assertThrows(IOException.class, () -> opened.read(4 << 20, MemorySegment.ofArray(new byte[1])), "past the end");
+            assertThrows(
+                    IOException.class, () -> opened.read(4 << 20, MemorySegment.ofArray(new byte[1])), "past the end");
         }
     }
 
@@ -67,7 +71,8 @@ class Qcow2ImageTest {
         poke(image, 72, 1 << 2, 8);
         assertTrue(refusal(image, true).endsWith("external data files (incompatible feature bit 2) are not supported"));
         poke(image, 72, 1 << 4, 8);
-        assertTrue(refusal(image, true).endsWith("extended L2 entries (subclusters, incompatible feature bit 4) are not supported"));
+        assertTrue(refusal(image, true)
+                .endsWith("extended L2 entries (subclusters, incompatible feature bit 4) are not supported"));
         poke(image, 72, 1 << 9, 8);
         assertTrue(refusal(image, true).endsWith("unknown incompatible feature bit 9"));
         poke(image, 72, 1 << 3, 8);
@@ -124,7 +129,9 @@ class Qcow2ImageTest {
             IOException e = assertThrows(IOException.class, () -> probed.write(0, MemorySegment.ofArray(magic)));
             assertTrue(e.getMessage().contains("refused to write a qcow2 header"), e.getMessage());
             probed.write(0, MemorySegment.ofArray(new byte[] {'Q', 'F'}));
-            assertThrows(IOException.class, () -> probed.write(2, MemorySegment.ofArray(new byte[] {'I', (byte) 0xfb})),
+            assertThrows(
+                    IOException.class,
+                    () -> probed.write(2, MemorySegment.ofArray(new byte[] {'I', (byte) 0xfb})),
                     "completing the magic from the middle");
             probed.write(4, MemorySegment.ofArray(magic)); // anywhere else is the guest's business
         }
@@ -132,7 +139,8 @@ class Qcow2ImageTest {
             named.write(0, MemorySegment.ofArray(magic)); // the user said raw: allowed
         }
         // Why the guard: the next probe takes the disk for qcow2 (here a broken one).
-        assertTrue(assertThrows(InvalidImageException.class, () -> DiskImages.open(raw, true)).getMessage()
+        assertTrue(assertThrows(InvalidImageException.class, () -> DiskImages.open(raw, true))
+                .getMessage()
                 .startsWith("disk image " + raw));
     }
 }

@@ -60,13 +60,15 @@ class MmioTransportTest {
     @Test
     void featuresOkIsRefusedWithoutVersion1() {
         // 3.1.1 / 6.1: the device does not support legacy drivers, so FEATURES_OK stays clear.
-        assertThrows(IllegalStateException.class, () -> harness.activate(1L << VirtioFeatures.VIRTIO_RING_F_EVENT_IDX, 0));
+        assertThrows(
+                IllegalStateException.class, () -> harness.activate(1L << VirtioFeatures.VIRTIO_RING_F_EVENT_IDX, 0));
         assertEquals(ACK_DRIVER, harness.status());
     }
 
     @Test
     void featuresOkIsRefusedForFeaturesNotOffered() {
-        assertThrows(IllegalStateException.class, () -> harness.activate(VirtioFeatures.TRANSPORT_FEATURES | (1L << 40), 0));
+        assertThrows(
+                IllegalStateException.class, () -> harness.activate(VirtioFeatures.TRANSPORT_FEATURES | (1L << 40), 0));
         assertEquals(0, harness.status() & DeviceStatus.FEATURES_OK);
     }
 
@@ -154,7 +156,8 @@ class MmioTransportTest {
         assertEquals(0, harness.status());
         MemorySegment read = MemorySegment.ofArray(new byte[] {9, 9});
         harness.transport().read(MAGIC_VALUE, read);
-        assertEquals(0, read.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0), "a 16-bit register read returns 0");
+        assertEquals(
+                0, read.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0), "a 16-bit register read returns 0");
         harness.activate();
         harness.notifyQueue(7);
         harness.notifyQueue(-1);
@@ -229,9 +232,11 @@ class MmioTransportTest {
             try {
                 Thread resetter = Thread.ofPlatform().name("vcpu-0").start(() -> write(transport, STATUS, 0));
                 assertTrue(device.resetting.await(30, TimeUnit.SECONDS));
-                // Another vCPU's accesses while vCPU 0 waits in the reset: an interrupt handler's, a driver polling Status.
+                // Another vCPU's accesses while vCPU 0 waits in the reset: an interrupt handler's, a driver polling
+                // Status.
                 CompletableFuture<int[]> reads = CompletableFuture.supplyAsync(() -> new int[] {
-                        read(transport, INTERRUPT_STATUS), read(transport, STATUS), read(transport, MAGIC_VALUE)});
+                    read(transport, INTERRUPT_STATUS), read(transport, STATUS), read(transport, MAGIC_VALUE)
+                });
                 int[] values = reads.get(30, TimeUnit.SECONDS); // a transport that resets under its lock never answers
                 assertEquals(0, values[0]);
                 assertEquals(running, values[1], "4.2.2.1: Status reads as it was until the reset is done");

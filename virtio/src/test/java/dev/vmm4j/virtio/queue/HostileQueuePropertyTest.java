@@ -22,7 +22,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
-
 /**
  * Random, mostly hostile descriptor tables and avail rings fed to a real device (rng, which writes every writable
  * buffer it is given) through the transport: loops, next indices and heads out of range, buffers outside guest memory
@@ -45,11 +44,16 @@ class HostileQueuePropertyTest {
     private record Layout(List<long[]> tables, BitSet writable) {}
 
     @Property(tries = 10_000)
-    void hostileQueuesNeverEscapeTheDevice(@ForAll long seed, @ForAll @IntRange(min = 0, max = 5) int sizeLog2,
-            @ForAll boolean eventIdx, @ForAll boolean indirect) throws Exception {
+    void hostileQueuesNeverEscapeTheDevice(
+            @ForAll long seed,
+            @ForAll @IntRange(min = 0, max = 5) int sizeLog2,
+            @ForAll boolean eventIdx,
+            @ForAll boolean indirect)
+            throws Exception {
         SplittableRandom random = new SplittableRandom(seed);
         int size = 1 << sizeLog2;
-        long features = (1L << VirtioFeatures.VIRTIO_F_VERSION_1) | (eventIdx ? 1L << VirtioFeatures.VIRTIO_RING_F_EVENT_IDX : 0)
+        long features = (1L << VirtioFeatures.VIRTIO_F_VERSION_1)
+                | (eventIdx ? 1L << VirtioFeatures.VIRTIO_RING_F_EVENT_IDX : 0)
                 | (indirect ? 1L << VirtioFeatures.VIRTIO_RING_F_INDIRECT_DESC : 0);
         try (DeviceHarness harness = DeviceHarness.create(new RngDevice(new SplittableRandom(seed)), MEMORY)) {
             DriverQueue queue = harness.activate(features, size).getFirst();
@@ -85,9 +89,12 @@ class HostileQueuePropertyTest {
             long usedRing = queue.usedRingAddress();
             long usedEnd = usedRing + VirtqLayout.usedRingBytes(size);
             for (int address = 0; address < MEMORY; address++) {
-                if (before[address] != after[address] && !layout.writable().get(address) && (address < usedRing || address >= usedEnd)) {
-                    fail(String.format("seed %d: byte %#x changed (%#x -> %#x) outside the writable buffers", seed, address,
-                            before[address], after[address]));
+                if (before[address] != after[address]
+                        && !layout.writable().get(address)
+                        && (address < usedRing || address >= usedEnd)) {
+                    fail(String.format(
+                            "seed %d: byte %#x changed (%#x -> %#x) outside the writable buffers",
+                            seed, address, before[address], after[address]));
                 }
             }
         }
@@ -111,16 +118,24 @@ class HostileQueuePropertyTest {
         }
     }
 
-    private static void writeDescriptor(DeviceHarness harness, long entry, SplittableRandom random, int tableEntries, Layout layout,
-            boolean inTable) throws GuestMemoryException {
-        int flags = (random.nextInt(3) != 0 ? VIRTQ_DESC_F_NEXT : 0) | (random.nextBoolean() ? VIRTQ_DESC_F_WRITE : 0)
+    private static void writeDescriptor(
+            DeviceHarness harness,
+            long entry,
+            SplittableRandom random,
+            int tableEntries,
+            Layout layout,
+            boolean inTable)
+            throws GuestMemoryException {
+        int flags = (random.nextInt(3) != 0 ? VIRTQ_DESC_F_NEXT : 0)
+                | (random.nextBoolean() ? VIRTQ_DESC_F_WRITE : 0)
                 | (random.nextInt(inTable ? 12 : 6) == 0 ? VIRTQ_DESC_F_INDIRECT : 0);
         int next = random.nextInt(12) == 0 ? random.nextInt(0x10000) : random.nextInt(tableEntries);
         long address;
         long length;
         if ((flags & VIRTQ_DESC_F_INDIRECT) != 0) {
             if (!layout.tables().isEmpty() && random.nextInt(4) != 0) {
-                long[] table = layout.tables().get(random.nextInt(layout.tables().size()));
+                long[] table =
+                        layout.tables().get(random.nextInt(layout.tables().size()));
                 address = table[0];
                 // Usually the whole table; sometimes less, a bad size, or more (into the never-written gap).
                 length = switch (random.nextInt(6)) {
@@ -135,7 +150,8 @@ class HostileQueuePropertyTest {
             }
         } else {
             boolean writable = (flags & VIRTQ_DESC_F_WRITE) != 0;
-            address = random.nextInt(4) == 0 ? wildAddress(random)
+            address = random.nextInt(4) == 0
+                    ? wildAddress(random)
                     : writable ? DATA + random.nextLong(MEMORY - DATA) : random.nextLong(MEMORY);
             length = randomLength(random);
             if (writable) {

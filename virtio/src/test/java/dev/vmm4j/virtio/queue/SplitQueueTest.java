@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 /** The split virtqueue's device side against a driver played in Java; negative tests quote the spec's MUSTs. */
 class SplitQueueTest {
     private static final long MEMORY = 1 << 20;
-    private final GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, MEMORY).build();
+    private final GuestMemoryMmap memory =
+            GuestMemoryMmap.builder().anonymous(0, MEMORY).build();
     private final GuestAllocator allocator = new GuestAllocator(0x1000, MEMORY - 0x1000);
     private final DescriptorChain chain = new DescriptorChain(256);
 
@@ -51,7 +52,8 @@ class SplitQueueTest {
         DriverQueue driver = new DriverQueue(memory, allocator, 8);
         SplitQueue queue = queue(driver, false, false);
         assertFalse(queue.popChain(chain), "nothing available yet");
-        int head = driver.addChain(Buffer.readable(0x10000, 16), Buffer.writable(0x20000, 4096), Buffer.writable(0x30000, 1));
+        int head = driver.addChain(
+                Buffer.readable(0x10000, 16), Buffer.writable(0x20000, 4096), Buffer.writable(0x30000, 1));
         DescriptorChain popped = pop(queue);
         assertTrue(popped.isValid(), popped.toString());
         assertEquals(head, popped.head());
@@ -70,7 +72,10 @@ class SplitQueueTest {
         SplitQueue queue = queue(driver, false, false);
         memory.writeFully(0x10000, new byte[] {1, 2, 3});
         memory.writeFully(0x11000, new byte[] {4, 5});
-        driver.addChain(Buffer.readable(0x10000, 3), Buffer.readable(0x11000, 2), Buffer.writable(0x20000, 2),
+        driver.addChain(
+                Buffer.readable(0x10000, 3),
+                Buffer.readable(0x11000, 2),
+                Buffer.writable(0x20000, 2),
                 Buffer.writable(0x21000, 3));
         DescriptorChain popped = pop(queue);
         byte[] read = new byte[4];
@@ -83,7 +88,9 @@ class SplitQueueTest {
         memory.readFully(0x21000, second);
         assertArrayEquals(new byte[] {0, 9}, first);
         assertArrayEquals(new byte[] {8, 7, 0}, second);
-        assertThrows(IndexOutOfBoundsException.class, () -> popped.writeWritable(3, MemorySegment.ofArray(new byte[3])),
+        assertThrows(
+                IndexOutOfBoundsException.class,
+                () -> popped.writeWritable(3, MemorySegment.ofArray(new byte[3])),
                 "writing past the writable buffers");
     }
 
@@ -128,7 +135,10 @@ class SplitQueueTest {
     void chainOfExactlyQueueSizeIsValid() throws Exception {
         DriverQueue driver = new DriverQueue(memory, allocator, 4);
         SplitQueue queue = queue(driver, false, false);
-        driver.addChain(Buffer.readable(0x10000, 1), Buffer.readable(0x10000, 1), Buffer.writable(0x10000, 1),
+        driver.addChain(
+                Buffer.readable(0x10000, 1),
+                Buffer.readable(0x10000, 1),
+                Buffer.writable(0x10000, 1),
                 Buffer.writable(0x10000, 1));
         assertTrue(pop(queue).isValid());
     }
@@ -178,7 +188,9 @@ class SplitQueueTest {
         driver.writeDescriptor(0, 0x40000, 16, VIRTQ_DESC_F_INDIRECT, 0);
         driver.makeAvailable(0);
         assertEquals(ChainError.NESTED_INDIRECT, pop(queue).error());
-        assertThrows(IllegalStateException.class, () -> chain.readReadable(0, MemorySegment.ofArray(new byte[1])),
+        assertThrows(
+                IllegalStateException.class,
+                () -> chain.readReadable(0, MemorySegment.ofArray(new byte[1])),
                 "a malformed chain's buffers cannot be read");
     }
 
@@ -194,7 +206,8 @@ class SplitQueueTest {
     void indirectChainIsReadLikeADirectOne() throws Exception {
         DriverQueue driver = new DriverQueue(memory, allocator, 8);
         SplitQueue queue = queue(driver, false, true);
-        int head = driver.addIndirectChain(Buffer.readable(0x10000, 16), Buffer.writable(0x20000, 512), Buffer.writable(0x30000, 1));
+        int head = driver.addIndirectChain(
+                Buffer.readable(0x10000, 16), Buffer.writable(0x20000, 512), Buffer.writable(0x30000, 1));
         DescriptorChain popped = pop(queue);
         assertNull(popped.error());
         assertEquals(head, popped.head());
@@ -224,20 +237,24 @@ class SplitQueueTest {
         queue.setUsedRingAddress(driver.usedRingAddress());
         queue.setReady(true);
         queue.setSize(6);
-        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false)).getMessage()
+        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false))
+                .getMessage()
                 .contains("power of two"));
         queue.setSize(512);
         assertThrows(QueueException.class, () -> queue.activate(memory, false, false), "bigger than the maximum");
         queue.setSize(8);
         queue.setDescTableAddress(driver.descTableAddress() + 8);
-        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false)).getMessage()
+        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false))
+                .getMessage()
                 .contains("16-byte aligned"));
         queue.setDescTableAddress(MEMORY - 64);
-        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false)).getMessage()
+        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false))
+                .getMessage()
                 .contains("not inside guest memory"));
         queue.setDescTableAddress(driver.descTableAddress());
         queue.setUsedRingAddress(driver.usedRingAddress() + 2);
-        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false)).getMessage()
+        assertTrue(assertThrows(QueueException.class, () -> queue.activate(memory, false, false))
+                .getMessage()
                 .contains("4-byte aligned"));
         queue.setUsedRingAddress(driver.usedRingAddress());
         queue.setReady(false);

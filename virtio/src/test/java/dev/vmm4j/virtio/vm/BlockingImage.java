@@ -17,7 +17,7 @@ final class BlockingImage implements DiskImage {
     private final BooleanSupplier mayProceed;
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch finished = new CountDownLatch(1);
-    volatile Runnable onEntered = () -> { };
+    volatile Runnable onEntered = () -> {};
     volatile Throwable failure;
     private boolean first = true;
 

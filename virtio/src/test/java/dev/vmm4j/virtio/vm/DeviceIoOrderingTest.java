@@ -117,8 +117,14 @@ class DeviceIoOrderingTest {
         PortCounter port = new PortCounter();
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Path guest = Files.write(dir.resolve("guest.elf"), Guests.RESET_DURING_IO.elf());
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).vcpus(2).kernel(guest)
-                .serial(console).device(VirtioMmio.of(device)).ioDevice(port, 0x80, 1).build()) {
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .vcpus(2)
+                .kernel(guest)
+                .serial(console)
+                .device(VirtioMmio.of(device))
+                .ioDevice(port, 0x80, 1)
+                .build()) {
             image.onEntered = () -> putMailbox(vm, 1); // the guest resets the device once its read is at the image
             vm.start();
             await(image.entered, "the guest's read reached the image", console);
@@ -130,11 +136,14 @@ class DeviceIoOrderingTest {
             while (port.writes.get() < before + 500 && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
-            assertTrue(port.writes.get() >= before + 500, "vCPU 1 stalled behind the reset: " + (port.writes.get() - before)
-                    + " port writes while it waited\n" + console);
+            assertTrue(
+                    port.writes.get() >= before + 500,
+                    "vCPU 1 stalled behind the reset: " + (port.writes.get() - before)
+                            + " port writes while it waited\n" + console);
             assertEquals(1, image.finished.getCount(), "and the read was still in flight all along");
             release.set(true);
-            ExitStatus status = vm.awaitExit(Duration.ofSeconds(60)).orElseThrow(() -> new AssertionError("no exit\n" + console));
+            ExitStatus status =
+                    vm.awaitExit(Duration.ofSeconds(60)).orElseThrow(() -> new AssertionError("no exit\n" + console));
             assertInstanceOf(ExitStatus.GuestReset.class, status, console.toString());
         }
         assertNull(image.failure);
@@ -146,13 +155,18 @@ class DeviceIoOrderingTest {
         AtomicReference<VirtualMachine> machine = new AtomicReference<>();
         AtomicBoolean closeReturned = new AtomicBoolean();
         // The read goes on only once close() has begun (it stops the VM first), so it runs while close() is under way.
-        BlockingImage image = new BlockingImage(RawDiskImage.open(image(), false),
+        BlockingImage image = new BlockingImage(
+                RawDiskImage.open(image(), false),
                 () -> machine.get() != null && machine.get().exitStatus().isPresent());
         AtomicBoolean finishedBeforeCloseReturned = new AtomicBoolean();
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Path guest = Files.write(dir.resolve("virtio.elf"), Guests.VIRTIO.elf());
-        VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest).serial(console)
-                .device(VirtioMmio.of(new BlockDevice(image, "slow"))).build();
+        VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(guest)
+                .serial(console)
+                .device(VirtioMmio.of(new BlockDevice(image, "slow")))
+                .build();
         machine.set(vm);
         vm.start();
         await(image.entered, "the guest's read reached the image", console);
@@ -180,7 +194,8 @@ class DeviceIoOrderingTest {
         }
     }
 
-    private static void await(CountDownLatch latch, String what, ByteArrayOutputStream console) throws InterruptedException {
+    private static void await(CountDownLatch latch, String what, ByteArrayOutputStream console)
+            throws InterruptedException {
         assertTrue(latch.await(60, TimeUnit.SECONDS), "never happened: " + what + "\n" + console);
     }
 }

@@ -8,31 +8,31 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.guests.Guests;
-import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.QueueHandler;
 import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
-import java.lang.foreign.MemorySegment;
+import dev.vmm4j.virtio.devices.DiskOption;
+import dev.vmm4j.virtio.devices.VirtioBalloon;
+import dev.vmm4j.virtio.devices.VirtioDevices;
+import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.VmBuildException;
 import dev.vmm4j.vmm.VmStatus;
-import dev.vmm4j.virtio.devices.DiskOption;
-import dev.vmm4j.virtio.devices.VirtioBalloon;
-import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,7 +50,10 @@ class VirtioVmTest {
 
     private VirtualMachineBuilder builder(ByteArrayOutputStream console) throws Exception {
         Path guest = Files.write(dir.resolve("virtio.elf"), Guests.VIRTIO.elf());
-        return VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest).serial(console);
+        return VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(guest)
+                .serial(console);
     }
 
     private Path image() throws Exception {
@@ -66,19 +69,25 @@ class VirtioVmTest {
         Path image = image();
         byte[] original = Files.readAllBytes(image);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = builder(console).device(VirtioDevices.disk(image)).device(VirtioDevices.rng()).build()) {
+        try (VirtualMachine vm = builder(console)
+                .device(VirtioDevices.disk(image))
+                .device(VirtioDevices.rng())
+                .build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
         }
         String out = console.toString();
         assertTrue(out.contains("virtio: done"), out);
         assertTrue(out.contains("virtio: 2 devices"), out);
-        assertTrue(out.contains("virtio: device 2 at 0xd0000000 irq 5"), "the block device got the first window and IRQ:\n" + out);
+        assertTrue(
+                out.contains("virtio: device 2 at 0xd0000000 irq 5"),
+                "the block device got the first window and IRQ:\n" + out);
         assertTrue(out.contains("virtio: device 4 at 0xd0001000 irq 6"), out);
         assertTrue(out.contains("virtio: blk capacity " + SECTORS + " sectors"), out);
         assertTrue(out.contains("virtio: blk id disk.img"), out);
         assertTrue(out.contains("virtio: blk sector 0 starts " + HexFormat.of().formatHex(original, 0, 16)), out);
         assertTrue(out.contains("virtio: blk read past the end: status 1"), "VIRTIO_BLK_S_IOERR:\n" + out);
-        assertTrue(out.contains("virtio: interrupt status 1, after ack 0"), "the irqfd path set InterruptStatus:\n" + out);
+        assertTrue(
+                out.contains("virtio: interrupt status 1, after ack 0"), "the irqfd path set InterruptStatus:\n" + out);
 
         byte[] expected = original.clone();
         for (int i = 0; i < 1024; i++) {
@@ -96,7 +105,9 @@ class VirtioVmTest {
         Path image = image();
         byte[] original = Files.readAllBytes(image);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = builder(console).device(VirtioDevices.disk(image, DiskOption.READ_ONLY)).build()) {
+        try (VirtualMachine vm = builder(console)
+                .device(VirtioDevices.disk(image, DiskOption.READ_ONLY))
+                .build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
         }
         String out = console.toString();
@@ -133,15 +144,22 @@ class VirtioVmTest {
             if (!activation.queues().getFirst().isActive()) {
                 throw new ActivationException("queue 0 is not set up");
             }
-            served.serve(activation.eventLoop(), new QueueHandler("pattern", 0, activation.queues().getFirst(),
-                    activation.queueEvents().getFirst(), activation.interrupt(), chain -> {
-                        byte[] pattern = new byte[(int) Math.min(chain.writableBytes(), 4096)];
-                        for (int i = 0; i < pattern.length; i++) {
-                            pattern[i] = (byte) (0xa0 + i);
-                        }
-                        chain.writeWritable(0, MemorySegment.ofArray(pattern));
-                        return pattern.length;
-                    }));
+            served.serve(
+                    activation.eventLoop(),
+                    new QueueHandler(
+                            "pattern",
+                            0,
+                            activation.queues().getFirst(),
+                            activation.queueEvents().getFirst(),
+                            activation.interrupt(),
+                            chain -> {
+                                byte[] pattern = new byte[(int) Math.min(chain.writableBytes(), 4096)];
+                                for (int i = 0; i < pattern.length; i++) {
+                                    pattern[i] = (byte) (0xa0 + i);
+                                }
+                                chain.writeWritable(0, MemorySegment.ofArray(pattern));
+                                return pattern.length;
+                            }));
         }
 
         @Override
@@ -166,9 +184,14 @@ class VirtioVmTest {
         Path demo = Files.write(dir.resolve("demo.elf"), Guests.DEMO.elf());
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         VirtioBalloon balloon = VirtioDevices.balloon();
-        assertThrows(IllegalStateException.class, () -> balloon.setTargetBytes(1), "no balloon device before the build");
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(demo).serial(console)
-                .device(balloon).build()) {
+        assertThrows(
+                IllegalStateException.class, () -> balloon.setTargetBytes(1), "no balloon device before the build");
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(demo)
+                .serial(console)
+                .device(balloon)
+                .build()) {
             VmStatus before = vm.status();
             assertEquals(VmStatus.State.CREATED, before.state());
             assertEquals(64L << 20, before.memoryBytes());
@@ -181,21 +204,26 @@ class VirtioVmTest {
             assertEquals(1L << 20, balloon.targetBytes());
         }
         assertTrue(console.toString().contains("virtio-balloon at 0xd0000000 irq 5"), console.toString());
-        assertTrue(console.toString().contains("balloon: target 256 pages"), "the guest read the target the host set:\n" + console);
+        assertTrue(
+                console.toString().contains("balloon: target 256 pages"),
+                "the guest read the target the host set:\n" + console);
     }
 
     @Test
     void aDiskInUseByAnotherVmFailsTheBuild() throws Exception {
         Path image = image();
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine first = builder(console).device(VirtioDevices.disk(image)).build()) {
+        try (VirtualMachine first =
+                builder(console).device(VirtioDevices.disk(image)).build()) {
             assertEquals(1, first.mmioBus().ranges().size());
-            VmBuildException e = assertThrows(VmBuildException.class,
+            VmBuildException e = assertThrows(
+                    VmBuildException.class,
                     () -> builder(console).device(VirtioDevices.disk(image)).build());
             assertTrue(e.getMessage().contains("disk.img is in use"), e.getMessage());
             assertInstanceOf(IOException.class, e.getCause(), "the cause is kept");
         }
-        try (VirtualMachine again = builder(console).device(VirtioDevices.disk(image)).build()) {
+        try (VirtualMachine again =
+                builder(console).device(VirtioDevices.disk(image)).build()) {
             assertEquals(1, again.mmioBus().ranges().size(), "closing the first VM released the lock");
         }
     }

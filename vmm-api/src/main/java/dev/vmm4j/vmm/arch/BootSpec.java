@@ -11,7 +11,11 @@ import java.util.function.UnaryOperator;
  * gave (the architecture puts its own, and those announcing devices, first), whether a compressed kernel is
  * decompressed on the host, and the embedder's CPUID customiser (applied last, on x86; ignored elsewhere).
  */
-public record BootSpec(Path kernel, Optional<Path> initrd, String commandLine, boolean hostDecompression,
+public record BootSpec(
+        Path kernel,
+        Optional<Path> initrd,
+        String commandLine,
+        boolean hostDecompression,
         UnaryOperator<CpuidEntry> cpuidCustomiser) {
     /** Checks the arguments. */
     public BootSpec {

@@ -20,7 +20,12 @@ import java.util.Optional;
  * @param console where the guest's console output goes
  * @param consoleInput where the guest's console input comes from, if anywhere
  */
-public record MachineContext(Kvm kvm, Vm vm, int vcpuCount, DeviceContext devices, OutputStream console,
+public record MachineContext(
+        Kvm kvm,
+        Vm vm,
+        int vcpuCount,
+        DeviceContext devices,
+        OutputStream console,
         Optional<InputStream> consoleInput) {
     /** Checks the arguments. */
     public MachineContext {

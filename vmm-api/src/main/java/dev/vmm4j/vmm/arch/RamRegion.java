@@ -6,9 +6,15 @@ import java.util.Locale;
 public record RamRegion(long start, long size) {
     /** Checks that the region is page-aligned, not empty, and does not wrap. */
     public RamRegion {
-        if (size <= 0 || (start & 0xfff) != 0 || (size & 0xfff) != 0 || Long.compareUnsigned(start + size - 1, start) < 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "a RAM region must be page-aligned, not empty, and inside the address space: %#x+%#x", start, size));
+        if (size <= 0
+                || (start & 0xfff) != 0
+                || (size & 0xfff) != 0
+                || Long.compareUnsigned(start + size - 1, start) < 0) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "a RAM region must be page-aligned, not empty, and inside the address space: %#x+%#x",
+                    start,
+                    size));
         }
     }
 }

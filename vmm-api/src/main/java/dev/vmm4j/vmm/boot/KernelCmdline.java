@@ -38,7 +38,8 @@ public final class KernelCmdline {
         Objects.requireNonNull(value, "value");
         checkCharacters(value, "value of " + key);
         if (value.indexOf('"') >= 0) {
-            throw new IllegalArgumentException("value of " + key + " contains a quote, which would break parsing: " + value);
+            throw new IllegalArgumentException(
+                    "value of " + key + " contains a quote, which would break parsing: " + value);
         }
         return append(key + "=" + (value.indexOf(' ') >= 0 ? '"' + value + '"' : value));
     }
@@ -55,7 +56,8 @@ public final class KernelCmdline {
         checkCharacters(parameters, "parameters");
         long quotes = parameters.chars().filter(c -> c == '"').count();
         if (quotes % 2 != 0) {
-            throw new IllegalArgumentException("parameters have an unbalanced quote, which would swallow what follows: " + parameters);
+            throw new IllegalArgumentException(
+                    "parameters have an unbalanced quote, which would swallow what follows: " + parameters);
         }
         String trimmed = parameters.strip();
         return trimmed.isEmpty() ? this : append(trimmed);
@@ -65,9 +67,13 @@ public final class KernelCmdline {
         int separator = line.isEmpty() ? 0 : 1;
         int needed = line.length() + separator + parameter.length() + 1; // + NUL
         if (needed > capacity) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "command line would be %d bytes with its NUL, more than the %d it may have: cannot add \"%s\" to \"%s\"",
-                    needed, capacity, parameter, line));
+                    needed,
+                    capacity,
+                    parameter,
+                    line));
         }
         if (separator == 1) {
             line.append(' ');
@@ -84,7 +90,8 @@ public final class KernelCmdline {
         checkCharacters(key, "key");
         for (char c : new char[] {' ', '=', '"'}) {
             if (key.indexOf(c) >= 0) {
-                throw new IllegalArgumentException("command-line key \"" + key + "\" contains '" + c + "', which would break parsing");
+                throw new IllegalArgumentException(
+                        "command-line key \"" + key + "\" contains '" + c + "', which would break parsing");
             }
         }
     }
@@ -93,11 +100,16 @@ public final class KernelCmdline {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == 0) {
-                throw new IllegalArgumentException(what + " contains a NUL at index " + i + ", which would end the command line there");
+                throw new IllegalArgumentException(
+                        what + " contains a NUL at index " + i + ", which would end the command line there");
             }
             if (c < 0x20 || c > 0x7e) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "%s contains character U+%04X at index %d; the command line takes printable ASCII only", what, (int) c, i));
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "%s contains character U+%04X at index %d; the command line takes printable ASCII only",
+                        what,
+                        (int) c,
+                        i));
             }
         }
     }

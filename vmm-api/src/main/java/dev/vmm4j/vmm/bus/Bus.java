@@ -40,18 +40,28 @@ public final class Bus {
 
     private void add(BusRange range) {
         if (range.length() <= 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "%s bus: range at %#x for %s must have a positive length, got %d", name, range.base(), range.device(), range.length()));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "%s bus: range at %#x for %s must have a positive length, got %d",
+                    name,
+                    range.base(),
+                    range.device(),
+                    range.length()));
         }
         if (Long.compareUnsigned(range.last(), range.base()) < 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "%s bus: range at %#x of %#x bytes runs past the end of the address space", name, range.base(), range.length()));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "%s bus: range at %#x of %#x bytes runs past the end of the address space",
+                    name,
+                    range.base(),
+                    range.length()));
         }
         synchronized (writeLock) {
             for (BusRange other : snapshot.ranges) {
-                if (Long.compareUnsigned(range.base(), other.last()) <= 0 && Long.compareUnsigned(other.base(), range.last()) <= 0) {
-                    throw new IllegalArgumentException(String.format(Locale.ROOT,
-                            "%s bus: %s overlaps %s", name, range, other));
+                if (Long.compareUnsigned(range.base(), other.last()) <= 0
+                        && Long.compareUnsigned(other.base(), range.last()) <= 0) {
+                    throw new IllegalArgumentException(
+                            String.format(Locale.ROOT, "%s bus: %s overlaps %s", name, range, other));
                 }
             }
             List<BusRange> ranges = new ArrayList<>(snapshot.ranges);

@@ -40,7 +40,10 @@ final class BusSnapshot {
         final PageEntry next;
 
         PageEntry(long page, Target target, PageEntry next) {
-            super(target == null ? null : target.device, target == null ? 0 : target.bias, target == null ? -1 : target.index);
+            super(
+                    target == null ? null : target.device,
+                    target == null ? 0 : target.bias,
+                    target == null ? -1 : target.index);
             this.page = page;
             this.next = next;
         }
@@ -48,9 +51,11 @@ final class BusSnapshot {
 
     /** The port-I/O space a direct table covers. */
     private static final int DIRECT_LIMIT = 0x10000;
+
     private static final int PAGE_SHIFT = 12;
     /** Ranges of more pages than this are left to binary search, to bound the hash. */
     private static final long MAX_PAGES_PER_RANGE = 4096;
+
     private static final long MAX_INDEXED_PAGES = 1 << 16;
 
     final List<BusRange> ranges;
@@ -62,6 +67,7 @@ final class BusSnapshot {
     private final char[] direct;
     /** Chained hash of page numbers, or null. */
     private final PageEntry[] pages;
+
     private final int pageShift;
     /** Whether some range is not in the page hash, so a page missing from it may still hold a device. */
     private final boolean searchMisses;
@@ -137,7 +143,8 @@ final class BusSnapshot {
             for (long page = firstPage; ; page++) {
                 long pageStart = page << PAGE_SHIFT;
                 long pageLast = pageStart + (1L << PAGE_SHIFT) - 1;
-                boolean whole = Long.compareUnsigned(bases[i], pageStart) <= 0 && Long.compareUnsigned(lasts[i], pageLast) >= 0;
+                boolean whole =
+                        Long.compareUnsigned(bases[i], pageStart) <= 0 && Long.compareUnsigned(lasts[i], pageLast) >= 0;
                 int slot = slotOf(page);
                 PageEntry entry = entry(page);
                 if (entry == null) {

@@ -22,11 +22,20 @@ public sealed interface DeviceNode {
         /** Checks that the window is page-aligned, not empty and not wrapping, and that the line is not negative. */
         public Mmio {
             Objects.requireNonNull(compatible, "compatible");
-            if (compatible.isBlank() || size <= 0 || (base & 0xfff) != 0 || (size & 0xfff) != 0 || interrupt < 0
+            if (compatible.isBlank()
+                    || size <= 0
+                    || (base & 0xfff) != 0
+                    || (size & 0xfff) != 0
+                    || interrupt < 0
                     || base + size < base) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
                         "an MMIO device needs a compatible string, a page-aligned window inside the address space and an"
-                                + " interrupt line >= 0: \"%s\" at %#x+%#x, interrupt %d", compatible, base, size, interrupt));
+                                + " interrupt line >= 0: \"%s\" at %#x+%#x, interrupt %d",
+                        compatible,
+                        base,
+                        size,
+                        interrupt));
             }
         }
     }

@@ -17,10 +17,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.ThreadFactory;
 
 /**
  * An epoll loop for the fds NIO cannot watch (eventfds, KVM and device fds): {@link EventSubscriber}s register the
@@ -89,7 +89,8 @@ public final class EventLoop implements AutoCloseable {
             lock.lock();
             try {
                 if (slotByFd.containsKey(fd)) {
-                    throw new IllegalStateException("fd " + fd + " is already watched by subscriber " + id + "; use modify");
+                    throw new IllegalStateException(
+                            "fd " + fd + " is already watched by subscriber " + id + "; use modify");
                 }
                 int slot = freeSlots.isEmpty() ? allocateSlot() : freeSlots.pop();
                 int generation = ++generations[slot];
@@ -107,7 +108,12 @@ public final class EventLoop implements AutoCloseable {
             try {
                 int slot = slotOf(fd);
                 Registration registration = registrations[slot];
-                Libc.epollCtl(epoll.get(), LinuxHeaders.EPOLL_CTL_MOD(), fd, events, ((long) registration.generation << 32) | slot);
+                Libc.epollCtl(
+                        epoll.get(),
+                        LinuxHeaders.EPOLL_CTL_MOD(),
+                        fd,
+                        events,
+                        ((long) registration.generation << 32) | slot);
                 registration.data = data;
             } finally {
                 lock.unlock();
@@ -166,6 +172,7 @@ public final class EventLoop implements AutoCloseable {
     private final Condition dispatchDone = lock.newCondition();
     /** The subscription whose process() runs now, and the thread it runs on, or null; guarded by lock. */
     private Subscription dispatching;
+
     private Thread dispatchingThread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Map<Integer, Subscription> subscriptions = new HashMap<>();
@@ -302,8 +309,11 @@ public final class EventLoop implements AutoCloseable {
                 registration.owner.subscriber.process(event, registration.owner);
             } catch (RuntimeException e) {
                 errors.incrementAndGet();
-                LOG.log(System.Logger.Level.ERROR, "event loop " + name + ": subscriber " + registration.owner.id
-                        + " failed on fd " + registration.fd, e);
+                LOG.log(
+                        System.Logger.Level.ERROR,
+                        "event loop " + name + ": subscriber " + registration.owner.id + " failed on fd "
+                                + registration.fd,
+                        e);
             } finally {
                 lock.lock();
                 try {

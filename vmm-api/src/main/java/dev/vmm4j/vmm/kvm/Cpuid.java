@@ -20,7 +20,8 @@ public record Cpuid(List<CpuidEntry> entries) {
     public Cpuid {
         entries = List.copyOf(entries);
         if (entries.size() > MAX_ENTRIES) {
-            throw new IllegalArgumentException("a CPUID table holds at most " + MAX_ENTRIES + " entries, got " + entries.size());
+            throw new IllegalArgumentException(
+                    "a CPUID table holds at most " + MAX_ENTRIES + " entries, got " + entries.size());
         }
     }
 
@@ -69,15 +70,21 @@ public record Cpuid(List<CpuidEntry> entries) {
         CpuidEntry[] entries = new CpuidEntry[count];
         for (int i = 0; i < count; i++) {
             MemorySegment e = entry(struct, i);
-            entries[i] = new CpuidEntry(kvm_cpuid_entry2.function(e), kvm_cpuid_entry2.index(e),
-                    kvm_cpuid_entry2.flags(e), kvm_cpuid_entry2.eax(e), kvm_cpuid_entry2.ebx(e),
-                    kvm_cpuid_entry2.ecx(e), kvm_cpuid_entry2.edx(e));
+            entries[i] = new CpuidEntry(
+                    kvm_cpuid_entry2.function(e),
+                    kvm_cpuid_entry2.index(e),
+                    kvm_cpuid_entry2.flags(e),
+                    kvm_cpuid_entry2.eax(e),
+                    kvm_cpuid_entry2.ebx(e),
+                    kvm_cpuid_entry2.ecx(e),
+                    kvm_cpuid_entry2.edx(e));
         }
         return new Cpuid(List.of(entries));
     }
 
     static MemorySegment allocateStruct(Arena arena, int capacity) {
-        return arena.allocate(kvm_cpuid2.entries$offset() + capacity * kvm_cpuid_entry2.sizeof(),
+        return arena.allocate(
+                kvm_cpuid2.entries$offset() + capacity * kvm_cpuid_entry2.sizeof(),
                 kvm_cpuid2.layout().byteAlignment());
     }
 

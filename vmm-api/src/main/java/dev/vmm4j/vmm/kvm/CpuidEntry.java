@@ -27,7 +27,15 @@ public record CpuidEntry(int function, int index, int flags, int eax, int ebx, i
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "CPUID[%#x/%#x flags %d: eax=%08x ebx=%08x ecx=%08x edx=%08x]",
-                function, index, flags, eax, ebx, ecx, edx);
+        return String.format(
+                Locale.ROOT,
+                "CPUID[%#x/%#x flags %d: eax=%08x ebx=%08x ecx=%08x edx=%08x]",
+                function,
+                index,
+                flags,
+                eax,
+                ebx,
+                ecx,
+                edx);
     }
 }

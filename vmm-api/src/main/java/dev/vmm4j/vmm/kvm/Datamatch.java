@@ -14,8 +14,8 @@ public record Datamatch(int length, long value, boolean matchValue) {
             throw new IllegalArgumentException("datamatch length must be 1, 2, 4 or 8 bytes, got " + length);
         }
         if (matchValue && length < 8 && (value >>> (8 * length)) != 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "datamatch value %#x does not fit in %d bytes", value, length));
+            throw new IllegalArgumentException(
+                    String.format(Locale.ROOT, "datamatch value %#x does not fit in %d bytes", value, length));
         }
     }
 

@@ -11,7 +11,8 @@ public sealed interface IoEventAddress {
     record Pio(long address) implements IoEventAddress {
         public Pio {
             if (address < 0 || address > 0xffff) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT, "I/O port %#x is not in 0..0xffff", address));
+                throw new IllegalArgumentException(
+                        String.format(Locale.ROOT, "I/O port %#x is not in 0..0xffff", address));
             }
         }
     }

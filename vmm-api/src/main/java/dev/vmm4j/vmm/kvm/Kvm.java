@@ -45,8 +45,9 @@ public final class Kvm implements AutoCloseable {
         this.device = device;
         int version = KvmIoctl.KVM_GET_API_VERSION.call(fd.get(), 0L, device + " is not a KVM device");
         if (version != API_VERSION) {
-            throw new KvmException("KVM_GET_API_VERSION", "KVM at " + device + " speaks API version " + version
-                    + ", vmm4j needs version " + API_VERSION);
+            throw new KvmException(
+                    "KVM_GET_API_VERSION",
+                    "KVM at " + device + " speaks API version " + version + ", vmm4j needs version " + API_VERSION);
         }
         this.vcpuMmapSize = KvmIoctl.KVM_GET_VCPU_MMAP_SIZE.call(fd.get(), 0L);
     }
@@ -95,9 +96,11 @@ public final class Kvm implements AutoCloseable {
         private static Throwable probe() {
             Module module = Kvm.class.getModule();
             if (!module.isNativeAccessEnabled()) {
-                return new IllegalCallerException("native access is not enabled for " + (module.isNamed()
-                        ? "module " + module.getName() + ": run with --enable-native-access=dev.vmm4j.kvm.bindings,dev.vmm4j.vmm"
-                        : "the class path: run with --enable-native-access=ALL-UNNAMED"));
+                return new IllegalCallerException("native access is not enabled for "
+                        + (module.isNamed()
+                                ? "module " + module.getName()
+                                        + ": run with --enable-native-access=dev.vmm4j.kvm.bindings,dev.vmm4j.vmm"
+                                : "the class path: run with --enable-native-access=ALL-UNNAMED"));
             }
             try (Kvm kvm = open()) {
                 return null;
@@ -159,8 +162,9 @@ public final class Kvm implements AutoCloseable {
     /** @throws KvmException naming the capability and {@code neededFor}, if this host's KVM lacks it */
     public void requireCapability(Capability capability, String neededFor) {
         if (!hasCapability(capability)) {
-            throw new KvmException("KVM_CHECK_EXTENSION", "KVM on this host lacks " + capability.kernelName()
-                    + ", which vmm4j needs for " + neededFor);
+            throw new KvmException(
+                    "KVM_CHECK_EXTENSION",
+                    "KVM on this host lacks " + capability.kernelName() + ", which vmm4j needs for " + neededFor);
         }
     }
 
@@ -218,7 +222,8 @@ public final class Kvm implements AutoCloseable {
             MemorySegment list = arena.allocate(kvm_msr_list.indices$offset() + 4L * count, 4);
             kvm_msr_list.nmsrs(list, count);
             ioctl.call(fd.get(), list);
-            return list.asSlice(kvm_msr_list.indices$offset(), 4L * kvm_msr_list.nmsrs(list)).toArray(ValueLayout.JAVA_INT);
+            return list.asSlice(kvm_msr_list.indices$offset(), 4L * kvm_msr_list.nmsrs(list))
+                    .toArray(ValueLayout.JAVA_INT);
         }
     }
 
@@ -229,8 +234,8 @@ public final class Kvm implements AutoCloseable {
 
     /** Creates a VM of {@code type} (architecture-specific: on aarch64 it carries the IPA size). */
     public Vm createVm(long type) {
-        int vmFd = KvmIoctl.KVM_CREATE_VM.call(fd.get(), type,
-                "the host may be out of memory, or the VM type " + type + " is not supported");
+        int vmFd = KvmIoctl.KVM_CREATE_VM.call(
+                fd.get(), type, "the host may be out of memory, or the VM type " + type + " is not supported");
         return new Vm(this, new OwnedFd(vmFd, "VM"));
     }
 

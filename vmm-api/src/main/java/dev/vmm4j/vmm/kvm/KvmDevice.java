@@ -50,7 +50,8 @@ public final class KvmDevice implements AutoCloseable {
     /** Sets attribute {@code attr} of {@code group}, one that takes no value (such as a control command). */
     public void setAttribute(int group, long attr) {
         try (Arena arena = Arena.ofConfined()) {
-            KvmIoctl.KVM_SET_DEVICE_ATTR.call(fd.get(), attribute(arena, group, attr, MemorySegment.NULL), describe(group, attr));
+            KvmIoctl.KVM_SET_DEVICE_ATTR.call(
+                    fd.get(), attribute(arena, group, attr, MemorySegment.NULL), describe(group, attr));
         }
     }
 

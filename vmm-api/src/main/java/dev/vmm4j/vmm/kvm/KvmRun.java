@@ -50,22 +50,29 @@ public final class KvmRun {
     private static final long MMIO_DATA = kvm_run.mmio$offset() + kvm_run.mmio.data$offset();
     private static final long MMIO_LEN = kvm_run.mmio$offset() + kvm_run.mmio.len$offset();
     private static final long MMIO_IS_WRITE = kvm_run.mmio$offset() + kvm_run.mmio.is_write$offset();
-    private static final long FAIL_ENTRY_REASON = kvm_run.fail_entry$offset() + kvm_run.fail_entry.hardware_entry_failure_reason$offset();
+    private static final long FAIL_ENTRY_REASON =
+            kvm_run.fail_entry$offset() + kvm_run.fail_entry.hardware_entry_failure_reason$offset();
     private static final long FAIL_ENTRY_CPU = kvm_run.fail_entry$offset() + kvm_run.fail_entry.cpu$offset();
     private static final long EX_EXCEPTION = kvm_run.ex$offset() + kvm_run.ex.exception$offset();
     private static final long EX_ERROR_CODE = kvm_run.ex$offset() + kvm_run.ex.error_code$offset();
     private static final long INTERNAL_SUBERROR = kvm_run.internal$offset() + kvm_run.internal.suberror$offset();
     private static final long INTERNAL_NDATA = kvm_run.internal$offset() + kvm_run.internal.ndata$offset();
     private static final long INTERNAL_DATA = kvm_run.internal$offset() + kvm_run.internal.data$offset();
-    private static final int INTERNAL_DATA_MAX = (int) kvm_run.internal.data$layout().elementCount();
-    private static final long EMULATION_FLAGS = kvm_run.emulation_failure$offset() + kvm_run.emulation_failure.flags$offset();
-    private static final long EMULATION_INSN_SIZE = kvm_run.emulation_failure$offset() + kvm_run.emulation_failure.insn_size$offset();
-    private static final long EMULATION_INSN_BYTES = kvm_run.emulation_failure$offset() + kvm_run.emulation_failure.insn_bytes$offset();
-    private static final int EMULATION_INSN_MAX = (int) kvm_run.emulation_failure.insn_bytes$layout().byteSize();
+    private static final int INTERNAL_DATA_MAX =
+            (int) kvm_run.internal.data$layout().elementCount();
+    private static final long EMULATION_FLAGS =
+            kvm_run.emulation_failure$offset() + kvm_run.emulation_failure.flags$offset();
+    private static final long EMULATION_INSN_SIZE =
+            kvm_run.emulation_failure$offset() + kvm_run.emulation_failure.insn_size$offset();
+    private static final long EMULATION_INSN_BYTES =
+            kvm_run.emulation_failure$offset() + kvm_run.emulation_failure.insn_bytes$offset();
+    private static final int EMULATION_INSN_MAX =
+            (int) kvm_run.emulation_failure.insn_bytes$layout().byteSize();
     private static final long SYSTEM_EVENT_TYPE = kvm_run.system_event$offset() + kvm_run.system_event.type$offset();
     private static final long SYSTEM_EVENT_NDATA = kvm_run.system_event$offset() + kvm_run.system_event.ndata$offset();
     private static final long SYSTEM_EVENT_DATA = kvm_run.system_event$offset() + kvm_run.system_event.data$offset();
-    private static final int SYSTEM_EVENT_DATA_MAX = (int) kvm_run.system_event.data$layout().elementCount();
+    private static final int SYSTEM_EVENT_DATA_MAX =
+            (int) kvm_run.system_event.data$layout().elementCount();
     private static final long DEBUG_ARCH = kvm_run.debug$offset() + kvm_run.debug.arch$offset();
     private static final long HYPERCALL_NR = kvm_run.hypercall$offset() + kvm_run.hypercall.nr$offset();
     private static final long HYPERCALL_ARGS = kvm_run.hypercall$offset() + kvm_run.hypercall.args$offset();
@@ -90,6 +97,7 @@ public final class KvmRun {
     private final MemorySegment run;
     /** Preallocated views of the data area for the common sizes, so answering an exit allocates nothing. */
     private final MemorySegment[] pioData = new MemorySegment[9];
+
     private final MemorySegment[] mmioData = new MemorySegment[9];
 
     private final VcpuExit.IoIn ioIn = new VcpuExit.IoIn(this);
@@ -125,7 +133,8 @@ public final class KvmRun {
     public static KvmRun wrap(MemorySegment run) {
         Objects.requireNonNull(run, "run");
         if (run.byteSize() < kvm_run.sizeof()) {
-            throw new IllegalArgumentException("kvm_run needs at least " + kvm_run.sizeof() + " bytes, got " + run.byteSize());
+            throw new IllegalArgumentException(
+                    "kvm_run needs at least " + kvm_run.sizeof() + " bytes, got " + run.byteSize());
         }
         return new KvmRun(run);
     }
@@ -237,9 +246,14 @@ public final class KvmRun {
             return pioData[(int) length];
         }
         if (offset < 0 || length > run.byteSize() || offset > run.byteSize() - length) {
-            throw new KvmException("KVM_RUN", String.format(Locale.ROOT,
-                    "KVM reported port I/O data at offset %#x, %d bytes, outside the %d-byte kvm_run mapping",
-                    offset, length, run.byteSize()));
+            throw new KvmException(
+                    "KVM_RUN",
+                    String.format(
+                            Locale.ROOT,
+                            "KVM reported port I/O data at offset %#x, %d bytes, outside the %d-byte kvm_run mapping",
+                            offset,
+                            length,
+                            run.byteSize()));
         }
         return run.asSlice(offset, length);
     }
@@ -263,7 +277,8 @@ public final class KvmRun {
     public MemorySegment mmioData() {
         int length = mmioLen();
         if (length < 1 || length > 8) {
-            throw new KvmException("KVM_RUN", "KVM reported an MMIO access of " + length + " bytes; it never exceeds 8");
+            throw new KvmException(
+                    "KVM_RUN", "KVM reported an MMIO access of " + length + " bytes; it never exceeds 8");
         }
         MemorySegment data = mmioData[length];
         return data != null ? data : run.asSlice(MMIO_DATA, length);

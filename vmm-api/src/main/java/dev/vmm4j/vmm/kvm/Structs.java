@@ -11,10 +11,12 @@ final class Structs {
     static void require(MemorySegment segment, MemoryLayout layout, String struct) {
         Objects.requireNonNull(segment, struct);
         if (!segment.isNative()) {
-            throw new IllegalArgumentException(struct + " must be in native memory (allocate it with an Arena), not on the heap");
+            throw new IllegalArgumentException(
+                    struct + " must be in native memory (allocate it with an Arena), not on the heap");
         }
         if (segment.byteSize() < layout.byteSize()) {
-            throw new IllegalArgumentException(struct + " needs " + layout.byteSize() + " bytes, the segment has " + segment.byteSize());
+            throw new IllegalArgumentException(
+                    struct + " needs " + layout.byteSize() + " bytes, the segment has " + segment.byteSize());
         }
         if (segment.address() % layout.byteAlignment() != 0) {
             throw new IllegalArgumentException(struct + " must be aligned to " + layout.byteAlignment() + " bytes");

@@ -59,6 +59,7 @@ public final class Vcpu implements AutoCloseable {
     private final int rawFd;
     /** Owns the kvm_run mapping; shared because kickers write immediate_exit from other threads. */
     private final Arena arena = Arena.ofShared();
+
     private final KvmRun kvmRun;
     private final MemorySegment onlyKick;
     private final MemorySegment zeroTimeout;
@@ -66,6 +67,7 @@ public final class Vcpu implements AutoCloseable {
     private final Object bindingLock = new Object();
     /** The bound thread and its pthread_t; guarded by bindingLock, read without it on the run path. */
     private volatile Thread boundThread;
+
     private long boundPthread;
     /** Set under bindingLock before kvm_run is unmapped, so that no kick touches it after. */
     private boolean closed;
@@ -75,8 +77,14 @@ public final class Vcpu implements AutoCloseable {
         this.fd = fd;
         this.rawFd = fd.get();
         try {
-            MemorySegment run = Libc.mmap(mmapSize, LinuxHeaders.PROT_READ() | LinuxHeaders.PROT_WRITE(),
-                    LinuxHeaders.MAP_SHARED(), rawFd, 0, arena, "kvm_run of vcpu " + id);
+            MemorySegment run = Libc.mmap(
+                    mmapSize,
+                    LinuxHeaders.PROT_READ() | LinuxHeaders.PROT_WRITE(),
+                    LinuxHeaders.MAP_SHARED(),
+                    rawFd,
+                    0,
+                    arena,
+                    "kvm_run of vcpu " + id);
             this.kvmRun = KvmRun.wrap(run);
             this.onlyKick = KickSignal.onlyKick(arena);
             this.zeroTimeout = KickSignal.zeroTimeout(arena);
@@ -123,7 +131,8 @@ public final class Vcpu implements AutoCloseable {
             }
             return kvmRun.intr();
         }
-        throw new KvmException("KVM_RUN", errno, "vcpu " + id + " cannot run (check its registers and the memory slots)");
+        throw new KvmException(
+                "KVM_RUN", errno, "vcpu " + id + " cannot run (check its registers and the memory slots)");
     }
 
     /**
@@ -197,7 +206,8 @@ public final class Vcpu implements AutoCloseable {
                 }
                 if (boundThread != Thread.currentThread()) {
                     throw new IllegalStateException("vcpu " + id + " was bound by thread " + boundThread.getName()
-                            + " and must be unbound there, not on " + Thread.currentThread().getName());
+                            + " and must be unbound there, not on "
+                            + Thread.currentThread().getName());
                 }
                 closed = true;
                 boundThread = null;
@@ -304,8 +314,14 @@ public final class Vcpu implements AutoCloseable {
             }
             int read = KvmIoctl.KVM_GET_MSRS.call(rawFd, msrs);
             if (read < indices.length) {
-                throw new KvmException("KVM_GET_MSRS", String.format(Locale.ROOT,
-                        "read %d of %d MSRs: MSR %#x is not supported by KVM", read, indices.length, indices[read]));
+                throw new KvmException(
+                        "KVM_GET_MSRS",
+                        String.format(
+                                Locale.ROOT,
+                                "read %d of %d MSRs: MSR %#x is not supported by KVM",
+                                read,
+                                indices.length,
+                                indices[read]));
             }
             long[] values = new long[indices.length];
             for (int i = 0; i < values.length; i++) {
@@ -326,14 +342,21 @@ public final class Vcpu implements AutoCloseable {
             }
             int written = KvmIoctl.KVM_SET_MSRS.call(rawFd, msrs);
             if (written < entries.size()) {
-                throw new KvmException("KVM_SET_MSRS", String.format(Locale.ROOT,
-                        "set %d of %d MSRs: KVM refused %s", written, entries.size(), entries.get(written)));
+                throw new KvmException(
+                        "KVM_SET_MSRS",
+                        String.format(
+                                Locale.ROOT,
+                                "set %d of %d MSRs: KVM refused %s",
+                                written,
+                                entries.size(),
+                                entries.get(written)));
             }
         }
     }
 
     private static MemorySegment allocateMsrs(Arena arena, int count) {
-        MemorySegment msrs = arena.allocate(kvm_msrs.entries$offset() + count * kvm_msr_entry.sizeof(),
+        MemorySegment msrs = arena.allocate(
+                kvm_msrs.entries$offset() + count * kvm_msr_entry.sizeof(),
                 kvm_msrs.layout().byteAlignment());
         kvm_msrs.nmsrs(msrs, count);
         return msrs;
@@ -347,7 +370,9 @@ public final class Vcpu implements AutoCloseable {
     public void setCpuid(Cpuid cpuid) {
         Objects.requireNonNull(cpuid, "cpuid");
         try (Arena local = Arena.ofConfined()) {
-            KvmIoctl.KVM_SET_CPUID2.call(rawFd, cpuid.toStruct(local),
+            KvmIoctl.KVM_SET_CPUID2.call(
+                    rawFd,
+                    cpuid.toStruct(local),
                     "the table has too many entries, or entries KVM rejects (see Kvm.supportedCpuid())");
         }
     }
@@ -395,7 +420,8 @@ public final class Vcpu implements AutoCloseable {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment state = local.allocate(kvm_mp_state.layout());
             kvm_mp_state.mp_state(state, mpState);
-            KvmIoctl.KVM_SET_MP_STATE.call(rawFd, state, "state " + mpState + " needs an in-kernel irqchip or is not valid here");
+            KvmIoctl.KVM_SET_MP_STATE.call(
+                    rawFd, state, "state " + mpState + " needs an in-kernel irqchip or is not valid here");
         }
     }
 
@@ -430,8 +456,11 @@ public final class Vcpu implements AutoCloseable {
     private void oneReg(KvmIoctl ioctl, long regId, MemorySegment value) {
         long size = oneRegSize(regId);
         if (value.byteSize() < size || !value.isNative()) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "register %#x is %d bytes; the value segment must be native and hold them", regId, size));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "register %#x is %d bytes; the value segment must be native and hold them",
+                    regId,
+                    size));
         }
         try (Arena local = Arena.ofConfined()) {
             MemorySegment reg = local.allocate(kvm_one_reg.layout());
@@ -456,8 +485,15 @@ public final class Vcpu implements AutoCloseable {
             MemorySegment init = local.allocate(kvm_vcpu_init.layout());
             kvm_vcpu_init.target(init, target);
             kvm_vcpu_init.features(init).set(ValueLayout.JAVA_INT, 0, features);
-            KvmIoctl.KVM_ARM_VCPU_INIT.call(rawFd, init, String.format(Locale.ROOT,
-                    "vcpu %d: aarch64 KVM only; target %d and features %#x must be ones this host offers", id, target, features));
+            KvmIoctl.KVM_ARM_VCPU_INIT.call(
+                    rawFd,
+                    init,
+                    String.format(
+                            Locale.ROOT,
+                            "vcpu %d: aarch64 KVM only; target %d and features %#x must be ones this host offers",
+                            id,
+                            target,
+                            features));
         }
     }
 

@@ -497,7 +497,8 @@ public sealed interface VcpuExit {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "Unknown[reason %d, hardware reason %#x]", reason(), hardwareExitReason());
+            return String.format(
+                    Locale.ROOT, "Unknown[reason %d, hardware reason %#x]", reason(), hardwareExitReason());
         }
     }
 }

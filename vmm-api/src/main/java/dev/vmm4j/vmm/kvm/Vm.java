@@ -44,6 +44,7 @@ public final class Vm implements AutoCloseable {
     private final OwnedFd fd;
     /** Registered host memory by slot, kept reachable while KVM maps it. */
     private final Map<Integer, MemorySegment> slots = new HashMap<>();
+
     private final List<AutoCloseable> children = new ArrayList<>();
 
     Vm(Kvm kvm, OwnedFd fd) {
@@ -94,25 +95,48 @@ public final class Vm implements AutoCloseable {
             throw new IllegalArgumentException("memory slot must be in 0..65535, got " + slot);
         }
         if (!hostMemory.isNative()) {
-            throw new IllegalArgumentException("guest memory must be native memory (mmap or Arena), not a heap segment");
+            throw new IllegalArgumentException(
+                    "guest memory must be native memory (mmap or Arena), not a heap segment");
         }
         long size = hostMemory.byteSize();
-        if (size == 0 || size % PAGE_SIZE != 0 || hostMemory.address() % PAGE_SIZE != 0 || guestPhysAddr % PAGE_SIZE != 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
+        if (size == 0
+                || size % PAGE_SIZE != 0
+                || hostMemory.address() % PAGE_SIZE != 0
+                || guestPhysAddr % PAGE_SIZE != 0) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
                     "memory slot %d must be page-aligned and not empty: guest %#x, host %#x, size %#x",
-                    slot, guestPhysAddr, hostMemory.address(), size));
+                    slot,
+                    guestPhysAddr,
+                    hostMemory.address(),
+                    size));
         }
         if (guestPhysAddr < 0 || guestPhysAddr + size < guestPhysAddr) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "memory slot %d at %#x of %#x bytes wraps around the guest-physical address space", slot, guestPhysAddr, size));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "memory slot %d at %#x of %#x bytes wraps around the guest-physical address space",
+                    slot,
+                    guestPhysAddr,
+                    size));
         }
         if (flags.contains(MemorySlotFlag.READONLY) && kvm.checkExtension(Capability.READONLY_MEM) <= 0) {
-            throw new KvmException("KVM_SET_USER_MEMORY_REGION", "read-only memory slots need KVM_CAP_READONLY_MEM, which this host's KVM lacks");
+            throw new KvmException(
+                    "KVM_SET_USER_MEMORY_REGION",
+                    "read-only memory slots need KVM_CAP_READONLY_MEM, which this host's KVM lacks");
         }
         synchronized (slots) {
-            setRegion(slot, guestPhysAddr, size, hostMemory.address(), MemorySlotFlag.bits(flags), String.format(Locale.ROOT,
-                    "slot %d [%#x, %#x) overlaps a memory slot already registered, or the host range is not mapped",
-                    slot, guestPhysAddr, guestPhysAddr + size));
+            setRegion(
+                    slot,
+                    guestPhysAddr,
+                    size,
+                    hostMemory.address(),
+                    MemorySlotFlag.bits(flags),
+                    String.format(
+                            Locale.ROOT,
+                            "slot %d [%#x, %#x) overlaps a memory slot already registered, or the host range is not mapped",
+                            slot,
+                            guestPhysAddr,
+                            guestPhysAddr + size));
             slots.put(slot, hostMemory);
         }
     }
@@ -206,7 +230,8 @@ public final class Vm implements AutoCloseable {
 
     /** Sets the guest-physical address of the three pages Intel VMX needs for the real-mode TSS (x86). */
     public void setTssAddress(long guestPhysAddr) {
-        KvmIoctl.KVM_SET_TSS_ADDR.call(fd.get(), guestPhysAddr, "the address must be below 4 GiB and outside guest RAM");
+        KvmIoctl.KVM_SET_TSS_ADDR.call(
+                fd.get(), guestPhysAddr, "the address must be below 4 GiB and outside guest RAM");
     }
 
     /** Sets the guest-physical address of the page Intel VMX needs for the real-mode identity map (x86). */
@@ -243,7 +268,8 @@ public final class Vm implements AutoCloseable {
             MemorySegment level = arena.allocate(kvm_irq_level.layout());
             kvm_irq_level.irq(level, irq);
             kvm_irq_level.level(level, active ? 1 : 0);
-            KvmIoctl.KVM_IRQ_LINE.call(fd.get(), level, "create the irqchip first; irq " + irq + " must be a valid GSI");
+            KvmIoctl.KVM_IRQ_LINE.call(
+                    fd.get(), level, "create the irqchip first; irq " + irq + " must be a valid GSI");
         }
     }
 
@@ -257,7 +283,11 @@ public final class Vm implements AutoCloseable {
      * acknowledges it, signalling {@code resample} so the device can raise it again if still pending.
      */
     public void registerIrqfdWithResample(EventFd event, EventFd resample, int gsi) {
-        irqfd(event.fd(), gsi, LinuxHeaders.KVM_IRQFD_FLAG_RESAMPLE(), resample.fd(),
+        irqfd(
+                event.fd(),
+                gsi,
+                LinuxHeaders.KVM_IRQFD_FLAG_RESAMPLE(),
+                resample.fd(),
                 "resampling needs KVM_CAP_IRQFD_RESAMPLE and an irqchip route for gsi " + gsi);
     }
 
@@ -289,7 +319,12 @@ public final class Vm implements AutoCloseable {
 
     /** Undoes {@link #registerIoevent} with the same arguments. */
     public void unregisterIoevent(EventFd event, IoEventAddress address, Datamatch datamatch) {
-        ioevent(event, address, datamatch, LinuxHeaders.KVM_IOEVENTFD_FLAG_DEASSIGN(), "no such ioeventfd is registered");
+        ioevent(
+                event,
+                address,
+                datamatch,
+                LinuxHeaders.KVM_IOEVENTFD_FLAG_DEASSIGN(),
+                "no such ioeventfd is registered");
     }
 
     private void ioevent(EventFd event, IoEventAddress address, Datamatch datamatch, int extraFlags, String hint) {
@@ -309,8 +344,15 @@ public final class Vm implements AutoCloseable {
             kvm_ioeventfd.len(ioeventfd, datamatch.length());
             kvm_ioeventfd.fd(ioeventfd, event.fd());
             kvm_ioeventfd.flags(ioeventfd, flags);
-            KvmIoctl.KVM_IOEVENTFD.call(fd.get(), ioeventfd, String.format(Locale.ROOT, "%s at %#x: %s",
-                    address instanceof IoEventAddress.Pio ? "port" : "MMIO", address.address(), hint));
+            KvmIoctl.KVM_IOEVENTFD.call(
+                    fd.get(),
+                    ioeventfd,
+                    String.format(
+                            Locale.ROOT,
+                            "%s at %#x: %s",
+                            address instanceof IoEventAddress.Pio ? "port" : "MMIO",
+                            address.address(),
+                            hint));
         }
     }
 
@@ -319,11 +361,13 @@ public final class Vm implements AutoCloseable {
         Objects.requireNonNull(routes, "routes");
         try (Arena arena = Arena.ofConfined()) {
             long entrySize = kvm_irq_routing_entry.sizeof();
-            MemorySegment table = arena.allocate(kvm_irq_routing.entries$offset() + routes.size() * entrySize,
+            MemorySegment table = arena.allocate(
+                    kvm_irq_routing.entries$offset() + routes.size() * entrySize,
                     kvm_irq_routing.layout().byteAlignment());
             kvm_irq_routing.nr(table, routes.size());
             for (int i = 0; i < routes.size(); i++) {
-                MemorySegment entry = table.asSlice(kvm_irq_routing.entries$offset() + i * entrySize, kvm_irq_routing_entry.layout());
+                MemorySegment entry =
+                        table.asSlice(kvm_irq_routing.entries$offset() + i * entrySize, kvm_irq_routing_entry.layout());
                 IrqRoute route = Objects.requireNonNull(routes.get(i), "route");
                 kvm_irq_routing_entry.gsi(entry, route.gsi());
                 MemorySegment u = kvm_irq_routing_entry.u(entry);
@@ -347,7 +391,8 @@ public final class Vm implements AutoCloseable {
                     }
                 }
             }
-            KvmIoctl.KVM_SET_GSI_ROUTING.call(fd.get(), table, "each GSI needs a valid route, and an irqchip for irqchip routes");
+            KvmIoctl.KVM_SET_GSI_ROUTING.call(
+                    fd.get(), table, "each GSI needs a valid route, and an irqchip for irqchip routes");
         }
     }
 
@@ -383,8 +428,11 @@ public final class Vm implements AutoCloseable {
         if (id < 0) {
             throw new IllegalArgumentException("vcpu id must not be negative, got " + id);
         }
-        int vcpuFd = KvmIoctl.KVM_CREATE_VCPU.call(fd.get(), id, "vcpu " + id + " already exists, or the id is above "
-                + "KVM's limit (KVM_CAP_MAX_VCPU_ID), or the irqchip was created after vCPUs");
+        int vcpuFd = KvmIoctl.KVM_CREATE_VCPU.call(
+                fd.get(),
+                id,
+                "vcpu " + id + " already exists, or the id is above "
+                        + "KVM's limit (KVM_CAP_MAX_VCPU_ID), or the irqchip was created after vCPUs");
         Vcpu vcpu = new Vcpu(id, new OwnedFd(vcpuFd, "vcpu " + id), kvm.vcpuMmapSize());
         synchronized (children) {
             children.add(vcpu);
@@ -398,7 +446,8 @@ public final class Vm implements AutoCloseable {
             MemorySegment create = arena.allocate(kvm_create_device.layout());
             kvm_create_device.type(create, type);
             KvmIoctl.KVM_CREATE_DEVICE.call(fd.get(), create, "KVM on this host cannot create device type " + type);
-            KvmDevice device = new KvmDevice(type, new OwnedFd(kvm_create_device.fd(create), "KVM device type " + type));
+            KvmDevice device =
+                    new KvmDevice(type, new OwnedFd(kvm_create_device.fd(create), "KVM device type " + type));
             synchronized (children) {
                 children.add(device);
             }

@@ -22,8 +22,8 @@ public record GuestAddress(long value) implements Comparable<GuestAddress> {
         }
         long sum = value + offset;
         if (Long.compareUnsigned(sum, value) < 0) {
-            throw new ArithmeticException(String.format(Locale.ROOT,
-                    "%s + %#x passes the end of the 64-bit address space", this, offset));
+            throw new ArithmeticException(
+                    String.format(Locale.ROOT, "%s + %#x passes the end of the 64-bit address space", this, offset));
         }
         return new GuestAddress(sum);
     }

@@ -39,8 +39,15 @@ public abstract sealed class GuestMemoryException extends Exception {
         private final long missing;
 
         public InvalidAddress(long address, long length, long missing) {
-            super(String.format(Locale.ROOT, "guest memory has no byte at %s (access of %d bytes at %s)",
-                    hex(missing), length, hex(address)), address, length);
+            super(
+                    String.format(
+                            Locale.ROOT,
+                            "guest memory has no byte at %s (access of %d bytes at %s)",
+                            hex(missing),
+                            length,
+                            hex(address)),
+                    address,
+                    length);
             this.missing = missing;
         }
 
@@ -55,8 +62,14 @@ public abstract sealed class GuestMemoryException extends Exception {
         private static final long serialVersionUID = 1L;
 
         public AddressOverflow(long address, long length) {
-            super(String.format(Locale.ROOT, "access of %s bytes at %s runs past the end of the 64-bit address space",
-                    Long.toUnsignedString(length), hex(address)), address, length);
+            super(
+                    String.format(
+                            Locale.ROOT,
+                            "access of %s bytes at %s runs past the end of the 64-bit address space",
+                            Long.toUnsignedString(length),
+                            hex(address)),
+                    address,
+                    length);
         }
     }
 
@@ -66,9 +79,16 @@ public abstract sealed class GuestMemoryException extends Exception {
         private final long completed;
 
         public PartialAccess(long address, long length, long completed, String why) {
-            super(String.format(Locale.ROOT, "only %d of %d bytes at %s could be accessed: %s", completed, length, hex(address),
-                    Objects.requireNonNull(why, "why")),
-                    address, length);
+            super(
+                    String.format(
+                            Locale.ROOT,
+                            "only %d of %d bytes at %s could be accessed: %s",
+                            completed,
+                            length,
+                            hex(address),
+                            Objects.requireNonNull(why, "why")),
+                    address,
+                    length);
             this.completed = completed;
         }
 
@@ -83,8 +103,15 @@ public abstract sealed class GuestMemoryException extends Exception {
         private static final long serialVersionUID = 1L;
 
         public Misaligned(long address, int alignment) {
-            super(String.format(Locale.ROOT, "atomic access of %d bytes at %s is not %d-byte aligned",
-                    alignment, hex(address), alignment), address, alignment);
+            super(
+                    String.format(
+                            Locale.ROOT,
+                            "atomic access of %d bytes at %s is not %d-byte aligned",
+                            alignment,
+                            hex(address),
+                            alignment),
+                    address,
+                    alignment);
         }
     }
 }

@@ -38,12 +38,16 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     /** The page size regions are aligned to. */
     public static final long PAGE_SIZE = 4096;
 
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle SHORT_ATOMIC = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final VarHandle INT_ATOMIC = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final VarHandle LONG_ATOMIC = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle SHORT_ATOMIC =
+            ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle INT_ATOMIC =
+            ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle LONG_ATOMIC =
+            ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final Arena arena;
     private final List<OwnedFd> backingFds;
@@ -54,6 +58,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     private final MemorySegment[] segments;
     /** Per region, the madvise advice that gives its pages back to the host, or 0 if they cannot be given back. */
     private final int[] discardAdvice;
+
     private final long totalSize;
 
     /** A mapped region and how its pages are given back (see {@link #discard}). */
@@ -137,22 +142,34 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
 
         private Builder add(long gpa, long size, Source source) {
             if (size <= 0 || size % PAGE_SIZE != 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "region at %s: size must be a positive multiple of %d, got %d", hex(gpa), PAGE_SIZE, size));
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "region at %s: size must be a positive multiple of %d, got %d",
+                        hex(gpa),
+                        PAGE_SIZE,
+                        size));
             }
             if (gpa % PAGE_SIZE != 0) {
                 throw new IllegalArgumentException("region start " + hex(gpa) + " is not page-aligned");
             }
             if (Long.compareUnsigned(gpa + size - 1, gpa) < 0) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "region at %s of %#x bytes runs past the end of the 64-bit address space", hex(gpa), size));
+                throw new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "region at %s of %#x bytes runs past the end of the 64-bit address space",
+                        hex(gpa),
+                        size));
             }
             Planned region = new Planned(gpa, size, source);
             for (Planned other : planned) {
-                if (Long.compareUnsigned(region.start, other.last()) <= 0 && Long.compareUnsigned(other.start, region.last()) <= 0) {
-                    throw new IllegalArgumentException(String.format(Locale.ROOT,
-                            "region [%s, %s] overlaps region [%s, %s]", hex(region.start), hex(region.last()),
-                            hex(other.start), hex(other.last())));
+                if (Long.compareUnsigned(region.start, other.last()) <= 0
+                        && Long.compareUnsigned(other.start, region.last()) <= 0) {
+                    throw new IllegalArgumentException(String.format(
+                            Locale.ROOT,
+                            "region [%s, %s] overlaps region [%s, %s]",
+                            hex(region.start),
+                            hex(region.last()),
+                            hex(other.start),
+                            hex(other.last())));
                 }
             }
             planned.add(region);
@@ -169,7 +186,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             try {
                 List<Mapped> regions = new ArrayList<>();
                 for (Planned region : planned) {
-                    regions.add(new Mapped(new GuestRegion(region.start, map(region, arena, fds)), discardAdvice(region)));
+                    regions.add(
+                            new Mapped(new GuestRegion(region.start, map(region, arena, fds)), discardAdvice(region)));
                 }
                 regions.sort(Comparator.comparing(mapped -> mapped.region().start(), Long::compareUnsigned));
                 return new GuestMemoryMmap(arena, fds, regions);
@@ -198,9 +216,15 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             int readWrite = LinuxHeaders.PROT_READ() | LinuxHeaders.PROT_WRITE();
             String what = "guest memory at " + hex(region.start);
             return switch (region.source) {
-                case Anonymous anonymous -> Libc.mmap(anonymous.size, readWrite,
-                        LinuxHeaders.MAP_PRIVATE() | LinuxHeaders.MAP_ANONYMOUS() | LinuxHeaders.MAP_NORESERVE(),
-                        -1, 0, arena, what);
+                case Anonymous anonymous ->
+                    Libc.mmap(
+                            anonymous.size,
+                            readWrite,
+                            LinuxHeaders.MAP_PRIVATE() | LinuxHeaders.MAP_ANONYMOUS() | LinuxHeaders.MAP_NORESERVE(),
+                            -1,
+                            0,
+                            arena,
+                            what);
                 case Memfd memfd -> {
                     OwnedFd fd = new OwnedFd(Libc.memfdCreate(memfd.name, 0), "memfd " + memfd.name);
                     fds.add(fd);
@@ -212,15 +236,23 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
                     try {
                         fileSize = Files.size(file.path);
                     } catch (IOException e) {
-                        throw new IllegalArgumentException("cannot map " + file.path + " as guest memory: " + e.getMessage(), e);
+                        throw new IllegalArgumentException(
+                                "cannot map " + file.path + " as guest memory: " + e.getMessage(), e);
                     }
                     if (fileSize < file.offset + file.size) {
-                        throw new IllegalArgumentException(String.format(Locale.ROOT,
-                                "%s has %d bytes; mapping %d bytes from offset %d needs %d", file.path, fileSize,
-                                file.size, file.offset, file.offset + file.size));
+                        throw new IllegalArgumentException(String.format(
+                                Locale.ROOT,
+                                "%s has %d bytes; mapping %d bytes from offset %d needs %d",
+                                file.path,
+                                fileSize,
+                                file.size,
+                                file.offset,
+                                file.offset + file.size));
                     }
-                    try (OwnedFd fd = new OwnedFd(Libc.open(file.path.toString(), LinuxHeaders.O_RDWR(), ""), file.path.toString())) {
-                        yield Libc.mmap(file.size, readWrite, LinuxHeaders.MAP_SHARED(), fd.get(), file.offset, arena, what);
+                    try (OwnedFd fd = new OwnedFd(
+                            Libc.open(file.path.toString(), LinuxHeaders.O_RDWR(), ""), file.path.toString())) {
+                        yield Libc.mmap(
+                                file.size, readWrite, LinuxHeaders.MAP_SHARED(), fd.get(), file.offset, arena, what);
                     }
                 }
                 case Borrowed borrowed -> borrowed.memory;
@@ -352,7 +384,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     public void readFully(long gpa, MemorySegment dst) throws GuestMemoryException {
         long done = copy(gpa, dst, false);
         if (done < dst.byteSize()) {
-            throw new GuestMemoryException.PartialAccess(gpa, dst.byteSize(), done, "no guest memory at " + hex(gpa + done));
+            throw new GuestMemoryException.PartialAccess(
+                    gpa, dst.byteSize(), done, "no guest memory at " + hex(gpa + done));
         }
     }
 
@@ -360,7 +393,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     public void writeFully(long gpa, MemorySegment src) throws GuestMemoryException {
         long done = copy(gpa, src, true);
         if (done < src.byteSize()) {
-            throw new GuestMemoryException.PartialAccess(gpa, src.byteSize(), done, "no guest memory at " + hex(gpa + done));
+            throw new GuestMemoryException.PartialAccess(
+                    gpa, src.byteSize(), done, "no guest memory at " + hex(gpa + done));
         }
     }
 
@@ -529,7 +563,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     @Override
     public long discard(long gpa, long length) throws GuestMemoryException {
         if ((gpa & (PAGE_SIZE - 1)) != 0 || (length & (PAGE_SIZE - 1)) != 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "discard needs whole pages, not %#x+%#x", gpa, length));
+            throw new IllegalArgumentException(
+                    String.format(Locale.ROOT, "discard needs whole pages, not %#x+%#x", gpa, length));
         }
         checkRange(gpa, length);
         long released = 0;
@@ -558,8 +593,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         long offset = gpa - starts[r];
         if (length > sizes[r] - offset) {
             checkRange(gpa, length);
-            throw new GuestMemoryException.PartialAccess(gpa, length, sizes[r] - offset,
-                    "the range crosses from one region into the next; use slices()");
+            throw new GuestMemoryException.PartialAccess(
+                    gpa, length, sizes[r] - offset, "the range crosses from one region into the next; use slices()");
         }
         return segments[r].asSlice(offset, length);
     }
@@ -581,7 +616,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     }
 
     @Override
-    public long readFrom(FileChannel file, long position, long gpa, long length) throws IOException, GuestMemoryException {
+    public long readFrom(FileChannel file, long position, long gpa, long length)
+            throws IOException, GuestMemoryException {
         requirePosition(position);
         long done = 0;
         for (MemorySegment slice : slices(gpa, length)) {
@@ -599,7 +635,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     }
 
     @Override
-    public void writeTo(FileChannel file, long position, long gpa, long length) throws IOException, GuestMemoryException {
+    public void writeTo(FileChannel file, long position, long gpa, long length)
+            throws IOException, GuestMemoryException {
         requirePosition(position);
         long done = 0;
         for (MemorySegment slice : slices(gpa, length)) {

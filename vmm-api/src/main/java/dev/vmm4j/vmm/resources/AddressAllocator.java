@@ -43,8 +43,12 @@ public final class AddressAllocator {
     public AddressAllocator(String name, long base, long size) {
         this.name = Objects.requireNonNull(name, "name");
         if (size == 0 || Long.compareUnsigned(base + size - 1, base) < 0) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT,
-                    "%s pool at %#x of %#x bytes must be non-empty and must not wrap past 2^64", name, base, size));
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "%s pool at %#x of %#x bytes must be non-empty and must not wrap past 2^64",
+                    name,
+                    base,
+                    size));
         }
         this.base = base;
         this.last = base + size - 1;
@@ -91,9 +95,17 @@ public final class AddressAllocator {
     }
 
     private AllocationException exhausted(long size, long alignment, String tag) {
-        return new AllocationException(String.format(Locale.ROOT,
+        return new AllocationException(String.format(
+                Locale.ROOT,
                 "%s: no room for %#x bytes aligned to %#x for %s in [%#x, %#x] (%d ranges taken: %s)",
-                name, size, alignment, tag, base, last, allocations.size(), allocations.values()));
+                name,
+                size,
+                alignment,
+                tag,
+                base,
+                last,
+                allocations.size(),
+                allocations.values()));
     }
 
     /** {@return the lowest address aligned to {@code alignment} at or above {@code from} where {@code size} bytes end at or before {@code limit}} */
@@ -114,14 +126,23 @@ public final class AddressAllocator {
         Objects.requireNonNull(tag, "tag");
         requireSize(size, tag);
         long end = address + size - 1;
-        if (Long.compareUnsigned(address, base) < 0 || Long.compareUnsigned(end, address) < 0 || Long.compareUnsigned(end, last) > 0) {
-            throw new AllocationException(String.format(Locale.ROOT,
-                    "%s: [%#x, %#x] for %s is outside the pool [%#x, %#x]", name, address, end, tag, base, last));
+        if (Long.compareUnsigned(address, base) < 0
+                || Long.compareUnsigned(end, address) < 0
+                || Long.compareUnsigned(end, last) > 0) {
+            throw new AllocationException(String.format(
+                    Locale.ROOT,
+                    "%s: [%#x, %#x] for %s is outside the pool [%#x, %#x]",
+                    name,
+                    address,
+                    end,
+                    tag,
+                    base,
+                    last));
         }
         Map.Entry<Long, Allocation> below = allocations.floorEntry(end);
         if (below != null && Long.compareUnsigned(below.getValue().last(), address) >= 0) {
-            throw new AllocationException(String.format(Locale.ROOT,
-                    "%s: [%#x, %#x] for %s overlaps %s", name, address, end, tag, below.getValue()));
+            throw new AllocationException(String.format(
+                    Locale.ROOT, "%s: [%#x, %#x] for %s overlaps %s", name, address, end, tag, below.getValue()));
         }
         record(address, size, tag);
     }
@@ -135,7 +156,8 @@ public final class AddressAllocator {
     public synchronized Optional<Allocation> allocationAt(long address) {
         Map.Entry<Long, Allocation> below = allocations.floorEntry(address);
         return below != null && Long.compareUnsigned(address, below.getValue().last()) <= 0
-                ? Optional.of(below.getValue()) : Optional.empty();
+                ? Optional.of(below.getValue())
+                : Optional.empty();
     }
 
     private long record(long address, long size, String tag) {

@@ -64,8 +64,8 @@ public final class SystemAllocator {
         /** Port I/O: {@code size} ports from {@code base}, within 0..0xffff. */
         public Builder ioPorts(long base, long size) {
             if (base < 0 || size <= 0 || base + size > 0x10000) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "I/O ports [%#x, +%#x) must lie within 0..0xffff", base, size));
+                throw new IllegalArgumentException(
+                        String.format(Locale.ROOT, "I/O ports [%#x, +%#x) must lie within 0..0xffff", base, size));
             }
             this.ioPorts = new AddressAllocator("I/O ports", base, size);
             return this;
@@ -96,8 +96,13 @@ public final class SystemAllocator {
         }
         int irq = irqsTaken.nextClearBit(firstIrq);
         if (irq > lastIrq) {
-            throw new AllocationException(String.format(Locale.ROOT,
-                    "no IRQ left for %s: all of %d..%d are taken (%s)", tag, firstIrq, lastIrq, irqOwners));
+            throw new AllocationException(String.format(
+                    Locale.ROOT,
+                    "no IRQ left for %s: all of %d..%d are taken (%s)",
+                    tag,
+                    firstIrq,
+                    lastIrq,
+                    irqOwners));
         }
         irqsTaken.set(irq);
         irqOwners.put(irq, tag);

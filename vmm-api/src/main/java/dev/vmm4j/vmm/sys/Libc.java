@@ -23,8 +23,10 @@ import java.util.Objects;
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class Libc {
-    private static final MethodHandle OPEN = NativeCall.errnoCapturing(LinuxHeaders.open.address(),
-            FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle OPEN = NativeCall.errnoCapturing(
+            LinuxHeaders.open.address(),
+            FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT),
+            Linker.Option.firstVariadicArg(2));
     private static final MethodHandle CLOSE =
             NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
     private static final MethodHandle READ =
@@ -32,10 +34,15 @@ public final class Libc {
     private static final MethodHandle WRITE =
             NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
     /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
-    private static final MethodHandle PREAD_AT_ADDRESS = NativeCall.errnoCapturing(LinuxHeaders.pread$address(),
-            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
-    private static final MethodHandle PWRITE_AT_ADDRESS = NativeCall.errnoCapturing(LinuxHeaders.pwrite$address(),
-            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
+    private static final MethodHandle PREAD_AT_ADDRESS = NativeCall.errnoCapturing(
+            LinuxHeaders.pread$address(),
+            FunctionDescriptor.of(
+                    LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
+
+    private static final MethodHandle PWRITE_AT_ADDRESS = NativeCall.errnoCapturing(
+            LinuxHeaders.pwrite$address(),
+            FunctionDescriptor.of(
+                    LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
     private static final MethodHandle FSYNC =
             NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
     private static final MethodHandle FLOCK =

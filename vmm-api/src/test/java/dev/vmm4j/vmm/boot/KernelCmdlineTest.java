@@ -19,8 +19,10 @@ class KernelCmdlineTest {
                 .insert("root", "PARTUUID=1234-01")
                 .insert("dyndbg", "file main.c +p")
                 .insertFlag("noxsave");
-        assertEquals("console=ttyS0 panic=1 virtio_mmio.device=4K@0xd0000000:5 root=PARTUUID=1234-01 "
-                + "dyndbg=\"file main.c +p\" noxsave", cmdline.toString());
+        assertEquals(
+                "console=ttyS0 panic=1 virtio_mmio.device=4K@0xd0000000:5 root=PARTUUID=1234-01 "
+                        + "dyndbg=\"file main.c +p\" noxsave",
+                cmdline.toString());
         byte[] bytes = cmdline.toCString();
         assertEquals(cmdline.length() + 1, bytes.length);
         assertEquals(0, bytes[bytes.length - 1]);
@@ -30,7 +32,8 @@ class KernelCmdlineTest {
     void capacityCountsTheNul() {
         KernelCmdline cmdline = new KernelCmdline(10).insertFlag("abcdefgh"); // 8 + NUL = 9
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cmdline.insertFlag("x"));
-        assertEquals("command line would be 11 bytes with its NUL, more than the 10 it may have: cannot add \"x\" to \"abcdefgh\"",
+        assertEquals(
+                "command line would be 11 bytes with its NUL, more than the 10 it may have: cannot add \"x\" to \"abcdefgh\"",
                 e.getMessage());
         assertEquals("abcdefgh", cmdline.toString(), "a refused insert leaves the line as it was");
         new KernelCmdline(10).insertFlag("abcdefghi"); // exactly full
@@ -40,13 +43,17 @@ class KernelCmdlineTest {
     @Test
     void refusesWhatTheKernelWouldMisparse() {
         KernelCmdline cmdline = new KernelCmdline(2048);
-        assertEquals("parameters contains a NUL at index 3, which would end the command line there",
-                assertThrows(IllegalArgumentException.class, () -> cmdline.insertStr("abc\0def")).getMessage());
+        assertEquals(
+                "parameters contains a NUL at index 3, which would end the command line there",
+                assertThrows(IllegalArgumentException.class, () -> cmdline.insertStr("abc\0def"))
+                        .getMessage());
         assertThrows(IllegalArgumentException.class, () -> cmdline.insertStr("console=ttyS0\ninit=/bin/sh"));
         assertThrows(IllegalArgumentException.class, () -> cmdline.insertStr("caf\u00e9"));
         assertThrows(IllegalArgumentException.class, () -> cmdline.insertStr("dyndbg=\"file main.c"));
-        assertEquals("command-line key \"a b\" contains ' ', which would break parsing",
-                assertThrows(IllegalArgumentException.class, () -> cmdline.insert("a b", "1")).getMessage());
+        assertEquals(
+                "command-line key \"a b\" contains ' ', which would break parsing",
+                assertThrows(IllegalArgumentException.class, () -> cmdline.insert("a b", "1"))
+                        .getMessage());
         assertThrows(IllegalArgumentException.class, () -> cmdline.insert("a=b", "1"));
         assertThrows(IllegalArgumentException.class, () -> cmdline.insert("", "1"));
         assertThrows(IllegalArgumentException.class, () -> cmdline.insert("key", "say \"hi\""));
@@ -71,6 +78,8 @@ class KernelCmdlineTest {
             assertTrue(bytes[i] >= 0x20 && bytes[i] <= 0x7e, "byte " + i);
         }
         assertEquals(0, bytes[bytes.length - 1]);
-        assertArrayEquals(cmdline.toString().getBytes(StandardCharsets.US_ASCII), java.util.Arrays.copyOf(bytes, bytes.length - 1));
+        assertArrayEquals(
+                cmdline.toString().getBytes(StandardCharsets.US_ASCII),
+                java.util.Arrays.copyOf(bytes, bytes.length - 1));
     }
 }

@@ -79,11 +79,11 @@ class BusTest {
     void insertionRejectsZeroLengthAndOverlap() {
         Bus bus = new Bus("mmio");
         bus.insert(new RecordingDevice(1), 0x1000, 0x1000);
-        IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
-                () -> bus.insert(new RecordingDevice(2), 0x3000, 0));
+        IllegalArgumentException zero =
+                assertThrows(IllegalArgumentException.class, () -> bus.insert(new RecordingDevice(2), 0x3000, 0));
         assertEquals("mmio bus: range at 0x3000 for device 2 must have a positive length, got 0", zero.getMessage());
-        IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
-                () -> bus.insert(new RecordingDevice(3), 0x1fff, 2));
+        IllegalArgumentException overlap =
+                assertThrows(IllegalArgumentException.class, () -> bus.insert(new RecordingDevice(3), 0x1fff, 2));
         assertEquals("mmio bus: [0x1fff, 0x2000] device 3 overlaps [0x1000, 0x1fff] device 1", overlap.getMessage());
         assertThrows(IllegalArgumentException.class, () -> bus.insert(new RecordingDevice(4), -0x10, 0x20));
         bus.insert(new RecordingDevice(5), 0x2000, 1); // adjacent is fine
@@ -112,10 +112,10 @@ class BusTest {
     @Test
     void everyLookupPathFindsTheRightDevice() {
         Bus bus = new Bus("mmio");
-        RecordingDevice window = new RecordingDevice(1);   // whole page: page hash
-        RecordingDevice left = new RecordingDevice(2);     // two ranges share a page: search
+        RecordingDevice window = new RecordingDevice(1); // whole page: page hash
+        RecordingDevice left = new RecordingDevice(2); // two ranges share a page: search
         RecordingDevice right = new RecordingDevice(3);
-        RecordingDevice huge = new RecordingDevice(4);     // too many pages to index: search
+        RecordingDevice huge = new RecordingDevice(4); // too many pages to index: search
         bus.insert(window, 0xd000_0000L, 0x1000);
         bus.insert(left, 0xd000_1000L, 0x10);
         bus.insert(right, 0xd000_1010L, 0x10);
@@ -133,8 +133,10 @@ class BusTest {
 
     /** For random sets of ranges, dispatch finds exactly the device a linear scan finds. */
     @Property(tries = 1000)
-    void dispatchAgreesWithALinearScan(@ForAll @Size(max = 40) List<@LongRange(min = 0, max = 1 << 20) Long> bases,
-            @ForAll @IntRange(min = 1, max = 4096) int length, @ForAll @Size(min = 1, max = 50) List<@LongRange(min = 0, max = (1 << 20) + 8192) Long> probes) {
+    void dispatchAgreesWithALinearScan(
+            @ForAll @Size(max = 40) List<@LongRange(min = 0, max = 1 << 20) Long> bases,
+            @ForAll @IntRange(min = 1, max = 4096) int length,
+            @ForAll @Size(min = 1, max = 50) List<@LongRange(min = 0, max = (1 << 20) + 8192) Long> probes) {
         Bus bus = new Bus("mmio");
         List<long[]> model = new ArrayList<>();
         int id = 0;
@@ -150,8 +152,14 @@ class BusTest {
             id++;
         }
         for (long probe : probes) {
-            long expected = model.stream().filter(r -> r[0] <= probe && probe <= r[1]).mapToLong(r -> r[2]).findFirst().orElse(-1);
-            long actual = bus.rangeOf(probe).map(r -> (long) ((RecordingDevice) r.device()).id).orElse(-1L);
+            long expected = model.stream()
+                    .filter(r -> r[0] <= probe && probe <= r[1])
+                    .mapToLong(r -> r[2])
+                    .findFirst()
+                    .orElse(-1);
+            long actual = bus.rangeOf(probe)
+                    .map(r -> (long) ((RecordingDevice) r.device()).id)
+                    .orElse(-1L);
             assertEquals(expected, actual, "address " + probe);
             assertEquals(expected >= 0, bus.read(probe, data));
         }

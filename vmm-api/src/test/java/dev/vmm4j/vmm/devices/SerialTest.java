@@ -100,7 +100,8 @@ class SerialTest {
         assertEquals('q', in(Serial.DATA));
         assertEquals(Serial.MSR_CTS | Serial.MSR_DSR | Serial.MSR_DCD, in(Serial.MSR));
         out(Serial.MCR, 0);
-        assertEquals(Serial.MSR_CTS | Serial.MSR_DSR | Serial.MSR_DCD, in(Serial.MSR), "carrier and ready when not looped");
+        assertEquals(
+                Serial.MSR_CTS | Serial.MSR_DSR | Serial.MSR_DCD, in(Serial.MSR), "carrier and ready when not looped");
     }
 
     @Test
@@ -161,20 +162,26 @@ class SerialTest {
     private static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            if (thread.getState() == Thread.State.WAITING && Arrays.stream(thread.getStackTrace()).anyMatch(frame ->
-                    frame.getClassName().equals(Serial.class.getName()) && frame.getMethodName().equals(method))) {
+            if (thread.getState() == Thread.State.WAITING
+                    && Arrays.stream(thread.getStackTrace())
+                            .anyMatch(frame -> frame.getClassName().equals(Serial.class.getName())
+                                    && frame.getMethodName().equals(method))) {
                 return;
             }
-            assertTrue(thread.isAlive() || thread.getState() == Thread.State.NEW, thread.getName() + " ended instead of waiting");
+            assertTrue(
+                    thread.isAlive() || thread.getState() == Thread.State.NEW,
+                    thread.getName() + " ended instead of waiting");
             Thread.sleep(1);
         }
-        throw new AssertionError(thread.getName() + " never waited in Serial." + method + ": " + thread.getState() + " at "
-                + Arrays.toString(thread.getStackTrace()));
+        throw new AssertionError(thread.getName() + " never waited in Serial." + method + ": " + thread.getState()
+                + " at " + Arrays.toString(thread.getStackTrace()));
     }
 
     @Test
     void connectedInputStreamFeedsTheGuest() throws Exception {
-        serial.connectInput(new ByteArrayInputStream("login\n".getBytes()), Thread.ofPlatform().factory());
+        serial.connectInput(
+                new ByteArrayInputStream("login\n".getBytes()),
+                Thread.ofPlatform().factory());
         StringBuilder received = new StringBuilder();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (received.length() < 6 && System.nanoTime() < deadline) {

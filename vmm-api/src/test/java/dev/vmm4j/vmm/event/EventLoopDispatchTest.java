@@ -96,8 +96,10 @@ class EventLoopDispatchTest {
     private static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
-            if (thread.getState() == Thread.State.WAITING && Arrays.stream(thread.getStackTrace()).anyMatch(frame ->
-                    frame.getClassName().equals(EventLoop.class.getName()) && frame.getMethodName().equals(method))) {
+            if (thread.getState() == Thread.State.WAITING
+                    && Arrays.stream(thread.getStackTrace())
+                            .anyMatch(frame -> frame.getClassName().equals(EventLoop.class.getName())
+                                    && frame.getMethodName().equals(method))) {
                 return;
             }
             assertTrue(thread.isAlive(), thread.getName() + " ended instead of waiting in " + method);

@@ -61,7 +61,8 @@ class EventLoopTest {
 
     @Test
     void subscribersComeAndGoWhileTheLoopRuns() throws Exception {
-        try (EventLoop loop = EventLoop.create("test-loop"); EventFd a = EventFd.createNonBlocking()) {
+        try (EventLoop loop = EventLoop.create("test-loop");
+                EventFd a = EventFd.createNonBlocking()) {
             loop.start();
             Counter counter = new Counter(a);
             int id = loop.addSubscriber(counter);
@@ -80,7 +81,8 @@ class EventLoopTest {
 
     @Test
     void aSubscriberCanChangeAndDropItsOwnRegistrations() throws Exception {
-        try (EventLoop loop = EventLoop.create("test-loop"); EventFd a = EventFd.createNonBlocking()) {
+        try (EventLoop loop = EventLoop.create("test-loop");
+                EventFd a = EventFd.createNonBlocking()) {
             List<Integer> tokens = new CopyOnWriteArrayList<>();
             loop.addSubscriber(new EventSubscriber() {
                 @Override
@@ -125,17 +127,20 @@ class EventLoopTest {
 
     @Test
     void registeringAnFdTwiceOrAStrangerFdIsAnError() {
-        try (EventLoop loop = EventLoop.create("test-loop"); EventFd a = EventFd.createNonBlocking()) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> loop.addSubscriber(new EventSubscriber() {
-                @Override
-                public void init(EventOps ops) {
-                    ops.add(a.fd(), EventSet.IN, 0);
-                    ops.add(a.fd(), EventSet.IN, 0);
-                }
+        try (EventLoop loop = EventLoop.create("test-loop");
+                EventFd a = EventFd.createNonBlocking()) {
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
+                    () -> loop.addSubscriber(new EventSubscriber() {
+                        @Override
+                        public void init(EventOps ops) {
+                            ops.add(a.fd(), EventSet.IN, 0);
+                            ops.add(a.fd(), EventSet.IN, 0);
+                        }
 
-                @Override
-                public void process(Event event, EventOps ops) {}
-            }));
+                        @Override
+                        public void process(Event event, EventOps ops) {}
+                    }));
             assertTrue(e.getMessage().endsWith("is already watched by subscriber 1; use modify"), e.getMessage());
             // The failed subscriber's first registration was rolled back: a new one can watch the fd.
             loop.addSubscriber(new Counter(a));

@@ -22,33 +22,44 @@ class KvmMisuseTest {
 
     @Test
     void secondVcpuWithTheSameIdIsRefused() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             vm.createVcpu(0);
             KvmException e = assertThrows(KvmException.class, () -> vm.createVcpu(0));
             assertEquals(LinuxHeaders.EEXIST(), e.errno());
-            assertTrue(e.getMessage().startsWith("KVM_CREATE_VCPU failed: EEXIST (File exists): vcpu 0 already exists"),
+            assertTrue(
+                    e.getMessage().startsWith("KVM_CREATE_VCPU failed: EEXIST (File exists): vcpu 0 already exists"),
                     e.getMessage());
         }
     }
 
     @Test
     void overlappingMemorySlotIsRefused() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                Arena arena = Arena.ofConfined()) {
             vm.setUserMemoryRegion(0, 0, arena.allocate(0x10000, 4096), NO_FLAGS);
             MemorySegment other = arena.allocate(0x10000, 4096);
             KvmException e = assertThrows(KvmException.class, () -> vm.setUserMemoryRegion(1, 0x8000, other, NO_FLAGS));
-            assertEquals("KVM_SET_USER_MEMORY_REGION failed: EEXIST (File exists): slot 1 [0x8000, 0x18000) overlaps "
-                    + "a memory slot already registered, or the host range is not mapped", e.getMessage());
+            assertEquals(
+                    "KVM_SET_USER_MEMORY_REGION failed: EEXIST (File exists): slot 1 [0x8000, 0x18000) overlaps "
+                            + "a memory slot already registered, or the host range is not mapped",
+                    e.getMessage());
         }
     }
 
     @Test
     void misalignedOrHeapMemoryIsRefusedBeforeKvmSeesIt() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                Arena arena = Arena.ofConfined()) {
             MemorySegment page = arena.allocate(0x2000, 4096);
             assertThrows(IllegalArgumentException.class, () -> vm.setUserMemoryRegion(0, 0x800, page, NO_FLAGS));
-            assertThrows(IllegalArgumentException.class, () -> vm.setUserMemoryRegion(0, 0, page.asSlice(0, 100), NO_FLAGS));
-            assertThrows(IllegalArgumentException.class, () -> vm.setUserMemoryRegion(0, 0, MemorySegment.ofArray(new byte[4096]), NO_FLAGS));
+            assertThrows(
+                    IllegalArgumentException.class, () -> vm.setUserMemoryRegion(0, 0, page.asSlice(0, 100), NO_FLAGS));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> vm.setUserMemoryRegion(0, 0, MemorySegment.ofArray(new byte[4096]), NO_FLAGS));
             assertThrows(IllegalArgumentException.class, () -> vm.setUserMemoryRegion(0, -4096, page, NO_FLAGS));
         }
     }
@@ -59,33 +70,41 @@ class KvmMisuseTest {
             // An x86 host has no PSCI; an aarch64 host has no x86 PIT.
             Capability absent = kvm.hasCapability(Capability.ARM_PSCI_0_2) ? Capability.PIT2 : Capability.ARM_PSCI_0_2;
             KvmException e = assertThrows(KvmException.class, () -> kvm.requireCapability(absent, "booting"));
-            assertEquals("KVM on this host lacks " + absent.kernelName() + ", which vmm4j needs for booting", e.getMessage());
+            assertEquals(
+                    "KVM on this host lacks " + absent.kernelName() + ", which vmm4j needs for booting",
+                    e.getMessage());
             assertEquals(0, e.errno());
         }
     }
 
     @Test
     void enablingAnUnsupportedCapabilityNamesIt() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             KvmException e = assertThrows(KvmException.class, () -> vm.enableCap(Capability.ARM_VM_IPA_SIZE, 40));
             assertEquals(LinuxHeaders.EINVAL(), e.errno());
-            assertEquals("KVM_ENABLE_CAP failed: EINVAL (Invalid argument): KVM_CAP_ARM_VM_IPA_SIZE cannot be enabled on this VM",
+            assertEquals(
+                    "KVM_ENABLE_CAP failed: EINVAL (Invalid argument): KVM_CAP_ARM_VM_IPA_SIZE cannot be enabled on this VM",
                     e.getMessage());
         }
     }
 
     @Test
     void registersNeedASegmentOfTheirStructsSize() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                Arena arena = Arena.ofConfined()) {
             Vcpu vcpu = vm.createVcpu(0);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> vcpu.getRegs(arena.allocate(16)));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> vcpu.getRegs(arena.allocate(16)));
             assertEquals("struct kvm_regs needs 144 bytes, the segment has 16", e.getMessage());
         }
     }
 
     @Test
     void vcpuBindsToOneThreadAtATime() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             Vcpu vcpu = vm.createVcpu(0);
             try (Vcpu.ThreadBinding binding = vcpu.bindToCurrentThread()) {
                 IllegalStateException e = assertThrows(IllegalStateException.class, vcpu::bindToCurrentThread);
@@ -99,7 +118,9 @@ class KvmMisuseTest {
     void vmsVcpusAndMappingsCloseWithoutLeakingDescriptors() throws IOException {
         long before = openDescriptors();
         for (int i = 0; i < 20; i++) {
-            try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined()) {
+            try (Kvm kvm = Kvm.open();
+                    Vm vm = kvm.createVm();
+                    Arena arena = Arena.ofConfined()) {
                 vm.setUserMemoryRegion(0, 0, arena.allocate(0x10000, 4096), NO_FLAGS);
                 vm.createIrqchip();
                 for (int id = 0; id < 2; id++) {
@@ -112,7 +133,8 @@ class KvmMisuseTest {
 
     @Test
     void kickAfterCloseDoesNothing() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             Vcpu vcpu = vm.createVcpu(0);
             vcpu.close();
             vcpu.kick();

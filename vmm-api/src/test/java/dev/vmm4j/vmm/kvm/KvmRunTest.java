@@ -104,7 +104,8 @@ class KvmRunTest {
         mmio(0xd000_0000L, 4, false, 0);
         VcpuExit.MmioRead read = assertInstanceOf(VcpuExit.MmioRead.class, run.exit());
         read.setValue(0xfeed_beefL);
-        assertEquals(0xfeed_beef, segment.get(ValueLayout.JAVA_INT, kvm_run.mmio$offset() + kvm_run.mmio.data$offset()));
+        assertEquals(
+                0xfeed_beef, segment.get(ValueLayout.JAVA_INT, kvm_run.mmio$offset() + kvm_run.mmio.data$offset()));
     }
 
     @Test
@@ -142,7 +143,8 @@ class KvmRunTest {
     void failEntryCarriesTheHardwareReasonAndCpu() {
         exitReason(LinuxHeaders.KVM_EXIT_FAIL_ENTRY());
         long fail = kvm_run.fail_entry$offset();
-        segment.set(ValueLayout.JAVA_LONG, fail + kvm_run.fail_entry.hardware_entry_failure_reason$offset(), 0x80000021L);
+        segment.set(
+                ValueLayout.JAVA_LONG, fail + kvm_run.fail_entry.hardware_entry_failure_reason$offset(), 0x80000021L);
         segment.set(ValueLayout.JAVA_INT, fail + kvm_run.fail_entry.cpu$offset(), 3);
         VcpuExit.FailEntry entry = assertInstanceOf(VcpuExit.FailEntry.class, run.exit());
         assertEquals(0x80000021L, entry.hardwareEntryFailureReason());
@@ -153,13 +155,23 @@ class KvmRunTest {
     void emulationFailureCarriesTheInstructionBytes() {
         exitReason(LinuxHeaders.KVM_EXIT_INTERNAL_ERROR());
         long ef = kvm_run.emulation_failure$offset();
-        segment.set(ValueLayout.JAVA_INT, ef + kvm_run.emulation_failure.suberror$offset(), LinuxHeaders.KVM_INTERNAL_ERROR_EMULATION());
+        segment.set(
+                ValueLayout.JAVA_INT,
+                ef + kvm_run.emulation_failure.suberror$offset(),
+                LinuxHeaders.KVM_INTERNAL_ERROR_EMULATION());
         segment.set(ValueLayout.JAVA_INT, ef + kvm_run.emulation_failure.ndata$offset(), 4);
-        segment.set(ValueLayout.JAVA_LONG, ef + kvm_run.emulation_failure.flags$offset(),
+        segment.set(
+                ValueLayout.JAVA_LONG,
+                ef + kvm_run.emulation_failure.flags$offset(),
                 LinuxHeaders.KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES());
         segment.set(ValueLayout.JAVA_BYTE, ef + kvm_run.emulation_failure.insn_size$offset(), (byte) 3);
-        MemorySegment.copy(new byte[] {0x0f, 0x01, (byte) 0xca}, 0, segment, ValueLayout.JAVA_BYTE,
-                ef + kvm_run.emulation_failure.insn_bytes$offset(), 3);
+        MemorySegment.copy(
+                new byte[] {0x0f, 0x01, (byte) 0xca},
+                0,
+                segment,
+                ValueLayout.JAVA_BYTE,
+                ef + kvm_run.emulation_failure.insn_bytes$offset(),
+                3);
         VcpuExit.InternalError error = assertInstanceOf(VcpuExit.InternalError.class, run.exit());
         assertEquals(LinuxHeaders.KVM_INTERNAL_ERROR_EMULATION(), error.suberror());
         assertTrue(error.hasInstructionBytes());
@@ -183,7 +195,10 @@ class KvmRunTest {
     void systemEventCarriesTypeAndData() {
         exitReason(LinuxHeaders.KVM_EXIT_SYSTEM_EVENT());
         long event = kvm_run.system_event$offset();
-        segment.set(ValueLayout.JAVA_INT, event + kvm_run.system_event.type$offset(), LinuxHeaders.KVM_SYSTEM_EVENT_RESET());
+        segment.set(
+                ValueLayout.JAVA_INT,
+                event + kvm_run.system_event.type$offset(),
+                LinuxHeaders.KVM_SYSTEM_EVENT_RESET());
         segment.set(ValueLayout.JAVA_INT, event + kvm_run.system_event.ndata$offset(), 1);
         segment.set(ValueLayout.JAVA_LONG, event + kvm_run.system_event.data$offset(), 0x55L);
         VcpuExit.SystemEvent systemEvent = assertInstanceOf(VcpuExit.SystemEvent.class, run.exit());

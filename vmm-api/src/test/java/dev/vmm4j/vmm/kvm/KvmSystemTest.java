@@ -19,8 +19,14 @@ class KvmSystemTest {
         try (Kvm kvm = Kvm.open()) {
             assertEquals(Kvm.API_VERSION, kvm.apiVersion());
             assertTrue(kvm.vcpuMmapSize() >= 4096, "kvm_run is at least a page: " + kvm.vcpuMmapSize());
-            for (Capability needed : new Capability[] {Capability.USER_MEMORY, Capability.IRQCHIP, Capability.IRQFD,
-                    Capability.IOEVENTFD, Capability.IMMEDIATE_EXIT, Capability.SET_TSS_ADDR}) {
+            for (Capability needed : new Capability[] {
+                Capability.USER_MEMORY,
+                Capability.IRQCHIP,
+                Capability.IRQFD,
+                Capability.IOEVENTFD,
+                Capability.IMMEDIATE_EXIT,
+                Capability.SET_TSS_ADDR
+            }) {
                 assertTrue(kvm.hasCapability(needed), needed.kernelName());
             }
             assertTrue(kvm.maxVcpus() >= 1);
@@ -41,7 +47,8 @@ class KvmSystemTest {
 
     @Test
     void vcpuTakesCpuidAndMsrsAndGivesThemBack() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             int[] msrs = kvm.msrIndexList();
             assertTrue(Arrays.stream(msrs).anyMatch(i -> i == MSR_IA32_TSC), "MSR list holds IA32_TSC");
             Vcpu vcpu = vm.createVcpu(0);
@@ -56,7 +63,8 @@ class KvmSystemTest {
 
     @Test
     void mpStateRoundTripsWithAnIrqchip() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             vm.createIrqchip();
             Vcpu vcpu = vm.createVcpu(0);
             assertEquals(LinuxHeaders.KVM_MP_STATE_RUNNABLE(), vcpu.getMpState());

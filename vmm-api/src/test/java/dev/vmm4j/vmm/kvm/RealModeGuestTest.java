@@ -21,7 +21,18 @@ class RealModeGuestTest {
      * </pre>
      */
     static final byte[] ADD_AND_PRINT = {
-        (byte) 0xba, (byte) 0xf8, 0x03, 0x00, (byte) 0xd8, 0x04, 0x30, (byte) 0xee, (byte) 0xb0, 0x0a, (byte) 0xee, (byte) 0xf4
+        (byte) 0xba,
+        (byte) 0xf8,
+        0x03,
+        0x00,
+        (byte) 0xd8,
+        0x04,
+        0x30,
+        (byte) 0xee,
+        (byte) 0xb0,
+        0x0a,
+        (byte) 0xee,
+        (byte) 0xf4
     };
 
     @Test

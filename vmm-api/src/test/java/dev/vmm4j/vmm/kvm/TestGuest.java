@@ -95,8 +95,9 @@ final class TestGuest implements AutoCloseable {
             MemorySegment sregs = kvm_sregs.allocate(local);
             vcpu.getSregs(sregs);
             flat(kvm_sregs.cs(sregs), CODE_SELECTOR, 11, true);
-            for (MemorySegment data : new MemorySegment[] {kvm_sregs.ds(sregs), kvm_sregs.es(sregs),
-                    kvm_sregs.fs(sregs), kvm_sregs.gs(sregs), kvm_sregs.ss(sregs)}) {
+            for (MemorySegment data : new MemorySegment[] {
+                kvm_sregs.ds(sregs), kvm_sregs.es(sregs), kvm_sregs.fs(sregs), kvm_sregs.gs(sregs), kvm_sregs.ss(sregs)
+            }) {
                 flat(data, DATA_SELECTOR, 3, false);
             }
             dev.vmm4j.kvm.bindings.kvm_dtable.base(kvm_sregs.gdt(sregs), GDT);
@@ -104,9 +105,9 @@ final class TestGuest implements AutoCloseable {
             dev.vmm4j.kvm.bindings.kvm_dtable.base(kvm_sregs.idt(sregs), IDT);
             dev.vmm4j.kvm.bindings.kvm_dtable.limit(kvm_sregs.idt(sregs), (short) (256 * 16 - 1));
             kvm_sregs.cr3(sregs, PML4);
-            kvm_sregs.cr4(sregs, 0x20);                 // PAE
-            kvm_sregs.cr0(sregs, 0x8000_0011L);        // PG | ET | PE
-            kvm_sregs.efer(sregs, 0x500);               // LMA | LME
+            kvm_sregs.cr4(sregs, 0x20); // PAE
+            kvm_sregs.cr0(sregs, 0x8000_0011L); // PG | ET | PE
+            kvm_sregs.efer(sregs, 0x500); // LMA | LME
             vcpu.setSregs(sregs);
             MemorySegment regs = kvm_regs.allocate(local);
             kvm_regs.rip(regs, LONG_MODE_CODE);
@@ -123,7 +124,7 @@ final class TestGuest implements AutoCloseable {
         memory.set(ValueLayout.JAVA_SHORT, gate, (short) handler);
         memory.set(ValueLayout.JAVA_SHORT, gate + 2, (short) CODE_SELECTOR);
         memory.set(ValueLayout.JAVA_BYTE, gate + 4, (byte) 0);
-        memory.set(ValueLayout.JAVA_BYTE, gate + 5, (byte) 0x8e);   // present, DPL 0, 64-bit interrupt gate
+        memory.set(ValueLayout.JAVA_BYTE, gate + 5, (byte) 0x8e); // present, DPL 0, 64-bit interrupt gate
         memory.set(ValueLayout.JAVA_SHORT, gate + 6, (short) (handler >>> 16));
         memory.set(ValueLayout.JAVA_INT, gate + 8, (int) (handler >>> 32));
         memory.set(ValueLayout.JAVA_INT, gate + 12, 0);

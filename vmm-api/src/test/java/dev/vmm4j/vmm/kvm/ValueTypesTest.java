@@ -53,7 +53,7 @@ class ValueTypesTest {
 
     @Test
     void oneRegSizeIsDecodedFromTheId() {
-        assertEquals(8, Vcpu.oneRegSize(0x6030_0000_0010_0000L));  // KVM_REG_ARM64 | KVM_REG_SIZE_U64 | core reg
+        assertEquals(8, Vcpu.oneRegSize(0x6030_0000_0010_0000L)); // KVM_REG_ARM64 | KVM_REG_SIZE_U64 | core reg
         assertEquals(4, Vcpu.oneRegSize(0x6020_0000_0010_0000L));
         assertEquals(16, Vcpu.oneRegSize(0x6040_0000_0010_0000L));
     }

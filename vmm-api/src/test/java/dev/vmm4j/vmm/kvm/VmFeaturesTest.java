@@ -39,9 +39,8 @@ class VmFeaturesTest {
      * </pre>
      */
     static final byte[] SLOTS = bytes(
-            0x48, 0xbe, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x8a, 0x06,
-            0xe6, 0x80, 0xc6, 0x06, 0x11, 0x48, 0xbf, 0x00, 0x10, 0x40, 0x00, 0x00,
-            0x00, 0x00, 0x00, 0xc7, 0x07, 0x01, 0x00, 0x00, 0x00, 0xc7, 0x87, 0x00,
+            0x48, 0xbe, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x8a, 0x06, 0xe6, 0x80, 0xc6, 0x06, 0x11, 0x48,
+            0xbf, 0x00, 0x10, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc7, 0x07, 0x01, 0x00, 0x00, 0x00, 0xc7, 0x87, 0x00,
             0x20, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xf4);
 
     @Test
@@ -74,7 +73,9 @@ class VmFeaturesTest {
 
     @Test
     void irqchipPitRoutingAndLinesAreSetUp() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                Arena arena = Arena.ofConfined()) {
             vm.setIdentityMapAddress(0xfffb_c000L);
             vm.setTssAddress(0xfffb_d000L);
             vm.createIrqchip();
@@ -91,7 +92,8 @@ class VmFeaturesTest {
             vm.setIrqLine(4, true);
             vm.setIrqLine(4, false);
             vm.setGsiRouting(List.of(
-                    new IrqRoute.Irqchip(4, 0, 4), new IrqRoute.Irqchip(4, 2, 4),
+                    new IrqRoute.Irqchip(4, 0, 4),
+                    new IrqRoute.Irqchip(4, 2, 4),
                     new IrqRoute.Msi(24, 0xfee0_0000L, 0x31)));
             vm.createVcpu(0);
             // The vCPU's local APIC is software-disabled after reset, so the message is not delivered (0), but
@@ -105,7 +107,9 @@ class VmFeaturesTest {
 
     @Test
     void vcpuStateRoundTrips() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(); Arena arena = Arena.ofConfined()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                Arena arena = Arena.ofConfined()) {
             vm.createIrqchip();
             Vcpu vcpu = vm.createVcpu(0);
 
@@ -139,12 +143,16 @@ class VmFeaturesTest {
 
     @Test
     void inKernelDeviceTypesAreProbedWithoutCreatingThem() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm()) {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
             boolean x86 = kvm.hasCapability(Capability.PIT2);
-            assertEquals(!x86, vm.supportsDevice(LinuxHeaders.KVM_DEV_TYPE_ARM_VGIC_V2())
-                    || vm.supportsDevice(LinuxHeaders.KVM_DEV_TYPE_ARM_VGIC_V3()));
+            assertEquals(
+                    !x86,
+                    vm.supportsDevice(LinuxHeaders.KVM_DEV_TYPE_ARM_VGIC_V2())
+                            || vm.supportsDevice(LinuxHeaders.KVM_DEV_TYPE_ARM_VGIC_V3()));
             if (x86) {
-                KvmException e = assertThrows(KvmException.class, () -> vm.createDevice(LinuxHeaders.KVM_DEV_TYPE_ARM_VGIC_V3()));
+                KvmException e = assertThrows(
+                        KvmException.class, () -> vm.createDevice(LinuxHeaders.KVM_DEV_TYPE_ARM_VGIC_V3()));
                 assertTrue(e.getMessage().startsWith("KVM_CREATE_DEVICE failed: ENODEV"), e.getMessage());
             }
         }

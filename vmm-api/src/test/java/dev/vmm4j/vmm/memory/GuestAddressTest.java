@@ -13,7 +13,9 @@ class GuestAddressTest {
         assertEquals("0xffffffffffffffff", top.toString());
         ArithmeticException e = assertThrows(ArithmeticException.class, () -> top.add(1));
         assertEquals("0xffffffffffffffff + 0x1 passes the end of the 64-bit address space", e.getMessage());
-        assertEquals(GuestAddress.of(0x8000_0000_0000_0000L), GuestAddress.of(0x7fff_ffff_ffff_ffffL).add(1));
+        assertEquals(
+                GuestAddress.of(0x8000_0000_0000_0000L),
+                GuestAddress.of(0x7fff_ffff_ffff_ffffL).add(1));
         assertThrows(ArithmeticException.class, () -> GuestAddress.ZERO.subtract(1));
         assertEquals(0x10, GuestAddress.of(0x1010).offsetFrom(GuestAddress.of(0x1000)));
         assertThrows(ArithmeticException.class, () -> GuestAddress.of(0x1000).offsetFrom(GuestAddress.of(0x1010)));

@@ -22,8 +22,12 @@ class GuestMemoryKvmTest {
 
     @Test
     void guestWritesLandInGuestMemoryAndAreSeenThroughIt() throws GuestMemoryException {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm();
-                GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 0x10000).memfd(0x10000, 0x10000, "ram").build();
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                GuestMemoryMmap memory = GuestMemoryMmap.builder()
+                        .anonymous(0, 0x10000)
+                        .memfd(0x10000, 0x10000, "ram")
+                        .build();
                 Arena arena = Arena.ofConfined()) {
             assertEquals(2, memory.registerWith(vm));
             memory.writeFully(0x1000, STORE_AND_HALT);

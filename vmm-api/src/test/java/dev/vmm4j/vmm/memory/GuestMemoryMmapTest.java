@@ -32,8 +32,13 @@ class GuestMemoryMmapTest {
 
     @Test
     void regionsAreSortedAndSized() {
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0x10000, PAGE).anonymous(0, PAGE).build()) {
-            assertEquals(List.of(0L, 0x10000L), memory.regions().stream().map(GuestRegion::start).toList());
+        try (GuestMemoryMmap memory = GuestMemoryMmap.builder()
+                .anonymous(0x10000, PAGE)
+                .anonymous(0, PAGE)
+                .build()) {
+            assertEquals(
+                    List.of(0L, 0x10000L),
+                    memory.regions().stream().map(GuestRegion::start).toList());
             assertEquals(2 * PAGE, memory.totalSize());
         }
     }
@@ -61,8 +66,8 @@ class GuestMemoryMmapTest {
     void oneBytePastARegionFails() {
         try (GuestMemoryMmap memory = threeRegions()) {
             long end = 0x11000;
-            GuestMemoryException.InvalidAddress e = assertThrows(GuestMemoryException.InvalidAddress.class,
-                    () -> memory.getByte(end));
+            GuestMemoryException.InvalidAddress e =
+                    assertThrows(GuestMemoryException.InvalidAddress.class, () -> memory.getByte(end));
             assertEquals("guest memory has no byte at 0x11000 (access of 1 bytes at 0x11000)", e.getMessage());
             assertThrows(GuestMemoryException.class, () -> memory.getInt(end - 3));
             assertThrows(GuestMemoryException.class, () -> memory.putShort(end - 1, (short) 1));
@@ -77,8 +82,8 @@ class GuestMemoryMmapTest {
             long gapStart = 3 * PAGE;
             MemorySegment buffer = MemorySegment.ofArray(new byte[64]);
             assertEquals(16, memory.write(gapStart - 16, buffer));
-            GuestMemoryException.PartialAccess e = assertThrows(GuestMemoryException.PartialAccess.class,
-                    () -> memory.readFully(gapStart - 16, buffer));
+            GuestMemoryException.PartialAccess e = assertThrows(
+                    GuestMemoryException.PartialAccess.class, () -> memory.readFully(gapStart - 16, buffer));
             assertEquals(16, e.completed());
             assertEquals("only 16 of 64 bytes at 0x2ff0 could be accessed: no guest memory at 0x3000", e.getMessage());
             assertThrows(GuestMemoryException.InvalidAddress.class, () -> memory.read(gapStart, buffer));
@@ -88,14 +93,22 @@ class GuestMemoryMmapTest {
     @Test
     void regionAtTheTopOfTheAddressSpace() throws GuestMemoryException {
         long top = -PAGE; // 0xffff_ffff_ffff_f000
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(top, PAGE).anonymous(0, PAGE).build()) {
-            assertEquals(List.of(0L, top), memory.regions().stream().map(GuestRegion::start).toList(), "unsigned order");
+        try (GuestMemoryMmap memory = GuestMemoryMmap.builder()
+                .anonymous(top, PAGE)
+                .anonymous(0, PAGE)
+                .build()) {
+            assertEquals(
+                    List.of(0L, top),
+                    memory.regions().stream().map(GuestRegion::start).toList(),
+                    "unsigned order");
             memory.putByte(-1L, (byte) 7);
             assertEquals(7, memory.getByte(-1L));
             assertTrue(memory.isValidRange(top, PAGE));
-            GuestMemoryException.AddressOverflow e = assertThrows(GuestMemoryException.AddressOverflow.class,
-                    () -> memory.getShort(-1L));
-            assertEquals("access of 2 bytes at 0xffffffffffffffff runs past the end of the 64-bit address space", e.getMessage());
+            GuestMemoryException.AddressOverflow e =
+                    assertThrows(GuestMemoryException.AddressOverflow.class, () -> memory.getShort(-1L));
+            assertEquals(
+                    "access of 2 bytes at 0xffffffffffffffff runs past the end of the 64-bit address space",
+                    e.getMessage());
             assertThrows(GuestMemoryException.AddressOverflow.class, () -> memory.readFully(-8, new byte[16]));
             assertFalse(memory.isValidRange(-1L, 2));
             assertThrows(GuestMemoryException.AddressOverflow.class, () -> memory.slice(0, -1L));
@@ -113,8 +126,8 @@ class GuestMemoryMmapTest {
             assertEquals(6, memory.getIntAcquire(0x20));
             memory.putLongRelease(0x28, -2L);
             assertEquals(-2L, memory.getLongAcquire(0x28));
-            GuestMemoryException.Misaligned e = assertThrows(GuestMemoryException.Misaligned.class,
-                    () -> memory.getIntAcquire(0x22));
+            GuestMemoryException.Misaligned e =
+                    assertThrows(GuestMemoryException.Misaligned.class, () -> memory.getIntAcquire(0x22));
             assertEquals("atomic access of 4 bytes at 0x22 is not 4-byte aligned", e.getMessage());
             assertThrows(GuestMemoryException.InvalidAddress.class, () -> memory.getShortAcquire(0x20000));
         }
@@ -140,7 +153,9 @@ class GuestMemoryMmapTest {
             ByteBuffer dst = ByteBuffer.allocateDirect(4);
             memory.readFully(0x40, dst);
             assertEquals(4, dst.position());
-            assertEquals(0x04030201, dst.flip().order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
+            assertEquals(
+                    0x04030201,
+                    dst.flip().order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
         }
     }
 
@@ -174,22 +189,28 @@ class GuestMemoryMmapTest {
     void fileBackedRegionWritesReachTheFile(@TempDir Path dir) throws IOException, GuestMemoryException {
         Path file = dir.resolve("ram");
         Files.write(file, new byte[(int) (2 * PAGE)]);
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().file(0x1000, file, PAGE, PAGE).build()) {
+        try (GuestMemoryMmap memory =
+                GuestMemoryMmap.builder().file(0x1000, file, PAGE, PAGE).build()) {
             memory.putInt(0x1000, 0xdeadbeef);
         }
         byte[] bytes = Files.readAllBytes(file);
         assertEquals((byte) 0xef, bytes[(int) PAGE]);
         assertEquals((byte) 0xde, bytes[(int) PAGE + 3]);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> GuestMemoryMmap.builder().file(0, file, PAGE, 2 * PAGE).build());
         assertTrue(e.getMessage().contains("needs 12288"), e.getMessage());
     }
 
     @Test
-    void discardGivesAnonymousAndMemfdPagesBackButKeepsFiles(@TempDir Path dir) throws IOException, GuestMemoryException {
+    void discardGivesAnonymousAndMemfdPagesBackButKeepsFiles(@TempDir Path dir)
+            throws IOException, GuestMemoryException {
         Path file = Files.write(dir.resolve("ram"), new byte[(int) PAGE]);
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 2 * PAGE).memfd(2 * PAGE, PAGE, "discard")
-                .file(0x10000, file, 0, PAGE).build()) {
+        try (GuestMemoryMmap memory = GuestMemoryMmap.builder()
+                .anonymous(0, 2 * PAGE)
+                .memfd(2 * PAGE, PAGE, "discard")
+                .file(0x10000, file, 0, PAGE)
+                .build()) {
             for (long page : new long[] {0, PAGE, 2 * PAGE, 0x10000}) {
                 memory.putLong(page, 0x1122_3344_5566_7788L);
             }
@@ -206,14 +227,20 @@ class GuestMemoryMmapTest {
 
     @Test
     void builderRejectsOverlapZeroLengthMisalignmentAndWrapping() {
-        IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException overlap = assertThrows(
+                IllegalArgumentException.class,
                 () -> GuestMemoryMmap.builder().anonymous(0, 2 * PAGE).anonymous(PAGE, PAGE));
         assertEquals("region [0x1000, 0x1fff] overlaps region [0x0, 0x1fff]", overlap.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(0, 0));
-        assertThrows(IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(0, 100));
-        assertThrows(IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(0x800, PAGE));
-        assertThrows(IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(-PAGE, 2 * PAGE));
-        assertThrows(IllegalStateException.class, () -> GuestMemoryMmap.builder().build());
+        assertThrows(
+                IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(0, 0));
+        assertThrows(
+                IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(0, 100));
+        assertThrows(
+                IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(0x800, PAGE));
+        assertThrows(
+                IllegalArgumentException.class, () -> GuestMemoryMmap.builder().anonymous(-PAGE, 2 * PAGE));
+        assertThrows(
+                IllegalStateException.class, () -> GuestMemoryMmap.builder().build());
     }
 
     @Test

@@ -56,22 +56,27 @@ class GuestMemoryPropertyTest {
     Arbitrary<Layout> layouts() {
         Arbitrary<Integer> count = Arbitraries.integers().between(1, 4);
         return count.flatMap(n -> Combinators.combine(
-                Arbitraries.longs().between(0, 64),
-                Arbitraries.integers().between(1, 3).list().ofSize(n),
-                Arbitraries.integers().between(0, 2).list().ofSize(n),
-                Arbitraries.of(true, false)).as(Layout::new));
+                        Arbitraries.longs().between(0, 64),
+                        Arbitraries.integers().between(1, 3).list().ofSize(n),
+                        Arbitraries.integers().between(0, 2).list().ofSize(n),
+                        Arbitraries.of(true, false))
+                .as(Layout::new));
     }
 
     @Provide
     Arbitrary<Access> accesses() {
         return Combinators.combine(
-                Arbitraries.integers().between(0, 3),
-                Arbitraries.of(true, false),
-                Arbitraries.longs().between(-40, 40),
-                Arbitraries.oneOf(Arbitraries.longs().between(0, 20), Arbitraries.longs().between(0, 3 * PAGE + 16),
-                        Arbitraries.just(Long.MAX_VALUE), Arbitraries.just(-1L)),
-                Arbitraries.longs(),
-                Arbitraries.of(false, false, false, true)).as(Access::new);
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.of(true, false),
+                        Arbitraries.longs().between(-40, 40),
+                        Arbitraries.oneOf(
+                                Arbitraries.longs().between(0, 20),
+                                Arbitraries.longs().between(0, 3 * PAGE + 16),
+                                Arbitraries.just(Long.MAX_VALUE),
+                                Arbitraries.just(-1L)),
+                        Arbitraries.longs(),
+                        Arbitraries.of(false, false, false, true))
+                .as(Access::new);
     }
 
     /** The memory under test, with a reference copy of what each region should hold. */
@@ -142,7 +147,8 @@ class GuestMemoryPropertyTest {
             for (int i = 0; i < ranges.size(); i++) {
                 byte[] actual = backing.get(i).toArray(ValueLayout.JAVA_BYTE);
                 int size = (int) ranges.get(i)[1];
-                assertArrayEquals(model.get(i), Arrays.copyOfRange(actual, (int) PAGE, (int) PAGE + size), "region " + i);
+                assertArrayEquals(
+                        model.get(i), Arrays.copyOfRange(actual, (int) PAGE, (int) PAGE + size), "region " + i);
                 for (int g = 0; g < PAGE; g++) {
                     assertEquals(GUARD, actual[g], "guard byte before region " + i);
                     assertEquals(GUARD, actual[(int) PAGE + size + g], "guard byte after region " + i);
@@ -158,7 +164,8 @@ class GuestMemoryPropertyTest {
     }
 
     @Property(tries = 10_000)
-    void writeFullyTouchesExactlyTheBytesAskedForOrFails(@ForAll("layouts") Layout layout, @ForAll("accesses") Access access) {
+    void writeFullyTouchesExactlyTheBytesAskedForOrFails(
+            @ForAll("layouts") Layout layout, @ForAll("accesses") Access access) {
         try (Fixture f = new Fixture(layout)) {
             long gpa = f.address(access);
             long length = access.length() < 0 ? 4 * PAGE : Math.min(access.length(), 4 * PAGE);

@@ -20,7 +20,8 @@ class AllocatorTest {
         assertEquals(6, allocator.allocateIrq("virtio-blk-0"));
         assertEquals(7, allocator.allocateIrq("virtio-rng-0"));
         AllocationException e = assertThrows(AllocationException.class, () -> allocator.allocateIrq("virtio-net-0"));
-        assertEquals("no IRQ left for virtio-net-0: all of 5..7 are taken ({5=serial, 6=virtio-blk-0, 7=virtio-rng-0})",
+        assertEquals(
+                "no IRQ left for virtio-net-0: all of 5..7 are taken ({5=serial, 6=virtio-blk-0, 7=virtio-rng-0})",
                 e.getMessage());
         assertTrue(allocator.releaseIrq(6));
         assertEquals(6, allocator.allocateIrq("virtio-net-0"));
@@ -30,16 +31,21 @@ class AllocatorTest {
     @Test
     void absentPoolsAreNamed() {
         SystemAllocator allocator = SystemAllocator.builder().build();
-        assertEquals("no IRQ pool was set up, so none can be given to serial",
-                assertThrows(AllocationException.class, () -> allocator.allocateIrq("serial")).getMessage());
-        assertEquals("no MMIO pool was set up on this system allocator",
+        assertEquals(
+                "no IRQ pool was set up, so none can be given to serial",
+                assertThrows(AllocationException.class, () -> allocator.allocateIrq("serial"))
+                        .getMessage());
+        assertEquals(
+                "no MMIO pool was set up on this system allocator",
                 assertThrows(AllocationException.class, allocator::mmio).getMessage());
-        assertThrows(IllegalArgumentException.class, () -> SystemAllocator.builder().ioPorts(0xff00, 0x200));
+        assertThrows(
+                IllegalArgumentException.class, () -> SystemAllocator.builder().ioPorts(0xff00, 0x200));
     }
 
     @Test
     void addressesAreAlignedFirstFitAndReusedAfterRelease() {
-        AddressAllocator mmio = SystemAllocator.builder().mmio(0xd000_0000L, 0x10000).build().mmio();
+        AddressAllocator mmio =
+                SystemAllocator.builder().mmio(0xd000_0000L, 0x10000).build().mmio();
         assertEquals(0xd000_0000L, mmio.allocate(0x100, 0x1000, "a"));
         assertEquals(0xd000_1000L, mmio.allocate(0x1000, 0x1000, "b"));
         assertEquals(0xd000_0100L, mmio.allocate(0x10, 0x10, "c"), "first fit fills the hole after a");
@@ -47,16 +53,22 @@ class AllocatorTest {
         mmio.release(0xd000_1000L);
         assertEquals(0xd000_1000L, mmio.allocate(0x1000, 0x1000, "d"));
         AllocationException e = assertThrows(AllocationException.class, () -> mmio.allocate(0x10000, 0x1000, "e"));
-        assertTrue(e.getMessage().startsWith("MMIO: no room for 0x10000 bytes aligned to 0x1000 for e in [0xd0000000, 0xd000ffff]"),
+        assertTrue(
+                e.getMessage()
+                        .startsWith(
+                                "MMIO: no room for 0x10000 bytes aligned to 0x1000 for e in [0xd0000000, 0xd000ffff]"),
                 e.getMessage());
     }
 
     @Test
     void fixedRangesMustBeFreeAndInside() {
-        AddressAllocator ports = SystemAllocator.builder().ioPorts(0, 0x10000).build().ioPorts();
+        AddressAllocator ports =
+                SystemAllocator.builder().ioPorts(0, 0x10000).build().ioPorts();
         ports.allocateAt(0x3f8, 8, "COM1");
-        assertEquals("I/O ports: [0x3fc, 0x403] for COM2 overlaps COM1 [0x3f8, 0x3ff]",
-                assertThrows(AllocationException.class, () -> ports.allocateAt(0x3fc, 8, "COM2")).getMessage());
+        assertEquals(
+                "I/O ports: [0x3fc, 0x403] for COM2 overlaps COM1 [0x3f8, 0x3ff]",
+                assertThrows(AllocationException.class, () -> ports.allocateAt(0x3fc, 8, "COM2"))
+                        .getMessage());
         assertThrows(AllocationException.class, () -> ports.allocateAt(0xfffc, 8, "past the end"));
         assertEquals(0, ports.allocate(8, 8, "first"));
         assertEquals(0x400, ports.allocate(0x3f8, 8, "big"), "the hole below COM1 is too small from 0x8 on");
@@ -75,7 +87,8 @@ class AllocatorTest {
 
     /** Random allocations and releases: every range is aligned, inside the pool, and disjoint from the others. */
     @Property(tries = 500)
-    void allocationsStayAlignedInsideAndDisjoint(@ForAll @Size(max = 60) List<@IntRange(min = 0, max = 12) Integer> ops) {
+    void allocationsStayAlignedInsideAndDisjoint(
+            @ForAll @Size(max = 60) List<@IntRange(min = 0, max = 12) Integer> ops) {
         AddressAllocator pool = new AddressAllocator("pool", 0x10000, 0x40000);
         List<AddressAllocator.Allocation> live = new ArrayList<>();
         for (int op : ops) {

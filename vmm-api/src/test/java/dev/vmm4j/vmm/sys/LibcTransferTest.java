@@ -25,7 +25,8 @@ class LibcTransferTest {
     @Test
     void transfersByRegionOffsetMoveTheBytes() throws Exception {
         Path file = Files.write(dir.resolve("data"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 1 << 20).build()) {
+        try (GuestMemoryMmap memory =
+                GuestMemoryMmap.builder().anonymous(0, 1 << 20).build()) {
             MemorySegment region = memory.regions().getFirst().memory();
             int fd = Libc.open(file.toString(), LinuxHeaders.O_RDWR(), "test data");
             try {
@@ -48,8 +49,10 @@ class LibcTransferTest {
         memory.close();
         int fd = Libc.open(file.toString(), LinuxHeaders.O_RDWR(), "test data");
         try {
-            IllegalStateException read = assertThrows(IllegalStateException.class, () -> Libc.pread(fd, region, 0, 4096, 0));
-            assertTrue(read.getMessage().startsWith("the memory of a transfer was already unmapped"), read.getMessage());
+            IllegalStateException read =
+                    assertThrows(IllegalStateException.class, () -> Libc.pread(fd, region, 0, 4096, 0));
+            assertTrue(
+                    read.getMessage().startsWith("the memory of a transfer was already unmapped"), read.getMessage());
             assertThrows(IllegalStateException.class, () -> Libc.pwrite(fd, region, 0, 4096, 0));
         } finally {
             Libc.close(fd);

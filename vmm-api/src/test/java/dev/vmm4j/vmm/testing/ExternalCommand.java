@@ -15,7 +15,8 @@ public final class ExternalCommand {
         /** {@return this result} @throws AssertionError with the output, if the status is not {@code expected} */
         public Result expect(int expected) {
             if (status != expected) {
-                throw new AssertionError("exit status " + status + ", expected " + expected + "\nstdout:\n" + out + "\nstderr:\n" + err);
+                throw new AssertionError(
+                        "exit status " + status + ", expected " + expected + "\nstdout:\n" + out + "\nstderr:\n" + err);
             }
             return this;
         }
@@ -44,7 +45,9 @@ public final class ExternalCommand {
                 process.destroyForcibly();
                 throw new IOException(String.join(" ", command) + " did not finish within " + timeout);
             }
-            return new Result(process.exitValue(), new String(out, StandardCharsets.UTF_8),
+            return new Result(
+                    process.exitValue(),
+                    new String(out, StandardCharsets.UTF_8),
                     new String(err.get(), StandardCharsets.UTF_8));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

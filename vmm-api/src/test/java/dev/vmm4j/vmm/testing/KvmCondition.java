@@ -17,7 +17,8 @@ public final class KvmCondition implements ExecutionCondition, BeforeAllCallback
             return ConditionEvaluationResult.enabled("KVM is available");
         }
         if (Boolean.getBoolean(REQUIRE_KVM)) {
-            return ConditionEvaluationResult.enabled("KVM is required (-D" + REQUIRE_KVM + "=true): the test will fail");
+            return ConditionEvaluationResult.enabled(
+                    "KVM is required (-D" + REQUIRE_KVM + "=true): the test will fail");
         }
         return ConditionEvaluationResult.disabled("needs /dev/kvm: "
                 + Kvm.unavailabilityCause().map(Throwable::getMessage).orElse("unknown reason"));

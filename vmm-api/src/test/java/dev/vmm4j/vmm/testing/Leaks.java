@@ -23,7 +23,11 @@ public final class Leaks {
     /** {@return the names of the live threads whose name is one of {@code names}} */
     public static List<String> liveThreadsNamed(String... names) {
         List<String> wanted = List.of(names);
-        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
-                .filter(wanted::contains).sorted().toList();
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(Thread::isAlive)
+                .map(Thread::getName)
+                .filter(wanted::contains)
+                .sorted()
+                .toList();
     }
 }

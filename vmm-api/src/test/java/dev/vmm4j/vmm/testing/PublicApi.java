@@ -26,17 +26,22 @@ public final class PublicApi {
     public static List<Class<?>> classes(Path classes) {
         Set<String> exported;
         try (InputStream in = Files.newInputStream(classes.resolve("module-info.class"))) {
-            exported = ModuleDescriptor.read(in).exports().stream().filter(export -> !export.isQualified())
-                    .map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
+            exported = ModuleDescriptor.read(in).exports().stream()
+                    .filter(export -> !export.isQualified())
+                    .map(ModuleDescriptor.Exports::source)
+                    .collect(Collectors.toSet());
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + classes + "/module-info.class", e);
         }
         List<Class<?>> found = new ArrayList<>();
         try (Stream<Path> files = Files.walk(classes)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".class")).toList()) {
-                String name = classes.relativize(file).toString().replace('/', '.').replaceAll("\\.class$", "");
+                String name =
+                        classes.relativize(file).toString().replace('/', '.').replaceAll("\\.class$", "");
                 int dot = name.lastIndexOf('.');
-                if (dot < 0 || !exported.contains(name.substring(0, dot)) || name.endsWith("module-info")
+                if (dot < 0
+                        || !exported.contains(name.substring(0, dot))
+                        || name.endsWith("module-info")
                         || name.endsWith("package-info")) {
                     continue;
                 }

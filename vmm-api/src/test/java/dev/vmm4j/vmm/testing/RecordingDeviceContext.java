@@ -36,6 +36,7 @@ public final class RecordingDeviceContext implements DeviceContext, AutoCloseabl
     private final List<DeviceNode> announced = new ArrayList<>();
     /** What the devices asked the VM to end with, in order. */
     private final List<ExitStatus> exitRequests = new ArrayList<>();
+
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final Map<String, Integer> instances = new HashMap<>();
 

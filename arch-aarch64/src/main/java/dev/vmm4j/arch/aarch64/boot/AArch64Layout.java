@@ -27,6 +27,7 @@ public final class AArch64Layout {
     public static final int FIRST_DEVICE_SPI = 2;
     /** SPIs are interrupt numbers 32 and up in the GIC; the device tree names them from 0. */
     public static final int SPI_BASE = 32;
+
     public static final long GIC_DIST_SIZE = 0x1_0000;
     public static final long GIC_DIST_BASE = 0x4000_0000L - GIC_DIST_SIZE;
     public static final long GIC_CPU_SIZE = 0x2_0000;

@@ -15,7 +15,10 @@ import java.util.Optional;
  */
 public final class DeviceTree {
     /** Which GIC the VM has: v3 when KVM offers it, else v2. */
-    public enum GicVersion { V2, V3 }
+    public enum GicVersion {
+        V2,
+        V3
+    }
 
     /**
      * What the tree describes.
@@ -24,7 +27,12 @@ public final class DeviceTree {
      * @param initrd the initrd's start and size in guest memory, if there is one
      * @param devices what the devices announced; an MMIO device's interrupt is its SPI number
      */
-    public record Spec(long memoryBytes, int vcpus, String bootargs, Optional<long[]> initrd, GicVersion gic,
+    public record Spec(
+            long memoryBytes,
+            int vcpus,
+            String bootargs,
+            Optional<long[]> initrd,
+            GicVersion gic,
             List<DeviceNode> devices) {
         /** Checks the values. */
         public Spec {
@@ -44,12 +52,14 @@ public final class DeviceTree {
 
     /** The compatible string of a virtio-mmio window. */
     static final String VIRTIO_MMIO = "virtio,mmio";
+
     static final int GIC_FDT_IRQ_TYPE_SPI = 0;
     static final int GIC_FDT_IRQ_TYPE_PPI = 1;
     static final int IRQ_TYPE_EDGE_RISING = 1;
     static final int IRQ_TYPE_LEVEL_HIGH = 4;
     /** The architected timer's PPIs: secure, non-secure, virtual, hypervisor. */
     static final int[] TIMER_PPIS = {13, 14, 11, 10};
+
     static final int UART_CLOCK_HZ = 1_843_200;
     static final int APB_CLOCK_HZ = 24_000_000;
     static final int PL031_PERIPHERAL_ID = 0x0004_1031;
@@ -145,8 +155,8 @@ public final class DeviceTree {
             switch (device) {
                 case DeviceNode.Mmio mmio -> {
                     boolean virtio = mmio.compatible().equals(VIRTIO_MMIO);
-                    fdt.beginNode(String.format(Locale.ROOT, "%s@%x", virtio ? "virtio_mmio" : nodeName(mmio.compatible()),
-                            mmio.base()));
+                    fdt.beginNode(String.format(
+                            Locale.ROOT, "%s@%x", virtio ? "virtio_mmio" : nodeName(mmio.compatible()), mmio.base()));
                     fdt.property("compatible", mmio.compatible());
                     fdt.property("reg", new long[] {mmio.base(), mmio.size()});
                     fdt.property("interrupts", spi(mmio.interrupt()));
@@ -165,12 +175,20 @@ public final class DeviceTree {
         fdt.beginNode(String.format(Locale.ROOT, "intc@%x", AArch64Layout.GIC_DIST_BASE));
         if (spec.gic() == GicVersion.V3) {
             fdt.property("compatible", "arm,gic-v3");
-            fdt.property("reg", new long[] {AArch64Layout.GIC_DIST_BASE, AArch64Layout.GIC_DIST_SIZE,
-                    AArch64Layout.gicRedistributorBase(spec.vcpus()), AArch64Layout.GIC_REDIST_SIZE_PER_CPU * spec.vcpus()});
+            fdt.property("reg", new long[] {
+                AArch64Layout.GIC_DIST_BASE,
+                AArch64Layout.GIC_DIST_SIZE,
+                AArch64Layout.gicRedistributorBase(spec.vcpus()),
+                AArch64Layout.GIC_REDIST_SIZE_PER_CPU * spec.vcpus()
+            });
         } else {
             fdt.property("compatible", "arm,cortex-a15-gic");
-            fdt.property("reg", new long[] {AArch64Layout.GIC_DIST_BASE, AArch64Layout.GIC_DIST_SIZE,
-                    AArch64Layout.gicCpuBase(), AArch64Layout.GIC_CPU_SIZE});
+            fdt.property("reg", new long[] {
+                AArch64Layout.GIC_DIST_BASE,
+                AArch64Layout.GIC_DIST_SIZE,
+                AArch64Layout.gicCpuBase(),
+                AArch64Layout.GIC_CPU_SIZE
+            });
         }
         fdt.property("#interrupt-cells", 3);
         fdt.property("interrupt-controller");

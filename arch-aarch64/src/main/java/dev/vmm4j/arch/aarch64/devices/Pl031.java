@@ -26,6 +26,7 @@ public final class Pl031 implements BusDevice {
     static final int RTCICR = 0x01c;
     /** PeriphID0-3 then PCellID0-3, one byte each in the low bits of 32-bit registers from 0xfe0. */
     private static final int[] ID = {0x31, 0x10, 0x04, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Clock clock;
@@ -63,10 +64,11 @@ public final class Pl031 implements BusDevice {
         }
         int value = data.get(INT, 0);
         switch ((int) offset) {
-            case RTCLR -> offsetSeconds = Integer.toUnsignedLong(value) - clock.instant().getEpochSecond();
+            case RTCLR ->
+                offsetSeconds = Integer.toUnsignedLong(value) - clock.instant().getEpochSecond();
             case RTCMR -> match = value;
             case RTCIMSC -> mask = value & 1;
-            default -> { } // RTCCR (the clock always runs), RTCICR (no interrupt to clear), read-only registers
+            default -> {} // RTCCR (the clock always runs), RTCICR (no interrupt to clear), read-only registers
         }
     }
 

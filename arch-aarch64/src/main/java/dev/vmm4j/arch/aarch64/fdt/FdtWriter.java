@@ -79,11 +79,14 @@ public final class FdtWriter {
     public void beginNode(String name) {
         if (open.isEmpty()) {
             if (rootDone || !name.isEmpty()) {
-                throw new IllegalStateException(rootDone ? "the tree has one root, and it was closed"
-                        : "the first node is the root, named \"\", not \"" + name + "\"");
+                throw new IllegalStateException(
+                        rootDone
+                                ? "the tree has one root, and it was closed"
+                                : "the first node is the root, named \"\", not \"" + name + "\"");
             }
         } else if (!NODE_NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("\"" + name + "\" is not a node name (1-31 of [0-9a-zA-Z,._+-], then @unit)");
+            throw new IllegalArgumentException(
+                    "\"" + name + "\" is not a node name (1-31 of [0-9a-zA-Z,._+-], then @unit)");
         }
         Open parent = open.peek();
         if (parent != null) {
@@ -94,8 +97,10 @@ public final class FdtWriter {
         structure.writeBytes(bytes);
         structure.write(0);
         pad(structure);
-        open.push(new Open(parent == null ? "/" : parent.path().equals("/") ? "/" + name : parent.path() + "/" + name,
-                new HashSet<>(), new boolean[1]));
+        open.push(new Open(
+                parent == null ? "/" : parent.path().equals("/") ? "/" + name : parent.path() + "/" + name,
+                new HashSet<>(),
+                new boolean[1]));
     }
 
     /** Closes the node that is open. */
@@ -190,7 +195,10 @@ public final class FdtWriter {
      */
     public byte[] finish(int bootCpuId) {
         if (!open.isEmpty() || !rootDone) {
-            throw new IllegalStateException(open.isEmpty() ? "the tree has no root" : "node " + open.peek().path() + " is still open");
+            throw new IllegalStateException(
+                    open.isEmpty()
+                            ? "the tree has no root"
+                            : "node " + open.peek().path() + " is still open");
         }
         ByteArrayOutputStream struct = new ByteArrayOutputStream();
         struct.writeBytes(structure.toByteArray());
@@ -200,8 +208,16 @@ public final class FdtWriter {
         int stringsOffset = structOffset + struct.size();
         int total = stringsOffset + strings.size();
         ByteBuffer blob = ByteBuffer.allocate(total);
-        blob.putInt(MAGIC).putInt(total).putInt(structOffset).putInt(stringsOffset).putInt(reservationOffset)
-                .putInt(VERSION).putInt(LAST_COMPATIBLE_VERSION).putInt(bootCpuId).putInt(strings.size()).putInt(struct.size());
+        blob.putInt(MAGIC)
+                .putInt(total)
+                .putInt(structOffset)
+                .putInt(stringsOffset)
+                .putInt(reservationOffset)
+                .putInt(VERSION)
+                .putInt(LAST_COMPATIBLE_VERSION)
+                .putInt(bootCpuId)
+                .putInt(strings.size())
+                .putInt(struct.size());
         for (long[] reservation : reservations) {
             blob.putLong(reservation[0]).putLong(reservation[1]);
         }

@@ -17,14 +17,19 @@ public final class ArmRegisters {
     /** The processor state. */
     public static final long PSTATE = core(kvm_regs.regs$offset() + user_pt_regs.pstate$offset());
     /** The boot protocol's PSTATE: EL1h with debug, SError, IRQ and FIQ masked. */
-    public static final long BOOT_PSTATE = Aarch64Headers.PSR_MODE_EL1h() | Aarch64Headers.PSR_D_BIT() | Aarch64Headers.PSR_A_BIT()
-            | Aarch64Headers.PSR_I_BIT() | Aarch64Headers.PSR_F_BIT();
+    public static final long BOOT_PSTATE = Aarch64Headers.PSR_MODE_EL1h()
+            | Aarch64Headers.PSR_D_BIT()
+            | Aarch64Headers.PSR_A_BIT()
+            | Aarch64Headers.PSR_I_BIT()
+            | Aarch64Headers.PSR_F_BIT();
 
     private ArmRegisters() {}
 
     /** {@return the id of the 64-bit core register at byte {@code offset} of struct kvm_regs} */
     public static long core(long offset) {
-        return Aarch64Headers.KVM_REG_ARM64() | Aarch64Headers.KVM_REG_SIZE_U64() | Aarch64Headers.KVM_REG_ARM_CORE()
+        return Aarch64Headers.KVM_REG_ARM64()
+                | Aarch64Headers.KVM_REG_SIZE_U64()
+                | Aarch64Headers.KVM_REG_ARM_CORE()
                 | (offset / 4);
     }
 }

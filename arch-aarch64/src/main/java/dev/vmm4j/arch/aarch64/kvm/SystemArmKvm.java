@@ -46,7 +46,8 @@ public final class SystemArmKvm implements ArmKvm {
     @Override
     public synchronized void createVcpu(int id) {
         if (id != vcpus.size()) {
-            throw new IllegalArgumentException("vCPUs are created in id order: expected " + vcpus.size() + ", got " + id);
+            throw new IllegalArgumentException(
+                    "vCPUs are created in id order: expected " + vcpus.size() + ", got " + id);
         }
         vcpus.add(vm.createVcpu(id));
     }

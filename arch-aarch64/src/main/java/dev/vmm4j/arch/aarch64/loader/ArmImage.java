@@ -28,6 +28,7 @@ public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean
     public static final int MAGIC = 0x644d_5241;
     /** The base is 2 MiB-aligned. */
     public static final long BASE_ALIGNMENT = 2L << 20;
+
     private static final long LEGACY_TEXT_OFFSET = 0x80000;
 
     /**
@@ -39,7 +40,8 @@ public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean
         Objects.requireNonNull(what, "what");
         Objects.requireNonNull(start, "start");
         if (start.length < HEADER_SIZE || fileSize < HEADER_SIZE) {
-            throw new InvalidKernelException(what, "it has " + fileSize + " bytes, fewer than an arm64 Image header's 64");
+            throw new InvalidKernelException(
+                    what, "it has " + fileSize + " bytes, fewer than an arm64 Image header's 64");
         }
         ByteBuffer header = ByteBuffer.wrap(start, 0, HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         if (header.getInt(56) != MAGIC) {
@@ -49,18 +51,26 @@ public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean
         long imageSize = header.getLong(16);
         long flags = header.getLong(24);
         if ((flags & 1) != 0) {
-            throw new InvalidKernelException(what, "it is a big-endian kernel; only little-endian arm64 kernels run here");
+            throw new InvalidKernelException(
+                    what, "it is a big-endian kernel; only little-endian arm64 kernels run here");
         }
         if (imageSize == 0) {
             return new ArmImage(LEGACY_TEXT_OFFSET, fileSize, 0, false);
         }
         if (textOffset < 0 || textOffset >= BASE_ALIGNMENT || textOffset % 4096 != 0) {
-            throw new InvalidKernelException(what, String.format(Locale.ROOT,
-                    "text_offset %#x is not a 4 KiB-aligned offset below 2 MiB", textOffset));
+            throw new InvalidKernelException(
+                    what,
+                    String.format(
+                            Locale.ROOT, "text_offset %#x is not a 4 KiB-aligned offset below 2 MiB", textOffset));
         }
         if (imageSize < fileSize || imageSize > (1L << 32)) {
-            throw new InvalidKernelException(what, String.format(Locale.ROOT,
-                    "image_size %#x is smaller than the file (%d bytes) or beyond 4 GiB", imageSize, fileSize));
+            throw new InvalidKernelException(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "image_size %#x is smaller than the file (%d bytes) or beyond 4 GiB",
+                            imageSize,
+                            fileSize));
         }
         int pageSize = switch ((int) ((flags >>> 1) & 3)) {
             case 1 -> 4;

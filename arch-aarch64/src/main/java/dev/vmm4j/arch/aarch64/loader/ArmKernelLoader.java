@@ -8,8 +8,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Puts an arm64 kernel {@code Image} and an initrd into guest RAM as the boot protocol asks: the kernel at the first
@@ -33,7 +33,8 @@ public final class ArmKernelLoader {
      * @throws InvalidKernelException if the kernel is not an arm64 Image or does not fit
      * @throws IOException if a file cannot be read
      */
-    public static Loaded load(GuestMemory memory, long ramBase, long limit, Path kernel, Optional<Path> initrd) throws IOException {
+    public static Loaded load(GuestMemory memory, long ramBase, long limit, Path kernel, Optional<Path> initrd)
+            throws IOException {
         try (FileChannel file = FileChannel.open(kernel, StandardOpenOption.READ)) {
             ByteBuffer header = ByteBuffer.allocate(ArmImage.HEADER_SIZE);
             while (header.hasRemaining() && file.read(header, header.position()) > 0) {
@@ -43,8 +44,14 @@ public final class ArmKernelLoader {
             long entry = image.loadAddress(ramBase);
             long kernelEnd = entry + image.imageSize();
             if (kernelEnd > limit) {
-                throw new InvalidKernelException(kernel.toString(), String.format(Locale.ROOT,
-                        "it needs %d MiB from %#x, more than the guest's RAM below %#x", image.imageSize() >> 20, entry, limit));
+                throw new InvalidKernelException(
+                        kernel.toString(),
+                        String.format(
+                                Locale.ROOT,
+                                "it needs %d MiB from %#x, more than the guest's RAM below %#x",
+                                image.imageSize() >> 20,
+                                entry,
+                                limit));
             }
             copy(memory, file, entry, kernel);
             Optional<long[]> initrdRange = Optional.empty();
@@ -53,8 +60,14 @@ public final class ArmKernelLoader {
                     long start = (kernelEnd + ArmImage.BASE_ALIGNMENT - 1) & -ArmImage.BASE_ALIGNMENT;
                     long size = initrdFile.size();
                     if (start + size > limit) {
-                        throw new InvalidKernelException(initrd.get().toString(), String.format(Locale.ROOT,
-                                "the %d-byte initrd does not fit between the kernel (ending at %#x) and %#x", size, kernelEnd, limit));
+                        throw new InvalidKernelException(
+                                initrd.get().toString(),
+                                String.format(
+                                        Locale.ROOT,
+                                        "the %d-byte initrd does not fit between the kernel (ending at %#x) and %#x",
+                                        size,
+                                        kernelEnd,
+                                        limit));
                     }
                     copy(memory, initrdFile, start, initrd.get());
                     initrdRange = Optional.of(new long[] {start, size});

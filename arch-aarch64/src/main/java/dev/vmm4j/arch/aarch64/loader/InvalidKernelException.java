@@ -8,6 +8,7 @@ public final class InvalidKernelException extends IllegalArgumentException {
 
     /** {@code problem} with the kernel named {@code what}. */
     public InvalidKernelException(String what, String problem) {
-        super("cannot load " + Objects.requireNonNull(what, "what") + ": " + Objects.requireNonNull(problem, "problem"));
+        super("cannot load " + Objects.requireNonNull(what, "what") + ": "
+                + Objects.requireNonNull(problem, "problem"));
     }
 }

@@ -20,9 +20,14 @@ class DeviceTreeTest {
     Path dir;
 
     private Path write(DeviceTree.GicVersion gic, int vcpus) throws Exception {
-        byte[] dtb = DeviceTree.write(new DeviceTree.Spec(512L << 20, vcpus, "console=ttyS0 root=/dev/vda",
-                Optional.of(new long[] {0x8800_0000L, 0x10_0000}), gic,
-                List.of(new DeviceNode.Mmio("virtio,mmio", 0x0101_0000L, 0x1000, 2),
+        byte[] dtb = DeviceTree.write(new DeviceTree.Spec(
+                512L << 20,
+                vcpus,
+                "console=ttyS0 root=/dev/vda",
+                Optional.of(new long[] {0x8800_0000L, 0x10_0000}),
+                gic,
+                List.of(
+                        new DeviceNode.Mmio("virtio,mmio", 0x0101_0000L, 0x1000, 2),
                         new DeviceNode.Mmio("virtio,mmio", 0x0101_1000L, 0x1000, 3),
                         new DeviceNode.Mmio("vendor,my-uart", 0x0101_2000L, 0x1000, 4))));
         return Files.write(dir.resolve(gic + ".dtb"), dtb);
@@ -71,7 +76,8 @@ class DeviceTreeTest {
         assertEquals("vendor,my-uart", get(dtb, "/my-uart@1012000", "compatible"), "an embedder's own MMIO device");
         assertEquals("0 4 1", get(dtb, "/my-uart@1012000", "interrupts"));
         assertEquals(0, Dtc.get(dtb, "/virtio_mmio@1011000", "dma-coherent").status());
-        assertTrue(Dtc.get(dtb, "/my-uart@1012000", "dma-coherent").status() != 0, "only virtio devices are dma-coherent");
+        assertTrue(
+                Dtc.get(dtb, "/my-uart@1012000", "dma-coherent").status() != 0, "only virtio devices are dma-coherent");
     }
 
     @Test
@@ -81,7 +87,9 @@ class DeviceTreeTest {
         assertEquals("", dts.err());
         assertEquals("arm,cortex-a15-gic", get(dtb, "/intc@3fff0000", "compatible"));
         assertEquals("0 1073676288 0 65536 0 1073545216 0 131072", get(dtb, "/intc@3fff0000", "reg"));
-        assertEquals("1 13 3844 1 14 3844 1 11 3844 1 10 3844", get(dtb, "/timer", "interrupts"), "level-high, CPUs 0-3");
-        assertThrows(IllegalArgumentException.class, () -> write(DeviceTree.GicVersion.V2, 9), "GICv2 has 8 CPU interfaces");
+        assertEquals(
+                "1 13 3844 1 14 3844 1 11 3844 1 10 3844", get(dtb, "/timer", "interrupts"), "level-high, CPUs 0-3");
+        assertThrows(
+                IllegalArgumentException.class, () -> write(DeviceTree.GicVersion.V2, 9), "GICv2 has 8 CPU interfaces");
     }
 }

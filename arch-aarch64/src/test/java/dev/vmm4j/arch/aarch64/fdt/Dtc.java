@@ -36,9 +36,11 @@ public final class Dtc {
         @Override
         public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
             if (AVAILABLE || Boolean.getBoolean("vmm4j.requireDtc")) {
-                return ConditionEvaluationResult.enabled(AVAILABLE ? "dtc is installed" : "dtc is required here but missing");
+                return ConditionEvaluationResult.enabled(
+                        AVAILABLE ? "dtc is installed" : "dtc is required here but missing");
             }
-            return ConditionEvaluationResult.disabled("dtc and fdtget are not installed (apt-get install device-tree-compiler)");
+            return ConditionEvaluationResult.disabled(
+                    "dtc and fdtget are not installed (apt-get install device-tree-compiler)");
         }
     }
 
@@ -46,7 +48,8 @@ public final class Dtc {
 
     static boolean available() {
         try {
-            return run("dtc", "--version").status() == 0 && run("fdtget", "--help").status() == 0;
+            return run("dtc", "--version").status() == 0
+                    && run("fdtget", "--help").status() == 0;
         } catch (IOException e) {
             return false;
         }

@@ -21,11 +21,11 @@ class FdtWriterTest {
         FdtWriter fdt = new FdtWriter();
         fdt.reserveMemory(0x1000, 0x2000);
         fdt.beginNode("");
-        fdt.property("model", "abc");  // 4 bytes with its NUL
-        fdt.property("x", "abcde");    // padded to 8
+        fdt.property("model", "abc"); // 4 bytes with its NUL
+        fdt.property("x", "abcde"); // padded to 8
         fdt.property("model2", "abc");
         fdt.beginNode("node@1");
-        fdt.property("model", 7);      // "model" is stored once in the strings block
+        fdt.property("model", 7); // "model" is stored once in the strings block
         fdt.endNode();
         fdt.endNode();
         ByteBuffer dtb = ByteBuffer.wrap(fdt.finish(3));
@@ -69,7 +69,8 @@ class FdtWriterTest {
         Dtc.Result dts = Dtc.decompile(dtb);
         assertEquals(0, dts.status(), dts.err());
         assertEquals("", dts.err(), "no warnings");
-        assertTrue(dts.out().contains("compatible = \"vmm4j,test\\0simple-bus\";"), dts.out()); // dtc 1.6 prints lists so
+        assertTrue(
+                dts.out().contains("compatible = \"vmm4j,test\\0simple-bus\";"), dts.out()); // dtc 1.6 prints lists so
         assertEquals("0 4096 0 256", Dtc.get(dtb, "/intc@1000", "reg").out());
         assertEquals("vmm4j,test simple-bus", Dtc.get(dtb, "/", "compatible").out());
     }
@@ -84,12 +85,19 @@ class FdtWriterTest {
         assertThrows(IllegalArgumentException.class, () -> fdt.property("a-name-that-is-much-too-long-for-fdt", 1));
         assertThrows(IllegalArgumentException.class, () -> fdt.beginNode("bad/node"));
         fdt.property("x", 1);
-        assertEquals("node / already has property x", assertThrows(IllegalStateException.class, () -> fdt.property("x", 2)).getMessage());
+        assertEquals(
+                "node / already has property x",
+                assertThrows(IllegalStateException.class, () -> fdt.property("x", 2))
+                        .getMessage());
         fdt.beginNode("child");
         fdt.endNode();
-        assertEquals("node /: property y comes after a subnode",
-                assertThrows(IllegalStateException.class, () -> fdt.property("y", 1)).getMessage());
-        assertEquals("node / is still open", assertThrows(IllegalStateException.class, fdt::finish).getMessage());
+        assertEquals(
+                "node /: property y comes after a subnode",
+                assertThrows(IllegalStateException.class, () -> fdt.property("y", 1))
+                        .getMessage());
+        assertEquals(
+                "node / is still open",
+                assertThrows(IllegalStateException.class, fdt::finish).getMessage());
         fdt.endNode();
         assertThrows(IllegalStateException.class, () -> fdt.beginNode(""), "a second root");
         assertThrows(IllegalStateException.class, fdt::endNode);

@@ -16,12 +16,18 @@ import org.junit.jupiter.api.Test;
 /** The arm64 Image header, against Debian's arm64 kernel and against broken headers. */
 class ArmImageTest {
     private static byte[] header(long textOffset, long imageSize, long flags, int magic) {
-        return ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putLong(8, textOffset).putLong(16, imageSize)
-                .putLong(24, flags).putInt(56, magic).array();
+        return ByteBuffer.allocate(64)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(8, textOffset)
+                .putLong(16, imageSize)
+                .putLong(24, flags)
+                .putInt(56, magic)
+                .array();
     }
 
     private static String refusal(byte[] header, long fileSize) {
-        return assertThrows(InvalidKernelException.class, () -> ArmImage.parse("Image", header, fileSize)).getMessage();
+        return assertThrows(InvalidKernelException.class, () -> ArmImage.parse("Image", header, fileSize))
+                .getMessage();
     }
 
     @Test
@@ -29,9 +35,12 @@ class ArmImageTest {
         Path kernel = Path.of(System.getProperty("vmm4j.arm64TestKernel", ""));
         boolean present = Files.isRegularFile(kernel);
         if (!present && Boolean.getBoolean("vmm4j.requireTestKernel")) {
-            throw new AssertionError("Debian's arm64 kernel is not at " + kernel + ": run scripts/fetch-arm64-test-kernel");
+            throw new AssertionError(
+                    "Debian's arm64 kernel is not at " + kernel + ": run scripts/fetch-arm64-test-kernel");
         }
-        assumeTrue(present, "Debian's arm64 kernel is not at " + kernel + " (scripts/fetch-arm64-test-kernel downloads it)");
+        assumeTrue(
+                present,
+                "Debian's arm64 kernel is not at " + kernel + " (scripts/fetch-arm64-test-kernel downloads it)");
         byte[] start;
         try (InputStream in = Files.newInputStream(kernel)) {
             start = in.readNBytes(64);
@@ -58,10 +67,12 @@ class ArmImageTest {
 
     @Test
     void brokenHeadersSayWhatIsWrong() {
-        assertTrue(refusal(header(0, 0x1000, 0, 0x12345678), 0x1000).endsWith("is not an arm64 Image (no \"ARM\\x64\" magic at offset 56)"));
+        assertTrue(refusal(header(0, 0x1000, 0, 0x12345678), 0x1000)
+                .endsWith("is not an arm64 Image (no \"ARM\\x64\" magic at offset 56)"));
         assertTrue(refusal(header(0, 0x1000, 1, ArmImage.MAGIC), 0x1000).contains("big-endian"));
         assertTrue(refusal(header(0x123, 0x1000, 0, ArmImage.MAGIC), 0x1000).contains("text_offset 0x123"));
-        assertTrue(refusal(header(0, 0x1000, 0, ArmImage.MAGIC), 0x2000).contains("image_size 0x1000 is smaller than the file"));
+        assertTrue(refusal(header(0, 0x1000, 0, ArmImage.MAGIC), 0x2000)
+                .contains("image_size 0x1000 is smaller than the file"));
         assertTrue(refusal(new byte[10], 10).contains("fewer than an arm64 Image header's 64"));
     }
 }

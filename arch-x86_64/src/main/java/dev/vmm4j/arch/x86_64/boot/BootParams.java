@@ -25,13 +25,18 @@ public final class BootParams {
     public static final int E820_RESERVED = 2;
     /** type_of_loader 0xff: "undefined", as crosvm and Firecracker say. */
     private static final byte LOADER_UNDEFINED = (byte) 0xff;
+
     private static final int MAX_E820 = 128; // E820_MAX_ENTRIES_ZEROPAGE
 
     /** One e820 entry. */
     public record E820Entry(long address, long size, int type) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "[mem %#018x-%#018x] %s", address, address + size - 1,
+            return String.format(
+                    Locale.ROOT,
+                    "[mem %#018x-%#018x] %s",
+                    address,
+                    address + size - 1,
                     type == E820_RAM ? "usable" : "reserved");
         }
     }
@@ -79,7 +84,8 @@ public final class BootParams {
 
     public BootParams e820(List<E820Entry> entries) {
         if (entries.size() > MAX_E820) {
-            throw new IllegalArgumentException("the zero page holds at most " + MAX_E820 + " e820 entries, got " + entries.size());
+            throw new IllegalArgumentException(
+                    "the zero page holds at most " + MAX_E820 + " e820 entries, got " + entries.size());
         }
         e820.clear();
         e820.addAll(entries);
@@ -92,8 +98,8 @@ public final class BootParams {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = arena.allocate(boot_params.layout()); // zeroed
             MemorySegment hdr = boot_params.hdr(params);
-            setupHeader.ifPresent(header -> MemorySegment.copy(header, 0, hdr, ValueLayout.JAVA_BYTE, 0,
-                    (int) Math.min(header.length, setup_header.sizeof())));
+            setupHeader.ifPresent(header -> MemorySegment.copy(
+                    header, 0, hdr, ValueLayout.JAVA_BYTE, 0, (int) Math.min(header.length, setup_header.sizeof())));
             if (setupHeader.isEmpty()) {
                 setup_header.boot_flag(hdr, (short) 0xaa55);
                 setup_header.header(hdr, 0x5372_6448); // "HdrS"
@@ -110,7 +116,8 @@ public final class BootParams {
             boot_params.ext_ramdisk_size(params, (int) (initrdSize >>> 32));
             boot_params.e820_entries(params, (byte) e820.size());
             for (int i = 0; i < e820.size(); i++) {
-                MemorySegment entry = boot_params.e820_table(params).asSlice(i * boot_e820_entry.sizeof(), boot_e820_entry.sizeof());
+                MemorySegment entry =
+                        boot_params.e820_table(params).asSlice(i * boot_e820_entry.sizeof(), boot_e820_entry.sizeof());
                 boot_e820_entry.addr(entry, e820.get(i).address());
                 boot_e820_entry.size(entry, e820.get(i).size());
                 boot_e820_entry.type(entry, e820.get(i).type());

@@ -26,14 +26,18 @@ public final class CpuidFilter {
 
     /** {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, after {@code customiser}} */
     public static Cpuid forVcpu(Cpuid supported, int vcpuId, int vcpuCount, UnaryOperator<CpuidEntry> customiser) {
-        return supported.map(entry -> switch (entry.function()) {
-            case 1 -> entry.withRegisters(entry.eax(),
-                    (entry.ebx() & 0x0000_ffff) | (vcpuId << 24) | ((vcpuCount & 0xff) << 16),
-                    entry.ecx() | ECX_HYPERVISOR,
-                    vcpuCount > 1 ? entry.edx() | EDX_HTT : entry.edx() & ~EDX_HTT);
-            case 0xb, 0x1f -> entry.withRegisters(entry.eax(), entry.ebx(), entry.ecx(), vcpuId); // x2APIC id
-            default -> entry;
-        }).map(customiser);
+        return supported
+                .map(entry -> switch (entry.function()) {
+                    case 1 ->
+                        entry.withRegisters(
+                                entry.eax(),
+                                (entry.ebx() & 0x0000_ffff) | (vcpuId << 24) | ((vcpuCount & 0xff) << 16),
+                                entry.ecx() | ECX_HYPERVISOR,
+                                vcpuCount > 1 ? entry.edx() | EDX_HTT : entry.edx() & ~EDX_HTT);
+                    case 0xb, 0x1f -> entry.withRegisters(entry.eax(), entry.ebx(), entry.ecx(), vcpuId); // x2APIC id
+                    default -> entry;
+                })
+                .map(customiser);
     }
 
     /** {@return a customiser that clears {@code ecxBits} of leaf 1} */

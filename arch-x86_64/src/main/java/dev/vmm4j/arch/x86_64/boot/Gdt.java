@@ -25,8 +25,11 @@ public final class Gdt {
 
     /** {@return a GDT entry with {@code flags} (access byte in bits 0-7, flags nibble in 12-15), {@code base} and {@code limit}} */
     static long entry(int flags, long base, long limit) {
-        return ((base & 0xff00_0000L) << 32) | ((flags & 0xf0ffL) << 40) | ((limit & 0xf_0000L) << 32)
-                | ((base & 0x00ff_ffffL) << 16) | (limit & 0xffffL);
+        return ((base & 0xff00_0000L) << 32)
+                | ((flags & 0xf0ffL) << 40)
+                | ((limit & 0xf_0000L) << 32)
+                | ((base & 0x00ff_ffffL) << 16)
+                | (limit & 0xffffL);
     }
 
     /** Decodes GDT entry {@code entry} at {@code selector} into {@code segment}, a {@code struct kvm_segment}. */

@@ -26,6 +26,7 @@ import java.util.Objects;
 public final class MpTable {
     /** The most vCPUs the table describes: APIC ids 0..253, and the IOAPIC takes the next id. */
     public static final int MAX_CPUS = 254;
+
     static final long IOAPIC_ADDRESS = 0xfec0_0000L;
     static final long LAPIC_ADDRESS = 0xfee0_0000L;
     static final int IOAPIC_PINS = 24;
@@ -49,29 +50,48 @@ public final class MpTable {
         long base = X86Layout.EBDA_START;
         ByteBuffer table = ByteBuffer.allocate(size(cpus)).order(ByteOrder.LITTLE_ENDIAN);
         // Floating pointer.
-        table.put("_MP_".getBytes(StandardCharsets.US_ASCII)).putInt((int) (base + 16)).put((byte) 1).put((byte) 4);
+        table.put("_MP_".getBytes(StandardCharsets.US_ASCII))
+                .putInt((int) (base + 16))
+                .put((byte) 1)
+                .put((byte) 4);
         table.put((byte) 0).put(new byte[5]); // checksum (below), feature bytes: a configuration table is present
         // Configuration table header.
         int header = table.position();
         int entries = cpus + 1 + 1 + IOAPIC_PINS + 2;
-        table.put("PCMP".getBytes(StandardCharsets.US_ASCII)).putShort((short) (size(cpus) - 16)).put((byte) 4).put((byte) 0);
-        table.put("VMM4J   ".getBytes(StandardCharsets.US_ASCII)).put("000000000000".getBytes(StandardCharsets.US_ASCII));
+        table.put("PCMP".getBytes(StandardCharsets.US_ASCII))
+                .putShort((short) (size(cpus) - 16))
+                .put((byte) 4)
+                .put((byte) 0);
+        table.put("VMM4J   ".getBytes(StandardCharsets.US_ASCII))
+                .put("000000000000".getBytes(StandardCharsets.US_ASCII));
         table.putInt(0).putShort((short) 0).putShort((short) entries).putInt((int) LAPIC_ADDRESS);
         table.putShort((short) 0).put((byte) 0).put((byte) 0);
         for (int cpu = 0; cpu < cpus; cpu++) {
-            table.put((byte) 0).put((byte) cpu).put((byte) 0x14);                 // processor, APIC id, APIC version
-            table.put((byte) (cpu == 0 ? 0x3 : 0x1));                           // enabled, bootstrap processor
-            table.putInt(0x600).putInt(0x201).put(new byte[8]);                 // family 6 signature; FPU and APIC
+            table.put((byte) 0).put((byte) cpu).put((byte) 0x14); // processor, APIC id, APIC version
+            table.put((byte) (cpu == 0 ? 0x3 : 0x1)); // enabled, bootstrap processor
+            table.putInt(0x600).putInt(0x201).put(new byte[8]); // family 6 signature; FPU and APIC
         }
         table.put((byte) 1).put((byte) 0).put("ISA   ".getBytes(StandardCharsets.US_ASCII));
         int ioapicId = cpus;
         table.put((byte) 2).put((byte) ioapicId).put((byte) 0x11).put((byte) 1).putInt((int) IOAPIC_ADDRESS);
         for (int irq = 0; irq < IOAPIC_PINS; irq++) {
-            table.put((byte) 3).put((byte) 0).putShort((short) 0);             // I/O interrupt: INT, conforming
+            table.put((byte) 3).put((byte) 0).putShort((short) 0); // I/O interrupt: INT, conforming
             table.put((byte) 0).put((byte) irq).put((byte) ioapicId).put((byte) irq);
         }
-        table.put((byte) 4).put((byte) 3).putShort((short) 0).put((byte) 0).put((byte) 0).put((byte) 0xff).put((byte) 0); // LINT0 ExtINT
-        table.put((byte) 4).put((byte) 1).putShort((short) 0).put((byte) 0).put((byte) 0).put((byte) 0xff).put((byte) 1); // LINT1 NMI
+        table.put((byte) 4)
+                .put((byte) 3)
+                .putShort((short) 0)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0xff)
+                .put((byte) 0); // LINT0 ExtINT
+        table.put((byte) 4)
+                .put((byte) 1)
+                .putShort((short) 0)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0xff)
+                .put((byte) 1); // LINT1 NMI
         byte[] bytes = table.array();
         bytes[header + 7] = checksum(bytes, header, bytes.length);
         bytes[10] = checksum(bytes, 0, 16);

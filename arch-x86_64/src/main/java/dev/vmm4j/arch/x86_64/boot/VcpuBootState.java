@@ -33,16 +33,16 @@ public final class VcpuBootState {
 
     /** The MSRs crosvm initialises, zero but for MISC_ENABLE's fast-strings bit. */
     static final List<MsrEntry> BOOT_MSRS = List.of(
-            new MsrEntry(0x174, 0),   // IA32_SYSENTER_CS
-            new MsrEntry(0x175, 0),   // IA32_SYSENTER_ESP
-            new MsrEntry(0x176, 0),   // IA32_SYSENTER_EIP
+            new MsrEntry(0x174, 0), // IA32_SYSENTER_CS
+            new MsrEntry(0x175, 0), // IA32_SYSENTER_ESP
+            new MsrEntry(0x176, 0), // IA32_SYSENTER_EIP
             new MsrEntry(0xc0000081, 0), // STAR
             new MsrEntry(0xc0000083, 0), // CSTAR
             new MsrEntry(0xc0000102, 0), // KERNEL_GS_BASE
             new MsrEntry(0xc0000084, 0), // SYSCALL_MASK
             new MsrEntry(0xc0000082, 0), // LSTAR
-            new MsrEntry(0x10, 0),       // IA32_TSC
-            new MsrEntry(0x1a0, 1));     // IA32_MISC_ENABLE: fast strings
+            new MsrEntry(0x10, 0), // IA32_TSC
+            new MsrEntry(0x1a0, 1)); // IA32_MISC_ENABLE: fast strings
 
     private VcpuBootState() {}
 
@@ -61,8 +61,9 @@ public final class VcpuBootState {
             MemorySegment sregs = kvm_sregs.allocate(arena);
             vcpu.getSregs(sregs);
             Gdt.toSegment(Gdt.ENTRIES[1], Gdt.CODE_SELECTOR, kvm_sregs.cs(sregs));
-            for (MemorySegment data : new MemorySegment[] {kvm_sregs.ds(sregs), kvm_sregs.es(sregs), kvm_sregs.fs(sregs),
-                    kvm_sregs.gs(sregs), kvm_sregs.ss(sregs)}) {
+            for (MemorySegment data : new MemorySegment[] {
+                kvm_sregs.ds(sregs), kvm_sregs.es(sregs), kvm_sregs.fs(sregs), kvm_sregs.gs(sregs), kvm_sregs.ss(sregs)
+            }) {
                 Gdt.toSegment(Gdt.ENTRIES[2], Gdt.DATA_SELECTOR, data);
             }
             Gdt.toSegment(Gdt.ENTRIES[3], Gdt.TSS_SELECTOR, kvm_sregs.tr(sregs));

@@ -32,6 +32,7 @@ public final class X86Layout {
     public static final long FOUR_GIB = 1L << 32;
     /** Where KVM's Intel real-mode helpers go: the identity-map page and three TSS pages, just under the BIOS. */
     public static final long IDENTITY_MAP = 0xfffb_c000L;
+
     public static final long TSS = 0xfffb_d000L;
 
     private X86Layout() {}

@@ -57,8 +57,8 @@ public final class Cmos implements BusDevice {
     public Cmos(Clock clock, long memoryBelow4g, long memoryAbove4g) {
         this.clock = Objects.requireNonNull(clock, "clock");
         if (memoryBelow4g < 0 || memoryBelow4g > FOUR_GIB || memoryAbove4g < 0) {
-            throw new IllegalArgumentException("memory sizes must be in range: below 4 GiB " + memoryBelow4g
-                    + ", above " + memoryAbove4g);
+            throw new IllegalArgumentException(
+                    "memory sizes must be in range: below 4 GiB " + memoryBelow4g + ", above " + memoryAbove4g);
         }
         long above16m = Math.min(Math.max(memoryBelow4g - SIXTEEN_MIB, 0) >>> 16, 0xffff);
         ram[MEMORY_ABOVE_16M] = (byte) above16m;

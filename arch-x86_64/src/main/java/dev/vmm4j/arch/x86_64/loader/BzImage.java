@@ -48,6 +48,7 @@ public final class BzImage {
     private static final int MAGIC = 0x5372_6448;
     /** 2.12: xloadflags, and with it the 64-bit entry point. */
     static final int MIN_VERSION = 0x020c;
+
     private static final int SECTOR = 512;
     /** The 64-bit entry point is this far into the protected-mode code. */
     static final long ENTRY_64_OFFSET = 0x200;
@@ -66,7 +67,9 @@ public final class BzImage {
 
     /** {@return whether {@code image} looks like a bzImage: boot flag and "HdrS" in place} */
     public static boolean isBzImage(MemorySegment image) {
-        return image.byteSize() >= HEADER + 4 && (image.get(U16, BOOT_FLAG) & 0xffff) == 0xaa55 && image.get(U32, HEADER) == MAGIC;
+        return image.byteSize() >= HEADER + 4
+                && (image.get(U16, BOOT_FLAG) & 0xffff) == 0xaa55
+                && image.get(U32, HEADER) == MAGIC;
     }
 
     /** Parses {@code image}; {@code what} names it in errors. */
@@ -74,17 +77,27 @@ public final class BzImage {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(what, "what");
         if (image.byteSize() < MIN_SIZE || !isBzImage(image)) {
-            throw invalid(what, "it is not a bzImage (no boot flag 0xaa55 and \"HdrS\" header, or shorter than a setup header)");
+            throw invalid(
+                    what,
+                    "it is not a bzImage (no boot flag 0xaa55 and \"HdrS\" header, or shorter than a setup header)");
         }
         int version = image.get(U16, VERSION) & 0xffff;
         if (version < MIN_VERSION) {
-            throw invalid(what, String.format(Locale.ROOT,
-                    "it speaks boot protocol %d.%02d; vmm4j needs 2.12 or later (Linux 3.8 and newer)", version >> 8, version & 0xff));
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "it speaks boot protocol %d.%02d; vmm4j needs 2.12 or later (Linux 3.8 and newer)",
+                            version >> 8,
+                            version & 0xff));
         }
         int setupSects = image.get(ValueLayout.JAVA_BYTE, SETUP_SECTS) & 0xff;
         long protectedModeOffset = (long) ((setupSects == 0 ? 4 : setupSects) + 1) * SECTOR;
         if (protectedModeOffset >= image.byteSize()) {
-            throw invalid(what, "its real-mode setup (" + protectedModeOffset + " bytes) is the whole file: no protected-mode code");
+            throw invalid(
+                    what,
+                    "its real-mode setup (" + protectedModeOffset
+                            + " bytes) is the whole file: no protected-mode code");
         }
         int xloadflags = image.get(U16, XLOADFLAGS) & 0xffff;
         if ((xloadflags & LinuxHeaders.XLF_KERNEL_64()) == 0) {
@@ -92,9 +105,15 @@ public final class BzImage {
         }
         BzImage bz = new BzImage(image, what, protectedModeOffset, version);
         long payloadLength = Integer.toUnsignedLong(image.get(U32, PAYLOAD_LENGTH));
-        if (!ElfKernel.fits(bz.payloadOffset(), payloadLength, bz.protectedModeCode().byteSize())) {
-            throw invalid(what, String.format(Locale.ROOT, "its payload (%d bytes at %#x) runs past the end of the protected-mode code",
-                    payloadLength, bz.payloadOffset()));
+        if (!ElfKernel.fits(
+                bz.payloadOffset(), payloadLength, bz.protectedModeCode().byteSize())) {
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "its payload (%d bytes at %#x) runs past the end of the protected-mode code",
+                            payloadLength,
+                            bz.payloadOffset()));
         }
         return bz;
     }

@@ -6,8 +6,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Loads an ELF64 x86-64 executable, such as a {@code vmlinux}, into guest memory at the physical addresses of its
@@ -44,7 +44,8 @@ public final class ElfKernel {
      * @throws InvalidKernelException if the image is not a well-formed ELF64 x86-64 executable, or a segment does
      *     not fit in guest memory
      */
-    public static LoadedKernel load(MemorySegment image, GuestMemory memory, String what) throws InvalidKernelException {
+    public static LoadedKernel load(MemorySegment image, GuestMemory memory, String what)
+            throws InvalidKernelException {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(memory, "memory");
         Objects.requireNonNull(what, "what");
@@ -71,11 +72,18 @@ public final class ElfKernel {
             throw invalid(what, "it has " + phnum + " program headers (1 to " + MAX_PROGRAM_HEADERS + " expected)");
         }
         if (phentsize < PHDR_SIZE) {
-            throw invalid(what, "its program headers are " + phentsize + " bytes, less than the " + PHDR_SIZE + " of ELF64");
+            throw invalid(
+                    what, "its program headers are " + phentsize + " bytes, less than the " + PHDR_SIZE + " of ELF64");
         }
         if (!fits(phoff, (long) phentsize * phnum, size)) {
-            throw invalid(what, String.format(Locale.ROOT,
-                    "its %d program headers at offset %#x run past the end of the %d-byte file", phnum, phoff, size));
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "its %d program headers at offset %#x run past the end of the %d-byte file",
+                            phnum,
+                            phoff,
+                            size));
         }
         long start = -1;
         long end = 0;
@@ -103,30 +111,54 @@ public final class ElfKernel {
             throw invalid(what, "it has no loadable (PT_LOAD) segment");
         }
         if (Long.compareUnsigned(entry, start) < 0 || Long.compareUnsigned(entry, end) >= 0) {
-            throw invalid(what, String.format(Locale.ROOT, "its entry point %#x is outside its segments [%#x, %#x)", entry, start, end));
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT, "its entry point %#x is outside its segments [%#x, %#x)", entry, start, end));
         }
         return new LoadedKernel(entry, start, end, Optional.empty());
     }
 
-    private static void checkSegment(String what, int i, long offset, long paddr, long filesz, long memsz, long size,
-            GuestMemory memory) throws InvalidKernelException {
+    private static void checkSegment(
+            String what, int i, long offset, long paddr, long filesz, long memsz, long size, GuestMemory memory)
+            throws InvalidKernelException {
         if (!fits(offset, filesz, size)) {
-            throw invalid(what, String.format(Locale.ROOT,
-                    "segment %d (%#x bytes at offset %#x) runs past the end of the %d-byte file", i, filesz, offset, size));
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "segment %d (%#x bytes at offset %#x) runs past the end of the %d-byte file",
+                            i,
+                            filesz,
+                            offset,
+                            size));
         }
         if (Long.compareUnsigned(filesz, memsz) > 0) {
-            throw invalid(what, String.format(Locale.ROOT,
-                    "segment %d has more bytes in the file (%#x) than in memory (%#x)", i, filesz, memsz));
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "segment %d has more bytes in the file (%#x) than in memory (%#x)",
+                            i,
+                            filesz,
+                            memsz));
         }
         if (memsz != 0 && !memory.isValidRange(paddr, memsz)) {
-            throw invalid(what, String.format(Locale.ROOT,
-                    "segment %d at guest address %#x of %#x bytes lies outside guest memory (%d MiB): give the VM more memory",
-                    i, paddr, memsz, memory.totalSize() >> 20));
+            throw invalid(
+                    what,
+                    String.format(
+                            Locale.ROOT,
+                            "segment %d at guest address %#x of %#x bytes lies outside guest memory (%d MiB): give the VM more memory",
+                            i,
+                            paddr,
+                            memsz,
+                            memory.totalSize() >> 20));
         }
     }
 
-    private static void copySegment(MemorySegment image, GuestMemory memory, long offset, long paddr, long filesz,
-            long memsz, String what) throws InvalidKernelException {
+    private static void copySegment(
+            MemorySegment image, GuestMemory memory, long offset, long paddr, long filesz, long memsz, String what)
+            throws InvalidKernelException {
         try {
             memory.writeFully(paddr, image.asSlice(offset, filesz));
             long zeros = memsz - filesz;
@@ -134,7 +166,8 @@ public final class ElfKernel {
             byte[] zero = new byte[(int) Math.min(zeros, 1 << 20)];
             while (done < zeros) {
                 int chunk = (int) Math.min(zero.length, zeros - done);
-                memory.writeFully(paddr + filesz + done, MemorySegment.ofArray(zero).asSlice(0, chunk));
+                memory.writeFully(
+                        paddr + filesz + done, MemorySegment.ofArray(zero).asSlice(0, chunk));
                 done += chunk;
             }
         } catch (GuestMemoryException e) {

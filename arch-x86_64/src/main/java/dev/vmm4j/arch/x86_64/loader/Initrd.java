@@ -25,18 +25,22 @@ public final class Initrd {
      * protocol's {@code initrd_addr_max + 1}, or the end of low RAM) and starting at or above {@code lowest} (the
      * kernel's end).
      */
-    public static Placement load(Path file, GuestMemory memory, long lowest, long limit) throws IOException, InvalidKernelException {
+    public static Placement load(Path file, GuestMemory memory, long lowest, long limit)
+            throws IOException, InvalidKernelException {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(memory, "memory");
-        try (Arena arena = Arena.ofConfined(); FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Arena arena = Arena.ofConfined();
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size == 0) {
                 throw new InvalidKernelException("initrd " + file + " is empty");
             }
             if (size > KernelLoader.MAX_IMAGE_SIZE) {
-                throw new InvalidKernelException("initrd " + file + " has " + size + " bytes, more than vmm4j loads (1 GiB)");
+                throw new InvalidKernelException(
+                        "initrd " + file + " has " + size + " bytes, more than vmm4j loads (1 GiB)");
             }
-            return load(channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), memory, lowest, limit, file.toString());
+            return load(
+                    channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), memory, lowest, limit, file.toString());
         }
     }
 
@@ -48,10 +52,17 @@ public final class Initrd {
         Objects.requireNonNull(what, "what");
         long size = image.byteSize();
         long address = (limit - size) & -PAGE;
-        if (size == 0 || size > limit || Long.compareUnsigned(address, lowest) < 0 || !memory.isValidRange(address, size)) {
-            throw new InvalidKernelException(String.format(Locale.ROOT,
+        if (size == 0
+                || size > limit
+                || Long.compareUnsigned(address, lowest) < 0
+                || !memory.isValidRange(address, size)) {
+            throw new InvalidKernelException(String.format(
+                    Locale.ROOT,
                     "initrd %s (%d MiB) does not fit in guest RAM between the kernel's end %#x and %#x: give the VM more memory",
-                    what, size >> 20, lowest, limit));
+                    what,
+                    size >> 20,
+                    lowest,
+                    limit));
         }
         try {
             memory.writeFully(address, image);

@@ -44,10 +44,12 @@ public final class KernelLoader {
     public static LoadedKernel load(Path file, GuestMemory memory, Decompression decompression)
             throws IOException, InvalidKernelException {
         Objects.requireNonNull(file, "file");
-        try (Arena arena = Arena.ofConfined(); FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Arena arena = Arena.ofConfined();
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size > MAX_IMAGE_SIZE) {
-                throw new InvalidKernelException("cannot load " + file + ": " + size + " bytes is too big for a kernel");
+                throw new InvalidKernelException(
+                        "cannot load " + file + ": " + size + " bytes is too big for a kernel");
             }
             MemorySegment image = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             return load(image, memory, decompression, file.toString());
@@ -87,9 +89,14 @@ public final class KernelLoader {
         long load = bz.preferredAddress();
         long footprint = Math.max(code.byteSize(), bz.initSize());
         if (!memory.isValidRange(load, footprint)) {
-            throw BzImage.invalid(bz.what(), String.format(Locale.ROOT,
-                    "it decompresses itself in %d MiB from %#x (init_size), which is not all guest RAM: give the VM "
-                    + "more memory, or decompress on the host", footprint >> 20, load));
+            throw BzImage.invalid(
+                    bz.what(),
+                    String.format(
+                            Locale.ROOT,
+                            "it decompresses itself in %d MiB from %#x (init_size), which is not all guest RAM: give the VM "
+                                    + "more memory, or decompress on the host",
+                            footprint >> 20,
+                            load));
         }
         try {
             memory.writeFully(load, code);

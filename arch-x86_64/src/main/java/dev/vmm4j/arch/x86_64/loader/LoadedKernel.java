@@ -1,8 +1,8 @@
 package dev.vmm4j.arch.x86_64.loader;
 
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Where a kernel went in guest memory: the 64-bit entry point, the guest-physical range it occupies (what the
@@ -17,7 +17,12 @@ public record LoadedKernel(long entry, long start, long end, Optional<byte[]> se
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "LoadedKernel[entry %#x, [%#x, %#x)%s]", entry, start, end,
+        return String.format(
+                Locale.ROOT,
+                "LoadedKernel[entry %#x, [%#x, %#x)%s]",
+                entry,
+                start,
+                end,
                 setupHeader.isPresent() ? ", bzImage" : "");
     }
 }

@@ -55,11 +55,13 @@ final class PayloadDecompressor {
             case "gzip" -> new GZIPInputStream(compressed, 1 << 16);
             // One stream only: the kernel build appends the decompressed size after it, which is not another stream.
             case "xz" -> new SingleXZInputStream(compressed, XZ_MEMORY_LIMIT_KIB);
-            default -> throw new InvalidKernelException("cannot decompress the payload of " + what + " on the host: it is "
-                    + format + "; vmm4j decompresses gzip and xz (or boot it without host-side decompression)");
+            default ->
+                throw new InvalidKernelException("cannot decompress the payload of " + what + " on the host: it is "
+                        + format + "; vmm4j decompresses gzip and xz (or boot it without host-side decompression)");
         }) {
             // Kernels compress about 4:1; start near that instead of reserving a kernel's worth for every payload.
-            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(64 << 20, Math.max(1 << 16, 4 * payload.byteSize())));
+            ByteArrayOutputStream out =
+                    new ByteArrayOutputStream((int) Math.min(64 << 20, Math.max(1 << 16, 4 * payload.byteSize())));
             byte[] buffer = new byte[1 << 16];
             int n;
             while ((n = in.read(buffer)) > 0) {

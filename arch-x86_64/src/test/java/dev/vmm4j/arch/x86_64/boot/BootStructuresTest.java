@@ -19,7 +19,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class BootStructuresTest {
-    private final GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 16L << 20).anonymous(1L << 32, 1L << 20).build();
+    private final GuestMemoryMmap memory = GuestMemoryMmap.builder()
+            .anonymous(0, 16L << 20)
+            .anonymous(1L << 32, 1L << 20)
+            .build();
 
     @AfterEach
     void close() {
@@ -54,10 +57,17 @@ class BootStructuresTest {
         byte[] header = new byte[0x7b];
         header[0] = 27; // setup_sects
         List<BootParams.E820Entry> e820 = BootParams.e820For(memory);
-        assertEquals(List.of(new BootParams.E820Entry(0, 0x9fc00, BootParams.E820_RAM),
-                new BootParams.E820Entry(0x100000, (16L << 20) - 0x100000, BootParams.E820_RAM),
-                new BootParams.E820Entry(1L << 32, 1L << 20, BootParams.E820_RAM)), e820);
-        new BootParams().setupHeader(header).commandLine(X86Layout.CMDLINE, 42).initrd(0xa0_0000, 0x1234).e820(e820)
+        assertEquals(
+                List.of(
+                        new BootParams.E820Entry(0, 0x9fc00, BootParams.E820_RAM),
+                        new BootParams.E820Entry(0x100000, (16L << 20) - 0x100000, BootParams.E820_RAM),
+                        new BootParams.E820Entry(1L << 32, 1L << 20, BootParams.E820_RAM)),
+                e820);
+        new BootParams()
+                .setupHeader(header)
+                .commandLine(X86Layout.CMDLINE, 42)
+                .initrd(0xa0_0000, 0x1234)
+                .e820(e820)
                 .writeTo(memory, X86Layout.ZERO_PAGE);
         long hdr = X86Layout.ZERO_PAGE + boot_params.hdr$offset();
         assertEquals(27, memory.getByte(hdr + setup_header.setup_sects$offset()));
@@ -71,8 +81,8 @@ class BootStructuresTest {
         assertEquals(1L << 32, memory.getLong(third));
         assertEquals(1L << 20, memory.getLong(third + 8));
         assertEquals(BootParams.E820_RAM, memory.getInt(third + 16));
-        assertThrows(IllegalArgumentException.class,
-                () -> new BootParams().e820(Collections.nCopies(129, e820.get(0))));
+        assertThrows(
+                IllegalArgumentException.class, () -> new BootParams().e820(Collections.nCopies(129, e820.get(0))));
     }
 
     @Test
@@ -98,7 +108,13 @@ class BootStructuresTest {
         assertEquals(0x0800, leaf1.ebx() & 0xffff, "CLFLUSH size kept");
         assertEquals(CpuidFilter.ECX_HYPERVISOR | CpuidFilter.ECX_XSAVE, leaf1.ecx());
         assertEquals(3, vcpu3.find(0xb, 0).orElseThrow().edx(), "x2APIC id");
-        assertEquals(0, CpuidFilter.forVcpu(supported, 0, 1, UnaryOperator.identity()).find(1, 0).orElseThrow().edx() & (1 << 28),
+        assertEquals(
+                0,
+                CpuidFilter.forVcpu(supported, 0, 1, UnaryOperator.identity())
+                                .find(1, 0)
+                                .orElseThrow()
+                                .edx()
+                        & (1 << 28),
                 "one vCPU: no HTT");
     }
 }

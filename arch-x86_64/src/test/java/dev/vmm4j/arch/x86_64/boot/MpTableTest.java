@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 class MpTableTest {
     @Test
     void tableDescribesEveryCpuTheIoapicAndItsPinsWithValidChecksums() throws GuestMemoryException {
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 1L << 20).build()) {
+        try (GuestMemoryMmap memory =
+                GuestMemoryMmap.builder().anonymous(0, 1L << 20).build()) {
             MpTable.write(memory, 2);
             byte[] table = new byte[MpTable.size(2)];
             memory.readFully(X86Layout.EBDA_START, table);

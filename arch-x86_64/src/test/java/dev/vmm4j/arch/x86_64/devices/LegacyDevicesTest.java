@@ -25,7 +25,7 @@ class LegacyDevicesTest {
         AtomicInteger resets = new AtomicInteger();
         I8042 i8042 = new I8042(resets::incrementAndGet);
         i8042.write(I8042.COMMAND, bytes(0xd1)); // write output port: not a reset
-        i8042.write(0, bytes(0xfe));              // 0xfe to the data port: not a command
+        i8042.write(0, bytes(0xfe)); // 0xfe to the data port: not a command
         assertEquals(0, resets.get());
         i8042.write(I8042.COMMAND, bytes(0xfe));
         assertEquals(1, resets.get());
@@ -63,7 +63,8 @@ class LegacyDevicesTest {
         Cmos cmos = new Cmos(Clock.systemUTC(), 3L << 30, 2L << 30);
         int above16m = readCmos(cmos, Cmos.MEMORY_ABOVE_16M) | readCmos(cmos, Cmos.MEMORY_ABOVE_16M + 1) << 8;
         assertEquals(((3L << 30) - (16L << 20)) >>> 16, above16m);
-        int above4g = readCmos(cmos, Cmos.MEMORY_ABOVE_4G) | readCmos(cmos, Cmos.MEMORY_ABOVE_4G + 1) << 8
+        int above4g = readCmos(cmos, Cmos.MEMORY_ABOVE_4G)
+                | readCmos(cmos, Cmos.MEMORY_ABOVE_4G + 1) << 8
                 | readCmos(cmos, Cmos.MEMORY_ABOVE_4G + 2) << 16;
         assertEquals((2L << 30) >>> 16, above4g);
 

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class DebianKernelTest {
     @Test
     void hostSideDecompressionLoadsTheVmlinuxInside() throws Exception {
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 256L << 20).build();
+        try (GuestMemoryMmap memory =
+                        GuestMemoryMmap.builder().anonymous(0, 256L << 20).build();
                 Arena arena = Arena.ofConfined();
                 FileChannel channel = FileChannel.open(TestKernel.path(), StandardOpenOption.READ)) {
             MemorySegment image = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
@@ -38,7 +39,8 @@ class DebianKernelTest {
 
     @Test
     void protocolLoadNeedsRoomForTheDecompressor() throws Exception {
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 256L << 20).build()) {
+        try (GuestMemoryMmap memory =
+                GuestMemoryMmap.builder().anonymous(0, 256L << 20).build()) {
             LoadedKernel kernel = KernelLoader.load(TestKernel.path(), memory, KernelLoader.Decompression.GUEST);
             assertEquals(0x100_0000L + 0x200, kernel.entry());
             assertTrue(kernel.end() - kernel.start() >= 32L << 20, "init_size reserves the decompression area");

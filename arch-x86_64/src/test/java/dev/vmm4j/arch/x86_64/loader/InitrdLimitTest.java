@@ -26,8 +26,12 @@ class InitrdLimitTest {
         ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).putInt(0x22c, 0x2ff_ffff); // initrd_addr_max: 48 MiB - 1
         Path kernel = Files.write(dir.resolve("bzImage"), image);
         Path initrd = Files.write(dir.resolve("initrd"), new byte[8192]);
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(kernel)
-                .initrd(initrd).serial(new ByteArrayOutputStream()).build()) {
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(kernel)
+                .initrd(initrd)
+                .serial(new ByteArrayOutputStream())
+                .build()) {
             long hdr = X86Layout.ZERO_PAGE + boot_params.hdr$offset();
             long address = Integer.toUnsignedLong(vm.memory().getInt(hdr + setup_header.ramdisk_image$offset()));
             assertEquals(0x300_0000L - 8192, address, "as high as the kernel allows, not at the top of RAM");

@@ -23,9 +23,12 @@ class KernelLoaderFuzzTest {
     record Mutation(int position, byte value, boolean inHeader) {}
 
     @Property(tries = 3000)
-    void corruptedKernelsLoadOrFailCleanly(@ForAll @IntRange(min = 0, max = 2) int seed, @ForAll boolean host,
+    void corruptedKernelsLoadOrFailCleanly(
+            @ForAll @IntRange(min = 0, max = 2) int seed,
+            @ForAll boolean host,
             @ForAll @Size(min = 1, max = 8) List<@IntRange(min = 0, max = Integer.MAX_VALUE) Integer> positions,
-            @ForAll @Size(min = 8, max = 8) List<Byte> values, @ForAll boolean headerOnly) {
+            @ForAll @Size(min = 8, max = 8) List<Byte> values,
+            @ForAll boolean headerOnly) {
         byte[] image = (seed == 0 ? ELF : seed == 1 ? BZ_GZIP : BZ_XZ).clone();
         // Header-only mutations hit the ELF header and program headers, or the bzImage setup header.
         int from = headerOnly && seed != 0 ? 0x1f1 : 0;
@@ -42,16 +45,22 @@ class KernelLoaderFuzzTest {
     }
 
     @Property(tries = 1000)
-    void truncatedImagesFailCleanly(@ForAll @IntRange(min = 0, max = 2) int seed, @ForAll @IntRange(min = 0, max = 100_000) int length,
+    void truncatedImagesFailCleanly(
+            @ForAll @IntRange(min = 0, max = 2) int seed,
+            @ForAll @IntRange(min = 0, max = 100_000) int length,
             @ForAll boolean host) {
         byte[] image = seed == 0 ? ELF : seed == 1 ? BZ_GZIP : BZ_XZ;
         tryLoad(java.util.Arrays.copyOf(image, Math.min(length, image.length - 1)), host);
     }
 
     private static void tryLoad(byte[] image, boolean host) {
-        try (GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 32L << 20).build()) {
-            LoadedKernel kernel = KernelLoader.load(MemorySegment.ofArray(image), memory,
-                    host ? KernelLoader.Decompression.HOST : KernelLoader.Decompression.GUEST, "fuzzed kernel");
+        try (GuestMemoryMmap memory =
+                GuestMemoryMmap.builder().anonymous(0, 32L << 20).build()) {
+            LoadedKernel kernel = KernelLoader.load(
+                    MemorySegment.ofArray(image),
+                    memory,
+                    host ? KernelLoader.Decompression.HOST : KernelLoader.Decompression.GUEST,
+                    "fuzzed kernel");
             assertTrue(memory.isValidRange(kernel.entry(), 1), "entry outside guest memory: " + kernel);
         } catch (InvalidKernelException e) {
             assertTrue(e.getMessage().startsWith("cannot") || e.getMessage().startsWith("the "), e.getMessage());

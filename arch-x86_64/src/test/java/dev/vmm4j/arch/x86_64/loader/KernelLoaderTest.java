@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class KernelLoaderTest {
-    private final GuestMemoryMmap memory = GuestMemoryMmap.builder().anonymous(0, 64L << 20).build();
+    private final GuestMemoryMmap memory =
+            GuestMemoryMmap.builder().anonymous(0, 64L << 20).build();
 
     @AfterEach
     void close() {
@@ -72,7 +73,8 @@ class KernelLoaderTest {
     void kernelThatNeedsMoreMemoryThanTheGuestHasSaysSo() {
         byte[] image = TestImages.bzImage(TestImages.gzip(TestImages.elf()));
         ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).putInt(0x260, 0x1000_0000); // init_size 256 MiB
-        InvalidKernelException e = assertThrows(InvalidKernelException.class, () -> load(image, KernelLoader.Decompression.GUEST));
+        InvalidKernelException e =
+                assertThrows(InvalidKernelException.class, () -> load(image, KernelLoader.Decompression.GUEST));
         assertTrue(e.getMessage().contains("decompresses itself in 256 MiB from 0x1000000"), e.getMessage());
     }
 
@@ -102,8 +104,12 @@ class KernelLoaderTest {
     void segmentOutsideGuestMemoryIsRefusedBeforeAnythingIsWritten() throws Exception {
         byte[] elf = TestImages.elf();
         ByteBuffer.wrap(elf).order(ByteOrder.LITTLE_ENDIAN).putLong(64 + 56 + 24, 0x8000_0000L); // data paddr at 2 GiB
-        InvalidKernelException e = assertThrows(InvalidKernelException.class, () -> load(elf, KernelLoader.Decompression.HOST));
-        assertTrue(e.getMessage().contains("segment 1 at guest address 0x80000000 of 0x2000 bytes lies outside guest memory (64 MiB)"),
+        InvalidKernelException e =
+                assertThrows(InvalidKernelException.class, () -> load(elf, KernelLoader.Decompression.HOST));
+        assertTrue(
+                e.getMessage()
+                        .contains(
+                                "segment 1 at guest address 0x80000000 of 0x2000 bytes lies outside guest memory (64 MiB)"),
                 e.getMessage());
         assertEquals(0, memory.getByte(TestImages.TEXT_ADDRESS), "segment 0 was not copied either");
     }
@@ -114,16 +120,19 @@ class KernelLoaderTest {
         Initrd.Placement placement = Initrd.load(initrd, memory, 0x200_0000, 0x300_0000);
         assertEquals((0x300_0000 - 10_000) & -4096L, placement.address());
         assertEquals(10_000, placement.size());
-        InvalidKernelException tooBig = assertThrows(InvalidKernelException.class,
-                () -> Initrd.load(initrd, memory, 0x2ff_f000, 0x300_0000));
-        assertTrue(tooBig.getMessage().contains("does not fit in guest RAM between the kernel's end 0x2fff000 and 0x3000000"),
+        InvalidKernelException tooBig =
+                assertThrows(InvalidKernelException.class, () -> Initrd.load(initrd, memory, 0x2ff_f000, 0x300_0000));
+        assertTrue(
+                tooBig.getMessage()
+                        .contains("does not fit in guest RAM between the kernel's end 0x2fff000 and 0x3000000"),
                 tooBig.getMessage());
         Path empty = Files.write(dir.resolve("empty"), new byte[0]);
         assertThrows(InvalidKernelException.class, () -> Initrd.load(empty, memory, 0, 0x300_0000));
     }
 
     @Test
-    void kernelFilesAreReadFromDisk(@TempDir Path dir) throws IOException, InvalidKernelException, GuestMemoryException {
+    void kernelFilesAreReadFromDisk(@TempDir Path dir)
+            throws IOException, InvalidKernelException, GuestMemoryException {
         Path file = Files.write(dir.resolve("vmlinux"), TestImages.elf());
         assertVmlinuxLoaded(KernelLoader.load(file, memory, KernelLoader.Decompression.HOST));
     }

@@ -27,7 +27,8 @@ public @interface RequiresTestKernel {
             if (Files.isRegularFile(kernel) || Boolean.getBoolean("vmm4j.requireTestKernel")) {
                 return ConditionEvaluationResult.enabled("test kernel at " + kernel);
             }
-            return ConditionEvaluationResult.disabled("no test kernel at " + kernel + ": run scripts/fetch-test-kernel");
+            return ConditionEvaluationResult.disabled(
+                    "no test kernel at " + kernel + ": run scripts/fetch-test-kernel");
         }
     }
 }

@@ -27,7 +27,7 @@ final class TestImages {
         ByteBuffer b = ByteBuffer.allocate(dataOffset + DATA.length).order(ByteOrder.LITTLE_ENDIAN);
         b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0}).put(new byte[8]);
         b.putShort((short) 2).putShort((short) 62).putInt(1); // ET_EXEC, EM_X86_64, EV_CURRENT
-        b.putLong(TEXT_ADDRESS).putLong(phoff).putLong(0);    // entry, phoff, shoff
+        b.putLong(TEXT_ADDRESS).putLong(phoff).putLong(0); // entry, phoff, shoff
         b.putInt(0).putShort((short) 64).putShort((short) ElfKernel.PHDR_SIZE).putShort((short) 2);
         b.putShort((short) 64).putShort((short) 0).putShort((short) 0);
         programHeader(b, textOffset, TEXT_ADDRESS, TEXT.length, TEXT.length);
@@ -37,7 +37,7 @@ final class TestImages {
     }
 
     private static void programHeader(ByteBuffer b, long offset, long paddr, long filesz, long memsz) {
-        b.putInt(1).putInt(5);                                   // PT_LOAD, R+X
+        b.putInt(1).putInt(5); // PT_LOAD, R+X
         b.putLong(offset).putLong(paddr | 0xffff_ffff_8000_0000L).putLong(paddr); // offset, vaddr, paddr
         b.putLong(filesz).putLong(memsz).putLong(0x1000);
     }
@@ -70,22 +70,23 @@ final class TestImages {
         int setupSects = 2;
         int protectedOffset = (setupSects + 1) * 512;
         int stub = 0x300;
-        ByteBuffer b = ByteBuffer.allocate(protectedOffset + stub + payload.length).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b =
+                ByteBuffer.allocate(protectedOffset + stub + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         b.put(0x1f1, (byte) setupSects);
         b.putShort(0x1fe, (short) 0xaa55);
-        b.put(0x200, (byte) 0xeb).put(0x201, (byte) 0x6a);        // jmp over the header (to 0x26c)
-        b.putInt(0x202, 0x5372_6448);                            // "HdrS"
+        b.put(0x200, (byte) 0xeb).put(0x201, (byte) 0x6a); // jmp over the header (to 0x26c)
+        b.putInt(0x202, 0x5372_6448); // "HdrS"
         b.putShort(0x206, (short) 0x020f);
-        b.put(0x211, (byte) 0x01);                               // LOADED_HIGH
-        b.putInt(0x22c, 0x7fff_ffff);                            // initrd_addr_max
-        b.putInt(0x230, 0x20_0000);                              // kernel_alignment
-        b.put(0x234, (byte) 1);                                  // relocatable
-        b.putShort(0x236, (short) 0x7f);                         // xloadflags: XLF_KERNEL_64 and friends
-        b.putInt(0x238, 2047);                                   // cmdline_size
-        b.putInt(0x248, stub);                                   // payload_offset
-        b.putInt(0x24c, payload.length);                         // payload_length
-        b.putLong(0x258, TEXT_ADDRESS);                          // pref_address
-        b.putInt(0x260, 0x40_0000);                              // init_size
+        b.put(0x211, (byte) 0x01); // LOADED_HIGH
+        b.putInt(0x22c, 0x7fff_ffff); // initrd_addr_max
+        b.putInt(0x230, 0x20_0000); // kernel_alignment
+        b.put(0x234, (byte) 1); // relocatable
+        b.putShort(0x236, (short) 0x7f); // xloadflags: XLF_KERNEL_64 and friends
+        b.putInt(0x238, 2047); // cmdline_size
+        b.putInt(0x248, stub); // payload_offset
+        b.putInt(0x24c, payload.length); // payload_length
+        b.putLong(0x258, TEXT_ADDRESS); // pref_address
+        b.putInt(0x260, 0x40_0000); // init_size
         b.position(protectedOffset + stub);
         b.put(payload);
         return b.array();

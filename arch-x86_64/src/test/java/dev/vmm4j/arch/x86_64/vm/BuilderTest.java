@@ -59,24 +59,38 @@ class BuilderTest {
     void everyProblemIsReportedInOneExceptionAndTheDevicesAreClosed() {
         CountingDevice fine = new CountingDevice("fine");
         CountingDevice broken = new CountingDevice("broken", "broken's file is missing");
-        VmBuildException e = assertThrows(VmBuildException.class, () -> VirtualMachine.builder()
-                .initrd(Path.of("/nonexistent/initrd")).device(fine).device(broken).build());
-        assertEquals("cannot build the VM: no kernel: call kernel(path); initrd /nonexistent/initrd is not a readable file;"
-                + " broken's file is missing", e.getMessage());
-        assertEquals(List.of("no kernel: call kernel(path)", "initrd /nonexistent/initrd is not a readable file",
-                "broken's file is missing"), e.problems());
+        VmBuildException e = assertThrows(
+                VmBuildException.class,
+                () -> VirtualMachine.builder()
+                        .initrd(Path.of("/nonexistent/initrd"))
+                        .device(fine)
+                        .device(broken)
+                        .build());
+        assertEquals(
+                "cannot build the VM: no kernel: call kernel(path); initrd /nonexistent/initrd is not a readable file;"
+                        + " broken's file is missing",
+                e.getMessage());
+        assertEquals(
+                List.of(
+                        "no kernel: call kernel(path)",
+                        "initrd /nonexistent/initrd is not a readable file",
+                        "broken's file is missing"),
+                e.problems());
         assertNull(e.getCause(), "nothing failed: the configuration is wrong");
         for (CountingDevice device : List.of(fine, broken)) {
             assertEquals(0, device.attached.get(), device.name);
-            assertEquals(1, device.closed.get(), device.name + ": the builder owned it, and closed it as the build failed");
+            assertEquals(
+                    1, device.closed.get(), device.name + ": the builder owned it, and closed it as the build failed");
         }
     }
 
     @Test
     void settersCheckTheirValuesAtOnce() {
         VirtualMachineBuilder builder = VirtualMachine.builder();
-        assertEquals("memory must be a multiple of 4 KiB and at least 16 MiB, got 1000 bytes",
-                assertThrows(IllegalArgumentException.class, () -> builder.memory(1000)).getMessage());
+        assertEquals(
+                "memory must be a multiple of 4 KiB and at least 16 MiB, got 1000 bytes",
+                assertThrows(IllegalArgumentException.class, () -> builder.memory(1000))
+                        .getMessage());
         assertThrows(IllegalArgumentException.class, () -> builder.vcpus(0));
         assertThrows(NullPointerException.class, () -> builder.kernel(null));
         assertThrows(NullPointerException.class, () -> builder.device(null));
@@ -96,10 +110,15 @@ class BuilderTest {
         options.forEach((message, set) -> {
             VirtualMachineBuilder builder = VirtualMachine.builder();
             set.accept(builder);
-            assertEquals(message, assertThrows(IllegalStateException.class, () -> set.accept(builder)).getMessage());
+            assertEquals(
+                    message,
+                    assertThrows(IllegalStateException.class, () -> set.accept(builder))
+                            .getMessage());
         });
-        VirtualMachineBuilder streams = VirtualMachine.builder().serial(new ByteArrayOutputStream())
-                .serialInput(new ByteArrayInputStream(new byte[0])).cpuid(UnaryOperator.identity());
+        VirtualMachineBuilder streams = VirtualMachine.builder()
+                .serial(new ByteArrayOutputStream())
+                .serialInput(new ByteArrayInputStream(new byte[0]))
+                .cpuid(UnaryOperator.identity());
         assertThrows(IllegalStateException.class, () -> streams.serial(new ByteArrayOutputStream()));
         assertThrows(IllegalStateException.class, () -> streams.serialInput(new ByteArrayInputStream(new byte[0])));
         assertThrows(IllegalStateException.class, () -> streams.cpuid(UnaryOperator.identity()));
@@ -110,14 +129,19 @@ class BuilderTest {
         VirtualMachineBuilder builder = VirtualMachine.builder();
         assertThrows(VmBuildException.class, builder::build); // no kernel
         VmBuildException again = assertThrows(VmBuildException.class, builder::build);
-        assertEquals("cannot build the VM: this builder already built a VM; builders are single-use, because the devices"
-                + " given to them become the VM's", again.getMessage());
+        assertEquals(
+                "cannot build the VM: this builder already built a VM; builders are single-use, because the devices"
+                        + " given to them become the VM's",
+                again.getMessage());
     }
 
     @Test
     void toStringListsWhatWasSetAndTheDevicesInOrder() {
-        VirtualMachineBuilder builder = VirtualMachine.builder().vcpus(2).kernel(Path.of("/a"))
-                .device(new CountingDevice("disk a")).device(new CountingDevice("rng"));
+        VirtualMachineBuilder builder = VirtualMachine.builder()
+                .vcpus(2)
+                .kernel(Path.of("/a"))
+                .device(new CountingDevice("disk a"))
+                .device(new CountingDevice("rng"));
         assertEquals("VirtualMachineBuilder[vcpus=2, kernel=/a, device=disk a, device=rng]", builder.toString());
     }
 }

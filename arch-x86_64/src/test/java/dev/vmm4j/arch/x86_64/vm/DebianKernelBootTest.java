@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
 class DebianKernelBootTest {
     /** earlyprintk: with console=ttyS0 alone the log reaches the console only when the serial driver starts, much later. */
     private static final String PARAMETERS = "earlyprintk=serial,ttyS0,115200 noxsave nokaslr";
+
     private static final List<String> EXPECTED = List.of(
             "Linux version 6.1",
             "Command line: console=ttyS0 reboot=k panic=-1 " + PARAMETERS,
@@ -61,7 +62,9 @@ class DebianKernelBootTest {
             Optional<ExitStatus> status = vm.awaitExit(Duration.ofSeconds(90));
             Files.writeString(Path.of("target", "debian-kernel-console.txt"), console); // how far the kernel got
             assertTrue(status.isPresent(), "still running after 90 s; console:\n" + console);
-            assertInstanceOf(ExitStatus.HostStop.class, status.get(),
+            assertInstanceOf(
+                    ExitStatus.HostStop.class,
+                    status.get(),
                     "expected " + EXPECTED + " on the console, then a stop; console:\n" + console);
         }
     }

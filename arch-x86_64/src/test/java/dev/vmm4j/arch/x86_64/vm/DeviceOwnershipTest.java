@@ -33,7 +33,10 @@ class DeviceOwnershipTest {
 
     private VirtualMachineBuilder hello() throws IOException {
         Path guest = Files.write(dir.resolve("hello.elf"), Guests.HELLO.elf());
-        return VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(guest).serial(new ByteArrayOutputStream());
+        return VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(16))
+                .kernel(guest)
+                .serial(new ByteArrayOutputStream());
     }
 
     /** A device whose attach fails with {@code failure}, and that counts its closes. */
@@ -65,7 +68,8 @@ class DeviceOwnershipTest {
             assertEquals(1, first.attached.get());
             assertEquals(1, second.attached.get());
             assertEquals(ExitStatus.GuestReset.class, vm.run().getClass());
-            assertEquals(0, first.closed.get() + second.closed.get(), "a VM that ended still owns its devices until closed");
+            assertEquals(
+                    0, first.closed.get() + second.closed.get(), "a VM that ended still owns its devices until closed");
             vm.close();
             vm.close();
         }
@@ -78,8 +82,11 @@ class DeviceOwnershipTest {
     void aBuildThatFailsBeforeAttachingClosesEveryDevice() throws Exception {
         CountingDevice device = new CountingDevice("never attached");
         long fds = Leaks.openDescriptors();
-        VmBuildException e = assertThrows(VmBuildException.class, () -> hello().vcpus(100_000).device(device).build());
-        assertEquals("cannot build the VM: 100000 vCPUs asked for, KVM on this host allows " + maxVcpus(), e.getMessage());
+        VmBuildException e = assertThrows(
+                VmBuildException.class,
+                () -> hello().vcpus(100_000).device(device).build());
+        assertEquals(
+                "cannot build the VM: 100000 vCPUs asked for, KVM on this host allows " + maxVcpus(), e.getMessage());
         assertEquals(0, device.attached.get());
         assertEquals(1, device.closed.get());
         assertEquals(fds, Leaks.openDescriptors());
@@ -92,14 +99,20 @@ class DeviceOwnershipTest {
         FailingDevice missing = new FailingDevice("disk b.img: no such file");
         CountingDevice after = new CountingDevice("after");
         long fds = Leaks.openDescriptors();
-        VmBuildException e = assertThrows(VmBuildException.class,
-                () -> hello().device(attached).device(locked).device(missing).device(after).build());
+        VmBuildException e = assertThrows(
+                VmBuildException.class,
+                () -> hello().device(attached)
+                        .device(locked)
+                        .device(missing)
+                        .device(after)
+                        .build());
         assertEquals(List.of("disk a.img is in use by another VM", "disk b.img: no such file"), e.problems());
         assertSame(locked.failure, e.getCause());
         assertSame(missing.failure, e.getCause().getSuppressed()[0]);
         assertEquals(1, attached.attached.get());
         assertEquals(1, after.attached.get(), "every device is tried, so that every problem is reported");
-        assertEquals(List.of(1, 1, 1, 1), List.of(attached.closed.get(), locked.closed, missing.closed, after.closed.get()));
+        assertEquals(
+                List.of(1, 1, 1, 1), List.of(attached.closed.get(), locked.closed, missing.closed, after.closed.get()));
         assertEquals(fds, Leaks.openDescriptors());
     }
 
@@ -107,7 +120,9 @@ class DeviceOwnershipTest {
     void aKernelThatCannotBeLoadedClosesTheAttachedDevices() throws Exception {
         CountingDevice device = new CountingDevice("attached");
         Path garbage = Files.write(dir.resolve("garbage"), new byte[] {1, 2, 3});
-        assertThrows(VmBuildException.class, () -> VirtualMachine.builder().kernel(garbage).device(device).build());
+        assertThrows(
+                VmBuildException.class,
+                () -> VirtualMachine.builder().kernel(garbage).device(device).build());
         assertEquals(1, device.attached.get());
         assertEquals(1, device.closed.get());
     }

@@ -38,7 +38,10 @@ class VirtualMachineTest {
     }
 
     private VirtualMachineBuilder builder(Guests guest, ByteArrayOutputStream console) throws IOException {
-        return VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest(guest)).serial(console);
+        return VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(guest(guest))
+                .serial(console);
     }
 
     @Test
@@ -56,7 +59,10 @@ class VirtualMachineTest {
     @Test
     void bootcheckPassesWithTwoVcpus() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = builder(Guests.BOOTCHECK, console).vcpus(2).cmdline("bootcheck=1").build()) {
+        try (VirtualMachine vm = builder(Guests.BOOTCHECK, console)
+                .vcpus(2)
+                .cmdline("bootcheck=1")
+                .build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
             String out = console.toString();
             assertTrue(out.contains("bootcheck: done"), out);
@@ -109,7 +115,9 @@ class VirtualMachineTest {
                 assertTrue(status.description().startsWith("KVM internal error"), status.description());
             } else {
                 // Hardware KVM runs xgetbv; the guest then resets, or faults without XSAVE and shuts down.
-                assertTrue(status instanceof ExitStatus.TripleFault || status instanceof ExitStatus.GuestReset, status.description());
+                assertTrue(
+                        status instanceof ExitStatus.TripleFault || status instanceof ExitStatus.GuestReset,
+                        status.description());
             }
         }
     }
@@ -128,17 +136,26 @@ class VirtualMachineTest {
                 return "post-code port";
             }
         };
-        VmBuildException overlap = assertThrows(VmBuildException.class,
-                () -> builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x3f8, 1).build());
-        assertTrue(overlap.getMessage().startsWith("cannot build the VM: io bus: [0x3f8, 0x3f8] post-code port overlaps"),
+        VmBuildException overlap = assertThrows(
+                VmBuildException.class,
+                () -> builder(Guests.HELLO, new ByteArrayOutputStream())
+                        .ioDevice(nothing, 0x3f8, 1)
+                        .build());
+        assertTrue(
+                overlap.getMessage().startsWith("cannot build the VM: io bus: [0x3f8, 0x3f8] post-code port overlaps"),
                 overlap.getMessage());
         assertInstanceOf(IllegalArgumentException.class, overlap.getCause());
-        try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).ioDevice(nothing, 0x80, 1).build()) {
+        try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream())
+                .ioDevice(nothing, 0x80, 1)
+                .build()) {
             assertTrue(vm.ioBus().rangeOf(0x80).isPresent());
-            for (long port : new long[] {0x3f8, 0x2f8, 0x3e8, 0x2e8, 0x60, 0x64, 0x70, 0x71, 0xed, 0xf0, 0xcf8, 0xcff}) {
+            for (long port :
+                    new long[] {0x3f8, 0x2f8, 0x3e8, 0x2e8, 0x60, 0x64, 0x70, 0x71, 0xed, 0xf0, 0xcf8, 0xcff}) {
                 assertTrue(vm.ioBus().rangeOf(port).isPresent(), "a device at port " + Long.toHexString(port));
             }
-            assertEquals("Serial[ttyS1]", vm.ioBus().rangeOf(0x2f8).orElseThrow().device().toString());
+            assertEquals(
+                    "Serial[ttyS1]",
+                    vm.ioBus().rangeOf(0x2f8).orElseThrow().device().toString());
         }
     }
 
@@ -149,12 +166,15 @@ class VirtualMachineTest {
             ramdisk[i] = (byte) (i * 7);
         }
         Path initrd = Files.write(dir.resolve("initrd"), ramdisk);
-        try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream()).initrd(initrd).build()) {
+        try (VirtualMachine vm = builder(Guests.HELLO, new ByteArrayOutputStream())
+                .initrd(initrd)
+                .build()) {
             long hdr = X86Layout.ZERO_PAGE + boot_params.hdr$offset();
             long address = Integer.toUnsignedLong(vm.memory().getInt(hdr + setup_header.ramdisk_image$offset()));
             assertEquals(ramdisk.length, vm.memory().getInt(hdr + setup_header.ramdisk_size$offset()));
             assertEquals(0, address % 4096);
-            assertTrue(address + ramdisk.length <= 64L << 20 && address > 0x200000, "high, above the kernel: " + address);
+            assertTrue(
+                    address + ramdisk.length <= 64L << 20 && address > 0x200000, "high, above the kernel: " + address);
             byte[] loaded = new byte[ramdisk.length];
             vm.memory().readFully(address, loaded);
             assertArrayEquals(ramdisk, loaded);
@@ -165,9 +185,14 @@ class VirtualMachineTest {
     void aKernelThatIsNotOneFailsTheBuildWithTheReasonAndLeaksNothing() throws Exception {
         Path garbage = Files.write(dir.resolve("not-a-kernel"), "#!/bin/sh\necho hi\n".getBytes());
         long fds = openDescriptors();
-        VmBuildException e = assertThrows(VmBuildException.class,
-                () -> VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(garbage).build());
-        assertEquals("cannot build the VM: cannot load " + garbage + ": it is neither an ELF vmlinux nor a bzImage",
+        VmBuildException e = assertThrows(
+                VmBuildException.class,
+                () -> VirtualMachine.builder()
+                        .memory(VirtualMachineBuilder.MiB(16))
+                        .kernel(garbage)
+                        .build());
+        assertEquals(
+                "cannot build the VM: cannot load " + garbage + ": it is neither an ELF vmlinux nor a bzImage",
                 e.getMessage());
         assertEquals(fds, openDescriptors(), "the half-built VM was closed");
     }
@@ -187,7 +212,11 @@ class VirtualMachineTest {
 
     private static void runHello(Path hello) throws InterruptedException {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(hello).serial(console).build()) {
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(16))
+                .kernel(hello)
+                .serial(console)
+                .build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run());
         }
     }

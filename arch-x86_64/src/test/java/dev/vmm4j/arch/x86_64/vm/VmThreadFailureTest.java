@@ -37,26 +37,32 @@ import org.junit.jupiter.params.provider.MethodSource;
 class VmThreadFailureTest {
     @TempDir
     static Path dir;
+
     static Path hello;
 
     @BeforeAll
     static void guest() throws Exception {
         hello = Files.write(dir.resolve("hello.elf"), Guests.HELLO.elf());
-        runOnce(() -> new IllegalStateException("warm-up")); // class loading and the kick signal's first use, before counting
+        runOnce(() ->
+                new IllegalStateException("warm-up")); // class loading and the kick signal's first use, before counting
     }
 
     static Stream<Arguments> throwables() {
         return Stream.of(
-                Arguments.of("AssertionError", (Supplier<Throwable>) () -> new AssertionError("device invariant broken")),
+                Arguments.of(
+                        "AssertionError", (Supplier<Throwable>) () -> new AssertionError("device invariant broken")),
                 Arguments.of("StackOverflowError", (Supplier<Throwable>) StackOverflowError::new),
-                Arguments.of("LinkageError", (Supplier<Throwable>) () -> new NoClassDefFoundError("dev/example/Missing")),
+                Arguments.of(
+                        "LinkageError", (Supplier<Throwable>) () -> new NoClassDefFoundError("dev/example/Missing")),
                 Arguments.of("OutOfMemoryError", (Supplier<Throwable>) () -> new OutOfMemoryError("Java heap space")),
-                Arguments.of("RuntimeException", (Supplier<Throwable>) () -> new IllegalStateException("device broke")));
+                Arguments.of(
+                        "RuntimeException", (Supplier<Throwable>) () -> new IllegalStateException("device broke")));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("throwables")
-    void aBusDeviceThatThrowsEndsTheVmWithAFailureNamingTheVcpu(String kind, Supplier<Throwable> throwable) throws Exception {
+    void aBusDeviceThatThrowsEndsTheVmWithAFailureNamingTheVcpu(String kind, Supplier<Throwable> throwable)
+            throws Exception {
         long fds = Leaks.openDescriptors();
         Throwable thrown = throwable.get();
         ExitStatus status = runOnce(() -> thrown);
@@ -107,8 +113,12 @@ class VmThreadFailureTest {
     }
 
     private static ExitStatus run(BusDevice postCodePort) throws Exception {
-        try (VirtualMachine vm = VirtualMachine.builder().memory(VirtualMachineBuilder.MiB(16)).kernel(hello)
-                .serial(new ByteArrayOutputStream()).ioDevice(postCodePort, 0x80, 1).build()) {
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(16))
+                .kernel(hello)
+                .serial(new ByteArrayOutputStream())
+                .ioDevice(postCodePort, 0x80, 1)
+                .build()) {
             vm.start();
             Optional<ExitStatus> status = vm.awaitExit(Duration.ofSeconds(60));
             assertTrue(status.isPresent(), "the VM did not end after its vCPU thread died");

@@ -46,12 +46,20 @@ class Qcow2CrashTest {
         Random timing = new Random(seed);
         for (int round = 0; round < ROUNDS; round++) {
             long first = next;
-            Process writer = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    Qcow2CrashWriter.class.getName(), image.toString(), Long.toString(seed), Long.toString(first))
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process writer = new ProcessBuilder(
+                            ProcessHandle.current().info().command().orElse("java"),
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            Qcow2CrashWriter.class.getName(),
+                            image.toString(),
+                            Long.toString(seed),
+                            Long.toString(first))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             List<String> lines = new ArrayList<>();
-            BufferedReader out = new BufferedReader(new InputStreamReader(writer.getInputStream(), StandardCharsets.US_ASCII));
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(writer.getInputStream(), StandardCharsets.US_ASCII));
             String ready = out.readLine();
             if (!"READY".equals(ready)) {
                 writer.destroyForcibly();
@@ -69,7 +77,9 @@ class Qcow2CrashTest {
                 }
             });
             Thread.sleep(30 + timing.nextInt(400));
-            writer.toHandle().destroyForcibly(); // SIGKILL, through the handle: Process.destroy* would close our end of its stdout
+            writer.toHandle()
+                    .destroyForcibly(); // SIGKILL, through the handle: Process.destroy* would close our end of its
+            // stdout
             writer.waitFor(30, TimeUnit.SECONDS);
             reader.join();
 
@@ -87,7 +97,8 @@ class Qcow2CrashTest {
 
             ExternalCommand.Result check = QemuImg.img("check", image);
             if (check.status() != 0 && check.status() != 3) { // 3: leaked clusters only
-                fail("round " + round + ": qemu-img check found corruption (status " + check.status() + "):\n" + check.out() + check.err());
+                fail("round " + round + ": qemu-img check found corruption (status " + check.status() + "):\n"
+                        + check.out() + check.err());
             }
             verify(image, durable, seed, first, flushed, started, round);
             next = started + 1;
@@ -127,9 +138,10 @@ class Qcow2CrashTest {
                             touching.add(n);
                         }
                     }
-                    fail(String.format("round %d: block %d holds write %d; it must hold %d (writes %d..%d started, flushed through"
-                            + " %d) or one of %s; writes touching it from %d: %s", round, b, found, mustHold[b], first, started,
-                            flushed, mayHold.get(b), first, touching));
+                    fail(String.format(
+                            "round %d: block %d holds write %d; it must hold %d (writes %d..%d started, flushed through"
+                                    + " %d) or one of %s; writes touching it from %d: %s",
+                            round, b, found, mustHold[b], first, started, flushed, mayHold.get(b), first, touching));
                 }
                 if (!zeros && !Arrays.equals(block, Qcow2CrashWriter.stamp(found, b))) {
                     fail("round " + round + ": block " + b + " is torn: not write " + found + "'s bytes");

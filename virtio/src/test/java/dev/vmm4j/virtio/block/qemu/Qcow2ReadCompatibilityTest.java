@@ -12,10 +12,10 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Images qemu-img makes read back byte for byte as {@code qemu-img convert -O raw} reads them. */
 @RequiresQemuImg
@@ -61,12 +61,23 @@ class Qcow2ReadCompatibilityTest {
     }
 
     @ParameterizedTest(name = "compat={0} cluster_size={1} refcount_bits={2}")
-    @CsvSource({"0.10, 65536, 16", "1.1, 65536, 16", "1.1, 512, 1", "1.1, 4096, 64", "1.1, 2097152, 8", "0.10, 4096, 16"})
+    @CsvSource({"0.10, 65536, 16", "1.1, 65536, 16", "1.1, 512, 1", "1.1, 4096, 64", "1.1, 2097152, 8", "0.10, 4096, 16"
+    })
     void convertedImagesReadBack(String compat, int clusterSize, int refcountBits) throws IOException {
         Path raw = rawData();
         Path image = dir.resolve("image.qcow2");
-        QemuImg.img("convert", "-f", "raw", "-O", "qcow2", "-o", "compat=" + compat + ",cluster_size=" + clusterSize
-                + (compat.equals("0.10") ? "" : ",refcount_bits=" + refcountBits), raw, image).expect(0);
+        QemuImg.img(
+                        "convert",
+                        "-f",
+                        "raw",
+                        "-O",
+                        "qcow2",
+                        "-o",
+                        "compat=" + compat + ",cluster_size=" + clusterSize
+                                + (compat.equals("0.10") ? "" : ",refcount_bits=" + refcountBits),
+                        raw,
+                        image)
+                .expect(0);
         try (DiskImage opened = DiskImages.open(image, true)) {
             assertInstanceOf(Qcow2Image.class, opened);
             assertEquals(SIZE, opened.sizeBytes());
@@ -89,16 +100,20 @@ class Qcow2ReadCompatibilityTest {
         Path base = rawData();
         Path middle = dir.resolve("middle.qcow2");
         Path top = dir.resolve("top.qcow2");
-        QemuImg.img("create", "-f", "qcow2", "-b", "data.raw", "-F", "raw", middle).expect(0);
-        QemuImg.io("-c", "write -P 0xab 64k 8k", "-c", "write -z 1M 128k", "-c", "write -P 0x11 2047k 4k", middle).expect(0);
-        QemuImg.img("create", "-f", "qcow2", "-o", "compat=0.10", "-b", middle.getFileName(), "-F", "qcow2", top).expect(0);
+        QemuImg.img("create", "-f", "qcow2", "-b", "data.raw", "-F", "raw", middle)
+                .expect(0);
+        QemuImg.io("-c", "write -P 0xab 64k 8k", "-c", "write -z 1M 128k", "-c", "write -P 0x11 2047k 4k", middle)
+                .expect(0);
+        QemuImg.img("create", "-f", "qcow2", "-o", "compat=0.10", "-b", middle.getFileName(), "-F", "qcow2", top)
+                .expect(0);
         QemuImg.io("-c", "write -P 0x5c 100k 3k", top).expect(0);
         try (DiskImage opened = DiskImages.open(top, true)) {
             assertArrayEquals(qemuRaw(top), readAll(opened));
         }
         // A bigger overlay than its backing file: past the backing file's end it reads zeros.
         Path big = dir.resolve("big.qcow2");
-        QemuImg.img("create", "-f", "qcow2", "-b", base, "-F", "raw", big, String.valueOf(2 * SIZE)).expect(0);
+        QemuImg.img("create", "-f", "qcow2", "-b", base, "-F", "raw", big, String.valueOf(2 * SIZE))
+                .expect(0);
         try (DiskImage opened = DiskImages.open(big, true)) {
             assertArrayEquals(qemuRaw(big), readAll(opened));
         }

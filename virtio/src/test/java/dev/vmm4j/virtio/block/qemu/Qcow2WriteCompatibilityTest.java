@@ -30,7 +30,8 @@ class Qcow2WriteCompatibilityTest {
     Path dir;
 
     /** Random writes (and, on v3, discards) of every shape, mirrored in {@code model}. */
-    private static void workload(Qcow2Image image, byte[] model, long seed, int operations, boolean discards) throws IOException {
+    private static void workload(Qcow2Image image, byte[] model, long seed, int operations, boolean discards)
+            throws IOException {
         Random random = new Random(seed);
         for (int i = 0; i < operations; i++) {
             int length = switch (random.nextInt(4)) {
@@ -70,11 +71,19 @@ class Qcow2WriteCompatibilityTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"compat=1.1", "compat=0.10", "compat=1.1,cluster_size=512", "compat=1.1,cluster_size=4096,refcount_bits=2",
-            "compat=1.1,refcount_bits=64", "compat=1.1,cluster_size=2097152"})
+    @ValueSource(
+            strings = {
+                "compat=1.1",
+                "compat=0.10",
+                "compat=1.1,cluster_size=512",
+                "compat=1.1,cluster_size=4096,refcount_bits=2",
+                "compat=1.1,refcount_bits=64",
+                "compat=1.1,cluster_size=2097152"
+            })
     void imagesQemuMadeStayConsistent(String options) throws IOException {
         Path image = dir.resolve("qemu.qcow2");
-        QemuImg.img("create", "-f", "qcow2", "-o", options, image, String.valueOf(SIZE)).expect(0);
+        QemuImg.img("create", "-f", "qcow2", "-o", options, image, String.valueOf(SIZE))
+                .expect(0);
         byte[] model = new byte[SIZE];
         try (Qcow2Image opened = Qcow2Image.open(image, false)) {
             workload(opened, model, options.hashCode(), 400, options.startsWith("compat=1.1"));
@@ -133,8 +142,10 @@ class Qcow2WriteCompatibilityTest {
     void theRefcountTableGrowsWhenTheImageOutgrowsIt() throws IOException {
         // 512-byte clusters, 16-bit refcounts: qemu's one-cluster table covers 64 blocks of 256 clusters, 8 MiB.
         Path image = dir.resolve("grow.qcow2");
-        QemuImg.img("create", "-f", "qcow2", "-o", "cluster_size=512", image, String.valueOf(SIZE)).expect(0);
-        long tableBefore = java.nio.ByteBuffer.wrap(Files.readAllBytes(image), 48, 8).getLong();
+        QemuImg.img("create", "-f", "qcow2", "-o", "cluster_size=512", image, String.valueOf(SIZE))
+                .expect(0);
+        long tableBefore =
+                java.nio.ByteBuffer.wrap(Files.readAllBytes(image), 48, 8).getLong();
         byte[] model = new byte[SIZE];
         new Random(8).nextBytes(model);
         try (Qcow2Image opened = Qcow2Image.open(image, false)) {
@@ -142,7 +153,8 @@ class Qcow2WriteCompatibilityTest {
                 opened.write(at, MemorySegment.ofArray(model), at, 1 << 20);
             }
         }
-        long tableAfter = java.nio.ByteBuffer.wrap(Files.readAllBytes(image), 48, 8).getLong();
+        long tableAfter =
+                java.nio.ByteBuffer.wrap(Files.readAllBytes(image), 48, 8).getLong();
         assertTrue(tableAfter != tableBefore, "the refcount table moved to a bigger place");
         assertQemuAgrees(image, model);
     }
@@ -179,7 +191,8 @@ class Qcow2WriteCompatibilityTest {
         }
         assertQemuAgrees(image, model);
         Path snapshot = dir.resolve("snapshot.raw");
-        QemuImg.img("convert", "-l", "snapshot.name=before", "-O", "raw", image, snapshot).expect(0);
+        QemuImg.img("convert", "-l", "snapshot.name=before", "-O", "raw", image, snapshot)
+                .expect(0);
         byte[] expected = new byte[SIZE];
         Arrays.fill(expected, 0, 1 << 20, (byte) 0x42);
         assertArrayEquals(expected, Files.readAllBytes(snapshot), "the snapshot still holds the old data");

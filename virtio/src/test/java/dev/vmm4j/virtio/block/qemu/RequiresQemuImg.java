@@ -29,9 +29,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
                 return ConditionEvaluationResult.enabled("qemu-img and qemu-io are installed");
             }
             if (Boolean.getBoolean("vmm4j.requireQemuImg")) {
-                return ConditionEvaluationResult.enabled("qemu-img is required here (vmm4j.requireQemuImg) but missing: the test will fail");
+                return ConditionEvaluationResult.enabled(
+                        "qemu-img is required here (vmm4j.requireQemuImg) but missing: the test will fail");
             }
-            return ConditionEvaluationResult.disabled("qemu-img and qemu-io are not installed (apt-get install qemu-utils)");
+            return ConditionEvaluationResult.disabled(
+                    "qemu-img and qemu-io are not installed (apt-get install qemu-utils)");
         }
     }
 }
