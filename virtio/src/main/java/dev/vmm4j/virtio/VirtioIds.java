@@ -2,12 +2,19 @@ package dev.vmm4j.virtio;
 
 /** Virtio device IDs (virtio 1.2, section 5). */
 public final class VirtioIds {
+    /** Network card. */
     public static final int NET = 1;
+    /** Block device. */
     public static final int BLOCK = 2;
+    /** Console. */
     public static final int CONSOLE = 3;
+    /** Entropy source. */
     public static final int RNG = 4;
+    /** Memory balloon (the traditional one). */
     public static final int BALLOON = 5;
+    /** 9P transport, for sharing host files with the guest. */
     public static final int NINE_P = 9;
+    /** Socket device (vsock). */
     public static final int VSOCK = 19;
 
     private VirtioIds() {}

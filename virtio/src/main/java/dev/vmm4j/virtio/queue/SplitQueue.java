@@ -109,30 +109,37 @@ public final class SplitQueue {
         return ready;
     }
 
+    /** Sets whether the driver marked the queue ready. */
     public void setReady(boolean ready) {
         this.ready = ready;
     }
 
+    /** {@return the descriptor table's guest-physical address, as the driver programmed it} */
     public long descTableAddress() {
         return descTableGpa;
     }
 
+    /** Sets the descriptor table's guest-physical address; {@link #activate} checks it. */
     public void setDescTableAddress(long gpa) {
         this.descTableGpa = gpa;
     }
 
+    /** {@return the available ring's guest-physical address, as the driver programmed it} */
     public long availRingAddress() {
         return availRingGpa;
     }
 
+    /** Sets the available ring's guest-physical address; {@link #activate} checks it. */
     public void setAvailRingAddress(long gpa) {
         this.availRingGpa = gpa;
     }
 
+    /** {@return the used ring's guest-physical address, as the driver programmed it} */
     public long usedRingAddress() {
         return usedRingGpa;
     }
 
+    /** Sets the used ring's guest-physical address; {@link #activate} checks it. */
     public void setUsedRingAddress(long gpa) {
         this.usedRingGpa = gpa;
     }

@@ -25,9 +25,13 @@ public final class VirtqLayout {
     /** Bytes per descriptor. */
     public static final int DESC_SIZE = 16;
 
+    /** Offset in a descriptor of {@code addr}: the buffer's guest-physical address (u64). */
     public static final int DESC_ADDR = 0;
+    /** Offset in a descriptor of {@code len}: the buffer's length in bytes (u32). */
     public static final int DESC_LEN = 8;
+    /** Offset in a descriptor of {@code flags}: {@code VIRTQ_DESC_F_*} bits (u16). */
     public static final int DESC_FLAGS = 12;
+    /** Offset in a descriptor of {@code next}: the next descriptor's index if F_NEXT is set (u16). */
     public static final int DESC_NEXT = 14;
 
     /** The buffer continues in {@code next}. */
@@ -37,22 +41,31 @@ public final class VirtqLayout {
     /** The buffer holds a table of descriptors (VIRTIO_RING_F_INDIRECT_DESC). */
     public static final int VIRTQ_DESC_F_INDIRECT = 4;
 
+    /** Offset in the available ring of {@code flags}: {@code VIRTQ_AVAIL_F_*} bits (u16). */
     public static final int AVAIL_FLAGS = 0;
+    /** Offset in the available ring of {@code idx}: where the driver puts the next entry, mod 2^16 (u16). */
     public static final int AVAIL_IDX = 2;
+    /** Offset in the available ring of {@code ring}: heads of the available chains (u16 each). */
     public static final int AVAIL_RING = 4;
     /** The driver asks for no interrupts (when VIRTIO_RING_F_EVENT_IDX is not negotiated). */
     public static final int VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
 
+    /** Offset in the used ring of {@code flags}: {@code VIRTQ_USED_F_*} bits (u16). */
     public static final int USED_FLAGS = 0;
+    /** Offset in the used ring of {@code idx}: where the device puts the next element, mod 2^16 (u16). */
     public static final int USED_IDX = 2;
+    /** Offset in the used ring of {@code ring}: the used elements, each a chain's head and bytes written. */
     public static final int USED_RING = 4;
     /** Bytes per used element. */
     public static final int USED_ELEM_SIZE = 8;
     /** The device asks for no notifications (when VIRTIO_RING_F_EVENT_IDX is not negotiated). */
     public static final int VIRTQ_USED_F_NO_NOTIFY = 1;
 
+    /** Alignment in bytes of the descriptor table. */
     public static final int DESC_ALIGNMENT = 16;
+    /** Alignment in bytes of the available ring. */
     public static final int AVAIL_ALIGNMENT = 2;
+    /** Alignment in bytes of the used ring. */
     public static final int USED_ALIGNMENT = 4;
 
     /** The largest split queue: Queue Size is a power of 2 up to 32768. */

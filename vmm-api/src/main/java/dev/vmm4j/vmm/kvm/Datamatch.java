@@ -9,6 +9,7 @@ import java.util.Locale;
 public record Datamatch(int length, long value, boolean matchValue) {
     private static final Datamatch ANY = new Datamatch(0, 0, false);
 
+    /** Checks that a value match has a length of 1, 2, 4 or 8 bytes and a value that fits in it. */
     public Datamatch {
         if (matchValue && length != 1 && length != 2 && length != 4 && length != 8) {
             throw new IllegalArgumentException("datamatch length must be 1, 2, 4 or 8 bytes, got " + length);

@@ -41,6 +41,7 @@ public sealed interface VcpuExit {
             return KvmRun.EXIT_IO;
         }
 
+        /** {@return the I/O port ({@code io.port})} */
         public int port() {
             return run.ioPort();
         }
@@ -84,6 +85,7 @@ public sealed interface VcpuExit {
             return KvmRun.EXIT_IO;
         }
 
+        /** {@return the I/O port ({@code io.port})} */
         public int port() {
             return run.ioPort();
         }
@@ -380,10 +382,12 @@ public sealed interface VcpuExit {
             return KvmRun.EXIT_EXCEPTION;
         }
 
+        /** {@return the exception vector ({@code ex.exception}), e.g. 14 for a page fault} */
         public int exception() {
             return run.exceptionNumber();
         }
 
+        /** {@return the exception's error code ({@code ex.error_code}), 0 for vectors that push none} */
         public int errorCode() {
             return run.exceptionErrorCode();
         }
@@ -407,18 +411,22 @@ public sealed interface VcpuExit {
             return KvmRun.EXIT_DEBUG;
         }
 
+        /** {@return the exception vector ({@code debug.arch.exception}): 1 for {@code #DB}, 3 for {@code #BP}} */
         public int exception() {
             return run.debugException();
         }
 
+        /** {@return the guest address of the instruction ({@code debug.arch.pc})} */
         public long pc() {
             return run.debugPc();
         }
 
+        /** {@return the debug status register DR6: which breakpoint or step fired ({@code debug.arch.dr6})} */
         public long dr6() {
             return run.debugDr6();
         }
 
+        /** {@return the debug control register DR7 ({@code debug.arch.dr7})} */
         public long dr7() {
             return run.debugDr7();
         }
@@ -457,6 +465,7 @@ public sealed interface VcpuExit {
             return KvmRun.EXIT_HYPERCALL;
         }
 
+        /** {@return the hypercall number ({@code hypercall.nr})} */
         public long nr() {
             return run.hypercallNr();
         }

@@ -27,7 +27,8 @@ import java.util.Objects;
 
 /**
  * Guest memory made of host mappings: anonymous memory, memfds, files, or segments the caller owns. Built once with
- * {@link #builder()}, registered with a VM as memory slots by {@link #registerWith(Vm)}, and unmapped by
+ * {@link #builder()}, registered with a VM as memory slots by {@link #registerWith(dev.vmm4j.vmm.kvm.Vm,
+ * dev.vmm4j.vmm.kvm.MemorySlotFlag...)}, and unmapped by
  * {@link #close()}, after every vCPU and device thread has stopped.
  *
  * <p>Regions are page-aligned, non-empty and do not overlap; one may end at the top of the 64-bit address space.

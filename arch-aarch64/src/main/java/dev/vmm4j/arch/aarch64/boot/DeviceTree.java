@@ -16,7 +16,9 @@ import java.util.Optional;
 public final class DeviceTree {
     /** Which GIC the VM has: v3 when KVM offers it, else v2. */
     public enum GicVersion {
+        /** GICv2: a distributor and a CPU interface. */
         V2,
+        /** GICv3: a distributor and one redistributor per vCPU. */
         V3
     }
 

@@ -37,9 +37,13 @@ import java.util.regex.Pattern;
  * <p><b>Thread safety:</b> not thread-safe.
  */
 public final class FdtWriter {
+    /** The header's {@code magic}, which starts every blob. */
     public static final int MAGIC = 0xd00dfeed;
+    /** The header's {@code version}: the format version this writer produces. */
     public static final int VERSION = 17;
+    /** The header's {@code last_comp_version}: the lowest version this blob is backwards compatible with. */
     public static final int LAST_COMPATIBLE_VERSION = 16;
+
     static final int FDT_BEGIN_NODE = 1;
     static final int FDT_END_NODE = 2;
     static final int FDT_PROP = 3;

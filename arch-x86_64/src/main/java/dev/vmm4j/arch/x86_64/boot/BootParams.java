@@ -65,23 +65,27 @@ public final class BootParams {
         return map;
     }
 
+    /** Sets the bzImage's setup header, copied into the zero page's {@code hdr}; {@return this} */
     public BootParams setupHeader(byte[] header) {
         this.setupHeader = Optional.of(header.clone());
         return this;
     }
 
+    /** Sets where the command line is in guest memory and its size, the terminating NUL included; {@return this} */
     public BootParams commandLine(long address, int sizeWithNul) {
         this.cmdlineAddress = address;
         this.cmdlineSize = sizeWithNul;
         return this;
     }
 
+    /** Sets where the initrd is in guest memory and its size in bytes; {@return this} */
     public BootParams initrd(long address, long size) {
         this.initrdAddress = address;
         this.initrdSize = size;
         return this;
     }
 
+    /** Sets the e820 memory map, at most 128 entries; {@return this} */
     public BootParams e820(List<E820Entry> entries) {
         if (entries.size() > MAX_E820) {
             throw new IllegalArgumentException(

@@ -9,8 +9,11 @@ import java.lang.foreign.MemorySegment;
  * (an interrupt reloads CS from the table).
  */
 public final class Gdt {
+    /** Selector of the 64-bit code segment, GDT entry 1. */
     public static final int CODE_SELECTOR = 0x08;
+    /** Selector of the data segment, GDT entry 2. */
     public static final int DATA_SELECTOR = 0x10;
+    /** Selector of the TSS, GDT entry 3. */
     public static final int TSS_SELECTOR = 0x18;
 
     /** null, 64-bit code, data, 32-bit TSS (busy): what crosvm and Firecracker give the kernel. */
