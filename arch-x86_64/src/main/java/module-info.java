@@ -12,6 +12,7 @@ module dev.vmm4j.arch.x86_64 {
     exports dev.vmm4j.arch.x86_64.devices;
     exports dev.vmm4j.arch.x86_64.loader;
     exports dev.vmm4j.arch.x86_64.boot;
+    exports dev.vmm4j.arch.x86_64.assist;
 
     provides dev.vmm4j.vmm.arch.LinuxArch with
             dev.vmm4j.arch.x86_64.X86_64Arch;

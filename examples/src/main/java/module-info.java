@@ -7,6 +7,7 @@ module dev.vmm4j.examples {
     requires dev.vmm4j.virtio;
     requires dev.vmm4j.guests;
     requires info.picocli;
+    requires java.logging;
 
     exports dev.vmm4j.examples.control;
 

@@ -2,10 +2,18 @@ package dev.vmm4j.examples;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.Locale;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.StreamHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -47,7 +55,46 @@ public final class SimpleVmm implements Runnable {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
+        configureLogging(System.getenv("SIMPLE_VMM_DEBUG") != null);
         System.exit(execute(args, System.out, System.err));
+    }
+
+    /**
+     * Shows vmm4j's log records on stderr as one line each, {@code simple-vmm: warning: ...}: warnings and errors only,
+     * or everything with stack traces when {@code debug}. vmm4j's notes about how it adapted to the host (at INFO) stay
+     * out of a command's output unless asked for.
+     */
+    static void configureLogging(boolean debug) {
+        Logger root = Logger.getLogger("");
+        for (Handler handler : root.getHandlers()) {
+            root.removeHandler(handler);
+        }
+        Handler stderr =
+                new StreamHandler(System.err, new Formatter() {
+                    @Override
+                    public String format(LogRecord record) {
+                        StringWriter text = new StringWriter();
+                        text.append("simple-vmm: ")
+                                .append(record.getLevel().getName().toLowerCase(Locale.ROOT))
+                                .append(": ")
+                                .append(formatMessage(record))
+                                .append(System.lineSeparator());
+                        if (debug && record.getThrown() != null) {
+                            record.getThrown().printStackTrace(new PrintWriter(text));
+                        }
+                        return text.toString();
+                    }
+                }) {
+                    @Override
+                    public synchronized void publish(LogRecord record) {
+                        super.publish(record);
+                        flush();
+                    }
+                };
+        Level level = debug ? Level.ALL : Level.WARNING;
+        stderr.setLevel(level);
+        root.setLevel(level);
+        root.addHandler(stderr);
     }
 
     /** {@return the exit status of running {@code args}, writing to {@code out} and {@code err}} */

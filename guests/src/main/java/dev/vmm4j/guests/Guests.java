@@ -38,7 +38,17 @@ public enum Guests {
      * vCPU 0 posts a read, waits until the host writes 1 to the mailbox at {@link #MAILBOX}, resets the device and prints
      * "reset_during_io: reset done, status 0" when that write returns.
      */
-    RESET_DURING_IO("reset_during_io");
+    RESET_DURING_IO("reset_during_io"),
+    /**
+     * Executes int3 (with an IDT whose breakpoint handler counts) and fwait, which an emulating KVM rejects: prints
+     * "assists: int3 trapped to the guest's handler 1 time(s)" and "assists: fwait passed".
+     */
+    ASSISTS("assists"),
+    /**
+     * Executes syscall from ring 3: prints "syscall_probe: entered ring 0" where KVM can run user space, or
+     * "syscall_probe: FAIL still in ring 3 at LSTAR" (or faults) where it cannot.
+     */
+    SYSCALL_PROBE("syscall_probe");
 
     /** The guest-physical address of the word {@link #RESET_DURING_IO} waits on. */
     public static final long MAILBOX = 0xf000;

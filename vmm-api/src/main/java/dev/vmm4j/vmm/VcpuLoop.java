@@ -1,12 +1,12 @@
 package dev.vmm4j.vmm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.vmm.arch.ArchMachine;
 import dev.vmm4j.vmm.bus.Bus;
 import dev.vmm4j.vmm.kvm.Vcpu;
 import dev.vmm4j.vmm.kvm.VcpuExit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.IntToLongFunction;
 
 /**
  * One vCPU's thread: KVM_RUN, decode the exit, dispatch port I/O and MMIO to the buses, and turn the exits that end
@@ -22,7 +22,7 @@ final class VcpuLoop implements Runnable {
     private final Bus mmioBus;
     private final Consumer<ExitStatus> finish;
     private final BooleanSupplier finished;
-    private final IntToLongFunction programCounter;
+    private final ArchMachine machine;
 
     VcpuLoop(
             Vcpu vcpu,
@@ -30,8 +30,8 @@ final class VcpuLoop implements Runnable {
             Bus mmioBus,
             Consumer<ExitStatus> finish,
             BooleanSupplier finished,
-            IntToLongFunction programCounter) {
-        this.programCounter = programCounter;
+            ArchMachine machine) {
+        this.machine = machine;
         this.vcpu = vcpu;
         this.ioBus = ioBus;
         this.mmioBus = mmioBus;
@@ -75,6 +75,9 @@ final class VcpuLoop implements Runnable {
                 return new ExitStatus.TripleFault(vcpu.id());
             }
             case VcpuExit.InternalError error -> {
+                if (machine.assist(vcpu.id(), error)) {
+                    return null; // the architecture completed what KVM could not
+                }
                 return new ExitStatus.InternalError(vcpu.id(), error.suberror(), rip(), error.instructionBytes());
             }
             case VcpuExit.FailEntry fail -> {
@@ -98,7 +101,7 @@ final class VcpuLoop implements Runnable {
 
     private long rip() {
         try {
-            return programCounter.applyAsLong(vcpu.id());
+            return machine.programCounter(vcpu.id());
         } catch (RuntimeException e) {
             return -1; // the report goes on without it
         }

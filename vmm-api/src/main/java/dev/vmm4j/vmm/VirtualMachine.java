@@ -238,8 +238,7 @@ public final class VirtualMachine implements AutoCloseable {
                 loopThreads.add(loop.start(body -> vmThread(loop.name(), false, body)));
             }
             for (Vcpu vcpu : vcpus) {
-                VcpuLoop loop =
-                        new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, machine::programCounter);
+                VcpuLoop loop = new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, machine);
                 Thread thread = vmThread("vcpu-" + vcpu.id(), false, loop);
                 vcpuThreads.add(thread);
                 thread.start();

@@ -1,5 +1,8 @@
 package dev.vmm4j.arch.x86_64;
 
+import dev.vmm4j.arch.x86_64.assist.EmulationAssists;
+import dev.vmm4j.arch.x86_64.assist.FailedInstruction;
+import dev.vmm4j.arch.x86_64.assist.VcpuControl;
 import dev.vmm4j.arch.x86_64.boot.BootParams;
 import dev.vmm4j.arch.x86_64.boot.CpuidFilter;
 import dev.vmm4j.arch.x86_64.boot.MpTable;
@@ -11,7 +14,11 @@ import dev.vmm4j.arch.x86_64.loader.Initrd;
 import dev.vmm4j.arch.x86_64.loader.InvalidKernelException;
 import dev.vmm4j.arch.x86_64.loader.KernelLoader;
 import dev.vmm4j.arch.x86_64.loader.LoadedKernel;
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.kvm_regs;
+import dev.vmm4j.kvm.bindings.kvm_segment;
+import dev.vmm4j.kvm.bindings.kvm_sregs;
+import dev.vmm4j.kvm.bindings.kvm_vcpu_events;
 import dev.vmm4j.kvm.bindings.setup_header;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.arch.ArchMachine;
@@ -27,6 +34,7 @@ import dev.vmm4j.vmm.devices.Serial;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.kvm.Cpuid;
 import dev.vmm4j.vmm.kvm.Vcpu;
+import dev.vmm4j.vmm.kvm.VcpuExit;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import dev.vmm4j.vmm.memory.GuestRegion;
@@ -39,6 +47,7 @@ import java.nio.ByteOrder;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One x86_64 VM's machine, as crosvm sets it up: the in-kernel irqchip and PIT (and the TSS and identity-map pages
@@ -56,21 +65,39 @@ final class X86Machine implements ArchMachine {
     /** The boot protocol's initrd ceiling for kernels that do not say (2 GiB - 1). */
     private static final long DEFAULT_INITRD_ADDR_MAX = 0x7fff_ffffL;
 
+    private static final System.Logger LOG = System.getLogger(X86Machine.class.getName());
+    /** Whether the warning that KVM did not take the CPUID was given: once per JVM, it is a property of the host. */
+    private static final AtomicBoolean CPUID_WARNED = new AtomicBoolean();
+    /** Likewise for the warning that KVM does not complete hypercalls. */
+    private static final AtomicBoolean HYPERCALLS_WARNED = new AtomicBoolean();
+    /**
+     * What Linux needs on a KVM that emulates ring 0 and does not take a CPUID table (this project's development
+     * machines): it must be told not to use the CPU features that KVM's instruction emulator cannot run (popcnt, cx16,
+     * smap, rdtscp, 3dnowprefetch, clflushopt, clwb, ssse3, pclmulqdq, aes, in Linux's feature numbers) nor XSAVE, PCID,
+     * INVPCID and FSGSBASE, since hiding them in CPUID has no effect there.
+     */
+    public static final String EMULATING_KVM_PARAMETERS =
+            "clearcpuid=151,141,308,59,200,311,312,137,129,153 noxsave nopcid noinvpcid nofsgsbase";
+
     private final MachineContext context;
+    private final EmulationAssists assists;
+    private final boolean adaptLinuxToEmulatingKvm;
     private List<Vcpu> vcpus;
 
-    private X86Machine(MachineContext context) {
+    private X86Machine(MachineContext context, EmulationAssists assists, boolean adaptLinuxToEmulatingKvm) {
         this.context = context;
+        this.assists = assists;
+        this.adaptLinuxToEmulatingKvm = adaptLinuxToEmulatingKvm;
     }
 
     /** Creates the irqchip and PIT and puts the platform devices on the I/O bus. */
-    static X86Machine create(MachineContext context) {
+    static X86Machine create(MachineContext context, EmulationAssists assists, boolean adaptLinuxToEmulatingKvm) {
         context.vm().setIdentityMapAddress(X86Layout.IDENTITY_MAP);
         context.vm().setTssAddress(X86Layout.TSS);
         context.vm().createIrqchip();
         context.vm().createPit2(0);
         addPlatformDevices(context);
-        return new X86Machine(context);
+        return new X86Machine(context, assists, adaptLinuxToEmulatingKvm);
     }
 
     private static void addPlatformDevices(MachineContext context) {
@@ -112,10 +139,31 @@ final class X86Machine implements ArchMachine {
         if (vcpus != null) {
             throw new IllegalStateException("this x86_64 machine has booted already");
         }
+        // The vCPUs and their CPUID first: whether KVM takes a CPUID table decides what the command line needs.
+        boolean hypercalls = HypercallProbe.hypercallsComplete(context.kvm());
+        if (!hypercalls && HYPERCALLS_WARNED.compareAndSet(false, true)) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "KVM on this host does not complete a guest's hypercalls (a probe's"
+                            + " never returned): guests are not offered the paravirtual features that need them (PV IPIs, PV"
+                            + " sched yield, PV unhalt), without which Linux could not bring up a second vCPU here");
+        }
+        List<Vcpu> created = new ArrayList<>();
+        Cpuid supported = context.kvm().supportedCpuid();
+        boolean cpuidTaken = true;
+        for (int id = 0; id < context.vcpuCount(); id++) {
+            Vcpu vcpu = context.vm().createVcpu(id);
+            created.add(vcpu);
+            Cpuid cpuid = CpuidFilter.forVcpu(supported, id, context.vcpuCount(), !hypercalls, spec.cpuidCustomiser());
+            vcpu.setCpuid(cpuid);
+            if (id == 0) {
+                cpuidTaken = checkTaken(cpuid, vcpu.getCpuid());
+            }
+            VcpuBootState.configureLapic(vcpu);
+        }
+        vcpus = List.copyOf(created);
+        String commandLine = commandLine(spec, devices, !cpuidTaken && adaptLinuxToEmulatingKvm);
         GuestMemory memory = context.devices().memory();
-        String commandLine = commandLine(spec, devices);
-        long entry;
-        long cr3;
         try {
             LoadedKernel kernel = KernelLoader.load(
                     spec.kernel(),
@@ -135,32 +183,26 @@ final class X86Machine implements ArchMachine {
                 params.initrd(initrd.address(), initrd.size());
             }
             params.writeTo(memory, X86Layout.ZERO_PAGE);
-            cr3 = VcpuBootState.writeTables(memory);
+            long cr3 = VcpuBootState.writeTables(memory);
             MpTable.write(memory, context.vcpuCount());
-            entry = kernel.entry();
+            VcpuBootState.configureBootVcpu(vcpus.getFirst(), cr3, kernel.entry(), X86Layout.ZERO_PAGE);
+            return new Boot(vcpus, kernel.entry(), commandLine);
         } catch (InvalidKernelException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         } catch (GuestMemoryException e) {
             throw new IllegalArgumentException("the boot structures do not fit in guest memory: " + e.getMessage(), e);
         }
-        List<Vcpu> created = new ArrayList<>();
-        Cpuid supported = context.kvm().supportedCpuid();
-        for (int id = 0; id < context.vcpuCount(); id++) {
-            Vcpu vcpu = context.vm().createVcpu(id);
-            created.add(vcpu);
-            vcpu.setCpuid(CpuidFilter.forVcpu(supported, id, context.vcpuCount(), spec.cpuidCustomiser()));
-            if (id == 0) {
-                VcpuBootState.configureBootVcpu(vcpu, cr3, entry, X86Layout.ZERO_PAGE);
-            }
-            VcpuBootState.configureLapic(vcpu);
-        }
-        vcpus = List.copyOf(created);
-        return new Boot(vcpus, entry, commandLine);
     }
 
-    /** {@return the architecture's parameters, one {@code virtio_mmio.device=} per device, then the embedder's} */
-    static String commandLine(BootSpec spec, List<DeviceNode> devices) {
+    /**
+     * {@return the architecture's parameters, those that keep Linux off what an emulating KVM cannot run (if
+     * {@code forEmulatingKvm}), one {@code virtio_mmio.device=} per device, then the embedder's}
+     */
+    static String commandLine(BootSpec spec, List<DeviceNode> devices, boolean forEmulatingKvm) {
         KernelCmdline commandLine = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(BASE_COMMAND_LINE);
+        if (forEmulatingKvm) {
+            commandLine.insertStr(EMULATING_KVM_PARAMETERS);
+        }
         for (DeviceNode device : devices) {
             commandLine.insertStr(CommandLineDevices.parameter(device));
         }
@@ -183,15 +225,96 @@ final class X86Machine implements ArchMachine {
         return limit;
     }
 
-    @Override
-    public long programCounter(int vcpu) {
+    /**
+     * {@return whether KVM_GET_CPUID2 gives back what KVM_SET_CPUID2 was given} Some KVMs (this project's development
+     * machines') accept a table and go on showing the guest the host's CPUID, so masking a feature there does nothing;
+     * the first such VM of a JVM logs the differences (a note where the machine adapts Linux to it, else a warning).
+     */
+    private boolean checkTaken(Cpuid set, Cpuid read) {
+        List<String> differences = CpuidCheck.differences(set, read);
+        if (!differences.isEmpty() && CPUID_WARNED.compareAndSet(false, true)) {
+            // Where the machine adapts Linux to it this is a note; where it does not, hidden features leak to the
+            // guest.
+            LOG.log(
+                    adaptLinuxToEmulatingKvm ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+                    "KVM did not take the CPUID vmm4j set (" + differences.size()
+                            + " registers differ, such as "
+                            + String.join("; ", differences.subList(0, Math.min(3, differences.size())))
+                            + "): the guest sees host features vmm4j hid"
+                            + (adaptLinuxToEmulatingKvm
+                                    ? "; for Linux, the x86_64 machine adds \"" + EMULATING_KVM_PARAMETERS
+                                            + "\" to the command line"
+                                    : ""));
+        }
+        return differences.isEmpty();
+    }
+
+    private Vcpu vcpu(int vcpu) {
         if (vcpus == null || vcpu < 0 || vcpu >= vcpus.size()) {
             throw new IllegalArgumentException("this machine has no vCPU " + vcpu);
         }
+        return vcpus.get(vcpu);
+    }
+
+    @Override
+    public long programCounter(int vcpu) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment regs = kvm_regs.allocate(arena);
-            vcpus.get(vcpu).getRegs(regs);
+            vcpu(vcpu).getRegs(regs);
             return kvm_regs.rip(regs);
+        }
+    }
+
+    /**
+     * Completes an instruction KVM's emulator failed on, if one of the machine's {@link EmulationAssists} knows it,
+     * deciding from the bytes KVM reported and the privilege level (SS.DPL) only.
+     */
+    @Override
+    public boolean assist(int id, VcpuExit.InternalError error) {
+        if (error.suberror() != LinuxHeaders.KVM_INTERNAL_ERROR_EMULATION() || !error.hasInstructionBytes()) {
+            return false;
+        }
+        Vcpu vcpu = vcpu(id);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment regs = kvm_regs.allocate(arena);
+            MemorySegment sregs = kvm_sregs.allocate(arena);
+            vcpu.getRegs(regs);
+            vcpu.getSregs(sregs);
+            int cpl = kvm_segment.dpl(kvm_sregs.ss(sregs)) & 3;
+            FailedInstruction instruction =
+                    new FailedInstruction(id, kvm_regs.rip(regs), cpl, error.instructionBytes());
+            return assists.complete(instruction, new VcpuControl() {
+                @Override
+                public void skip(int length) {
+                    if (length < 1 || length > FailedInstruction.MAX_LENGTH) {
+                        throw new IllegalArgumentException("an instruction is 1 to 15 bytes, not " + length);
+                    }
+                    kvm_regs.rip(regs, kvm_regs.rip(regs) + length);
+                    vcpu.setRegs(regs);
+                }
+
+                @Override
+                public void injectException(int vector) {
+                    if (vector < 0 || vector > 31) {
+                        throw new IllegalArgumentException("an exception vector is 0 to 31, not " + vector);
+                    }
+                    MemorySegment events = kvm_vcpu_events.allocate(arena);
+                    vcpu.getVcpuEvents(events);
+                    MemorySegment exception = kvm_vcpu_events.exception(events);
+                    kvm_vcpu_events.exception.injected(exception, (byte) 1);
+                    kvm_vcpu_events.exception.nr(exception, (byte) vector);
+                    kvm_vcpu_events.exception.has_error_code(exception, (byte) 0);
+                    kvm_vcpu_events.exception.error_code(exception, 0);
+                    vcpu.setVcpuEvents(events);
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "vcpu " + id + ": could not look at or complete the instruction KVM"
+                            + " failed on; the VM ends with KVM's error",
+                    e);
+            return false;
         }
     }
 

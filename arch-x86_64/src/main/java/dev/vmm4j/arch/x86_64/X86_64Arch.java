@@ -1,5 +1,6 @@
 package dev.vmm4j.arch.x86_64;
 
+import dev.vmm4j.arch.x86_64.assist.EmulationAssists;
 import dev.vmm4j.arch.x86_64.boot.X86Layout;
 import dev.vmm4j.vmm.arch.ArchMachine;
 import dev.vmm4j.vmm.arch.LinuxArch;
@@ -9,17 +10,61 @@ import dev.vmm4j.vmm.arch.RamRegion;
 import dev.vmm4j.vmm.resources.SystemAllocator;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * x86_64 Linux on KVM, as crosvm boots it: RAM from 0 with the MMIO hole below 4 GiB (devices get windows from
  * {@code 0xd0000000} and IOAPIC lines from 5), and per VM an {@link X86Machine}: the in-kernel irqchip and PIT, the
  * legacy PC devices, an ELF vmlinux or bzImage with its boot structures, and the vCPUs.
  *
- * <p><b>Thread safety:</b> stateless, so safe for concurrent use: one instance builds any number of VMs.
+ * <h2>A KVM that emulates ring 0</h2>
+ * This project's development machines have one, and Linux needs three things there, each of which does nothing on
+ * hardware KVM: instructions its emulator rejects but the VMM can complete (int3 and fwait) are completed by the
+ * machine's {@link EmulationAssists}; paravirtual features that need a hypercall are hidden from the guest when a probe
+ * finds that hypercalls never return there (else Linux cannot start a second vCPU); and since that KVM ignores the
+ * CPUID table it is given, Linux's own {@code clearcpuid=} and friends keep it off the features the emulator cannot
+ * run ({@link #emulatingKvmParameters()}).
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use: one instance builds any number of VMs; it holds nothing per VM
+ * (its assists only count, atomically).
  */
 public final class X86_64Arch implements LinuxArch {
-    /** The x86_64 architecture; {@link java.util.ServiceLoader} makes one. */
-    public X86_64Arch() {}
+    private final EmulationAssists assists;
+    private final boolean adaptLinuxToEmulatingKvm;
+
+    /**
+     * The x86_64 architecture with the {@linkplain EmulationAssists#standard() standard emulation assists}, adapting
+     * Linux's command line to a KVM that emulates ring 0; {@link java.util.ServiceLoader} makes one.
+     */
+    public X86_64Arch() {
+        this(EmulationAssists.standard(), true);
+    }
+
+    /** The x86_64 architecture completing what KVM's emulator cannot with {@code assists} (which count for every VM). */
+    public X86_64Arch(EmulationAssists assists) {
+        this(assists, true);
+    }
+
+    /**
+     * The x86_64 architecture completing what KVM's emulator cannot with {@code assists}, and, if
+     * {@code adaptLinuxToEmulatingKvm} and KVM does not take the CPUID table (the mark of a KVM that emulates ring 0),
+     * putting {@link #emulatingKvmParameters()} on the kernel command line so that Linux keeps off what
+     * that KVM cannot run. Where KVM takes the table (hardware KVM), nothing is added.
+     */
+    public X86_64Arch(EmulationAssists assists, boolean adaptLinuxToEmulatingKvm) {
+        this.assists = Objects.requireNonNull(assists, "assists");
+        this.adaptLinuxToEmulatingKvm = adaptLinuxToEmulatingKvm;
+    }
+
+    /** {@return the parameters the machine adds for Linux on a KVM that emulates ring 0 and does not take CPUID} */
+    public static String emulatingKvmParameters() {
+        return X86Machine.EMULATING_KVM_PARAMETERS;
+    }
+
+    /** {@return the emulation assists this architecture's machines use, with their counts} */
+    public EmulationAssists assists() {
+        return assists;
+    }
 
     @Override
     public String name() {
@@ -50,7 +95,7 @@ public final class X86_64Arch implements LinuxArch {
 
     @Override
     public ArchMachine createMachine(MachineContext context) {
-        return X86Machine.create(context);
+        return X86Machine.create(context, assists, adaptLinuxToEmulatingKvm);
     }
 
     @Override

@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.random.RandomGenerator;
 
 /**
@@ -33,6 +34,7 @@ public final class RngDevice implements VirtioDevice {
     private final RandomGenerator source;
     private final byte[] buffer = new byte[MAX_BYTES_PER_REQUEST];
     private final ServedQueues served = new ServedQueues();
+    private final AtomicLong bytesServed = new AtomicLong();
 
     /** An entropy device fed from the host's non-blocking secure random source. */
     public RngDevice() {
@@ -96,7 +98,13 @@ public final class RngDevice implements VirtioDevice {
         byte[] random = bytes == buffer.length ? buffer : new byte[bytes];
         source.nextBytes(random);
         chain.writeWritable(0, MemorySegment.ofArray(random));
+        bytesServed.addAndGet(bytes);
         return bytes;
+    }
+
+    /** {@return how many random bytes the device has given the driver} */
+    public long bytesServed() {
+        return bytesServed.get();
     }
 
     @Override

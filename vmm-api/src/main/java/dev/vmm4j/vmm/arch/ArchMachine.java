@@ -1,6 +1,7 @@
 package dev.vmm4j.vmm.arch;
 
 import dev.vmm4j.vmm.devices.DeviceNode;
+import dev.vmm4j.vmm.kvm.VcpuExit;
 import java.io.IOException;
 import java.util.List;
 
@@ -10,7 +11,7 @@ import java.util.List;
  * {@code context.devices().closeOnExit(..)}, the one way a VM learns what to close; the VM itself closes the vCPUs.
  *
  * <p><b>Thread safety:</b> {@link #boot} is called once, on the thread that builds the VM;
- * {@link #programCounter(int)} on the thread of that vCPU.
+ * {@link #programCounter(int)} and {@link #assist} on the thread of that vCPU.
  */
 public interface ArchMachine {
     /**
@@ -28,4 +29,14 @@ public interface ArchMachine {
 
     /** {@return vCPU {@code vcpu}'s program counter (x86: RIP), for error reports; call it on that vCPU's thread} */
     long programCounter(int vcpu);
+
+    /**
+     * KVM could not go on with vCPU {@code vcpu} ({@code error}); the architecture may complete what KVM could not (on
+     * x86, an instruction its emulator rejected) and return true, and the vCPU runs on. False, the default, ends the VM
+     * with {@code ExitStatus.InternalError}. Called on that vCPU's thread; it decides from what KVM reported, never
+     * guesses.
+     */
+    default boolean assist(int vcpu, VcpuExit.InternalError error) {
+        return false;
+    }
 }

@@ -21,11 +21,32 @@ public final class CpuidFilter {
     public static final int ECX_OSXSAVE = 1 << 27;
     /** Leaf 1 EDX bit 28: the package has several logical processors. */
     private static final int EDX_HTT = 1 << 28;
+    /** KVM's paravirtual feature leaf (KVM_CPUID_FEATURES in {@code <asm/kvm_para.h>}). */
+    public static final int KVM_CPUID_FEATURES = 0x4000_0001;
+    /**
+     * The paravirtual features of KVM_CPUID_FEATURES EAX whose use needs a hypercall: PV_UNHALT (7, kicks a halted
+     * vCPU), PV_SEND_IPI (11), PV_SCHED_YIELD (13) and HC_MAP_GPA_RANGE (16), as {@code <asm/kvm_para.h>} numbers them.
+     */
+    public static final int KVM_HYPERCALL_FEATURES = (1 << 7) | (1 << 11) | (1 << 13) | (1 << 16);
 
     private CpuidFilter() {}
 
     /** {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, after {@code customiser}} */
     public static Cpuid forVcpu(Cpuid supported, int vcpuId, int vcpuCount, UnaryOperator<CpuidEntry> customiser) {
+        return forVcpu(supported, vcpuId, vcpuCount, false, customiser);
+    }
+
+    /**
+     * {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, without KVM's hypercall-based
+     * paravirtual features if {@code withoutHypercalls} (for a KVM that does not complete hypercalls), after
+     * {@code customiser}}
+     */
+    public static Cpuid forVcpu(
+            Cpuid supported,
+            int vcpuId,
+            int vcpuCount,
+            boolean withoutHypercalls,
+            UnaryOperator<CpuidEntry> customiser) {
         return supported
                 .map(entry -> switch (entry.function()) {
                     case 1 ->
@@ -35,6 +56,11 @@ public final class CpuidFilter {
                                 entry.ecx() | ECX_HYPERVISOR,
                                 vcpuCount > 1 ? entry.edx() | EDX_HTT : entry.edx() & ~EDX_HTT);
                     case 0xb, 0x1f -> entry.withRegisters(entry.eax(), entry.ebx(), entry.ecx(), vcpuId); // x2APIC id
+                    case KVM_CPUID_FEATURES ->
+                        withoutHypercalls
+                                ? entry.withRegisters(
+                                        entry.eax() & ~KVM_HYPERCALL_FEATURES, entry.ebx(), entry.ecx(), entry.edx())
+                                : entry;
                     default -> entry;
                 })
                 .map(customiser);

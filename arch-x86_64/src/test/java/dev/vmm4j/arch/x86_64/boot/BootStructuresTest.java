@@ -117,4 +117,23 @@ class BootStructuresTest {
                         & (1 << 28),
                 "one vCPU: no HTT");
     }
+
+    @Test
+    void kvmsHypercallFeaturesAreHiddenWhenHypercallsDoNotComplete() {
+        int features = 0x01ff_ffff; // every paravirtual feature KVM knows, and more
+        Cpuid supported = new Cpuid(List.of(
+                new CpuidEntry(0x4000_0000, 0, 0, 0x4000_0001, 0x4b4d564b, 0x564b4d56, 0x4d),
+                new CpuidEntry(CpuidFilter.KVM_CPUID_FEATURES, 0, 0, features, 0, 0, 0x1)));
+        CpuidEntry with = CpuidFilter.forVcpu(supported, 0, 2, false, UnaryOperator.identity())
+                .find(CpuidFilter.KVM_CPUID_FEATURES, 0)
+                .orElseThrow();
+        assertEquals(features, with.eax(), "hypercalls work: everything is offered");
+        CpuidEntry without = CpuidFilter.forVcpu(supported, 0, 2, true, UnaryOperator.identity())
+                .find(CpuidFilter.KVM_CPUID_FEATURES, 0)
+                .orElseThrow();
+        // PV_UNHALT 7, PV_SEND_IPI 11, PV_SCHED_YIELD 13, HC_MAP_GPA_RANGE 16; kvmclock (0, 3), steal time (5), PV EOI
+        // (6) and PV TLB flush (9) need no hypercall and stay.
+        assertEquals(features & ~((1 << 7) | (1 << 11) | (1 << 13) | (1 << 16)), without.eax());
+        assertEquals(0x1, without.edx(), "the hints are kept");
+    }
 }

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Debian's stock kernel through {@code VirtualMachine.builder()}: its bzImage decompressed on the host and entered at
- * startup_64, it prints its banner, our command line and our e820 map over our COM1, and finds our MP table. On this
+ * startup_64, it prints its banner, our command line (the machine's parameters, those it adds on an emulating KVM, then
+ * ours) and our e820 map over our COM1, and finds our MP table. On this
  * project's emulated KVM it cannot get much further (see DESIGN.md), so the test stops the VM once the lines are there.
  */
 @RequiresKvm
@@ -31,7 +32,8 @@ class DebianKernelBootTest {
 
     private static final List<String> EXPECTED = List.of(
             "Linux version 6.1",
-            "Command line: console=ttyS0 reboot=k panic=-1 " + PARAMETERS,
+            "Command line: console=ttyS0 reboot=k panic=-1 ",
+            PARAMETERS,
             "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
             "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable",
             "found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]");

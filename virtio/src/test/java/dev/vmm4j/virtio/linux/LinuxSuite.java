@@ -1,0 +1,48 @@
+package dev.vmm4j.virtio.linux;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** What the Linux guest suite's boots share: their time limits, their checks of the kernel log, and where logs go. */
+final class LinuxSuite {
+    /** From start to init on this project's emulating KVM: about 2.5 minutes with two vCPUs; on hardware, a second. */
+    static final Duration BOOT_TIMEOUT = Duration.ofMinutes(8);
+    /** For a driver to act on what the host changed (a balloon target). */
+    static final Duration DRIVER_TIMEOUT = Duration.ofMinutes(3);
+    /** Lines that mean the kernel went wrong, whatever the test checks. */
+    private static final List<String> TROUBLE = List.of("BUG:", "Oops", "Call Trace", "WARNING:", "Kernel panic");
+
+    private LinuxSuite() {}
+
+    /** Fails unless every one of {@code lines} is in the kernel log. */
+    static void assertLines(Console console, String... lines) {
+        String log = console.text();
+        for (String line : lines) {
+            assertTrue(log.contains(line), "no \"" + line + "\" in the kernel log:\n" + log);
+        }
+    }
+
+    /** Fails if the kernel log shows a bug, an oops, a warning or a panic. */
+    static void assertNoKernelTrouble(Console console) {
+        String log = console.text();
+        for (String trouble : TROUBLE) {
+            assertTrue(!log.contains(trouble), "\"" + trouble + "\" in the kernel log:\n" + log);
+        }
+    }
+
+    /** Keeps a boot's console in {@code target/linux-guest-suite/}, for reading after the build. */
+    static void keepLog(Class<?> test, Console console) {
+        try {
+            Path logs = Files.createDirectories(Path.of("target", "linux-guest-suite"));
+            Files.writeString(logs.resolve(test.getSimpleName() + ".log"), console.text());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
