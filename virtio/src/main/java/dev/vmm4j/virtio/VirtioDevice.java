@@ -23,8 +23,10 @@ import java.util.List;
  * for that request (see {@link dev.vmm4j.virtio.queue.DescriptorChain}), a broken queue as a reason to
  * {@linkplain VirtioInterrupt#signalNeedsReset need a reset}, and lets no exception escape its event handlers.
  *
- * <p><b>Thread safety:</b> the transport calls these methods from vCPU threads, one at a time (it serialises them);
- * a device synchronises what it shares with its own worker.
+ * <p><b>Thread safety:</b> the transport calls these methods from vCPU threads, one at a time (it serialises them),
+ * with one exception: {@link #reset} runs outside that order, since it may wait for work in flight, and another vCPU
+ * may call {@link #readConfig} meanwhile (configuration writes are held back until the reset is done). A device
+ * synchronises what it shares with its own worker, and what {@code readConfig} reads with {@code reset}.
  */
 public interface VirtioDevice {
     /** {@return the virtio device ID, such as {@link VirtioIds#BLOCK}} */
@@ -38,8 +40,8 @@ public interface VirtioDevice {
     long deviceFeatures();
 
     /**
-     * {@return the maximum size of each queue, in queue order: a power of two up to 32768 each} Asked once, when the
-     * device is put behind a transport; the list must not change afterwards.
+     * {@return the maximum size of each queue, in queue order: a power of two up to 32768 each} Asked when the device is
+     * put behind a transport, perhaps more than once: it must be the same list every time.
      */
     List<Integer> queueMaxSizes();
 

@@ -256,8 +256,15 @@ public final class VirtualMachine implements AutoCloseable {
                 body.run();
             } catch (Throwable t) {
                 String thread = Thread.currentThread().getName();
-                LOG.log(System.Logger.Level.ERROR, "thread " + thread + " of " + this + " died", t);
-                finish(new ExitStatus.Failure(thread, t));
+                try {
+                    finish(new ExitStatus.Failure(thread, t)); // first: logging may fail too, on an OutOfMemoryError
+                } finally {
+                    try {
+                        LOG.log(System.Logger.Level.ERROR, "thread " + thread + " of " + this + " died", t);
+                    } catch (Throwable ignored) {
+                        // the VM has its status; a log line is all that is lost
+                    }
+                }
             }
         });
     }
@@ -334,12 +341,20 @@ public final class VirtualMachine implements AutoCloseable {
     /**
      * Ends the VM if it runs and releases everything, in the order the class comment gives: threads, devices and what
      * they registered, vCPUs, the VM, guest memory. Idempotent.
+     *
+     * @throws IllegalStateException if called on one of the VM's own threads (a bus device, a device's event loop),
+     *     which close() would wait for: call {@link #stop()} there instead
      */
     @Override
     public void close() {
         synchronized (lifecycle) {
             if (closed) {
                 return;
+            }
+            Thread current = Thread.currentThread();
+            if (vcpuThreads.contains(current) || loopThreads.contains(current)) {
+                throw new IllegalStateException("close() waits for the VM's threads, so it cannot run on one of them ("
+                        + current.getName() + "): call stop() there, and close() from another thread");
             }
             closed = true;
         }

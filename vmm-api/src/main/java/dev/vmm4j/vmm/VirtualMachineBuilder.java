@@ -38,7 +38,9 @@ import java.util.function.UnaryOperator;
  * <h2>Ownership of devices</h2>
  * A {@link VmDevice} given to {@link #device} belongs to the builder from then on, and to the VM it builds: the VM
  * closes it when it is closed; a {@link #build()} that fails closes every device it was given before it throws. The
- * caller never closes a device it added. Streams given to {@link #serial} and {@link #serialInput} stay the caller's.
+ * caller never closes a device it added. Bus devices given to {@link #ioDevice} and {@link #mmioDevice}, and streams
+ * given to {@link #serial} and {@link #serialInput}, stay the caller's. Adding a device after {@link #build()} throws
+ * {@link IllegalStateException}: it would reach no VM.
  *
  * <p><b>Thread safety:</b> not thread-safe.
  */
@@ -184,16 +186,53 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** Adds {@code device} at ports {@code [port, port + length)} of the I/O bus (x86). */
+    /**
+     * Adds {@code device} at ports {@code [port, port + length)} of the I/O bus (x86). The device stays the caller's:
+     * the VM never closes a bus device (see {@link #device} for devices the VM owns).
+     *
+     * @throws IllegalArgumentException if the range is empty or not within ports 0 to 0xffff
+     */
     public VirtualMachineBuilder ioDevice(BusDevice device, long port, long length) {
-        busDevices.add(new BusPlacement(Objects.requireNonNull(device, "device"), port, length, true));
+        Objects.requireNonNull(device, "device");
+        if (length <= 0 || port < 0 || port + length > 0x10000) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "device %s at ports %#x+%#x must have a length and lie within 0..0xffff",
+                    device,
+                    port,
+                    length));
+        }
+        requireNotBuilt();
+        busDevices.add(new BusPlacement(device, port, length, true));
         return this;
     }
 
-    /** Adds {@code device} at guest-physical {@code [address, address + length)} of the MMIO bus. */
+    /**
+     * Adds {@code device} at guest-physical {@code [address, address + length)} of the MMIO bus, which must not overlap
+     * the architecture's device windows (on x86, from 0xd0000000; on aarch64, from 0x01010000). The device stays the
+     * caller's: the VM never closes a bus device.
+     *
+     * @throws IllegalArgumentException if the range is empty or runs past the end of the address space
+     */
     public VirtualMachineBuilder mmioDevice(BusDevice device, long address, long length) {
-        busDevices.add(new BusPlacement(Objects.requireNonNull(device, "device"), address, length, false));
+        Objects.requireNonNull(device, "device");
+        if (length <= 0 || Long.compareUnsigned(address + length - 1, address) < 0) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT,
+                    "device %s at %#x+%#x must have a length and lie within the address space",
+                    device,
+                    address,
+                    length));
+        }
+        requireNotBuilt();
+        busDevices.add(new BusPlacement(device, address, length, false));
         return this;
+    }
+
+    private void requireNotBuilt() {
+        if (built) {
+            throw new IllegalStateException("this builder already built its VM; a device added now would reach no VM");
+        }
     }
 
     /**
@@ -202,7 +241,9 @@ public final class VirtualMachineBuilder {
      * The device belongs to the builder from now on (see the class comment).
      */
     public VirtualMachineBuilder device(VmDevice device) {
-        devices.add(Objects.requireNonNull(device, "device"));
+        Objects.requireNonNull(device, "device");
+        requireNotBuilt();
+        devices.add(device);
         return this;
     }
 
@@ -228,23 +269,6 @@ public final class VirtualMachineBuilder {
         }
         if (initrd != null && (!Files.isRegularFile(initrd) || !Files.isReadable(initrd))) {
             problems.add("initrd " + initrd + " is not a readable file");
-        }
-        for (BusPlacement placement : busDevices) {
-            if (placement.length() <= 0) {
-                problems.add(String.format(
-                        Locale.ROOT,
-                        "device %s at %#x has length %d",
-                        placement.device(),
-                        placement.base(),
-                        placement.length()));
-            } else if (placement.io() && (placement.base() < 0 || placement.base() + placement.length() > 0x10000)) {
-                problems.add(String.format(
-                        Locale.ROOT,
-                        "device %s at ports %#x+%#x is outside 0..0xffff",
-                        placement.device(),
-                        placement.base(),
-                        placement.length()));
-            }
         }
         for (VmDevice device : devices) {
             try {

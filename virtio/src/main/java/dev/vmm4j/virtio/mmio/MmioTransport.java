@@ -164,7 +164,10 @@ public final class MmioTransport implements BusDevice {
             case VERSION_REG -> VERSION;
             case DEVICE_ID -> device.deviceType();
             case VENDOR_ID -> VMM4J_VENDOR_ID;
-            case DEVICE_FEATURES -> deviceFeaturesSel < 2 ? (int) (offeredFeatures >>> (32 * deviceFeaturesSel)) : 0;
+            case DEVICE_FEATURES ->
+                deviceFeaturesSel == 0 || deviceFeaturesSel == 1
+                        ? (int) (offeredFeatures >>> (32 * deviceFeaturesSel))
+                        : 0;
             case QUEUE_NUM_MAX -> queue == null ? 0 : queue.maxSize();
             case QUEUE_READY -> queue != null && queue.isReady() ? 1 : 0;
             case INTERRUPT_STATUS -> interruptStatus.get();
@@ -179,7 +182,9 @@ public final class MmioTransport implements BusDevice {
     public void write(long offset, MemorySegment data) {
         if (offset >= CONFIG) {
             synchronized (this) {
-                device.writeConfig(offset - CONFIG, data);
+                if (!resetting) { // a device being reset takes no configuration (its reset may run meanwhile)
+                    device.writeConfig(offset - CONFIG, data);
+                }
             }
             return;
         }
@@ -260,7 +265,9 @@ public final class MmioTransport implements BusDevice {
 
     private void writeDriverFeatures(int value) {
         // 3.1.1: features are written after DRIVER and before FEATURES_OK.
-        if ((status & DeviceStatus.DRIVER) == 0 || (status & DeviceStatus.FEATURES_OK) != 0 || driverFeaturesSel > 1) {
+        if ((status & DeviceStatus.DRIVER) == 0
+                || (status & DeviceStatus.FEATURES_OK) != 0
+                || (driverFeaturesSel != 0 && driverFeaturesSel != 1)) {
             return;
         }
         int shift = 32 * driverFeaturesSel;

@@ -8,7 +8,6 @@ import dev.vmm4j.guests.LinuxInits;
 import dev.vmm4j.virtio.devices.DiskOption;
 import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.ExitStatus;
-import dev.vmm4j.vmm.VirtualMachine;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresLinuxKernel
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class LinuxPanicOnQcow2RootTest {
     @TempDir
     static Path dir; // static: a per-class instance gets its @TempDir fields only after @BeforeAll
@@ -35,21 +33,13 @@ class LinuxPanicOnQcow2RootTest {
     private ExitStatus status;
 
     @BeforeAll
+    @Timeout(value = 20, unit = TimeUnit.MINUTES) // the boot; a class-level @Timeout would not cover @BeforeAll
     void boot() throws Exception {
         Path raw = RootFileSystem.create(dir.resolve("root.ext4"), LinuxInits.FAULT.elf(), 32);
         qcow2 = dir.resolve("root.qcow2");
         RootFileSystem.qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString())
                 .expect(0);
-        try (VirtualMachine vm = VirtualMachine.builder()
-                .kernel(LinuxTestKernel.path())
-                .cmdline("root=/dev/vda rw")
-                .serial(console)
-                .device(VirtioDevices.disk(qcow2, DiskOption.QCOW2))
-                .build()) {
-            vm.start();
-            status = vm.awaitExit(LinuxSuite.BOOT_TIMEOUT).orElse(null);
-            vm.stop();
-        }
+        status = LinuxSuite.runToExit("root=/dev/vda rw", VirtioDevices.disk(qcow2, DiskOption.QCOW2), console);
         LinuxSuite.keepLog(getClass(), console);
     }
 

@@ -7,7 +7,6 @@ import dev.vmm4j.guests.LinuxInits;
 import dev.vmm4j.virtio.devices.DiskOption;
 import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.ExitStatus;
-import dev.vmm4j.vmm.VirtualMachine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresLinuxKernel
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class LinuxReadOnlyRootTest {
     @TempDir
     static Path dir; // static: a per-class instance gets its @TempDir fields only after @BeforeAll
@@ -36,19 +34,11 @@ class LinuxReadOnlyRootTest {
     private ExitStatus status;
 
     @BeforeAll
+    @Timeout(value = 20, unit = TimeUnit.MINUTES) // the boot; a class-level @Timeout would not cover @BeforeAll
     void boot() throws Exception {
         image = RootFileSystem.create(dir.resolve("root.ext4"), LinuxInits.FAULT.elf(), 32);
         before = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(image));
-        try (VirtualMachine vm = VirtualMachine.builder()
-                .kernel(LinuxTestKernel.path())
-                .cmdline("root=/dev/vda ro")
-                .serial(console)
-                .device(VirtioDevices.disk(image, DiskOption.READ_ONLY))
-                .build()) {
-            vm.start();
-            status = vm.awaitExit(LinuxSuite.BOOT_TIMEOUT).orElse(null);
-            vm.stop();
-        }
+        status = LinuxSuite.runToExit("root=/dev/vda ro", VirtioDevices.disk(image, DiskOption.READ_ONLY), console);
         LinuxSuite.keepLog(getClass(), console);
     }
 

@@ -2,6 +2,9 @@ package dev.vmm4j.virtio.linux;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.VirtualMachine;
+import dev.vmm4j.vmm.devices.VmDevice;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -33,6 +36,23 @@ final class LinuxSuite {
         String log = console.text();
         for (String trouble : TROUBLE) {
             assertTrue(!log.contains(trouble), "\"" + trouble + "\" in the kernel log:\n" + log);
+        }
+    }
+
+    /**
+     * Boots the test kernel with {@code parameters} and {@code disk} as its only device, its console into
+     * {@code console}, until the guest ends the VM or {@link #BOOT_TIMEOUT} passes. {@return how it ended, or null if
+     * it did not}
+     */
+    static ExitStatus runToExit(String parameters, VmDevice disk, Console console) throws InterruptedException {
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .kernel(LinuxTestKernel.path())
+                .cmdline(parameters)
+                .serial(console)
+                .device(disk)
+                .build()) {
+            vm.start();
+            return vm.awaitExit(BOOT_TIMEOUT).orElse(null);
         }
     }
 

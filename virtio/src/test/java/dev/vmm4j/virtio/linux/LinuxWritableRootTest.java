@@ -37,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresLinuxKernel
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class LinuxWritableRootTest {
     private static final long MEMORY = 256L << 20;
     private static final long BALLOON_TARGET = 64L << 20;
@@ -56,6 +55,7 @@ class LinuxWritableRootTest {
     private ExitStatus status;
 
     @BeforeAll
+    @Timeout(value = 20, unit = TimeUnit.MINUTES) // the boot; a class-level @Timeout would not cover @BeforeAll
     void boot() throws Exception {
         image = RootFileSystem.create(dir.resolve("root.ext4"), LinuxInits.SPIN.elf(), 32);
         started = ZonedDateTime.now().withNano(0);

@@ -14,15 +14,16 @@ import java.util.concurrent.ThreadFactory;
  * What a device attaches to while a VM is built (see {@link VmDevice}), described by what a device needs rather than
  * by KVM's handles: guest memory, the buses, the allocator of address ranges and interrupt lines, eventfds wired to
  * interrupt lines and to notification addresses, an event loop and threads the VM runs and stops, a way to announce
- * the device to the guest, and one way to hand over what must be closed when the VM ends.
+ * the device to the guest, and one way to hand over what must be closed with the VM.
  *
  * <p>The architecture's platform devices (serial ports, the i8042, the RTC) attach through the same context, before
  * the devices added to the builder. A test can implement this interface to attach a device without KVM.
  *
  * <h2>Lifetimes</h2>
  * Everything a context makes ({@link #irqfd}, {@link #ioeventfd}, {@link #eventLoop}) and everything handed to
- * {@link #closeOnExit} is closed once when the VM ends, in reverse order, after every vCPU thread and every event loop
- * has stopped and before guest memory is unmapped. So a device's own threads must be event loops or threads from
+ * {@link #closeOnExit} is closed once when the VM is closed (not when it merely ends: a VM that ended is still there to
+ * be looked at), in reverse order, after every vCPU thread and every event loop has stopped and before guest memory is
+ * unmapped. So a device's own threads must be event loops or threads from
  * {@link #threadFactory()}, or be stopped by a close registered here.
  *
  * <p><b>Thread safety:</b> used while the VM is being built, on the thread that builds it; {@link #requestExit} and the
@@ -73,7 +74,7 @@ public interface DeviceContext {
     /** Tells the guest about a device, in the way the architecture's guests discover devices. */
     void announce(DeviceNode node);
 
-    /** Closes {@code resource} when the VM ends (see the class comment for when). */
+    /** Closes {@code resource} when the VM is closed (see the class comment for when). */
     void closeOnExit(AutoCloseable resource);
 
     /**

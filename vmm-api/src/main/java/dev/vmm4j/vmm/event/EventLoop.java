@@ -78,6 +78,8 @@ public final class EventLoop implements AutoCloseable {
         final int id;
         final EventSubscriber subscriber;
         final Map<Integer, Integer> slotByFd = new HashMap<>();
+        /** Set when the subscriber is removed: from then on its ops change nothing (add refuses). Guarded by lock. */
+        boolean removed;
 
         Subscription(int id, EventSubscriber subscriber) {
             this.id = id;
@@ -88,6 +90,9 @@ public final class EventLoop implements AutoCloseable {
         public void add(int fd, int events, int data) {
             lock.lock();
             try {
+                if (removed) {
+                    throw new IllegalStateException("subscriber " + id + " was removed from event loop " + name);
+                }
                 if (slotByFd.containsKey(fd)) {
                     throw new IllegalStateException(
                             "fd " + fd + " is already watched by subscriber " + id + "; use modify");
@@ -106,6 +111,9 @@ public final class EventLoop implements AutoCloseable {
         public void modify(int fd, int events, int data) {
             lock.lock();
             try {
+                if (removed) {
+                    return; // a removed subscriber's registrations are gone already
+                }
                 int slot = slotOf(fd);
                 Registration registration = registrations[slot];
                 Libc.epollCtl(
@@ -124,6 +132,9 @@ public final class EventLoop implements AutoCloseable {
         public void remove(int fd) {
             lock.lock();
             try {
+                if (removed) {
+                    return; // a removed subscriber's registrations are gone already
+                }
                 release(slotOf(fd));
                 slotByFd.remove(fd);
             } finally {
@@ -132,6 +143,7 @@ public final class EventLoop implements AutoCloseable {
         }
 
         void removeAll() {
+            removed = true;
             for (int slot : slotByFd.values()) {
                 release(slot);
             }

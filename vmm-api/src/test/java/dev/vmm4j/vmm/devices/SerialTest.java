@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -152,7 +153,7 @@ class SerialTest {
             }
             last = in(Serial.DATA);
         }
-        sender.join();
+        assertTrue(sender.join(Duration.ofSeconds(30)), "the sender never finished");
         assertNull(failure.get());
         assertEquals(42, last, "every byte arrived, the last one last");
         assertEquals(0, in(Serial.LSR) & Serial.LSR_DATA_READY, "and no more");

@@ -2,6 +2,7 @@ package dev.vmm4j.vmm.event;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -88,7 +89,7 @@ class EventLoopDispatchTest {
         });
         awaitWaitingIn(remover, "removeSubscriber");
         slow.release.countDown();
-        remover.join();
+        assertTrue(remover.join(Duration.ofSeconds(30)), "removeSubscriber never returned");
         assertTrue(returnedFirst.get(), "removeSubscriber returned while the subscriber still ran");
     }
 

@@ -198,7 +198,7 @@ class LongModeGuestTest {
             vcpu.kick();
             VcpuExit first = exit.get(30, TimeUnit.SECONDS); // a TimeoutException here: the signal did not interrupt it
             assertInstanceOf(VcpuExit.Intr.class, first);
-            vcpuThread.join();
+            assertTrue(vcpuThread.join(Duration.ofSeconds(30)));
         }
     }
 

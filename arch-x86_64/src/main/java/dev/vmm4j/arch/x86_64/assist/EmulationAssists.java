@@ -57,16 +57,18 @@ public final class EmulationAssists {
     }
 
     /**
-     * Tries each assist on {@code instruction} until one completes it. {@return whether one did} An assist that throws
-     * counts as refusing, and the failure is logged.
+     * Tries each assist on {@code instruction} until one completes it, then does to {@code vcpu} what that one asked
+     * for. {@return whether one did} An assist's requests are held until it returns true, so one that refuses or throws
+     * half way (a failure that is logged) leaves the vCPU untouched for the next.
      */
     public boolean complete(FailedInstruction instruction, VcpuControl vcpu) {
         Objects.requireNonNull(instruction, "instruction");
         Objects.requireNonNull(vcpu, "vcpu");
         for (EmulationAssist assist : assists) {
+            Requests requests = new Requests();
             boolean completed;
             try {
-                completed = assist.complete(instruction, vcpu);
+                completed = assist.complete(instruction, requests);
             } catch (RuntimeException e) {
                 LOG.log(
                         System.Logger.Level.WARNING,
@@ -75,6 +77,7 @@ public final class EmulationAssists {
                 continue;
             }
             if (completed) {
+                requests.applyTo(vcpu);
                 if (counts.computeIfAbsent(assist.kind(), kind -> new AtomicLong())
                                 .getAndIncrement()
                         == 0) {
@@ -87,6 +90,39 @@ public final class EmulationAssists {
             }
         }
         return false;
+    }
+
+    /** What one assist asked of the vCPU, checked as it asks and done only once it has completed the instruction. */
+    private static final class Requests implements VcpuControl {
+        private int skipped;
+        private int vector = -1;
+
+        @Override
+        public void skip(int length) {
+            if (length < 1 || skipped + length > FailedInstruction.MAX_LENGTH) {
+                throw new IllegalArgumentException(
+                        "an assist may skip 1 to 15 bytes in all, not " + (skipped + length));
+            }
+            skipped += length;
+        }
+
+        @Override
+        public void injectException(int vector) {
+            if (vector < 0 || vector > 31 || this.vector >= 0) {
+                throw new IllegalArgumentException(
+                        "an assist may inject one exception, of vector 0 to 31, not " + vector);
+            }
+            this.vector = vector;
+        }
+
+        void applyTo(VcpuControl vcpu) {
+            if (skipped > 0) {
+                vcpu.skip(skipped);
+            }
+            if (vector >= 0) {
+                vcpu.injectException(vector);
+            }
+        }
     }
 
     /** {@return how many instructions each kind of assist completed so far, by kind} */

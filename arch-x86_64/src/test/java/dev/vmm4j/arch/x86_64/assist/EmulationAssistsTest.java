@@ -112,8 +112,22 @@ class EmulationAssistsTest {
                 throw new IllegalStateException("bug in an assist");
             }
         };
+        EmulationAssist halfWay = new EmulationAssist() {
+            @Override
+            public String kind() {
+                return "half-way";
+            }
+
+            @Override
+            public boolean complete(FailedInstruction instruction, VcpuControl control) {
+                control.skip(1);
+                throw new IllegalStateException("bug after moving RIP");
+            }
+        };
         RecordingVcpu vcpu = new RecordingVcpu();
         assertFalse(EmulationAssists.none().with(broken).complete(at(0, 0xcc), vcpu));
+        assertFalse(EmulationAssists.none().with(halfWay).complete(at(0, 0xcc), vcpu));
+        assertEquals(List.of(), vcpu.actions, "an assist that failed half way changed nothing");
         assertTrue(
                 EmulationAssists.none().with(broken).with(new Int3Assist()).complete(at(0, 0xcc), vcpu),
                 "the next one is tried");

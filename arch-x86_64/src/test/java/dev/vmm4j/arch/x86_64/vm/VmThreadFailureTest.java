@@ -96,6 +96,38 @@ class VmThreadFailureTest {
         assertEquals(fds, Leaks.openDescriptors(), "file descriptors");
     }
 
+    /** close() waits for the VM's threads, so on one of them it refuses, and the VM ends with that as the reason. */
+    @Test
+    void closingTheVmFromItsOwnVcpuThreadIsRefusedNotADeadlock() throws Exception {
+        VirtualMachine[] self = new VirtualMachine[1];
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(16))
+                .kernel(hello)
+                .serial(new ByteArrayOutputStream())
+                .ioDevice(
+                        new BusDevice() {
+                            @Override
+                            public void read(long offset, MemorySegment data) {}
+
+                            @Override
+                            public void write(long offset, MemorySegment data) {
+                                self[0].close();
+                            }
+                        },
+                        0x80,
+                        1)
+                .build()) {
+            self[0] = vm;
+            vm.start();
+            ExitStatus status = vm.awaitExit(Duration.ofSeconds(60)).orElseThrow(() -> new AssertionError("no exit"));
+            ExitStatus.Failure failure = assertInstanceOf(ExitStatus.Failure.class, status);
+            assertEquals("vcpu-0", failure.what());
+            assertTrue(
+                    failure.cause().getMessage().startsWith("close() waits for the VM's threads"),
+                    status.description());
+        }
+    }
+
     private static ExitStatus runOnce(Supplier<Throwable> throwable) throws Exception {
         return run(new BusDevice() {
             @Override
