@@ -63,6 +63,26 @@ public final class QueueHandler implements EventSubscriber {
         this.chain = queue.newChain();
     }
 
+    /**
+     * {@return a handler serving queue {@code queueIndex} of an activated device {@code name}} The queue, its
+     * notification and the interrupt are the activation's.
+     *
+     * @throws IndexOutOfBoundsException if the device has no queue {@code queueIndex}
+     */
+    public static QueueHandler forQueue(String name, DeviceActivation activation, int queueIndex, ChainServer server) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(activation, "activation");
+        Objects.requireNonNull(server, "server");
+        Objects.checkIndex(queueIndex, activation.queues().size());
+        return new QueueHandler(
+                name,
+                queueIndex,
+                activation.queues().get(queueIndex),
+                activation.queueEvents().get(queueIndex),
+                activation.interrupt(),
+                server);
+    }
+
     @Override
     public void init(EventOps ops) {
         ops.add(notification.fd(), EventSet.IN, queueIndex);

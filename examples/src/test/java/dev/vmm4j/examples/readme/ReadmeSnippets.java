@@ -70,12 +70,11 @@ final class ReadmeSnippets {
 
         @Override
         public void activate(DeviceActivation activation) throws ActivationException {
-            served.serve(activation.eventLoop(), new QueueHandler(name(), 0, activation.queues().getFirst(),
-                    activation.queueEvents().getFirst(), activation.interrupt(), chain -> {
-                        long length = Math.min(chain.writableBytes(), 4096);
-                        chain.writeWritable(0, MemorySegment.ofArray(new byte[(int) length]).fill((byte) 0x2a));
-                        return length;                                           // the bytes written, for the used ring
-                    }));
+            served.serve(activation.eventLoop(), QueueHandler.forQueue(name(), activation, 0, chain -> {
+                long length = Math.min(chain.writableBytes(), 4096);
+                chain.writeWritable(0, MemorySegment.ofArray(new byte[(int) length]).fill((byte) 0x2a));
+                return length;                                                    // the bytes written, for the used ring
+            }));
         }
 
         @Override public void reset() { served.stop(); }

@@ -113,20 +113,8 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
         interrupt = activation.interrupt();
         served.serve(
                 activation.eventLoop(),
-                new QueueHandler(
-                        name(),
-                        INFLATE_QUEUE,
-                        activation.queues().get(INFLATE_QUEUE),
-                        activation.queueEvents().get(INFLATE_QUEUE),
-                        activation.interrupt(),
-                        this::inflate),
-                new QueueHandler(
-                        name(),
-                        DEFLATE_QUEUE,
-                        activation.queues().get(DEFLATE_QUEUE),
-                        activation.queueEvents().get(DEFLATE_QUEUE),
-                        activation.interrupt(),
-                        chain -> 0));
+                QueueHandler.forQueue(name(), activation, INFLATE_QUEUE, this::inflate),
+                QueueHandler.forQueue(name(), activation, DEFLATE_QUEUE, chain -> 0));
         if (targetPages.get() != 0) {
             interrupt.signalConfigChange(); // a target set before the driver came
         }

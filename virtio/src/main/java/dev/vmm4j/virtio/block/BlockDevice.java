@@ -143,15 +143,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
             throw new ActivationException("the request queue (0) is not set up");
         }
         memory = activation.memory();
-        served.serve(
-                activation.eventLoop(),
-                new QueueHandler(
-                        name(),
-                        0,
-                        activation.queues().getFirst(),
-                        activation.queueEvents().getFirst(),
-                        activation.interrupt(),
-                        this::serve));
+        served.serve(activation.eventLoop(), QueueHandler.forQueue(name(), activation, 0, this::serve));
     }
 
     @Override

@@ -79,15 +79,7 @@ public final class RngDevice implements VirtioDevice {
         if (!activation.queues().getFirst().isActive()) {
             throw new ActivationException("the request queue (0) is not set up");
         }
-        served.serve(
-                activation.eventLoop(),
-                new QueueHandler(
-                        name(),
-                        0,
-                        activation.queues().getFirst(),
-                        activation.queueEvents().getFirst(),
-                        activation.interrupt(),
-                        this::fill));
+        served.serve(activation.eventLoop(), QueueHandler.forQueue(name(), activation, 0, this::fill));
     }
 
     private long fill(DescriptorChain chain) throws GuestMemoryException {

@@ -144,22 +144,14 @@ class VirtioVmTest {
             if (!activation.queues().getFirst().isActive()) {
                 throw new ActivationException("queue 0 is not set up");
             }
-            served.serve(
-                    activation.eventLoop(),
-                    new QueueHandler(
-                            "pattern",
-                            0,
-                            activation.queues().getFirst(),
-                            activation.queueEvents().getFirst(),
-                            activation.interrupt(),
-                            chain -> {
-                                byte[] pattern = new byte[(int) Math.min(chain.writableBytes(), 4096)];
-                                for (int i = 0; i < pattern.length; i++) {
-                                    pattern[i] = (byte) (0xa0 + i);
-                                }
-                                chain.writeWritable(0, MemorySegment.ofArray(pattern));
-                                return pattern.length;
-                            }));
+            served.serve(activation.eventLoop(), QueueHandler.forQueue("pattern", activation, 0, chain -> {
+                byte[] pattern = new byte[(int) Math.min(chain.writableBytes(), 4096)];
+                for (int i = 0; i < pattern.length; i++) {
+                    pattern[i] = (byte) (0xa0 + i);
+                }
+                chain.writeWritable(0, MemorySegment.ofArray(pattern));
+                return pattern.length;
+            }));
         }
 
         @Override
