@@ -61,6 +61,11 @@ public enum Guests {
 
     /** {@return the guest's ELF image} */
     public byte[] elf() {
+        return resource(file);
+    }
+
+    /** {@return the built program {@code file} from the guests jar} */
+    static byte[] resource(String file) {
         try (InputStream in = Guests.class.getResourceAsStream(file)) {
             if (in == null) {
                 throw new IllegalStateException(

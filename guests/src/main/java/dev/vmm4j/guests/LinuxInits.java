@@ -1,9 +1,5 @@
 package dev.vmm4j.guests;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-
 /**
  * Linux user programs for the Linux guest suite's root file systems, built from {@code guests/src/main/c/linux}: static
  * ELF executables without libc that make no system call, so that they run even where KVM cannot run a system call
@@ -23,13 +19,6 @@ public enum LinuxInits {
 
     /** {@return the program's ELF image} */
     public byte[] elf() {
-        try (InputStream in = LinuxInits.class.getResourceAsStream(file)) {
-            if (in == null) {
-                throw new IllegalStateException(file + " is not in the guests jar: was it built with gcc and make?");
-            }
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + file, e);
-        }
+        return Guests.resource(file);
     }
 }

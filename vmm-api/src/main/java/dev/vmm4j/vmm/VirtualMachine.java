@@ -394,7 +394,8 @@ public final class VirtualMachine implements AutoCloseable {
         return interrupted;
     }
 
-    private static void closeQuietly(AutoCloseable resource) {
+    /** Closes {@code resource}, logging (not throwing) a failure: one resource's failure must not stop the others. */
+    static void closeQuietly(AutoCloseable resource) {
         try {
             resource.close();
         } catch (Exception e) {

@@ -278,7 +278,7 @@ public final class VirtualMachineBuilder {
             }
         }
         if (!problems.isEmpty()) {
-            devices.forEach(VirtualMachineBuilder::closeQuietly);
+            devices.forEach(VirtualMachine::closeQuietly);
             throw new VmBuildException(problems);
         }
         BootSpec spec = new BootSpec(
@@ -296,15 +296,6 @@ public final class VirtualMachineBuilder {
                 Optional.ofNullable(arch),
                 List.copyOf(busDevices),
                 List.copyOf(devices)));
-    }
-
-    private static void closeQuietly(VmDevice device) {
-        try {
-            device.close();
-        } catch (RuntimeException e) {
-            System.getLogger(VirtualMachineBuilder.class.getName())
-                    .log(System.Logger.Level.WARNING, "closing " + device + " after a failed build failed", e);
-        }
     }
 
     /** {@return the options that were set, and the devices in order} */

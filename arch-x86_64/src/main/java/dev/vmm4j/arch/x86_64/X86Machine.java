@@ -162,16 +162,14 @@ final class X86Machine implements ArchMachine {
             VcpuBootState.configureLapic(vcpu);
         }
         vcpus = List.copyOf(created);
-        String commandLine = commandLine(spec, devices, !cpuidTaken && adaptLinuxToEmulatingKvm);
+        KernelCmdline commandLine = commandLine(spec, devices, !cpuidTaken && adaptLinuxToEmulatingKvm);
         GuestMemory memory = context.devices().memory();
         try {
             LoadedKernel kernel = KernelLoader.load(
                     spec.kernel(),
                     memory,
                     spec.hostDecompression() ? KernelLoader.Decompression.HOST : KernelLoader.Decompression.GUEST);
-            byte[] cmdline = new KernelCmdline(X86Layout.CMDLINE_MAX)
-                    .insertStr(commandLine)
-                    .toCString();
+            byte[] cmdline = commandLine.toCString();
             memory.writeFully(X86Layout.CMDLINE, cmdline);
             BootParams params = new BootParams()
                     .commandLine(X86Layout.CMDLINE, cmdline.length)
@@ -186,7 +184,7 @@ final class X86Machine implements ArchMachine {
             long cr3 = VcpuBootState.writeTables(memory);
             MpTable.write(memory, context.vcpuCount());
             VcpuBootState.configureBootVcpu(vcpus.getFirst(), cr3, kernel.entry(), X86Layout.ZERO_PAGE);
-            return new Boot(vcpus, kernel.entry(), commandLine);
+            return new Boot(vcpus, kernel.entry(), commandLine.toString());
         } catch (InvalidKernelException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         } catch (GuestMemoryException e) {
@@ -195,10 +193,10 @@ final class X86Machine implements ArchMachine {
     }
 
     /**
-     * {@return the architecture's parameters, those that keep Linux off what an emulating KVM cannot run (if
-     * {@code forEmulatingKvm}), one {@code virtio_mmio.device=} per device, then the embedder's}
+     * {@return the command line: the architecture's parameters, those that keep Linux off what an emulating KVM
+     * cannot run (if {@code forEmulatingKvm}), one {@code virtio_mmio.device=} per device, then the embedder's}
      */
-    static String commandLine(BootSpec spec, List<DeviceNode> devices, boolean forEmulatingKvm) {
+    static KernelCmdline commandLine(BootSpec spec, List<DeviceNode> devices, boolean forEmulatingKvm) {
         KernelCmdline commandLine = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(BASE_COMMAND_LINE);
         if (forEmulatingKvm) {
             commandLine.insertStr(EMULATING_KVM_PARAMETERS);
@@ -206,7 +204,7 @@ final class X86Machine implements ArchMachine {
         for (DeviceNode device : devices) {
             commandLine.insertStr(CommandLineDevices.parameter(device));
         }
-        return commandLine.insertStr(spec.commandLine()).toString();
+        return commandLine.insertStr(spec.commandLine());
     }
 
     /** {@return where an initrd must end: below the bzImage's initrd_addr_max, and below 2 GiB for a vmlinux} */

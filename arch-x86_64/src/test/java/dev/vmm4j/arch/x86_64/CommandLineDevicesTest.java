@@ -41,10 +41,10 @@ class CommandLineDevicesTest {
         List<DeviceNode> devices = List.of(new DeviceNode.Mmio("virtio,mmio", 0xd000_0000L, 0x1000, 5));
         assertEquals(
                 "console=ttyS0 reboot=k panic=-1 virtio_mmio.device=4K@0xd0000000:5 root=/dev/vda",
-                X86Machine.commandLine(spec, devices, false));
+                X86Machine.commandLine(spec, devices, false).toString());
         assertEquals(
                 "console=ttyS0 reboot=k panic=-1 " + X86_64Arch.emulatingKvmParameters()
                         + " virtio_mmio.device=4K@0xd0000000:5 root=/dev/vda",
-                X86Machine.commandLine(spec, devices, true));
+                X86Machine.commandLine(spec, devices, true).toString());
     }
 }

@@ -65,7 +65,7 @@ public final class VirtioDevices {
                 List<String> problems = new ArrayList<>();
                 if (!Files.isRegularFile(image)) {
                     problems.add("disk image " + image
-                            + " is not a regular file (image files only; block devices are not" + " supported yet)");
+                            + " is not a regular file (image files only; block devices are not supported yet)");
                 } else if (!Files.isReadable(image) || (!readOnly && !Files.isWritable(image))) {
                     problems.add("disk image " + image + " is not " + (readOnly ? "readable" : "readable and writable")
                             + " by this user" + (readOnly ? "" : " (add it read-only with DiskOption.READ_ONLY)"));

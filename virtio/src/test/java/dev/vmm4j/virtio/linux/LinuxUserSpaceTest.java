@@ -10,7 +10,6 @@ import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
-import dev.vmm4j.vmm.testing.ExternalCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -89,11 +87,7 @@ class LinuxUserSpaceTest {
         new Random(7).nextBytes(data);
         Path tree = Files.createDirectories(dir.resolve("data-tree"));
         Files.write(tree.resolve("data"), data);
-        Path disk = dir.resolve("data.ext4");
-        ExternalCommand.run(
-                        Duration.ofMinutes(2),
-                        List.of("mkfs.ext4", "-q", "-F", "-d", tree.toString(), disk.toString(), "16M"))
-                .expect(0);
+        Path disk = RootFileSystem.ext4(dir.resolve("data.ext4"), tree, 16);
         Initramfs initramfs = new Initramfs();
         for (String directory : new String[] {"bin", "dev", "proc", "sys", "mnt"}) {
             initramfs.directory(directory);

@@ -29,8 +29,15 @@ final class RootFileSystem {
         }
         Path initFile = Files.write(tree.resolve("sbin/init"), init);
         Files.setPosixFilePermissions(initFile, PosixFilePermissions.fromString("rwxr-xr-x"));
-        run("mkfs.ext4", "-q", "-F", "-L", "vmm4j-root", "-d", tree.toString(), image.toString(), megabytes + "M")
-                .expect(0);
+        return ext4(image, tree, megabytes, "-L", "vmm4j-root");
+    }
+
+    /** {@return a new raw ext4 image of {@code megabytes} at {@code image} holding {@code tree}'s files} */
+    static Path ext4(Path image, Path tree, int megabytes, String... options) throws IOException {
+        List<String> args = new ArrayList<>(List.of("-q", "-F"));
+        args.addAll(List.of(options));
+        args.addAll(List.of("-d", tree.toString(), image.toString(), megabytes + "M"));
+        run("mkfs.ext4", args.toArray(String[]::new)).expect(0);
         return image;
     }
 

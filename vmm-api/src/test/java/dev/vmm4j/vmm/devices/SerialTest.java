@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.vmm.testing.Threads;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -145,7 +145,7 @@ class SerialTest {
             }
         });
         // Proof that the sender is held back: it is parked in queueInput's wait, with the buffer full, not finished.
-        awaitWaitingIn(sender, "queueInput");
+        Threads.awaitWaitingIn(sender, Serial.class, "queueInput");
         int last = 0;
         for (int i = 0; i < lots.length; i++) {
             while ((in(Serial.LSR) & Serial.LSR_DATA_READY) == 0) {
@@ -157,25 +157,6 @@ class SerialTest {
         assertNull(failure.get());
         assertEquals(42, last, "every byte arrived, the last one last");
         assertEquals(0, in(Serial.LSR) & Serial.LSR_DATA_READY, "and no more");
-    }
-
-    /** Waits until {@code thread} waits (Object.wait) inside {@code Serial.method}; fails if it never does. */
-    private static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (thread.getState() == Thread.State.WAITING
-                    && Arrays.stream(thread.getStackTrace())
-                            .anyMatch(frame -> frame.getClassName().equals(Serial.class.getName())
-                                    && frame.getMethodName().equals(method))) {
-                return;
-            }
-            assertTrue(
-                    thread.isAlive() || thread.getState() == Thread.State.NEW,
-                    thread.getName() + " ended instead of waiting");
-            Thread.sleep(1);
-        }
-        throw new AssertionError(thread.getName() + " never waited in Serial." + method + ": " + thread.getState()
-                + " at " + Arrays.toString(thread.getStackTrace()));
     }
 
     @Test

@@ -2,8 +2,8 @@ package dev.vmm4j.vmm.event;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.vmm.testing.Threads;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -87,25 +87,9 @@ class EventLoopDispatchTest {
             loop.removeSubscriber(slowId);
             returnedFirst.set(slow.returned);
         });
-        awaitWaitingIn(remover, "removeSubscriber");
+        Threads.awaitWaitingIn(remover, EventLoop.class, "removeSubscriber");
         slow.release.countDown();
         assertTrue(remover.join(Duration.ofSeconds(30)), "removeSubscriber never returned");
         assertTrue(returnedFirst.get(), "removeSubscriber returned while the subscriber still ran");
-    }
-
-    /** Waits until {@code thread} is parked inside {@code EventLoop.method}; fails if it never is. */
-    private static void awaitWaitingIn(Thread thread, String method) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (thread.getState() == Thread.State.WAITING
-                    && Arrays.stream(thread.getStackTrace())
-                            .anyMatch(frame -> frame.getClassName().equals(EventLoop.class.getName())
-                                    && frame.getMethodName().equals(method))) {
-                return;
-            }
-            assertTrue(thread.isAlive(), thread.getName() + " ended instead of waiting in " + method);
-            Thread.sleep(1);
-        }
-        throw new AssertionError(thread.getName() + " never waited in EventLoop." + method);
     }
 }

@@ -63,7 +63,6 @@ public final class KernelLoader {
         Objects.requireNonNull(memory, "memory");
         Objects.requireNonNull(decompression, "decompression");
         Objects.requireNonNull(what, "what");
-        Objects.requireNonNull(decompression, "decompression");
         if (ElfKernel.isElf(image)) {
             return ElfKernel.load(image, memory, what);
         }
