@@ -1,5 +1,6 @@
 /*
- * The one header jextract reads for vmm4j: the KVM userspace API and the few libc calls a VMM needs.
+ * The one header jextract reads for vmm4j: the KVM userspace API, tap and vhost for virtio devices, and the
+ * few libc calls a VMM needs.
  * What is generated from it is chosen by jextract-includes.txt; see regenerate.
  */
 #define _GNU_SOURCE
@@ -17,3 +18,15 @@
 #include <pthread.h>
 #include <string.h>
 #include <errno.h>
+#include <sched.h>
+/* Networking: tap and vhost(-net, -vsock) from the kernel headers; struct ifreq, sockets and the ARPHRD_
+ * values from glibc's (<net/if.h> and <linux/if.h> both define struct ifreq: only glibc's is included). */
+#include <linux/if_tun.h>
+#include <linux/vhost.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>

@@ -7,9 +7,13 @@ import dev.vmm4j.virtio.balloon.LinuxMemoryPressure;
 import dev.vmm4j.virtio.devices.DiskOption;
 import dev.vmm4j.virtio.devices.VirtioBalloon;
 import dev.vmm4j.virtio.devices.VirtioDevices;
+import dev.vmm4j.virtio.net.MacAddress;
+import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -150,6 +154,79 @@ final class RunCommand implements Callable<Integer> {
         addDisk(new Disk(path, true, false, true));
     }
 
+    @Option(
+            names = {"--host-ip", "--host_ip"},
+            paramLabel = "IPV4",
+            description = "The host's IPv4 address on a new tap (vmtapN) for the guest's network; with --netmask and"
+                    + " --mac. Making a tap needs CAP_NET_ADMIN.")
+    void hostIp(String address) {
+        hostIp = ipv4("--host-ip", address);
+    }
+
+    Inet4Address hostIp;
+
+    @Option(
+            names = "--netmask",
+            paramLabel = "IPV4",
+            description = "The netmask of the new tap's link; with --host-ip and --mac.")
+    void netmask(String address) {
+        netmask = ipv4("--netmask", address);
+    }
+
+    Inet4Address netmask;
+
+    @Option(
+            names = "--mac",
+            paramLabel = "MAC",
+            description = "The new tap's own MAC address (the host's end, as crosvm's --mac), as 02:00:00:00:00:01;"
+                    + " with --host-ip and --netmask. The guest's driver picks its own.")
+    void mac(String address) {
+        try {
+            mac = MacAddress.parse(address);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--mac: " + e.getMessage());
+        }
+    }
+
+    MacAddress mac;
+
+    @Option(
+            names = {"--tap-fd", "--tap_fd"},
+            paramLabel = "FD",
+            description = "A tap this process inherited open, for another network device; may be repeated.")
+    List<Integer> tapFds = new ArrayList<>();
+
+    @Option(
+            names = {"--vhost-net", "--vhost_net"},
+            description = "Let the host kernel's vhost-net move the network devices' frames (needs /dev/vhost-net).")
+    boolean vhostNet;
+
+    private Inet4Address ipv4(String option, String address) {
+        // Four decimal parts, each checked by ofLiteral (which alone would also take BSD's "10.2" forms); never a
+        // name to look up.
+        try {
+            if (address.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")
+                    && InetAddress.ofLiteral(address) instanceof Inet4Address ipv4) {
+                return ipv4;
+            }
+        } catch (IllegalArgumentException e) {
+            // a part above 255
+        }
+        throw new ParameterException(spec.commandLine(), option + ": '" + address + "' is not an IPv4 address");
+    }
+
+    /** {@return the network devices in the order crosvm adds them: the new tap's, then each inherited tap's} */
+    List<NetConfig> networks() {
+        List<NetConfig> networks = new ArrayList<>();
+        if (hostIp != null) {
+            networks.add(NetConfig.newTap(hostIp, netmask).withTapMac(mac).withVhost(vhostNet));
+        }
+        for (int fd : tapFds) {
+            networks.add(NetConfig.inheritedTap(fd).withVhost(vhostNet));
+        }
+        return networks;
+    }
+
     private void addDisk(Disk disk) {
         if (disks.size() == MAX_DISKS) {
             throw new ParameterException(spec.commandLine(), "at most " + MAX_DISKS + " disks (/dev/vda to /dev/vdz)");
@@ -185,6 +262,26 @@ final class RunCommand implements Callable<Integer> {
         }
         if (disks.stream().filter(Disk::root).count() > 1) {
             throw new ParameterException(spec.commandLine(), "--root may be given once");
+        }
+        int given = (hostIp != null ? 1 : 0) + (netmask != null ? 1 : 0) + (mac != null ? 1 : 0);
+        if (given != 0 && given != 3) {
+            throw new ParameterException(
+                    spec.commandLine(), "--host-ip, --netmask and --mac go together: a new tap needs all three");
+        }
+        if (netmask != null) {
+            try {
+                NetConfig.newTap(hostIp, netmask);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--netmask: " + e.getMessage());
+            }
+        }
+        if (tapFds.stream().distinct().count() < tapFds.size()) {
+            throw new ParameterException(spec.commandLine(), "--tap-fd " + tapFds + " names a tap twice");
+        }
+        if (vhostNet && given == 0 && tapFds.isEmpty()) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--vhost-net needs a network: give --host-ip, --netmask and --mac, or --tap-fd");
         }
     }
 
@@ -228,6 +325,9 @@ final class RunCommand implements Callable<Integer> {
         }
         Optional<VirtioBalloon> balloonDevice = balloon ? Optional.of(VirtioDevices.balloon()) : Optional.empty();
         balloonDevice.ifPresent(builder::device);
+        for (NetConfig network : networks()) {
+            builder.device(VirtioDevices.net(network));
+        }
         if (serialInput) {
             builder.serialInput(System.in);
         }

@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.virtio.net.MacAddress;
+import dev.vmm4j.virtio.net.NetConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,6 +86,59 @@ class SimpleVmmCliTest {
         assertEquals(2, run.cpus);
         assertFalse(run.rng || run.balloon);
         assertEquals(Path.of("vmlinux"), run.kernel);
+    }
+
+    @Test
+    void networkFlagsAreCrosvmsAndGoTogether() {
+        RunCommand run = parseRun(
+                "run",
+                "--host_ip",
+                "10.0.2.1",
+                "--netmask",
+                "255.255.255.0",
+                "--mac",
+                "52:54:00:12:34:56",
+                "--tap-fd",
+                "5",
+                "--tap-fd",
+                "6",
+                "--vhost-net");
+        List<NetConfig> networks = run.networks();
+        assertEquals(3, networks.size(), "the new tap, then each inherited one");
+        assertEquals(
+                NetConfig.newTap((Inet4Address) InetAddress.ofLiteral("10.0.2.1"), (Inet4Address)
+                                InetAddress.ofLiteral("255.255.255.0"))
+                        .withTapMac(MacAddress.parse("52:54:00:12:34:56"))
+                        .withVhost(true),
+                networks.get(0));
+        assertEquals(NetConfig.inheritedTap(6).withVhost(true), networks.get(2));
+        assertTrue(parseRun("run").networks().isEmpty(), "no network unless asked");
+
+        Result partial = execute("run", "--host-ip", "10.0.2.1", "--netmask", "255.255.255.0");
+        assertEquals(2, partial.status());
+        assertTrue(partial.err().contains("--host-ip, --netmask and --mac go together"), partial.err());
+        Result badIp =
+                execute("run", "--host-ip", "10.0.2", "--netmask", "255.255.255.0", "--mac", "52:54:00:12:34:56");
+        assertEquals(2, badIp.status());
+        assertTrue(badIp.err().contains("--host-ip: '10.0.2' is not an IPv4 address"), badIp.err());
+        Result badMask =
+                execute("run", "--host-ip", "10.0.2.1", "--netmask", "255.0.255.0", "--mac", "52:54:00:12:34:56");
+        assertEquals(2, badMask.status());
+        assertTrue(badMask.err().contains("255.0.255.0 is not a netmask"), badMask.err());
+        Result badMac =
+                execute("run", "--host-ip", "10.0.2.1", "--netmask", "255.255.255.0", "--mac", "01:00:5e:00:00:01");
+        assertEquals(2, badMac.status());
+        assertTrue(badMac.err().contains("--mac: '01:00:5e:00:00:01' is a multicast address"), badMac.err());
+        Result notLiteral =
+                execute("run", "--host-ip", "300.1.1.1", "--netmask", "255.255.255.0", "--mac", "02:00:00:00:00:01");
+        assertEquals(2, notLiteral.status());
+        assertTrue(notLiteral.err().contains("--host-ip: '300.1.1.1' is not an IPv4 address"), notLiteral.err());
+        Result twice = execute("run", "--tap-fd", "5", "--tap-fd", "5");
+        assertEquals(2, twice.status());
+        assertTrue(twice.err().contains("names a tap twice"), twice.err());
+        Result vhostAlone = execute("run", "--vhost-net");
+        assertEquals(2, vhostAlone.status());
+        assertTrue(vhostAlone.err().contains("--vhost-net needs a network"), vhostAlone.err());
     }
 
     @Test

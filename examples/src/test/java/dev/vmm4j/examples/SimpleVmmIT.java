@@ -3,7 +3,9 @@ package dev.vmm4j.examples;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.vmm4j.guests.Guests;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -169,6 +171,112 @@ class SimpleVmmIT {
                 List.of("run", "--rwdisk", "/proc/self/fd/9", "--no-rng", "--no-balloon"))) {
             assertEquals(0, run.await(), run.err());
             assertTrue(run.out().contains("disk: first sector starts 11 22 33 44 00"), run.out());
+        }
+    }
+
+    @Test
+    void theHostIpFlagsMakeATapThatTheGuestPingsThrough() throws Exception {
+        Path guest = Files.write(dir.resolve("net_ping.elf"), Guests.NET_PING.elf());
+        try (NetworkNamespaceForTest namespace = new NetworkNamespaceForTest()) {
+            // simple-vmm runs inside the namespace, so the tap it makes (and all traffic) stays there.
+            try (Run run = new Run(
+                    namespace.execPrefix(),
+                    List.of(
+                            "run",
+                            guest.toString(),
+                            "--host-ip",
+                            "10.77.5.1",
+                            "--netmask",
+                            "255.255.255.0",
+                            "--mac",
+                            "02:00:00:00:00:58",
+                            "-p",
+                            "net.ip=10.77.5.2 net.host=10.77.5.1",
+                            "--no-rng",
+                            "--no-balloon"))) {
+                assertEquals(0, run.await(), run.err());
+                // --mac is the tap's (the host's end), as in crosvm: the guest answers with it in hand.
+                assertTrue(run.out().contains("net: mac 52:54:00:12:34:56 (default)"), run.out());
+                assertTrue(run.out().contains("net: arp reply from 10.77.5.1 is-at 02:00:00:00:00:58"), run.out());
+                assertTrue(run.out().contains("net: done"), run.out());
+            }
+        }
+    }
+
+    @Test
+    void anInheritedTapFdIsANetwork() throws Exception {
+        assumeTrue(
+                Files.isExecutable(Path.of("/usr/bin/python3")),
+                "the launcher that passes a tap fd here is a python3 script (apt install python3)");
+        Path guest = Files.write(dir.resolve("net_ping.elf"), Guests.NET_PING.elf());
+        // A launcher as crosvm's users write them: it makes the tap, configures it, and passes it on.
+        String launcher = String.join(
+                "\n",
+                "import fcntl, os, struct, subprocess, sys",
+                "fd = os.open('/dev/net/tun', os.O_RDWR)",
+                "fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', b'vmm4jfd0', 0x0002 | 0x1000 | 0x4000))",
+                "subprocess.run(['ip', 'addr', 'add', '10.77.6.1/24', 'dev', 'vmm4jfd0'], check=True)",
+                "subprocess.run(['ip', 'link', 'set', 'vmm4jfd0', 'up'], check=True)",
+                "os.set_inheritable(fd, True)",
+                "os.execv(sys.argv[1], [str(fd) if a == 'TAPFD' else a for a in sys.argv[1:]])");
+        Path script = Files.writeString(dir.resolve("launcher.py"), launcher);
+        try (NetworkNamespaceForTest namespace = new NetworkNamespaceForTest()) {
+            List<String> prefix = new ArrayList<>(namespace.execPrefix());
+            prefix.addAll(List.of("python3", script.toString()));
+            try (Run run = new Run(
+                    prefix,
+                    List.of(
+                            "run",
+                            guest.toString(),
+                            "--tap-fd",
+                            "TAPFD",
+                            "-p",
+                            "net.ip=10.77.6.2 net.host=10.77.6.1",
+                            "--no-rng",
+                            "--no-balloon"))) {
+                assertEquals(0, run.await(), run.err());
+                assertTrue(run.out().contains("net: mac 52:54:00:12:34:56 (default)"), run.out());
+                assertTrue(run.out().contains("net: done"), run.out());
+            }
+        }
+    }
+
+    /** A network namespace of the test's own (iproute2), so that its taps never touch the machine's interfaces. */
+    private static final class NetworkNamespaceForTest implements AutoCloseable {
+        private final String name = "vmm4j-it-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100_000;
+
+        NetworkNamespaceForTest() throws Exception {
+            assumeTrue(
+                    hasNetAdmin(),
+                    "network tests make a network namespace and a tap, which needs CAP_NET_ADMIN: run them as root");
+            run("ip", "netns", "add", name);
+            run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up");
+        }
+
+        private static boolean hasNetAdmin() throws IOException {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("CapEff:")) {
+                    return (Long.parseUnsignedLong(
+                                            line.substring("CapEff:".length()).strip(), 16)
+                                    & (1L << 12))
+                            != 0;
+                }
+            }
+            return false;
+        }
+
+        List<String> execPrefix() {
+            return List.of("ip", "netns", "exec", name);
+        }
+
+        private static void run(String... command) throws Exception {
+            Process process = new ProcessBuilder(command).inheritIO().start();
+            assertEquals(0, process.waitFor(), String.join(" ", command));
+        }
+
+        @Override
+        public void close() throws Exception {
+            run("ip", "netns", "del", name);
         }
     }
 

@@ -48,7 +48,14 @@ public enum Guests {
      * Executes syscall from ring 3: prints "syscall_probe: entered ring 0" where KVM can run user space, or
      * "syscall_probe: FAIL still in ring 3 at LSTAR" (or faults) where it cannot.
      */
-    SYSCALL_PROBE("syscall_probe");
+    SYSCALL_PROBE("syscall_probe"),
+    /**
+     * A polling virtio-net driver: takes its address and the host's from "net.ip=A.B.C.D" and "net.host=A.B.C.D" on the
+     * command line, its MAC from the device (or 52:54:00:12:34:56), ARPs for the host ("net: arp reply from ... is-at
+     * ...") and pings it three times ("net: ping seq N reply from ... ttl T bytes 64"), answering ARP requests for its
+     * address meanwhile. Prints "net: done", or a "net: FAIL ..." line per failure.
+     */
+    NET_PING("net_ping");
 
     /** The guest-physical address of the word {@link #RESET_DURING_IO} waits on. */
     public static final long MAILBOX = 0xf000;

@@ -12,6 +12,9 @@ import dev.vmm4j.virtio.devices.DiskOption;
 import dev.vmm4j.virtio.devices.VirtioBalloon;
 import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.virtio.mmio.VirtioMmio;
+import dev.vmm4j.virtio.net.MacAddress;
+import dev.vmm4j.virtio.net.NetConfig;
+import dev.vmm4j.virtio.net.Tap;
 import dev.vmm4j.virtio.testing.DeviceHarness;
 import dev.vmm4j.virtio.testing.DriverQueue;
 import dev.vmm4j.vmm.ExitStatus;
@@ -24,6 +27,8 @@ import dev.vmm4j.vmm.kvm.VcpuExit;
 import dev.vmm4j.vmm.kvm.Vm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -105,6 +110,21 @@ final class ReadmeSnippets {
         }
         // end snippet
         // spotless:on
+    }
+
+    static VirtualMachineBuilder network(Path vmlinux) throws Exception {
+        // spotless:off (the README shows this as written)
+        // snippet: network
+        Tap tap = Tap.create("vmtap%d");                         // needs CAP_NET_ADMIN; made in this thread's netns
+        tap.setIpv4((Inet4Address) InetAddress.ofLiteral("10.0.2.1"), (Inet4Address) InetAddress.ofLiteral("255.255.255.0"));
+        tap.up();
+        VirtualMachineBuilder builder = VirtualMachine.builder().kernel(vmlinux)
+                .cmdline("ip=10.0.2.15::10.0.2.1:255.255.255.0::eth0:off")      // Linux configures eth0 itself
+                .device(VirtioDevices.net(NetConfig.of(tap)                     // the VM owns the tap from here
+                        .withMac(MacAddress.parse("52:54:00:12:34:56"))));       // .withVhost(true): the kernel moves frames
+        // end snippet
+        // spotless:on
+        return builder;
     }
 
     static void typedKvm() throws Exception {

@@ -1,7 +1,12 @@
 package dev.vmm4j.virtio.devices;
 
+import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.block.BlockDevice;
 import dev.vmm4j.virtio.mmio.VirtioMmio;
+import dev.vmm4j.virtio.net.NetConfig;
+import dev.vmm4j.virtio.net.NetDevice;
+import dev.vmm4j.virtio.net.Tap;
+import dev.vmm4j.virtio.net.VhostNetDevice;
 import dev.vmm4j.virtio.rng.RngDevice;
 import dev.vmm4j.vmm.devices.DeviceContext;
 import java.io.IOException;
@@ -73,6 +78,84 @@ public final class VirtioDevices {
                 return problems;
             }
         });
+    }
+
+    /**
+     * {@return a virtio network device as {@code config} says} A tap vmm4j makes is made, given its address (and MAC)
+     * and brought up when the VM is built; an inherited tap fd is checked then. The VM owns the tap (and the device)
+     * from then on. A tap the caller made ({@link NetConfig#of}) goes with the device: once the device is given to
+     * {@code builder.device(..)} the VM closes it, also if {@code build()} fails; a device never given to a builder
+     * must be closed by the caller ({@code close()}), which closes the tap.
+     */
+    public static VirtioMmio net(NetConfig config) {
+        Objects.requireNonNull(config, "config");
+        String description = "virtio-net " + describe(config.tap())
+                + config.mac().map(mac -> " mac " + mac).orElse("") + (config.vhost() ? " (vhost-net)" : "");
+        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+            @Override
+            public VirtioDevice create(DeviceContext context) throws IOException {
+                Tap tap = openTap(config.tap());
+                if (config.vhost()) {
+                    return VhostNetDevice.open(tap, config.mac());
+                }
+                return new NetDevice(tap, config.mac());
+            }
+
+            @Override
+            public List<String> checkConfiguration() {
+                List<String> problems = new ArrayList<>();
+                if (config.tap() instanceof NetConfig.NewTap && !Files.exists(Path.of("/dev/net/tun"))) {
+                    problems.add("a network device needs /dev/net/tun to make its tap, and this host has none"
+                            + " (modprobe tun)");
+                }
+                if (config.tap() instanceof NetConfig.InheritedTap(int fd) && fd < 0) {
+                    problems.add("tap fd " + fd + " is not a file descriptor");
+                }
+                if (config.vhost() && !Files.exists(VhostNetDevice.VHOST_NET)) {
+                    problems.add("vhost-net needs " + VhostNetDevice.VHOST_NET + ", which this host lacks (modprobe"
+                            + " vhost_net): leave vhost-net off to let vmm4j move the frames");
+                }
+                return problems;
+            }
+
+            @Override
+            public void discard() {
+                if (config.tap() instanceof NetConfig.GivenTap(Tap tap)) {
+                    tap.close();
+                }
+            }
+        });
+    }
+
+    private static String describe(NetConfig.TapSource source) {
+        return switch (source) {
+            case NetConfig.NewTap created ->
+                "new tap " + created.name() + " " + created.hostIp().getHostAddress() + "/"
+                        + created.netmask().getHostAddress();
+            case NetConfig.InheritedTap inherited -> "tap fd " + inherited.fd();
+            case NetConfig.GivenTap given -> given.tap().name();
+        };
+    }
+
+    private static Tap openTap(NetConfig.TapSource source) throws IOException {
+        return switch (source) {
+            case NetConfig.NewTap created -> {
+                Tap tap = Tap.create(created.name());
+                try {
+                    tap.setIpv4(created.hostIp(), created.netmask());
+                    if (created.hostMac().isPresent()) {
+                        tap.setMacAddress(created.hostMac().get());
+                    }
+                    tap.up();
+                } catch (IOException | RuntimeException e) {
+                    tap.close();
+                    throw e;
+                }
+                yield tap;
+            }
+            case NetConfig.InheritedTap inherited -> Tap.adopt(inherited.fd());
+            case NetConfig.GivenTap given -> given.tap();
+        };
     }
 
     /** {@return a virtio entropy device fed from the host's secure random source} */

@@ -53,6 +53,13 @@ public final class VirtioMmio implements VmDevice {
         default List<String> checkConfiguration() {
             return List.of();
         }
+
+        /**
+         * Releases what the factory holds for a device it was never asked to make (a tap handed over by the caller):
+         * {@link VirtioMmio#close()} calls it when the VM was not built far enough to make the device. Nothing by
+         * default.
+         */
+        default void discard() {}
     }
 
     private final String description;
@@ -144,7 +151,10 @@ public final class VirtioMmio implements VmDevice {
         node = announced;
     }
 
-    /** Closes the device, if it was made and is {@link AutoCloseable}. Idempotent. */
+    /**
+     * Closes the device, if it was made and is {@link AutoCloseable}, or {@linkplain DeviceFactory#discard() discards}
+     * its factory's holdings if it was not. Idempotent.
+     */
     @Override
     public void close() {
         VirtioDevice made;
@@ -155,7 +165,9 @@ public final class VirtioMmio implements VmDevice {
             closed = true;
             made = device;
         }
-        if (made instanceof AutoCloseable closeable) {
+        if (made == null) {
+            factory.discard();
+        } else if (made instanceof AutoCloseable closeable) {
             try {
                 closeable.close();
             } catch (Exception e) {

@@ -77,6 +77,9 @@ public final class SplitQueue {
     // Device state, u16 counters kept in ints.
     private int nextAvail;
     private int nextUsed;
+    /** Whether the last operation was a pop, which {@link #undoPop} may give back. */
+    private boolean popUndoable;
+
     private int usedAtLastDecision;
 
     /** A queue whose driver may choose any power-of-two size up to {@code maxSize}. */
@@ -195,6 +198,7 @@ public final class SplitQueue {
         eventIdx = eventIdxNegotiated;
         indirect = indirectNegotiated;
         nextAvail = 0;
+        popUndoable = false;
         nextUsed = 0;
         usedAtLastDecision = 0;
         active = true;
@@ -218,6 +222,7 @@ public final class SplitQueue {
         availRing = null;
         usedRing = null;
         nextAvail = 0;
+        popUndoable = false;
         nextUsed = 0;
     }
 
@@ -254,7 +259,24 @@ public final class SplitQueue {
         int head = Short.toUnsignedInt(availRing.get(SHORT, AVAIL_RING + 2L * (nextAvail & (size - 1))));
         nextAvail = (nextAvail + 1) & 0xffff;
         chain.load(memory, descTable, size, head, indirect);
+        popUndoable = true;
         return true;
+    }
+
+    /**
+     * Gives back the chain the last {@link #popChain} took, so that the next pop takes it again: for a device that
+     * took a buffer and then found it had nothing to put in it (a network device whose tap had no frame after all).
+     *
+     * @throws IllegalStateException if the queue is not active, or the last operation was not a pop (a chain given
+     *     back already, or returned through the used ring, cannot be given back)
+     */
+    public void undoPop() {
+        requireActive();
+        if (!popUndoable) {
+            throw new IllegalStateException("undoPop without a pop to undo (the last chain was used or given back)");
+        }
+        popUndoable = false;
+        nextAvail = (nextAvail - 1) & 0xffff;
     }
 
     /** Puts chain {@code head} in the used ring with {@code writtenBytes} written to its buffers, and publishes it. */
@@ -264,6 +286,7 @@ public final class SplitQueue {
         usedRing.set(INT, element, head);
         usedRing.set(INT, element + 4, (int) Math.min(writtenBytes, 0xffff_ffffL));
         nextUsed = (nextUsed + 1) & 0xffff;
+        popUndoable = false;
         // Release: the element above must be visible before the index that hands it to the driver.
         SHORT_HANDLE.setRelease(usedRing, (long) USED_IDX, (short) nextUsed);
     }

@@ -67,6 +67,23 @@ class SplitQueueTest {
     }
 
     @Test
+    void aPoppedChainCanBeGivenBackOnceAndOnlyBeforeItIsUsed() throws Exception {
+        DriverQueue driver = new DriverQueue(memory, allocator, 8);
+        SplitQueue queue = queue(driver, false, false);
+        int first = driver.addChain(Buffer.writable(0x10000, 64));
+        int second = driver.addChain(Buffer.writable(0x20000, 64));
+        assertThrows(IllegalStateException.class, queue::undoPop, "nothing popped yet");
+        assertEquals(first, pop(queue).head());
+        queue.undoPop();
+        assertThrows(IllegalStateException.class, queue::undoPop, "given back already");
+        assertEquals(first, pop(queue).head(), "the same chain again");
+        queue.addUsed(first, 0);
+        assertThrows(IllegalStateException.class, queue::undoPop, "used: the driver owns it again");
+        assertEquals(second, pop(queue).head());
+        assertFalse(queue.popChain(chain));
+    }
+
+    @Test
     void streamsCrossDescriptorBoundaries() throws Exception {
         DriverQueue driver = new DriverQueue(memory, allocator, 8);
         SplitQueue queue = queue(driver, false, false);

@@ -65,6 +65,22 @@ public final class Libc {
             NativeCall.errnoCapturing(LinuxHeaders.epoll_ctl$address(), LinuxHeaders.epoll_ctl$descriptor());
     private static final MethodHandle EPOLL_WAIT =
             NativeCall.errnoCapturing(LinuxHeaders.epoll_wait$address(), LinuxHeaders.epoll_wait$descriptor());
+    private static final MethodHandle READV =
+            NativeCall.errnoCapturing(LinuxHeaders.readv$address(), LinuxHeaders.readv$descriptor());
+    private static final MethodHandle WRITEV =
+            NativeCall.errnoCapturing(LinuxHeaders.writev$address(), LinuxHeaders.writev$descriptor());
+    private static final MethodHandle RECVMSG =
+            NativeCall.errnoCapturing(LinuxHeaders.recvmsg$address(), LinuxHeaders.recvmsg$descriptor());
+    private static final MethodHandle SOCKET =
+            NativeCall.errnoCapturing(LinuxHeaders.socket$address(), LinuxHeaders.socket$descriptor());
+    private static final MethodHandle SOCKETPAIR =
+            NativeCall.errnoCapturing(LinuxHeaders.socketpair$address(), LinuxHeaders.socketpair$descriptor());
+    private static final MethodHandle FCNTL = NativeCall.errnoCapturing(
+            LinuxHeaders.fcntl.address(),
+            FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT),
+            Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle SETNS =
+            NativeCall.errnoCapturing(LinuxHeaders.setns$address(), LinuxHeaders.setns$descriptor());
     private static final MethodHandle SIGTIMEDWAIT =
             NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
 
@@ -358,5 +374,106 @@ public final class Libc {
             throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code readv(fd, iovecs, count)}: bytes read, or {@code -errno}. Allocates nothing. The kernel writes where the
+     * iovecs point: the caller guarantees that memory stays mapped during the call (as for {@link #pread}).
+     */
+    public static long readv(int fd, MemorySegment iovecs, int count) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) READV.invokeExact(state, fd, iovecs, count);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code writev(fd, iovecs, count)}: bytes written, or {@code -errno}. Allocates nothing; the duty of {@link #readv}. */
+    public static long writev(int fd, MemorySegment iovecs, int count) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) WRITEV.invokeExact(state, fd, iovecs, count);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code recvmsg(fd, message, flags)}: bytes received, or {@code -errno}. Allocates nothing; the duty of {@link #readv}. */
+    public static long recvmsg(int fd, MemorySegment message, int flags) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) RECVMSG.invokeExact(state, fd, message, flags);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code socket(domain, type | SOCK_CLOEXEC, 0)}; a failure names {@code what} the socket was for. */
+    public static int socket(int domain, int type, String what) {
+        Objects.requireNonNull(what, "what");
+        MemorySegment state = NativeCall.callState();
+        int fd;
+        try {
+            fd = (int) SOCKET.invokeExact(state, domain, type | LinuxHeaders.SOCK_CLOEXEC(), 0);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("socket", NativeCall.errno(state), what);
+        }
+        return fd;
+    }
+
+    /** {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}. {@return the two connected fds} */
+    public static int[] socketpair(int type) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
+            result = (int)
+                    SOCKETPAIR.invokeExact(state, LinuxHeaders.AF_UNIX(), type | LinuxHeaders.SOCK_CLOEXEC(), 0, fds);
+            if (result == 0) {
+                return fds.toArray(ValueLayout.JAVA_INT);
+            }
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        throw new NativeCallException("socketpair", NativeCall.errno(state));
+    }
+
+    /** {@code fcntl(fd, command, argument)}: the result, or {@code -errno}. */
+    public static int fcntl(int fd, int command, int argument) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) FCNTL.invokeExact(state, fd, command, argument);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code setns(fd, type)}: moves the calling thread into the namespace {@code fd} refers to (a network namespace
+     * moves only this thread).
+     */
+    public static void setns(int fd, int type) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) SETNS.invokeExact(state, fd, type);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("setns", NativeCall.errno(state), "into the namespace of fd " + fd);
+        }
     }
 }

@@ -1,0 +1,18 @@
+package dev.vmm4j.virtio.net;
+
+import java.io.IOException;
+
+/** A tap could not be created, adopted or configured; the message says which, why, and what to do about it. */
+public final class TapException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    /** An exception with {@code message}. */
+    public TapException(String message) {
+        super(java.util.Objects.requireNonNull(message, "message"));
+    }
+
+    /** An exception with {@code message}, caused by {@code cause}. */
+    public TapException(String message, Throwable cause) {
+        super(java.util.Objects.requireNonNull(message, "message"), java.util.Objects.requireNonNull(cause, "cause"));
+    }
+}

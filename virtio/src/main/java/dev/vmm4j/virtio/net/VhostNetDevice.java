@@ -1,0 +1,213 @@
+package dev.vmm4j.virtio.net;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.virtio.ActivationException;
+import dev.vmm4j.virtio.DeviceActivation;
+import dev.vmm4j.virtio.VirtioDevice;
+import dev.vmm4j.virtio.VirtioIds;
+import dev.vmm4j.virtio.VirtioInterrupt;
+import dev.vmm4j.virtio.vhost.Vhost;
+import dev.vmm4j.vmm.event.Event;
+import dev.vmm4j.vmm.event.EventFd;
+import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.event.EventOps;
+import dev.vmm4j.vmm.event.EventSet;
+import dev.vmm4j.vmm.event.EventSubscriber;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The virtio network device with the host kernel's vhost-net moving the frames (crosvm's {@code --vhost-net}): the
+ * same device as {@link NetDevice} to the guest, but the kernel serves both queues, reading the guest's kicks from
+ * KVM's ioeventfds and the tap directly, so no frame passes through the JVM.
+ *
+ * <p>The kernel signals used buffers on an eventfd per queue. A virtio-mmio interrupt must also set the transport's
+ * InterruptStatus register, which the kernel cannot do, so the device's event loop turns each such signal into a
+ * {@link VirtioInterrupt#signalUsed} (what QEMU does for vhost behind virtio-mmio).
+ *
+ * <p><b>Ownership:</b> owns the tap and the vhost fd; {@link #close()} closes both.
+ *
+ * <p><b>Thread safety:</b> see {@link VirtioDevice}.
+ */
+public final class VhostNetDevice implements VirtioDevice, AutoCloseable {
+    /** Where the host kernel offers vhost-net. */
+    public static final Path VHOST_NET = Path.of("/dev/vhost-net");
+
+    /** The ring features vmm4j's transport always offers; the kernel must serve rings with them. */
+    private static final long RING_FEATURES =
+            (1L << 28) | (1L << 29) | (1L << 32); // INDIRECT_DESC, EVENT_IDX, VERSION_1
+
+    private final Tap tap;
+    private final Vhost vhost;
+    private final long kernelFeatures;
+    private final NetConfigSpace config;
+    private EventLoop loop;
+    private int subscription;
+    private List<EventFd> calls = List.of();
+
+    private VhostNetDevice(Tap tap, Vhost vhost, long kernelFeatures, Optional<MacAddress> mac) {
+        this.tap = tap;
+        this.vhost = vhost;
+        this.kernelFeatures = kernelFeatures;
+        this.config = new NetConfigSpace(mac);
+    }
+
+    /**
+     * {@return a device whose frames the kernel moves between the guest and {@code tap}} The device owns the tap from
+     * here, also when this fails.
+     *
+     * @throws IOException if /dev/vhost-net is missing or refuses, or its rings lack a feature vmm4j's transport offers
+     */
+    public static VhostNetDevice open(Tap tap, Optional<MacAddress> mac) throws IOException {
+        Objects.requireNonNull(tap, "tap");
+        Objects.requireNonNull(mac, "mac");
+        Vhost vhost = null;
+        try {
+            vhost = Vhost.open(VHOST_NET);
+            long features = vhost.features();
+            if ((features & RING_FEATURES) != RING_FEATURES) {
+                throw new IOException(String.format(
+                        "%s serves rings with features %#x, without some of %#x (indirect descriptors, event index,"
+                                + " virtio 1) that vmm4j's transport offers: use the user-space network device",
+                        VHOST_NET, features, RING_FEATURES));
+            }
+            return new VhostNetDevice(tap, vhost, features, mac);
+        } catch (IOException | RuntimeException e) {
+            if (vhost != null) {
+                vhost.close();
+            }
+            tap.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public int deviceType() {
+        return VirtioIds.NET;
+    }
+
+    @Override
+    public long deviceFeatures() {
+        return config.features();
+    }
+
+    @Override
+    public List<Integer> queueMaxSizes() {
+        return List.of(NetDevice.QUEUE_SIZE, NetDevice.QUEUE_SIZE);
+    }
+
+    @Override
+    public void readConfig(long offset, MemorySegment data) {
+        config.read(offset, data);
+    }
+
+    @Override
+    public synchronized void activate(DeviceActivation activation) throws ActivationException {
+        if (!activation.queues().get(0).isActive()
+                || !activation.queues().get(1).isActive()) {
+            throw new ActivationException("virtio-net needs both its receive (0) and transmit (1) queues set up");
+        }
+        if (loop != null) {
+            throw new IllegalStateException("vhost-net is already active; reset it first");
+        }
+        List<EventFd> made = new ArrayList<>();
+        try {
+            made.add(EventFd.createNonBlocking());
+            made.add(EventFd.createNonBlocking());
+            // The signals are forwarded before the kernel can raise one.
+            subscription =
+                    activation.eventLoop().addSubscriber(new UsedSignals(List.copyOf(made), activation.interrupt()));
+            loop = activation.eventLoop();
+            calls = List.copyOf(made);
+            tap.setOffload(NetFeatures.tapOffload(activation.ackedFeatures()));
+            // The kernel knows ring and header features only; the offloads are the tap's business.
+            vhost.setFeatures(activation.ackedFeatures() & kernelFeatures);
+            vhost.setMemoryTable(activation.memory());
+            for (int queue = 0; queue < 2; queue++) {
+                vhost.setVring(
+                        queue,
+                        activation.memory(),
+                        activation.queues().get(queue),
+                        activation.queueEvents().get(queue).fd(),
+                        made.get(queue).fd());
+                vhost.vringFile("VHOST_NET_SET_BACKEND", LinuxHeaders.VHOST_NET_SET_BACKEND(), queue, tap.fd());
+            }
+        } catch (IOException | RuntimeException e) {
+            // Whatever failed, the kernel lets go of guest memory and the loop forgets the signals before this returns.
+            if (loop != null) {
+                reset();
+            } else {
+                made.forEach(EventFd::close);
+            }
+            throw new ActivationException("vhost-net refused the queues the driver set up: " + e.getMessage());
+        }
+    }
+
+    /** Forwards the kernel's used-buffer signals to the transport's interrupt. */
+    private record UsedSignals(List<EventFd> calls, VirtioInterrupt interrupt) implements EventSubscriber {
+        @Override
+        public void init(EventOps ops) {
+            for (int queue = 0; queue < calls.size(); queue++) {
+                ops.add(calls.get(queue).fd(), EventSet.IN, queue);
+            }
+        }
+
+        @Override
+        public void process(Event event, EventOps ops) {
+            calls.get(event.data()).read();
+            interrupt.signalUsed(event.data());
+        }
+    }
+
+    @Override
+    public synchronized void reset() {
+        if (loop == null) {
+            return;
+        }
+        detach();
+        loop.removeSubscriber(subscription);
+        loop = null;
+        calls.forEach(EventFd::close);
+        calls = List.of();
+    }
+
+    /** Detaches the tap from both queues and stops them: the kernel touches guest memory no more. */
+    private void detach() {
+        for (int queue = 0; queue < 2; queue++) {
+            try {
+                vhost.vringFile("VHOST_NET_SET_BACKEND", LinuxHeaders.VHOST_NET_SET_BACKEND(), queue, -1);
+                vhost.stopVring(queue);
+            } catch (IOException e) {
+                // A queue never handed over has nothing to stop; closing the vhost fd stops everything anyway.
+                System.getLogger(VhostNetDevice.class.getName())
+                        .log(System.Logger.Level.DEBUG, "vhost-net queue " + queue + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** {@return the MAC address the device shows the driver, if it has one} */
+    public Optional<MacAddress> mac() {
+        return config.mac();
+    }
+
+    /** Stops the kernel's worker and closes the tap. Idempotent. */
+    @Override
+    public synchronized void close() {
+        reset();
+        try {
+            vhost.close();
+        } finally {
+            tap.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VhostNetDevice[" + tap + config.mac().map(mac -> ", mac " + mac).orElse("") + "]";
+    }
+}
