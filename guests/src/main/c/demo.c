@@ -90,8 +90,9 @@ int main(u64 bp) {
     memory_map(bp);
     puts("command line: "); puts(cmdline); putc('\n');
 
-    int n = virtio_find(cmdline, devs, MAX_DEVICES);
-    puts("virtio devices: "); putdec((u64) n); putc('\n');
+    int n = virtio_discover(bp, devs, MAX_DEVICES);
+    puts("virtio devices: "); putdec((u64) n);
+    puts(contains(cmdline, "virtio_mmio.device=") ? " (from the command line)\n" : " (from the ACPI tables)\n");
     map_mmio_hole();
     struct virtio_dev *balloon = 0;
     int disks = 0;

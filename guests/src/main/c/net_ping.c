@@ -181,8 +181,8 @@ static int read_address(const char *cmdline, const char *key, u32 *ip) {
 /* ---- Step 1: the device ---- */
 
 /* Picks the first announced device that is a virtio-net one; the others are left alone (not even reset). */
-static int find_net(const char *cmdline) {
-    int n = virtio_find(cmdline, devs, 8);
+static int find_net(u64 bp) {
+    int n = virtio_discover(bp, devs, 8);
     for (int i = 0; i < n; i++) {
         struct virtio_dev *d = &devs[i];
         if (vreg(d, VIRTIO_REG_MAGIC) == VIRTIO_MAGIC && vreg(d, VIRTIO_REG_VERSION) == 2
@@ -430,7 +430,7 @@ static void ping(u16 seq) {
 int main(u64 bp) {
     const char *cmdline = (const char *) (u64) read32(bp + BP_HDR_CMD_LINE_PTR);
     map_mmio_hole();
-    if (!find_net(cmdline) || !start_net()) return failures;
+    if (!find_net(bp) || !start_net()) return failures;
     read_mac();
     int addresses = read_address(cmdline, "net.ip=", &my_ip);
     addresses &= read_address(cmdline, "net.host=", &host_ip);

@@ -79,8 +79,7 @@ static void start_vcpu1(void) {
 }
 
 int main(u64 bp) {
-    const char *cmdline = (const char *) (u64) read32(bp + BP_HDR_CMD_LINE_PTR);
-    if (virtio_find(cmdline, devs, 1) != 1) {
+    if (virtio_discover(bp, devs, 1) != 1) {
         puts("reset_during_io: FAIL no virtio device\n");
         return 1;
     }

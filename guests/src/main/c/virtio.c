@@ -74,8 +74,7 @@ static void rng(struct virtio_dev *d) {
 }
 
 int main(u64 bp) {
-    const char *cmdline = (const char *) (u64) read32(bp + BP_HDR_CMD_LINE_PTR);
-    int n = virtio_find(cmdline, devs, 4);
+    int n = virtio_discover(bp, devs, 4);
     puts("virtio: "); putdec((u64) n); puts(" devices\n");
     map_mmio_hole();
     for (int i = 0; i < n; i++) {

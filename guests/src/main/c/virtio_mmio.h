@@ -1,6 +1,6 @@
 /*
  * A minimal virtio-mmio driver for test guests (virtio 1.2, sections 2.7 and 4.2): finds the devices the VMM announced
- * with virtio_mmio.device=<size>@<base>:<irq> on the command line, negotiates VIRTIO_F_VERSION_1 only, sets up the
+ * with virtio_mmio.device=<size>@<base>:<irq> on the command line or in its ACPI tables, negotiates VIRTIO_F_VERSION_1 only, sets up the
  * first one or two queues with 8 entries each in static memory, and submits one chain at a time, polling the used
  * ring for completion. Interrupts are not taken (the guest has no IDT); InterruptStatus is read and acknowledged by
  * hand.
@@ -8,6 +8,7 @@
 #ifndef VMM4J_VIRTIO_MMIO_H
 #define VMM4J_VIRTIO_MMIO_H
 
+#include "acpi.h"
 #include "kit.h"
 
 #define VIRTIO_MAGIC 0x74726976
@@ -109,6 +110,24 @@ static inline int virtio_find(const char *cmdline, struct virtio_dev *devs, int 
         q++;
         devs[n].irq = (u32) parse_dec(&q);
         n++;
+    }
+    return n;
+}
+
+/*
+ * Fills devs from the command line's virtio_mmio.device= parameters if it has any, else from the ACPI tables (the
+ * DSDT's LNRO0005 devices), as the VMM announced them; returns how many it found.
+ */
+static inline int virtio_discover(u64 bp, struct virtio_dev *devs, int max) {
+    const char *cmdline = (const char *) (u64) read32(bp + BP_HDR_CMD_LINE_PTR);
+    int n = virtio_find(cmdline, devs, max);
+    if (n > 0) return n;
+    u64 bases[16];
+    u32 irqs[16];
+    n = acpi_virtio_mmio(bp, bases, irqs, max < 16 ? max : 16);
+    for (int i = 0; i < n; i++) {
+        devs[i].base = bases[i];
+        devs[i].irq = irqs[i];
     }
     return n;
 }

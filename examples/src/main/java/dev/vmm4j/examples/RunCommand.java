@@ -12,6 +12,7 @@ import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -99,6 +100,16 @@ final class RunCommand implements Callable<Integer> {
             fallbackValue = "true",
             description = "A virtio entropy device (default: on).")
     boolean rng;
+
+    @Option(
+            names = "--acpi",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description = "Describe the devices to the guest in ACPI tables, which stock kernels read (default: on);"
+                    + " --no-acpi puts crosvm's virtio_mmio.device= parameters on the kernel command line instead, for"
+                    + " kernels built without ACPI.")
+    boolean acpi;
 
     @Option(
             names = "--balloon",
@@ -306,6 +317,7 @@ final class RunCommand implements Callable<Integer> {
                 .vcpus(cpus)
                 .kernel(image)
                 .cmdline(commandLine())
+                .deviceAnnouncement(acpi ? DeviceAnnouncement.FIRMWARE : DeviceAnnouncement.KERNEL_COMMAND_LINE)
                 .serial(System.out);
         if (initrd != null) {
             builder.initrd(initrd);

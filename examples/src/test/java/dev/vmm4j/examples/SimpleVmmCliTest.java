@@ -48,7 +48,7 @@ class SimpleVmmCliTest {
         RunCommand run = parseRun("run");
         assertEquals(256, run.memoryMib);
         assertEquals(1, run.cpus);
-        assertTrue(run.rng && run.balloon);
+        assertTrue(run.rng && run.balloon && run.acpi);
         assertFalse(run.serialInput);
         assertEquals(null, run.kernel, "no kernel: the demo guest");
         assertEquals("", run.commandLine());

@@ -281,6 +281,21 @@ class SimpleVmmIT {
     }
 
     @Test
+    void aGuestPowerOffIsTheLastLineAndStatus0() throws Exception {
+        Path guest = Files.write(dir.resolve("poweroff.elf"), Guests.POWEROFF.elf());
+        try (Run run = new Run(List.of("run", guest.toString(), "--no-rng", "--no-balloon"))) {
+            assertEquals(0, run.await(), run.err());
+            assertEquals("simple-vmm: the guest powered the machine off\n", run.err());
+            assertTrue(run.out().contains("poweroff: \\_S5 sleep type 5"), run.out());
+        }
+        try (Run run = new Run(List.of("run", guest.toString(), "--no-acpi", "--no-rng", "--no-balloon"))) {
+            assertEquals(0, run.await(), run.err());
+            assertEquals("simple-vmm: the guest reset the machine\n", run.err(), "no ACPI tables: no way to power off");
+            assertTrue(run.out().contains("poweroff: FAIL no FADT"), run.out());
+        }
+    }
+
+    @Test
     void aBadKernelIsOneLineAndStatus1() throws Exception {
         Path kernel = Files.writeString(dir.resolve("vmlinux"), "not a kernel");
         try (Run run = new Run(List.of("run", kernel.toString()))) {

@@ -55,7 +55,13 @@ public enum Guests {
      * ...") and pings it three times ("net: ping seq N reply from ... ttl T bytes 64"), answering ARP requests for its
      * address meanwhile. Prints "net: done", or a "net: FAIL ..." line per failure.
      */
-    NET_PING("net_ping");
+    NET_PING("net_ping"),
+    /**
+     * Powers the machine off through ACPI as Linux does on a hardware-reduced machine (the DSDT's {@code \_S5} sleep
+     * type with SLP_EN to the FADT's sleep control register), after printing what it found ("poweroff: ..." lines);
+     * "poweroff: FAIL still running" and a reset if the VM did not end.
+     */
+    POWEROFF("poweroff");
 
     /** The guest-physical address of the word {@link #RESET_DURING_IO} waits on. */
     public static final long MAILBOX = 0xf000;

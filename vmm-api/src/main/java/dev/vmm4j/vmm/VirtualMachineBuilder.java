@@ -1,6 +1,7 @@
 package dev.vmm4j.vmm;
 
 import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.arch.LinuxArch;
 import dev.vmm4j.vmm.bus.BusDevice;
 import dev.vmm4j.vmm.devices.VmDevice;
@@ -26,7 +27,8 @@ import java.util.function.UnaryOperator;
  *   <li>Each setter checks its argument at once: a bad value throws {@link IllegalArgumentException}, a null one
  *       {@link NullPointerException}.
  *   <li>An option with one value ({@link #memory}, {@link #vcpus}, {@link #kernel}, {@link #initrd}, {@link #cmdline},
- *       {@link #serial}, {@link #serialInput}, {@link #arch}, {@link #cpuid}, {@link #hostDecompression}) may be set
+ *       {@link #serial}, {@link #serialInput}, {@link #arch}, {@link #cpuid}, {@link #hostDecompression},
+ *       {@link #deviceAnnouncement}) may be set
  *       once: a second call throws {@link IllegalStateException} naming the value set first. Options that add
  *       ({@link #device}, {@link #ioDevice}, {@link #mmioDevice}) add in the order called.
  *   <li>{@link #build()} checks the whole configuration before it opens KVM, and reports every problem it finds, and
@@ -76,6 +78,7 @@ public final class VirtualMachineBuilder {
     private LinuxArch arch;
     private UnaryOperator<CpuidEntry> cpuid;
     private Boolean hostDecompression;
+    private DeviceAnnouncement deviceAnnouncement;
     private final List<BusPlacement> busDevices = new ArrayList<>();
     private final List<VmDevice> devices = new ArrayList<>();
     private boolean built;
@@ -187,6 +190,18 @@ public final class VirtualMachineBuilder {
     }
 
     /**
+     * How the guest kernel learns of the devices: {@link DeviceAnnouncement#FIRMWARE} (the default: ACPI tables on
+     * x86_64, the device tree on aarch64) or {@link DeviceAnnouncement#KERNEL_COMMAND_LINE} (crosvm's
+     * {@code virtio_mmio.device=} parameters, for kernels without ACPI).
+     */
+    public VirtualMachineBuilder deviceAnnouncement(DeviceAnnouncement announcement) {
+        Objects.requireNonNull(announcement, "announcement");
+        requireUnset(deviceAnnouncement, "deviceAnnouncement");
+        this.deviceAnnouncement = announcement;
+        return this;
+    }
+
+    /**
      * Adds {@code device} at ports {@code [port, port + length)} of the I/O bus (x86). The device stays the caller's:
      * the VM never closes a bus device (see {@link #device} for devices the VM owns).
      *
@@ -286,7 +301,8 @@ public final class VirtualMachineBuilder {
                 Optional.ofNullable(initrd),
                 commandLine == null ? "" : commandLine,
                 hostDecompression == null || hostDecompression,
-                cpuid == null ? UnaryOperator.identity() : cpuid);
+                cpuid == null ? UnaryOperator.identity() : cpuid,
+                deviceAnnouncement == null ? DeviceAnnouncement.FIRMWARE : deviceAnnouncement);
         return VirtualMachine.create(new Config(
                 memoryBytes == null ? DEFAULT_MEMORY : memoryBytes,
                 vcpus == null ? 1 : vcpus,
@@ -334,6 +350,9 @@ public final class VirtualMachineBuilder {
         }
         if (hostDecompression != null) {
             set.add("hostDecompression=" + hostDecompression);
+        }
+        if (deviceAnnouncement != null) {
+            set.add("deviceAnnouncement=" + deviceAnnouncement);
         }
         if (!busDevices.isEmpty()) {
             set.add(busDevices.size() + " bus devices");

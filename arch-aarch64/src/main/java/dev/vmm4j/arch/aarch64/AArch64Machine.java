@@ -11,6 +11,7 @@ import dev.vmm4j.kvm.bindings.aarch64.Aarch64Headers;
 import dev.vmm4j.vmm.arch.ArchMachine;
 import dev.vmm4j.vmm.arch.Boot;
 import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.devices.DeviceContext;
 import dev.vmm4j.vmm.devices.DeviceNode;
 import dev.vmm4j.vmm.devices.Interrupt;
@@ -112,6 +113,10 @@ final class AArch64Machine implements ArchMachine {
     public Boot boot(BootSpec spec, List<DeviceNode> nodes) throws IOException {
         if (booted) {
             throw new IllegalStateException("this aarch64 machine has booted already");
+        }
+        if (spec.deviceAnnouncement() != DeviceAnnouncement.FIRMWARE) {
+            throw new IllegalArgumentException("an aarch64 guest learns of its devices from the device tree; announcing"
+                    + " them on the command line (" + spec.deviceAnnouncement() + ") is an x86 option");
         }
         booted = true;
         String commandLine =

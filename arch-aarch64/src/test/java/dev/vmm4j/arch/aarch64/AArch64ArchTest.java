@@ -8,6 +8,7 @@ import dev.vmm4j.arch.aarch64.boot.AArch64Layout;
 import dev.vmm4j.arch.aarch64.fdt.Dtc;
 import dev.vmm4j.vmm.arch.Boot;
 import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.arch.MachineLayout;
 import dev.vmm4j.vmm.arch.RamRegion;
 import dev.vmm4j.vmm.devices.DeviceNode;
@@ -78,7 +79,13 @@ class AArch64ArchTest {
                     AArch64Machine.create(calls, 2, devices, new ByteArrayOutputStream(), Optional.empty());
             assertEquals(2, devices.mmioBus().ranges().size(), "the UART and the RTC");
             assertEquals(List.of(AArch64Layout.SERIAL_SPI), devices.irqfdLines(), "the UART's interrupt");
-            BootSpec spec = new BootSpec(kernel, Optional.of(initrd), "root=/dev/vda", true, UnaryOperator.identity());
+            BootSpec spec = new BootSpec(
+                    kernel,
+                    Optional.of(initrd),
+                    "root=/dev/vda",
+                    true,
+                    UnaryOperator.identity(),
+                    DeviceAnnouncement.FIRMWARE);
             Boot boot = machine.boot(spec, List.of(new DeviceNode.Mmio("virtio,mmio", 0x0101_0000L, 0x1000, 2)));
             assertEquals(
                     "console=ttyS0 earlycon=uart8250,mmio,0x3f8 panic=-1 root=/dev/vda",

@@ -1,5 +1,7 @@
 package dev.vmm4j.arch.x86_64;
 
+import dev.vmm4j.arch.x86_64.acpi.AcpiTables;
+import dev.vmm4j.arch.x86_64.acpi.SleepControl;
 import dev.vmm4j.arch.x86_64.assist.EmulationAssists;
 import dev.vmm4j.arch.x86_64.assist.FailedInstruction;
 import dev.vmm4j.arch.x86_64.assist.VcpuControl;
@@ -24,6 +26,7 @@ import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.arch.ArchMachine;
 import dev.vmm4j.vmm.arch.Boot;
 import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.arch.MachineContext;
 import dev.vmm4j.vmm.boot.KernelCmdline;
 import dev.vmm4j.vmm.devices.DeviceContext;
@@ -53,8 +56,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One x86_64 VM's machine, as crosvm sets it up: the in-kernel irqchip and PIT (and the TSS and identity-map pages
  * Intel VMX needs), COM1-4 (16550s; COM1 is the console, IRQs 4 and 3 through irqfds), the i8042 for reset, the CMOS
  * clock and crosvm's null devices; at boot, an ELF vmlinux or a bzImage (decompressed on the host if asked), an initrd,
- * the zero page with e820, the command line with a {@code virtio_mmio.device=} parameter per announced virtio-mmio
- * device, GDT, page tables and MP table, and vCPUs with filtered CPUID, MSRs and LAPIC LINT0/LINT1 wired. The boot
+ * the zero page with e820, the announced devices described either by ACPI tables (RSDP, XSDT, a hardware-reduced
+ * FADT whose sleep registers power the VM off, MADT, DSDT; the default) or by a {@code virtio_mmio.device=} parameter
+ * per virtio-mmio device on the command line, GDT, page tables and MP table, and vCPUs with filtered CPUID, MSRs and LAPIC LINT0/LINT1 wired. The boot
  * vCPU enters the kernel in 64-bit mode; the others wait, as KVM leaves them, for the INIT/SIPI the kernel sends.
  *
  * <p><b>Thread safety:</b> see {@link ArchMachine}.
@@ -112,6 +116,11 @@ final class X86Machine implements ArchMachine {
         serial(devices, "ttyS2", irq4, OutputStream.nullOutputStream(), 0x3e8);
         serial(devices, "ttyS3", irq3, OutputStream.nullOutputStream(), 0x2e8);
         devices.ioBus().insert(new I8042(() -> devices.requestExit(new ExitStatus.GuestReset())), 0x60, 5);
+        devices.ioBus()
+                .insert(
+                        new SleepControl(() -> devices.requestExit(new ExitStatus.GuestPowerOff())),
+                        SleepControl.CONTROL_PORT,
+                        2);
         devices.ioBus().insert(new NullDevice("delay port"), 0xed, 1);
         devices.ioBus().insert(new NullDevice("FPU error ports"), 0xf0, 2);
         devices.ioBus().insert(new NullDevice("PCI configuration (no PCI)"), 0xcf8, 8);
@@ -180,6 +189,9 @@ final class X86Machine implements ArchMachine {
                 Initrd.Placement initrd = Initrd.load(spec.initrd().get(), memory, kernel.end(), limit);
                 params.initrd(initrd.address(), initrd.size());
             }
+            if (spec.deviceAnnouncement() == DeviceAnnouncement.FIRMWARE) {
+                params.acpiRsdp(AcpiTables.write(memory, context.vcpuCount(), devices));
+            }
             params.writeTo(memory, X86Layout.ZERO_PAGE);
             long cr3 = VcpuBootState.writeTables(memory);
             MpTable.write(memory, context.vcpuCount());
@@ -194,15 +206,18 @@ final class X86Machine implements ArchMachine {
 
     /**
      * {@return the command line: the architecture's parameters, those that keep Linux off what an emulating KVM
-     * cannot run (if {@code forEmulatingKvm}), one {@code virtio_mmio.device=} per device, then the embedder's}
+     * cannot run (if {@code forEmulatingKvm}), one {@code virtio_mmio.device=} per device if the spec announces them
+     * there (else the ACPI tables do), then the embedder's}
      */
     static KernelCmdline commandLine(BootSpec spec, List<DeviceNode> devices, boolean forEmulatingKvm) {
         KernelCmdline commandLine = new KernelCmdline(X86Layout.CMDLINE_MAX).insertStr(BASE_COMMAND_LINE);
         if (forEmulatingKvm) {
             commandLine.insertStr(EMULATING_KVM_PARAMETERS);
         }
-        for (DeviceNode device : devices) {
-            commandLine.insertStr(CommandLineDevices.parameter(device));
+        if (spec.deviceAnnouncement() == DeviceAnnouncement.KERNEL_COMMAND_LINE) {
+            for (DeviceNode device : devices) {
+                commandLine.insertStr(CommandLineDevices.parameter(device));
+            }
         }
         return commandLine.insertStr(spec.commandLine());
     }

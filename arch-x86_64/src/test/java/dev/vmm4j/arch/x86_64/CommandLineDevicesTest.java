@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.devices.DeviceNode;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,8 +37,13 @@ class CommandLineDevicesTest {
 
     @Test
     void theCommandLineIsTheMachinesThenTheDevicesThenTheEmbeddersParameters() {
-        BootSpec spec =
-                new BootSpec(Path.of("vmlinux"), Optional.empty(), "root=/dev/vda", true, UnaryOperator.identity());
+        BootSpec spec = new BootSpec(
+                Path.of("vmlinux"),
+                Optional.empty(),
+                "root=/dev/vda",
+                true,
+                UnaryOperator.identity(),
+                DeviceAnnouncement.KERNEL_COMMAND_LINE);
         List<DeviceNode> devices = List.of(new DeviceNode.Mmio("virtio,mmio", 0xd000_0000L, 0x1000, 5));
         assertEquals(
                 "console=ttyS0 reboot=k panic=-1 virtio_mmio.device=4K@0xd0000000:5 root=/dev/vda",

@@ -3,6 +3,7 @@ package dev.vmm4j.arch.x86_64;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.google.common.testing.NullPointerTester;
+import dev.vmm4j.arch.x86_64.acpi.Aml;
 import dev.vmm4j.vmm.kvm.Cpuid;
 import dev.vmm4j.vmm.testing.PublicApi;
 import java.nio.file.Path;
@@ -14,7 +15,9 @@ import org.junit.jupiter.api.Test;
 class PublicApiNullTest {
     @Test
     void everyPublicConstructorAndStaticMethodChecksForNull() {
-        NullPointerTester tester = new NullPointerTester().setDefault(Cpuid.class, new Cpuid(List.of()));
+        NullPointerTester tester = new NullPointerTester()
+                .setDefault(Cpuid.class, new Cpuid(List.of()))
+                .setDefault(Aml.class, Aml.integer(0));
         List<Class<?>> checked = PublicApi.checkNulls(tester, PublicApi.classes(Path.of("target/classes")), Set.of());
         assertFalse(checked.isEmpty());
     }

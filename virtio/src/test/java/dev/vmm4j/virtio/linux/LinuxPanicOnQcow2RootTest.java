@@ -8,6 +8,7 @@ import dev.vmm4j.guests.LinuxInits;
 import dev.vmm4j.virtio.devices.DiskOption;
 import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.vmm.ExitStatus;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,7 +40,12 @@ class LinuxPanicOnQcow2RootTest {
         qcow2 = dir.resolve("root.qcow2");
         RootFileSystem.qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString())
                 .expect(0);
-        status = LinuxSuite.runToExit("root=/dev/vda rw", VirtioDevices.disk(qcow2, DiskOption.QCOW2), console);
+        // The one boot that announces its disk on the command line, as for kernels without ACPI.
+        status = LinuxSuite.runToExit(
+                "root=/dev/vda rw",
+                VirtioDevices.disk(qcow2, DiskOption.QCOW2),
+                console,
+                DeviceAnnouncement.KERNEL_COMMAND_LINE);
         LinuxSuite.keepLog(getClass(), console);
     }
 
@@ -50,6 +56,12 @@ class LinuxPanicOnQcow2RootTest {
                 "virtio_blk virtio0: [vda] 65536 512-byte logical blocks",
                 "VFS: Mounted root (ext4 filesystem) on device 254:0.",
                 "Run /sbin/init as init process");
+    }
+
+    @Test
+    void theDiskWasAnnouncedOnTheCommandLineAndNotInAcpiTables() {
+        LinuxSuite.assertLines(console, "virtio_mmio.device=4K@0xd0000000:5");
+        assertTrue(!console.text().contains("ACPI: DSDT"), "no ACPI tables in this boot:\n" + console.text());
     }
 
     @Test

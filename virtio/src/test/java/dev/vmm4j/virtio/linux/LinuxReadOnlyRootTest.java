@@ -2,6 +2,7 @@ package dev.vmm4j.virtio.linux;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.guests.LinuxInits;
 import dev.vmm4j.virtio.devices.DiskOption;
@@ -51,6 +52,20 @@ class LinuxReadOnlyRootTest {
                 "Run /sbin/init as init process",
                 "Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b");
         assertInstanceOf(ExitStatus.GuestReset.class, status, "expected a reset after the panic:\n" + console.text());
+    }
+
+    @Test
+    void theKernelFindsTheDiskThroughVmm4jsAcpiTables() {
+        LinuxSuite.assertLines(
+                console,
+                "ACPI: RSDP 0x00000000000E0000 000024 (v02 VMM4J )",
+                "ACPI: FACP 0x",
+                "ACPI: DSDT 0x",
+                "ACPI: APIC 0x",
+                "ACPI: Using ACPI (MADT) for SMP configuration information",
+                "ACPI: PM: (supports S0 S5)",
+                "ACPI: 1 ACPI AML tables successfully acquired and loaded");
+        assertTrue(!console.text().contains("virtio_mmio.device="), "nothing on the command line:\n" + console.text());
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.devices.VmDevice;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -45,9 +46,16 @@ final class LinuxSuite {
      * it did not}
      */
     static ExitStatus runToExit(String parameters, VmDevice disk, Console console) throws InterruptedException {
+        return runToExit(parameters, disk, console, DeviceAnnouncement.FIRMWARE);
+    }
+
+    /** As {@link #runToExit(String, VmDevice, Console)}, the device announced as {@code announcement} says. */
+    static ExitStatus runToExit(String parameters, VmDevice disk, Console console, DeviceAnnouncement announcement)
+            throws InterruptedException {
         try (VirtualMachine vm = VirtualMachine.builder()
                 .kernel(LinuxTestKernel.path())
                 .cmdline(parameters)
+                .deviceAnnouncement(announcement)
                 .serial(console)
                 .device(disk)
                 .build()) {

@@ -47,6 +47,7 @@ public final class BootParams {
     private int cmdlineSize;
     private long initrdAddress;
     private long initrdSize;
+    private long acpiRsdpAddress;
 
     /** An empty zero page: no setup header (a vmlinux gets a minimal one), no command line, initrd or e820 map. */
     public BootParams() {}
@@ -85,6 +86,12 @@ public final class BootParams {
         return this;
     }
 
+    /** Sets where the ACPI RSDP is (boot protocol 2.14's {@code acpi_rsdp_addr}); {@return this} */
+    public BootParams acpiRsdp(long address) {
+        this.acpiRsdpAddress = address;
+        return this;
+    }
+
     /** Sets the e820 memory map, at most 128 entries; {@return this} */
     public BootParams e820(List<E820Entry> entries) {
         if (entries.size() > MAX_E820) {
@@ -118,6 +125,7 @@ public final class BootParams {
             boot_params.ext_cmd_line_ptr(params, (int) (cmdlineAddress >>> 32));
             boot_params.ext_ramdisk_image(params, (int) (initrdAddress >>> 32));
             boot_params.ext_ramdisk_size(params, (int) (initrdSize >>> 32));
+            boot_params.acpi_rsdp_addr(params, acpiRsdpAddress);
             boot_params.e820_entries(params, (byte) e820.size());
             for (int i = 0; i < e820.size(); i++) {
                 MemorySegment entry =

@@ -11,6 +11,7 @@ package dev.vmm4j.arch.x86_64.boot;
  *  0x0000_9000  PML4, 0xa000 PDPT, 0xb000 page directory: the first 1 GiB identity-mapped with 2 MiB pages
  *  0x0002_0000  kernel command line
  *  0x0009_fc00  end of low RAM (EBDA and the BIOS area above)
+ *  0x000e_0000  ACPI tables (RSDP first, where the legacy search finds it), up to 1 MiB
  *  0x0010_0000  RAM for the kernel and everything else, up to the MMIO hole
  *  0xd000_0000  MMIO hole up to 4 GiB (virtio-mmio windows, IOAPIC 0xfec0_0000, LAPIC 0xfee0_0000)
  *  4 GiB        the rest of RAM
@@ -37,6 +38,8 @@ public final class X86Layout {
     public static final int CMDLINE_MAX = 2048;
     /** End of low RAM: the EBDA and the BIOS area start here. */
     public static final long EBDA_START = 0x9_fc00;
+    /** Where the ACPI tables go, RSDP first: the BIOS area a legacy RSDP search scans (0xe0000-0xfffff). */
+    public static final long ACPI_TABLES = 0xe_0000;
     /** Start of the RAM for the kernel and everything else (1 MiB). */
     public static final long HIGH_MEMORY_START = 0x10_0000;
     /** Start of the MMIO hole that runs up to 4 GiB. */

@@ -8,6 +8,7 @@ import dev.vmm4j.arch.x86_64.X86_64Arch;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.VmBuildException;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.devices.DeviceContext;
 import dev.vmm4j.vmm.devices.VmDevice;
 import java.io.ByteArrayInputStream;
@@ -100,13 +101,22 @@ class BuilderTest {
     @Test
     void everyOneValueOptionMaySetOnceAndTheSecondCallNamesTheFirstValue() {
         Map<String, Consumer<VirtualMachineBuilder>> options = Map.of(
-                "memory was already set to 33554432", b -> b.memory(32L << 20),
-                "vcpus was already set to 2", b -> b.vcpus(2),
-                "kernel was already set to /a", b -> b.kernel(Path.of("/a")),
-                "initrd was already set to /i", b -> b.initrd(Path.of("/i")),
-                "cmdline was already set to \"quiet\"", b -> b.cmdline("quiet"),
-                "arch was already set to x86_64", b -> b.arch(new X86_64Arch()),
-                "hostDecompression was already set to false", b -> b.hostDecompression(false));
+                "memory was already set to 33554432",
+                b -> b.memory(32L << 20),
+                "vcpus was already set to 2",
+                b -> b.vcpus(2),
+                "kernel was already set to /a",
+                b -> b.kernel(Path.of("/a")),
+                "initrd was already set to /i",
+                b -> b.initrd(Path.of("/i")),
+                "cmdline was already set to \"quiet\"",
+                b -> b.cmdline("quiet"),
+                "arch was already set to x86_64",
+                b -> b.arch(new X86_64Arch()),
+                "hostDecompression was already set to false",
+                b -> b.hostDecompression(false),
+                "deviceAnnouncement was already set to KERNEL_COMMAND_LINE",
+                b -> b.deviceAnnouncement(DeviceAnnouncement.KERNEL_COMMAND_LINE));
         options.forEach((message, set) -> {
             VirtualMachineBuilder builder = VirtualMachine.builder();
             set.accept(builder);

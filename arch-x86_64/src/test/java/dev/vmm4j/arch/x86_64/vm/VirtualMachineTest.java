@@ -15,6 +15,7 @@ import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.VmBuildException;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.bus.BusDevice;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
@@ -54,6 +55,30 @@ class VirtualMachineTest {
             assertTrue(status.isClean());
             assertEquals("hello from a vmm4j guest\n", console.toString());
         }
+    }
+
+    @Test
+    void aGuestThatEntersS5ThroughAcpiPowersTheVmOff() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.POWEROFF, console).build()) {
+            assertInstanceOf(ExitStatus.GuestPowerOff.class, vm.run(), console.toString());
+        }
+        String out = console.toString();
+        assertTrue(out.contains("poweroff: rsdp at 0xe0000 (zero page says 0xe0000)"), out);
+        assertTrue(out.contains("poweroff: hardware-reduced 1, sleep control register at port 0x0600"), out);
+        assertTrue(out.contains("poweroff: \\_S5 sleep type 5"), out);
+        assertFalse(out.contains("FAIL"), out);
+    }
+
+    @Test
+    void withDevicesOnTheCommandLineThereAreNoAcpiTables() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm = builder(Guests.POWEROFF, console)
+                .deviceAnnouncement(DeviceAnnouncement.KERNEL_COMMAND_LINE)
+                .build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+        }
+        assertTrue(console.toString().contains("poweroff: FAIL no FADT"), console.toString());
     }
 
     @Test
