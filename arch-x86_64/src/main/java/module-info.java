@@ -13,7 +13,6 @@ module dev.vmm4j.arch.x86_64 {
     exports dev.vmm4j.arch.x86_64.loader;
     exports dev.vmm4j.arch.x86_64.boot;
     exports dev.vmm4j.arch.x86_64.assist;
-    exports dev.vmm4j.arch.x86_64.acpi;
 
     provides dev.vmm4j.vmm.arch.LinuxArch with
             dev.vmm4j.arch.x86_64.X86_64Arch;

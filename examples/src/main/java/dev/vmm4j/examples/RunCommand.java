@@ -107,7 +107,7 @@ final class RunCommand implements Callable<Integer> {
             defaultValue = "true",
             fallbackValue = "true",
             description = "Describe the devices to the guest in ACPI tables, which stock kernels read (default: on);"
-                    + " --no-acpi puts crosvm's virtio_mmio.device= parameters on the kernel command line instead, for"
+                    + " --no-acpi puts Linux's virtio_mmio.device= parameters (as crosvm does) on the kernel command line instead, for"
                     + " kernels built without ACPI.")
     boolean acpi;
 

@@ -143,7 +143,8 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    private static LinuxArch hostArch() {
+    /** {@return the architecture {@link java.util.ServiceLoader} finds for this host} @throws IllegalStateException if none */
+    static LinuxArch hostArch() {
         for (LinuxArch candidate : ServiceLoader.load(LinuxArch.class, VirtualMachine.class.getClassLoader())) {
             if (candidate.supportsHost()) {
                 return candidate;

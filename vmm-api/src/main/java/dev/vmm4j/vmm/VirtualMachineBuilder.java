@@ -191,7 +191,7 @@ public final class VirtualMachineBuilder {
 
     /**
      * How the guest kernel learns of the devices: {@link DeviceAnnouncement#FIRMWARE} (the default: ACPI tables on
-     * x86_64, the device tree on aarch64) or {@link DeviceAnnouncement#KERNEL_COMMAND_LINE} (crosvm's
+     * x86_64, the device tree on aarch64) or {@link DeviceAnnouncement#KERNEL_COMMAND_LINE} (Linux's
      * {@code virtio_mmio.device=} parameters, for kernels without ACPI).
      */
     public VirtualMachineBuilder deviceAnnouncement(DeviceAnnouncement announcement) {
@@ -292,17 +292,22 @@ public final class VirtualMachineBuilder {
                 problems.add(device + " cannot check its configuration: " + e.getMessage());
             }
         }
-        if (!problems.isEmpty()) {
-            devices.forEach(VirtualMachine::closeQuietly);
-            throw new VmBuildException(problems);
-        }
         BootSpec spec = new BootSpec(
-                kernel,
+                kernel == null ? Path.of("") : kernel,
                 Optional.ofNullable(initrd),
                 commandLine == null ? "" : commandLine,
                 hostDecompression == null || hostDecompression,
                 cpuid == null ? UnaryOperator.identity() : cpuid,
                 deviceAnnouncement == null ? DeviceAnnouncement.FIRMWARE : deviceAnnouncement);
+        try {
+            problems.addAll((arch != null ? arch : VirtualMachine.hostArch()).checkBootSpec(spec));
+        } catch (IllegalStateException e) {
+            // No architecture for this host: creating the VM says so, with what to put on the path.
+        }
+        if (!problems.isEmpty()) {
+            devices.forEach(VirtualMachine::closeQuietly);
+            throw new VmBuildException(problems);
+        }
         return VirtualMachine.create(new Config(
                 memoryBytes == null ? DEFAULT_MEMORY : memoryBytes,
                 vcpus == null ? 1 : vcpus,

@@ -3,6 +3,8 @@ package dev.vmm4j.arch.aarch64;
 import dev.vmm4j.arch.aarch64.boot.AArch64Layout;
 import dev.vmm4j.arch.aarch64.kvm.SystemArmKvm;
 import dev.vmm4j.vmm.arch.ArchMachine;
+import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.arch.LinuxArch;
 import dev.vmm4j.vmm.arch.MachineContext;
 import dev.vmm4j.vmm.arch.MachineLayout;
@@ -39,6 +41,15 @@ public final class AArch64Arch implements LinuxArch {
                 .mmio(AArch64Layout.MMIO_BASE, AArch64Layout.MMIO_SIZE)
                 .build();
         return new MachineLayout(List.of(new RamRegion(AArch64Layout.RAM_BASE, memoryBytes)), allocator);
+    }
+
+    /** An aarch64 guest learns of its devices from the device tree only. */
+    @Override
+    public List<String> checkBootSpec(BootSpec spec) {
+        return spec.deviceAnnouncement() == DeviceAnnouncement.FIRMWARE
+                ? List.of()
+                : List.of("an aarch64 guest learns of its devices from the device tree; announcing them on the kernel"
+                        + " command line (" + spec.deviceAnnouncement() + ") is an x86_64 option");
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.vmm4j.arch.aarch64;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.arch.aarch64.boot.AArch64Layout;
 import dev.vmm4j.arch.aarch64.fdt.Dtc;
@@ -46,6 +47,21 @@ class AArch64ArchTest {
             kernel.put(i, (byte) i);
         }
         return Files.write(dir.resolve("Image"), kernel.array());
+    }
+
+    @Test
+    void devicesCanOnlyBeAnnouncedInTheDeviceTree() {
+        BootSpec onTheCommandLine = new BootSpec(
+                Path.of("Image"),
+                Optional.empty(),
+                "",
+                true,
+                UnaryOperator.identity(),
+                DeviceAnnouncement.KERNEL_COMMAND_LINE);
+        List<String> problems = new AArch64Arch().checkBootSpec(onTheCommandLine);
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(problems.getFirst().contains("learns of its devices from the device tree"), problems.toString());
+        assertEquals(List.of(), new AArch64Arch().checkBootSpec(BootSpec.of(Path.of("Image"))));
     }
 
     @Test

@@ -56,10 +56,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One x86_64 VM's machine, as crosvm sets it up: the in-kernel irqchip and PIT (and the TSS and identity-map pages
  * Intel VMX needs), COM1-4 (16550s; COM1 is the console, IRQs 4 and 3 through irqfds), the i8042 for reset, the CMOS
  * clock and crosvm's null devices; at boot, an ELF vmlinux or a bzImage (decompressed on the host if asked), an initrd,
- * the zero page with e820, the announced devices described either by ACPI tables (RSDP, XSDT, a hardware-reduced
- * FADT whose sleep registers power the VM off, MADT, DSDT; the default) or by a {@code virtio_mmio.device=} parameter
- * per virtio-mmio device on the command line, GDT, page tables and MP table, and vCPUs with filtered CPUID, MSRs and LAPIC LINT0/LINT1 wired. The boot
- * vCPU enters the kernel in 64-bit mode; the others wait, as KVM leaves them, for the INIT/SIPI the kernel sends.
+ * the zero page with e820, the announced devices described either by ACPI tables (RSDP, XSDT, a hardware-reduced FADT
+ * whose sleep registers power the VM off, MADT, DSDT; the default) or by a {@code virtio_mmio.device=} parameter per
+ * virtio-mmio device on the command line, GDT, page tables and MP table, and vCPUs with filtered CPUID, MSRs and LAPIC
+ * LINT0/LINT1 wired. The boot vCPU enters the kernel in 64-bit mode; the others wait, as KVM leaves them, for the
+ * INIT/SIPI the kernel sends.
  *
  * <p><b>Thread safety:</b> see {@link ArchMachine}.
  */

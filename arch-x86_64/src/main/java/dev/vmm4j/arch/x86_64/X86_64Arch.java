@@ -3,6 +3,8 @@ package dev.vmm4j.arch.x86_64;
 import dev.vmm4j.arch.x86_64.assist.EmulationAssists;
 import dev.vmm4j.arch.x86_64.boot.X86Layout;
 import dev.vmm4j.vmm.arch.ArchMachine;
+import dev.vmm4j.vmm.arch.BootSpec;
+import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.arch.LinuxArch;
 import dev.vmm4j.vmm.arch.MachineContext;
 import dev.vmm4j.vmm.arch.MachineLayout;
@@ -91,6 +93,21 @@ public final class X86_64Arch implements LinuxArch {
                 .mmio(X86Layout.MMIO_HOLE_START, 0xfec0_0000L - X86Layout.MMIO_HOLE_START)
                 .build();
         return new MachineLayout(regions, allocator);
+    }
+
+    /**
+     * Never both ways of announcing devices: with the ACPI tables describing them, {@code virtio_mmio.device=} among
+     * the embedder's parameters would make Linux probe each window twice.
+     */
+    @Override
+    public List<String> checkBootSpec(BootSpec spec) {
+        if (spec.deviceAnnouncement() == DeviceAnnouncement.FIRMWARE
+                && spec.commandLine().contains("virtio_mmio.device=")) {
+            return List.of("the command line announces virtio-mmio devices (virtio_mmio.device=) while the ACPI tables"
+                    + " describe them too, and Linux would probe each twice: drop the parameter, or announce the devices"
+                    + " with deviceAnnouncement(KERNEL_COMMAND_LINE)");
+        }
+        return List.of();
     }
 
     @Override

@@ -13,9 +13,10 @@ public enum DeviceAnnouncement {
      */
     FIRMWARE,
     /**
-     * crosvm's {@code virtio_mmio.device=<size>@<base>:<irq>} parameters, for kernels built with
-     * {@code CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES} and without ACPI. On x86_64 the machine then writes no ACPI tables
-     * (the MP table describes the CPUs and the IOAPIC, as before); aarch64 always has its device tree and refuses it.
+     * Linux's {@code virtio_mmio.device=<size>@<base>:<irq>} parameters (as crosvm and Firecracker use them), for
+     * kernels built with {@code CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES} and without ACPI. On x86_64 the machine then writes
+     * no ACPI tables (the MP table describes the CPUs and the IOAPIC, as before); aarch64 always has its device tree
+     * and refuses it.
      */
     KERNEL_COMMAND_LINE
 }

@@ -1,5 +1,7 @@
 package dev.vmm4j.vmm.arch;
 
+import java.util.List;
+
 /**
  * How Linux boots on one architecture's KVM: the service {@code VirtualMachine.builder()} finds with
  * {@link java.util.ServiceLoader} (the one whose {@link #supportsHost()} is true, unless the embedder names one).
@@ -25,6 +27,14 @@ public interface LinuxArch {
 
     /** {@return whether this JVM's host is of this architecture} */
     boolean supportsHost();
+
+    /**
+     * {@return what is wrong with booting {@code spec} on this architecture, in words a user can act on; none by
+     * default} The builder asks before it opens KVM, so that such a VM fails to build with the reason.
+     */
+    default List<String> checkBootSpec(BootSpec spec) {
+        return List.of();
+    }
 
     /** {@return where {@code memoryBytes} of RAM go, and a fresh allocator of what devices may take, for one VM} */
     MachineLayout layout(long memoryBytes);

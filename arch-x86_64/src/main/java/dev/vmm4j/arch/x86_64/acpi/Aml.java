@@ -44,7 +44,7 @@ public sealed interface Aml {
 
     /** An integer in its shortest encoding (Zero, One, or a byte, word, dword or qword constant). */
     static Aml integer(long value) {
-        return new Integer(value);
+        return new IntegerConstant(value);
     }
 
     /** A string constant (printable ASCII). */
@@ -54,7 +54,7 @@ public sealed interface Aml {
 
     /** {@code EISAID("PNP0501")}: three letters and four hex digits, compressed into a dword. */
     static Aml eisaId(String id) {
-        return new Integer(Encoding.eisaId(id));
+        return new IntegerConstant(Encoding.eisaId(id));
     }
 
     /** {@code Package() { elements }}. */
@@ -71,7 +71,7 @@ public sealed interface Aml {
     record Block(byte[] opcode, String name, List<Aml> terms) implements Aml {
         /** Checks the name. */
         public Block {
-            Objects.requireNonNull(opcode, "opcode");
+            opcode = Objects.requireNonNull(opcode, "opcode").clone();
             Objects.requireNonNull(name, "name");
             terms = List.copyOf(terms);
             Encoding.nameString(name); // fail early on a bad name
@@ -105,7 +105,7 @@ public sealed interface Aml {
     }
 
     /** An integer constant. */
-    record Integer(long value) implements Aml {
+    record IntegerConstant(long value) implements Aml {
         @Override
         public void encode(ByteArrayOutputStream out) {
             if (value == 0 || value == 1) {
@@ -152,7 +152,6 @@ public sealed interface Aml {
             if (elements.size() > 255) {
                 throw new IllegalArgumentException("a package holds at most 255 elements, not " + elements.size());
             }
-            elements = List.copyOf(elements);
         }
 
         @Override
@@ -180,7 +179,7 @@ public sealed interface Aml {
             descriptors.write(0); // checksum 0: "the descriptors are not checksummed"
             byte[] data = descriptors.toByteArray();
             ByteArrayOutputStream body = new ByteArrayOutputStream();
-            new Integer(data.length).encode(body);
+            new IntegerConstant(data.length).encode(body);
             body.writeBytes(data);
             out.write(0x11);
             Encoding.withPackageLength(out, body.toByteArray());

@@ -8,9 +8,9 @@ import java.util.Locale;
 
 /**
  * The Differentiated System Description Table: the machine's devices in AML. The four 16550 UARTs (PNP0501, as a PC's
- * COM1-4), one {@code LNRO0005} device per virtio-mmio window with its memory and interrupt (the id Linux's
- * virtio_mmio driver matches through ACPI, as Firecracker and QEMU's microvm describe them), and {@code \_S5}, the
- * soft-off sleep type for {@link SleepControl}.
+ * COM1-4), the CMOS clock (PNP0B00) and the i8042 (PNP0303), one {@code LNRO0005} device per virtio-mmio window with
+ * its memory and interrupt (the id Linux's virtio_mmio driver matches through ACPI, as Firecracker and QEMU's microvm
+ * describe them), and {@code \_S5}, the soft-off sleep type for {@link SleepControl}.
  */
 final class Dsdt {
     /** The ACPI hardware id of a virtio-mmio window. */
@@ -44,6 +44,16 @@ final class Dsdt {
                     Aml.name(
                             "_CRS", Aml.resources(AmlResource.io(uart.port(), 8), AmlResource.sharedIrq(uart.irq())))));
         }
+        // The legacy devices Linux would otherwise look for at fixed places with a fixed IRQ, which a hardware-reduced
+        // machine (no legacy PIC) does not set up for it: the CMOS clock and the keyboard controller.
+        system.add(Aml.device(
+                "RTC",
+                Aml.name("_HID", Aml.eisaId("PNP0B00")),
+                Aml.name("_CRS", Aml.resources(AmlResource.io(0x70, 2), AmlResource.irq(8)))));
+        system.add(Aml.device(
+                "KBD",
+                Aml.name("_HID", Aml.eisaId("PNP0303")),
+                Aml.name("_CRS", Aml.resources(AmlResource.io(0x60, 1), AmlResource.io(0x64, 1), AmlResource.irq(1)))));
         int index = 0;
         for (DeviceNode device : devices) {
             system.add(virtioMmio(index++, device));

@@ -56,6 +56,9 @@ public final class BootParams {
     public static List<E820Entry> e820For(GuestMemory memory) {
         List<E820Entry> map = new ArrayList<>();
         map.add(new E820Entry(0, X86Layout.EBDA_START, E820_RAM));
+        // The EBDA, the BIOS area and the ACPI tables in it: memory the guest must leave alone, said so (as a PC's
+        // firmware and Firecracker say it), rather than a hole.
+        map.add(new E820Entry(X86Layout.EBDA_START, X86Layout.HIGH_MEMORY_START - X86Layout.EBDA_START, E820_RESERVED));
         memory.regions().forEach(region -> {
             long start = Math.max(region.start(), X86Layout.HIGH_MEMORY_START);
             long end = region.start() + region.size();

@@ -54,14 +54,20 @@ class AmlTest {
     void packageLengthsGrowPastOneByteAt63() {
         // Device (V000) {} : 5b 82, PkgLength 5, name
         assertArrayEquals(hex("5b 82 05 56 30 30 30"), Aml.device("V000").bytes());
-        // A package of 62 bytes of body: one PkgLength byte (63). One more byte: two PkgLength bytes, the low nibble
-        // first (0x40 + 65 & 0xf = 0x41, then 65 >> 4 = 4).
-        byte[] sixtyOne = Aml.pkg(repeat(60)).bytes();
-        assertEquals(0x12, sixtyOne[0]);
-        assertEquals(62, sixtyOne[1], "NumElements and 60 ZeroOps, and the length byte itself");
-        byte[] longer = Aml.pkg(repeat(62)).bytes();
-        assertArrayEquals(hex("12 41 04 3e"), java.util.Arrays.copyOf(longer, 4));
-        assertEquals(66, longer.length);
+        // 62 bytes of body (NumElements and 61 ZeroOps) with its one length byte make 63, the most one byte holds.
+        byte[] largestShort = Aml.pkg(repeat(61)).bytes();
+        assertArrayEquals(hex("12 3f 3d"), java.util.Arrays.copyOf(largestShort, 3));
+        assertEquals(64, largestShort.length);
+        // One more byte of body needs two length bytes, the low nibble first: 63 + 2 = 65 = 0x41, then 65 >> 4 = 4.
+        byte[] shortestLong = Aml.pkg(repeat(62)).bytes();
+        assertArrayEquals(hex("12 41 04 3e"), java.util.Arrays.copyOf(shortestLong, 4));
+        assertEquals(66, shortestLong.length);
+        // 4204 bytes of body (a name and 300 Names of 14 bytes) need three: 4207 = 0x106f -> 8f 06 01.
+        Aml[] names = new Aml[300];
+        java.util.Arrays.fill(names, Aml.name("_UID", Aml.integer(1L << 40)));
+        byte[] large = Aml.device("BIG", names).bytes();
+        assertArrayEquals(hex("5b 82 8f 06 01 42 49 47 5f"), java.util.Arrays.copyOf(large, 9));
+        assertEquals(2 + 4207, large.length);
     }
 
     private static Aml[] repeat(int zeros) {

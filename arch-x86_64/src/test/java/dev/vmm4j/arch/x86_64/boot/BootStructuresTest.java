@@ -60,6 +60,7 @@ class BootStructuresTest {
         assertEquals(
                 List.of(
                         new BootParams.E820Entry(0, 0x9fc00, BootParams.E820_RAM),
+                        new BootParams.E820Entry(0x9fc00, 0x100000 - 0x9fc00, BootParams.E820_RESERVED),
                         new BootParams.E820Entry(0x100000, (16L << 20) - 0x100000, BootParams.E820_RAM),
                         new BootParams.E820Entry(1L << 32, 1L << 20, BootParams.E820_RAM)),
                 e820);
@@ -76,8 +77,8 @@ class BootStructuresTest {
         assertEquals(42, memory.getInt(hdr + setup_header.cmdline_size$offset()));
         assertEquals(0xa0_0000, memory.getInt(hdr + setup_header.ramdisk_image$offset()));
         assertEquals(0x1234, memory.getInt(hdr + setup_header.ramdisk_size$offset()));
-        assertEquals(3, memory.getByte(X86Layout.ZERO_PAGE + boot_params.e820_entries$offset()));
-        long third = X86Layout.ZERO_PAGE + boot_params.e820_table$offset() + 2 * 20;
+        assertEquals(4, memory.getByte(X86Layout.ZERO_PAGE + boot_params.e820_entries$offset()));
+        long third = X86Layout.ZERO_PAGE + boot_params.e820_table$offset() + 3 * 20;
         assertEquals(1L << 32, memory.getLong(third));
         assertEquals(1L << 20, memory.getLong(third + 8));
         assertEquals(BootParams.E820_RAM, memory.getInt(third + 16));

@@ -3,6 +3,7 @@ package dev.vmm4j.arch.x86_64.vm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.arch.x86_64.X86_64Arch;
 import dev.vmm4j.vmm.VirtualMachine;
@@ -96,6 +97,18 @@ class BuilderTest {
         assertThrows(NullPointerException.class, () -> builder.kernel(null));
         assertThrows(NullPointerException.class, () -> builder.device(null));
         assertEquals("VirtualMachineBuilder[]", builder.toString(), "a refused value is not set");
+    }
+
+    @Test
+    void devicesAreNeverAnnouncedBothWays() throws Exception {
+        // Checked with the rest of the configuration, before KVM is opened (the kernel's absence is another problem).
+        VmBuildException e = assertThrows(
+                VmBuildException.class,
+                () -> VirtualMachine.builder()
+                        .kernel(Path.of("/no/such/vmlinux"))
+                        .cmdline("virtio_mmio.device=4K@0xd0000000:5")
+                        .build());
+        assertTrue(e.getMessage().contains("Linux would probe each twice"), e.getMessage());
     }
 
     @Test
