@@ -1,5 +1,6 @@
 package dev.vmm4j.virtio.net;
 
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
 
@@ -59,12 +60,12 @@ public record MacAddress(byte[] bytes) {
 
     @Override
     public boolean equals(Object other) {
-        return other instanceof MacAddress mac && java.util.Arrays.equals(bytes, mac.bytes);
+        return other instanceof MacAddress mac && Arrays.equals(bytes, mac.bytes);
     }
 
     @Override
     public int hashCode() {
-        return java.util.Arrays.hashCode(bytes);
+        return Arrays.hashCode(bytes);
     }
 
     @Override

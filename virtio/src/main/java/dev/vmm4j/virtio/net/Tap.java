@@ -12,6 +12,7 @@ import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -182,7 +183,7 @@ public final class Tap implements FramePort {
 
     private void setHeaderSize() throws TapException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment size = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, NetFeatures.HEADER_BYTES);
+            MemorySegment size = arena.allocateFrom(ValueLayout.JAVA_INT, NetFeatures.HEADER_BYTES);
             int result = NativeCall.ioctl(fd.get(), LinuxHeaders.TUNSETVNETHDRSZ(), size);
             if (result < 0) {
                 throw new TapException("tap " + name + ": TUNSETVNETHDRSZ " + NetFeatures.HEADER_BYTES + " failed: "
@@ -218,11 +219,11 @@ public final class Tap implements FramePort {
         interfaceIoctl(
                 "SIOCSIFADDR " + address.getHostAddress(),
                 LinuxHeaders.SIOCSIFADDR(),
-                (arena, request) -> putIpv4(ifreq.ifr_ifru.ifru_addr(ifreq.ifr_ifru(request)), address));
+                request -> putIpv4(ifreq.ifr_ifru.ifru_addr(ifreq.ifr_ifru(request)), address));
         interfaceIoctl(
                 "SIOCSIFNETMASK " + netmask.getHostAddress(),
                 LinuxHeaders.SIOCSIFNETMASK(),
-                (arena, request) -> putIpv4(ifreq.ifr_ifru.ifru_netmask(ifreq.ifr_ifru(request)), netmask));
+                request -> putIpv4(ifreq.ifr_ifru.ifru_netmask(ifreq.ifr_ifru(request)), netmask));
     }
 
     private static void putIpv4(MemorySegment address, Inet4Address value) {
@@ -237,7 +238,7 @@ public final class Tap implements FramePort {
     public void setMacAddress(MacAddress mac) throws TapException {
         Objects.requireNonNull(mac, "mac");
         byte[] bytes = mac.bytes();
-        interfaceIoctl("SIOCSIFHWADDR " + mac, LinuxHeaders.SIOCSIFHWADDR(), (arena, request) -> {
+        interfaceIoctl("SIOCSIFHWADDR " + mac, LinuxHeaders.SIOCSIFHWADDR(), request -> {
             MemorySegment hardware = ifreq.ifr_ifru.ifru_hwaddr(ifreq.ifr_ifru(request));
             sockaddr.sa_family(hardware, (short) LinuxHeaders.ARPHRD_ETHER());
             for (int i = 0; i < bytes.length; i++) {
@@ -252,17 +253,17 @@ public final class Tap implements FramePort {
         interfaceIoctl(
                 "SIOCGIFFLAGS",
                 LinuxHeaders.SIOCGIFFLAGS(),
-                (arena, request) -> {},
+                request -> {},
                 (request) -> flags[0] = ifreq.ifr_ifru.ifru_flags(ifreq.ifr_ifru(request)));
         interfaceIoctl(
                 "SIOCSIFFLAGS up",
                 LinuxHeaders.SIOCSIFFLAGS(),
-                (arena, request) ->
+                request ->
                         ifreq.ifr_ifru.ifru_flags(ifreq.ifr_ifru(request), (short) (flags[0] | LinuxHeaders.IFF_UP())));
     }
 
     private interface RequestFiller {
-        void fill(Arena arena, MemorySegment request);
+        void fill(MemorySegment request);
     }
 
     private interface ResultReader {
@@ -285,7 +286,7 @@ public final class Tap implements FramePort {
         try (OwnedFd owned = new OwnedFd(socket, "configuration socket of " + name);
                 Arena arena = Arena.ofConfined()) {
             MemorySegment request = interfaceRequest(arena, name);
-            filler.fill(arena, request);
+            filler.fill(request);
             int result = NativeCall.ioctl(owned.get(), requestCode, request);
             if (result < 0) {
                 throw new TapException("tap " + name + ": " + what + " failed: " + Errno.describe(-result)

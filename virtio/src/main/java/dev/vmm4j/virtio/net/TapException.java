@@ -1,6 +1,7 @@
 package dev.vmm4j.virtio.net;
 
 import java.io.IOException;
+import java.util.Objects;
 
 /** A tap could not be created, adopted or configured; the message says which, why, and what to do about it. */
 public final class TapException extends IOException {
@@ -8,11 +9,11 @@ public final class TapException extends IOException {
 
     /** An exception with {@code message}. */
     public TapException(String message) {
-        super(java.util.Objects.requireNonNull(message, "message"));
+        super(Objects.requireNonNull(message, "message"));
     }
 
     /** An exception with {@code message}, caused by {@code cause}. */
     public TapException(String message, Throwable cause) {
-        super(java.util.Objects.requireNonNull(message, "message"), java.util.Objects.requireNonNull(cause, "cause"));
+        super(Objects.requireNonNull(message, "message"), Objects.requireNonNull(cause, "cause"));
     }
 }

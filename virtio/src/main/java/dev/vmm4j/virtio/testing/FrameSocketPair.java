@@ -7,6 +7,7 @@ import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A connected pair of SOCK_SEQPACKET sockets standing in for a tap, so that a network device can be tested and
@@ -77,7 +78,7 @@ public final class FrameSocketPair implements AutoCloseable {
         if (received < 0) {
             throw new IllegalStateException("receiving a frame: errno " + -received);
         }
-        return buffer.asSlice(0, received).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return buffer.asSlice(0, received).toArray(ValueLayout.JAVA_BYTE);
     }
 
     /**
