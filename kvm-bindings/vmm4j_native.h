@@ -30,3 +30,11 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+/* Shared directories (virtio-9p): openat2 (through syscall, glibc 2.36 has no wrapper) and the *at calls the
+ * confined 9P2000.L server resolves every path with (renameat is in <stdio.h>), struct stat/statfs, getdents64. */
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <dirent.h>
+#include <linux/openat2.h>

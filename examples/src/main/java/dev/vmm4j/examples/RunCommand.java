@@ -9,6 +9,7 @@ import dev.vmm4j.virtio.devices.VirtioBalloon;
 import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.virtio.net.MacAddress;
 import dev.vmm4j.virtio.net.NetConfig;
+import dev.vmm4j.virtio.p9.P9Device;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
@@ -207,6 +208,46 @@ final class RunCommand implements Callable<Integer> {
             description = "A tap this process inherited open, for another network device; may be repeated.")
     List<Integer> tapFds = new ArrayList<>();
 
+    /** A host directory shared with the guest over virtio-9p: {@code --shared-dir SRC:TAG[:ro]}. */
+    record SharedDirectory(Path source, String tag, boolean readOnly) {}
+
+    @Option(
+            names = {"--shared-dir", "--shared_dir"},
+            paramLabel = "SRC:TAG[:ro]",
+            description =
+                    "Shares the host directory SRC with the guest over virtio-9p under the mount tag TAG"
+                            + " (mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt); :ro makes it read-only; may be repeated.")
+    List<String> sharedDirArguments = new ArrayList<>();
+
+    /** {@return the --shared-dir arguments as directories and tags, in command-line order} */
+    List<SharedDirectory> sharedDirectories() {
+        List<SharedDirectory> shared = new ArrayList<>();
+        for (String value : sharedDirArguments) {
+            String rest = value;
+            boolean readOnly = rest.endsWith(":ro");
+            if (readOnly) {
+                rest = rest.substring(0, rest.length() - 3);
+            }
+            int colon = rest.lastIndexOf(':');
+            if (colon <= 0 || colon == rest.length() - 1) {
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--shared-dir takes SRC:TAG or SRC:TAG:ro, as /srv/share:hostshare, not '" + value + "'");
+            }
+            String tag = rest.substring(colon + 1);
+            try {
+                P9Device.checkTag(tag);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--shared-dir " + value + ": " + e.getMessage());
+            }
+            if (shared.stream().anyMatch(directory -> directory.tag().equals(tag))) {
+                throw new ParameterException(spec.commandLine(), "--shared-dir: the tag " + tag + " is given twice");
+            }
+            shared.add(new SharedDirectory(Path.of(rest.substring(0, colon)), tag, readOnly));
+        }
+        return shared;
+    }
+
     @Option(
             names = {"--vhost-net", "--vhost_net"},
             description = "Let the host kernel's vhost-net move the network devices' frames (needs /dev/vhost-net).")
@@ -286,6 +327,7 @@ final class RunCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--netmask: " + e.getMessage());
             }
         }
+        sharedDirectories(); // refuses a malformed or repeated --shared-dir before anything starts
         if (tapFds.stream().distinct().count() < tapFds.size()) {
             throw new ParameterException(spec.commandLine(), "--tap-fd " + tapFds + " names a tap twice");
         }
@@ -339,6 +381,9 @@ final class RunCommand implements Callable<Integer> {
         balloonDevice.ifPresent(builder::device);
         for (NetConfig network : networks()) {
             builder.device(VirtioDevices.net(network));
+        }
+        for (SharedDirectory shared : sharedDirectories()) {
+            builder.device(VirtioDevices.sharedDirectory(shared.source(), shared.tag(), shared.readOnly()));
         }
         if (serialInput) {
             builder.serialInput(System.in);

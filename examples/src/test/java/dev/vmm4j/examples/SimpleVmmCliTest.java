@@ -142,6 +142,25 @@ class SimpleVmmCliTest {
     }
 
     @Test
+    void sharedDirectoriesAreSrcTagAndOptionallyReadOnly() {
+        RunCommand run = parseRun("run", "--shared-dir", "/srv/a:one", "--shared-dir", "/srv/with:colon:two:ro");
+        assertEquals(
+                List.of(
+                        new RunCommand.SharedDirectory(Path.of("/srv/a"), "one", false),
+                        new RunCommand.SharedDirectory(Path.of("/srv/with:colon"), "two", true)),
+                run.sharedDirectories());
+        Result noTag = execute("run", "--shared-dir", "/srv/a");
+        assertEquals(2, noTag.status());
+        assertTrue(noTag.err().contains("--shared-dir takes SRC:TAG"), noTag.err());
+        Result twice = execute("run", "--shared-dir", "/srv/a:same", "--shared-dir", "/srv/b:same");
+        assertEquals(2, twice.status());
+        assertTrue(twice.err().contains("the tag same is given twice"), twice.err());
+        Result missing = execute("run", "--shared-dir", dir.resolve("nowhere") + ":tag", "--no-rng", "--no-balloon");
+        assertEquals(1, missing.status());
+        assertTrue(missing.err().contains("nowhere"), missing.err());
+    }
+
+    @Test
     void aSocketDirectoryGetsAPidName() {
         RunCommand run = parseRun("run", "--socket", dir.toString());
         assertEquals(dir.resolve("vmm4j-" + ProcessHandle.current().pid() + ".sock"), run.socketPath());

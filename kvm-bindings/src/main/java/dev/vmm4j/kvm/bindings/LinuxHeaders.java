@@ -18,6 +18,285 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     LinuxHeaders() {
         // Should not be called directly
     }
+    private static final long KVM_GET_MP_STATE = 2147790488L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_MP_STATE 2147790488
+     * }
+     */
+    public static long KVM_GET_MP_STATE() {
+        return KVM_GET_MP_STATE;
+    }
+    private static final long KVM_SET_MP_STATE = 1074048665L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_MP_STATE 1074048665
+     * }
+     */
+    public static long KVM_SET_MP_STATE() {
+        return KVM_SET_MP_STATE;
+    }
+    private static final int KVM_NMI = (int)44698L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_NMI 44698
+     * }
+     */
+    public static int KVM_NMI() {
+        return KVM_NMI;
+    }
+    private static final long KVM_SET_GUEST_DEBUG = 1078505115L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_GUEST_DEBUG 1078505115
+     * }
+     */
+    public static long KVM_SET_GUEST_DEBUG() {
+        return KVM_SET_GUEST_DEBUG;
+    }
+    private static final long KVM_X86_SETUP_MCE = 1074310812L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_X86_SETUP_MCE 1074310812
+     * }
+     */
+    public static long KVM_X86_SETUP_MCE() {
+        return KVM_X86_SETUP_MCE;
+    }
+    private static final long KVM_X86_GET_MCE_CAP_SUPPORTED = 2148052637L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_X86_GET_MCE_CAP_SUPPORTED 2148052637
+     * }
+     */
+    public static long KVM_X86_GET_MCE_CAP_SUPPORTED() {
+        return KVM_X86_GET_MCE_CAP_SUPPORTED;
+    }
+    private static final long KVM_X86_SET_MCE = 1077980830L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_X86_SET_MCE 1077980830
+     * }
+     */
+    public static long KVM_X86_SET_MCE() {
+        return KVM_X86_SET_MCE;
+    }
+    private static final long KVM_GET_VCPU_EVENTS = 2151722655L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_VCPU_EVENTS 2151722655
+     * }
+     */
+    public static long KVM_GET_VCPU_EVENTS() {
+        return KVM_GET_VCPU_EVENTS;
+    }
+    private static final long KVM_SET_VCPU_EVENTS = 1077980832L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_VCPU_EVENTS 1077980832
+     * }
+     */
+    public static long KVM_SET_VCPU_EVENTS() {
+        return KVM_SET_VCPU_EVENTS;
+    }
+    private static final long KVM_GET_DEBUGREGS = 2155916961L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_DEBUGREGS 2155916961
+     * }
+     */
+    public static long KVM_GET_DEBUGREGS() {
+        return KVM_GET_DEBUGREGS;
+    }
+    private static final long KVM_SET_DEBUGREGS = 1082175138L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_DEBUGREGS 1082175138
+     * }
+     */
+    public static long KVM_SET_DEBUGREGS() {
+        return KVM_SET_DEBUGREGS;
+    }
+    private static final long KVM_ENABLE_CAP = 1080602275L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_ENABLE_CAP 1080602275
+     * }
+     */
+    public static long KVM_ENABLE_CAP() {
+        return KVM_ENABLE_CAP;
+    }
+    private static final long KVM_GET_XSAVE = 2415963812L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_XSAVE 2415963812
+     * }
+     */
+    public static long KVM_GET_XSAVE() {
+        return KVM_GET_XSAVE;
+    }
+    private static final long KVM_SET_XSAVE = 1342221989L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_XSAVE 1342221989
+     * }
+     */
+    public static long KVM_SET_XSAVE() {
+        return KVM_SET_XSAVE;
+    }
+    private static final long KVM_GET_XCRS = 2173218470L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_XCRS 2173218470
+     * }
+     */
+    public static long KVM_GET_XCRS() {
+        return KVM_GET_XCRS;
+    }
+    private static final long KVM_SET_XCRS = 1099476647L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_XCRS 1099476647
+     * }
+     */
+    public static long KVM_SET_XCRS() {
+        return KVM_SET_XCRS;
+    }
+    private static final long KVM_DIRTY_TLB = 1074835114L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_DIRTY_TLB 1074835114
+     * }
+     */
+    public static long KVM_DIRTY_TLB() {
+        return KVM_DIRTY_TLB;
+    }
+    private static final long KVM_GET_ONE_REG = 1074835115L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_ONE_REG 1074835115
+     * }
+     */
+    public static long KVM_GET_ONE_REG() {
+        return KVM_GET_ONE_REG;
+    }
+    private static final long KVM_SET_ONE_REG = 1074835116L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_ONE_REG 1074835116
+     * }
+     */
+    public static long KVM_SET_ONE_REG() {
+        return KVM_SET_ONE_REG;
+    }
+    private static final int KVM_KVMCLOCK_CTRL = (int)44717L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_KVMCLOCK_CTRL 44717
+     * }
+     */
+    public static int KVM_KVMCLOCK_CTRL() {
+        return KVM_KVMCLOCK_CTRL;
+    }
+    private static final long KVM_GET_REG_LIST = 3221794480L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_REG_LIST 3221794480
+     * }
+     */
+    public static long KVM_GET_REG_LIST() {
+        return KVM_GET_REG_LIST;
+    }
+    private static final long KVM_S390_MEM_OP = 1077980849L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_MEM_OP 1077980849
+     * }
+     */
+    public static long KVM_S390_MEM_OP() {
+        return KVM_S390_MEM_OP;
+    }
+    private static final long KVM_S390_GET_SKEYS = 1077980850L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_GET_SKEYS 1077980850
+     * }
+     */
+    public static long KVM_S390_GET_SKEYS() {
+        return KVM_S390_GET_SKEYS;
+    }
+    private static final long KVM_S390_SET_SKEYS = 1077980851L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_SET_SKEYS 1077980851
+     * }
+     */
+    public static long KVM_S390_SET_SKEYS() {
+        return KVM_S390_SET_SKEYS;
+    }
+    private static final long KVM_S390_IRQ = 1078505140L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_IRQ 1078505140
+     * }
+     */
+    public static long KVM_S390_IRQ() {
+        return KVM_S390_IRQ;
+    }
+    private static final long KVM_S390_SET_IRQ_STATE = 1075883701L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_SET_IRQ_STATE 1075883701
+     * }
+     */
+    public static long KVM_S390_SET_IRQ_STATE() {
+        return KVM_S390_SET_IRQ_STATE;
+    }
+    private static final long KVM_S390_GET_IRQ_STATE = 1075883702L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_GET_IRQ_STATE 1075883702
+     * }
+     */
+    public static long KVM_S390_GET_IRQ_STATE() {
+        return KVM_S390_GET_IRQ_STATE;
+    }
+    private static final int KVM_SMI = (int)44727L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SMI 44727
+     * }
+     */
+    public static int KVM_SMI() {
+        return KVM_SMI;
+    }
+    private static final long KVM_S390_GET_CMMA_BITS = 3223367352L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_GET_CMMA_BITS 3223367352
+     * }
+     */
+    public static long KVM_S390_GET_CMMA_BITS() {
+        return KVM_S390_GET_CMMA_BITS;
+    }
+    private static final long KVM_S390_SET_CMMA_BITS = 1075883705L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_SET_CMMA_BITS 1075883705
+     * }
+     */
+    public static long KVM_S390_SET_CMMA_BITS() {
+        return KVM_S390_SET_CMMA_BITS;
+    }
+    private static final long KVM_MEMORY_ENCRYPT_OP = 3221794490L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_MEMORY_ENCRYPT_OP 3221794490
+     * }
+     */
+    public static long KVM_MEMORY_ENCRYPT_OP() {
+        return KVM_MEMORY_ENCRYPT_OP;
+    }
     private static final long KVM_MEMORY_ENCRYPT_REG_REGION = 2148576955L;
     /**
      * {@snippet lang=c :
@@ -729,6 +1008,15 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     public static int O_DIRECTORY() {
         return O_DIRECTORY;
     }
+    private static final int O_NOFOLLOW = (int)131072L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NOFOLLOW 131072
+     * }
+     */
+    public static int O_NOFOLLOW() {
+        return O_NOFOLLOW;
+    }
     private static final int O_CLOEXEC = (int)524288L;
     /**
      * {@snippet lang=c :
@@ -746,6 +1034,132 @@ public class LinuxHeaders extends LinuxHeaders_1 {
      */
     public static int O_DIRECT() {
         return O_DIRECT;
+    }
+    private static final int O_NOATIME = (int)262144L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NOATIME 262144
+     * }
+     */
+    public static int O_NOATIME() {
+        return O_NOATIME;
+    }
+    private static final int O_PATH = (int)2097152L;
+    /**
+     * {@snippet lang=c :
+     * #define O_PATH 2097152
+     * }
+     */
+    public static int O_PATH() {
+        return O_PATH;
+    }
+    private static final int O_DSYNC = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define O_DSYNC 4096
+     * }
+     */
+    public static int O_DSYNC() {
+        return O_DSYNC;
+    }
+    private static final int AT_FDCWD = (int)-100L;
+    /**
+     * {@snippet lang=c :
+     * #define AT_FDCWD -100
+     * }
+     */
+    public static int AT_FDCWD() {
+        return AT_FDCWD;
+    }
+    private static final long UTIME_NOW = 1073741823L;
+    /**
+     * {@snippet lang=c :
+     * #define UTIME_NOW 1073741823
+     * }
+     */
+    public static long UTIME_NOW() {
+        return UTIME_NOW;
+    }
+    private static final long UTIME_OMIT = 1073741822L;
+    /**
+     * {@snippet lang=c :
+     * #define UTIME_OMIT 1073741822
+     * }
+     */
+    public static long UTIME_OMIT() {
+        return UTIME_OMIT;
+    }
+    private static final int S_IFMT = (int)61440L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFMT 61440
+     * }
+     */
+    public static int S_IFMT() {
+        return S_IFMT;
+    }
+    private static final int S_IFDIR = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFDIR 16384
+     * }
+     */
+    public static int S_IFDIR() {
+        return S_IFDIR;
+    }
+    private static final int S_IFCHR = (int)8192L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFCHR 8192
+     * }
+     */
+    public static int S_IFCHR() {
+        return S_IFCHR;
+    }
+    private static final int S_IFBLK = (int)24576L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFBLK 24576
+     * }
+     */
+    public static int S_IFBLK() {
+        return S_IFBLK;
+    }
+    private static final int S_IFREG = (int)32768L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFREG 32768
+     * }
+     */
+    public static int S_IFREG() {
+        return S_IFREG;
+    }
+    private static final int S_IFIFO = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFIFO 4096
+     * }
+     */
+    public static int S_IFIFO() {
+        return S_IFIFO;
+    }
+    private static final int S_IFLNK = (int)40960L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFLNK 40960
+     * }
+     */
+    public static int S_IFLNK() {
+        return S_IFLNK;
+    }
+    private static final int S_IFSOCK = (int)49152L;
+    /**
+     * {@snippet lang=c :
+     * #define S_IFSOCK 49152
+     * }
+     */
+    public static int S_IFSOCK() {
+        return S_IFSOCK;
     }
     private static final int EWOULDBLOCK = (int)11L;
     /**
@@ -1007,6 +1421,15 @@ public class LinuxHeaders extends LinuxHeaders_1 {
      */
     public static int IFNAMSIZ() {
         return IFNAMSIZ;
+    }
+    private static final int SYS_openat2 = (int)437L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_openat2 437
+     * }
+     */
+    public static int SYS_openat2() {
+        return SYS_openat2;
     }
 }
 

@@ -4191,6 +4191,42 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int O_CREAT() {
         return O_CREAT;
     }
+    private static final int O_EXCL = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define O_EXCL 128
+     * }
+     */
+    public static int O_EXCL() {
+        return O_EXCL;
+    }
+    private static final int O_NOCTTY = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define O_NOCTTY 256
+     * }
+     */
+    public static int O_NOCTTY() {
+        return O_NOCTTY;
+    }
+    private static final int O_TRUNC = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define O_TRUNC 512
+     * }
+     */
+    public static int O_TRUNC() {
+        return O_TRUNC;
+    }
+    private static final int O_APPEND = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define O_APPEND 1024
+     * }
+     */
+    public static int O_APPEND() {
+        return O_APPEND;
+    }
     private static final int O_NONBLOCK = (int)2048L;
     /**
      * {@snippet lang=c :
@@ -4199,6 +4235,15 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int O_NONBLOCK() {
         return O_NONBLOCK;
+    }
+    private static final int O_SYNC = (int)1052672L;
+    /**
+     * {@snippet lang=c :
+     * #define O_SYNC 1052672
+     * }
+     */
+    public static int O_SYNC() {
+        return O_SYNC;
     }
     private static final int F_DUPFD = (int)0L;
     /**
@@ -4298,6 +4343,51 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int LOCK_UN() {
         return LOCK_UN;
+    }
+    private static final int AT_SYMLINK_NOFOLLOW = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define AT_SYMLINK_NOFOLLOW 256
+     * }
+     */
+    public static int AT_SYMLINK_NOFOLLOW() {
+        return AT_SYMLINK_NOFOLLOW;
+    }
+    private static final int AT_REMOVEDIR = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define AT_REMOVEDIR 512
+     * }
+     */
+    public static int AT_REMOVEDIR() {
+        return AT_REMOVEDIR;
+    }
+    private static final int AT_SYMLINK_FOLLOW = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define AT_SYMLINK_FOLLOW 1024
+     * }
+     */
+    public static int AT_SYMLINK_FOLLOW() {
+        return AT_SYMLINK_FOLLOW;
+    }
+    private static final int AT_EMPTY_PATH = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define AT_EMPTY_PATH 4096
+     * }
+     */
+    public static int AT_EMPTY_PATH() {
+        return AT_EMPTY_PATH;
+    }
+    private static final int SEEK_SET = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define SEEK_SET 0
+     * }
+     */
+    public static int SEEK_SET() {
+        return SEEK_SET;
     }
     private static final int SIG_BLOCK = (int)0L;
     /**
@@ -5630,6 +5720,51 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int ARPHRD_ETHER() {
         return ARPHRD_ETHER;
+    }
+    private static final int RESOLVE_NO_XDEV = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define RESOLVE_NO_XDEV 1
+     * }
+     */
+    public static int RESOLVE_NO_XDEV() {
+        return RESOLVE_NO_XDEV;
+    }
+    private static final int RESOLVE_NO_MAGICLINKS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define RESOLVE_NO_MAGICLINKS 2
+     * }
+     */
+    public static int RESOLVE_NO_MAGICLINKS() {
+        return RESOLVE_NO_MAGICLINKS;
+    }
+    private static final int RESOLVE_NO_SYMLINKS = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define RESOLVE_NO_SYMLINKS 4
+     * }
+     */
+    public static int RESOLVE_NO_SYMLINKS() {
+        return RESOLVE_NO_SYMLINKS;
+    }
+    private static final int RESOLVE_BENEATH = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define RESOLVE_BENEATH 8
+     * }
+     */
+    public static int RESOLVE_BENEATH() {
+        return RESOLVE_BENEATH;
+    }
+    private static final int RESOLVE_IN_ROOT = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define RESOLVE_IN_ROOT 16
+     * }
+     */
+    public static int RESOLVE_IN_ROOT() {
+        return RESOLVE_IN_ROOT;
     }
     private static final int kvm_ioeventfd_flag_nr_datamatch = (int)0L;
     /**
@@ -7072,6 +7207,80 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
         }
     }
 
+    /**
+     * Variadic invoker class for:
+     * {@snippet lang=c :
+     * extern int openat(int __fd, const char *__file, int __oflag, ...)
+     * }
+     */
+    public static class openat {
+        private static final FunctionDescriptor BASE_DESC = FunctionDescriptor.of(
+                LinuxHeaders.C_INT,
+                LinuxHeaders.C_INT,
+                LinuxHeaders.C_POINTER,
+                LinuxHeaders.C_INT
+            );
+        private static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("openat");
+
+        private final MethodHandle handle;
+        private final FunctionDescriptor descriptor;
+        private final MethodHandle spreader;
+
+        private openat(MethodHandle handle, FunctionDescriptor descriptor, MethodHandle spreader) {
+            this.handle = handle;
+            this.descriptor = descriptor;
+            this.spreader = spreader;
+        }
+
+        /**
+         * Variadic invoker factory for:
+         * {@snippet lang=c :
+         * extern int openat(int __fd, const char *__file, int __oflag, ...)
+         * }
+         */
+        public static openat makeInvoker(MemoryLayout... layouts) {
+            FunctionDescriptor desc$ = BASE_DESC.appendArgumentLayouts(layouts);
+            Linker.Option fva$ = Linker.Option.firstVariadicArg(BASE_DESC.argumentLayouts().size());
+            var mh$ = Linker.nativeLinker().downcallHandle(ADDR, desc$, fva$);
+            var spreader$ = mh$.asSpreader(Object[].class, layouts.length);
+            return new openat(mh$, desc$, spreader$);
+        }
+
+        /**
+         * {@return the address}
+         */
+        public static MemorySegment address() {
+            return ADDR;
+        }
+
+        /**
+         * {@return the specialized method handle}
+         */
+        public MethodHandle handle() {
+            return handle;
+        }
+
+        /**
+         * {@return the specialized descriptor}
+         */
+        public FunctionDescriptor descriptor() {
+            return descriptor;
+        }
+
+        public int apply(int __fd, MemorySegment __file, int __oflag, Object... x3) {
+            try {
+                if (TRACE_DOWNCALLS) {
+                    traceDowncall("openat", __fd, __file, __oflag, x3);
+                }
+                return (int) spreader.invokeExact(__fd, __file, __oflag, x3);
+            } catch(IllegalArgumentException | ClassCastException ex$)  {
+                throw ex$; // rethrow IAE from passing wrong number/type of args
+            } catch (Throwable ex$) {
+               throw new AssertionError("should not reach here", ex$);
+            }
+        }
+    }
+
     private static class flock {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             LinuxHeaders.C_INT,
@@ -7126,6 +7335,68 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
                 traceDowncall("flock", __fd, __operation);
             }
             return (int)mh$.invokeExact(__fd, __operation);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class lseek {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("lseek");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern __off_t lseek(int __fd, __off_t __offset, int __whence)
+     * }
+     */
+    public static FunctionDescriptor lseek$descriptor() {
+        return lseek.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern __off_t lseek(int __fd, __off_t __offset, int __whence)
+     * }
+     */
+    public static MethodHandle lseek$handle() {
+        return lseek.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern __off_t lseek(int __fd, __off_t __offset, int __whence)
+     * }
+     */
+    public static MemorySegment lseek$address() {
+        return lseek.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern __off_t lseek(int __fd, __off_t __offset, int __whence)
+     * }
+     */
+    public static long lseek(int __fd, long __offset, int __whence) {
+        var mh$ = lseek.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("lseek", __fd, __offset, __whence);
+            }
+            return (long)mh$.invokeExact(__fd, __offset, __whence);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -7442,6 +7713,70 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class fchownat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("fchownat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int fchownat(int __fd, const char *__file, __uid_t __owner, __gid_t __group, int __flag)
+     * }
+     */
+    public static FunctionDescriptor fchownat$descriptor() {
+        return fchownat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int fchownat(int __fd, const char *__file, __uid_t __owner, __gid_t __group, int __flag)
+     * }
+     */
+    public static MethodHandle fchownat$handle() {
+        return fchownat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int fchownat(int __fd, const char *__file, __uid_t __owner, __gid_t __group, int __flag)
+     * }
+     */
+    public static MemorySegment fchownat$address() {
+        return fchownat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int fchownat(int __fd, const char *__file, __uid_t __owner, __gid_t __group, int __flag)
+     * }
+     */
+    public static int fchownat(int __fd, MemorySegment __file, int __owner, int __group, int __flag) {
+        var mh$ = fchownat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("fchownat", __fd, __file, __owner, __group, __flag);
+            }
+            return (int)mh$.invokeExact(__fd, __file, __owner, __group, __flag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int _SC_PAGESIZE = (int)30L;
     /**
      * {@snippet lang=c :
@@ -7505,6 +7840,257 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
                 traceDowncall("sysconf", __name);
             }
             return (long)mh$.invokeExact(__name);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class linkat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("linkat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int linkat(int __fromfd, const char *__from, int __tofd, const char *__to, int __flags)
+     * }
+     */
+    public static FunctionDescriptor linkat$descriptor() {
+        return linkat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int linkat(int __fromfd, const char *__from, int __tofd, const char *__to, int __flags)
+     * }
+     */
+    public static MethodHandle linkat$handle() {
+        return linkat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int linkat(int __fromfd, const char *__from, int __tofd, const char *__to, int __flags)
+     * }
+     */
+    public static MemorySegment linkat$address() {
+        return linkat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int linkat(int __fromfd, const char *__from, int __tofd, const char *__to, int __flags)
+     * }
+     */
+    public static int linkat(int __fromfd, MemorySegment __from, int __tofd, MemorySegment __to, int __flags) {
+        var mh$ = linkat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("linkat", __fromfd, __from, __tofd, __to, __flags);
+            }
+            return (int)mh$.invokeExact(__fromfd, __from, __tofd, __to, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class symlinkat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("symlinkat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int symlinkat(const char *__from, int __tofd, const char *__to)
+     * }
+     */
+    public static FunctionDescriptor symlinkat$descriptor() {
+        return symlinkat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int symlinkat(const char *__from, int __tofd, const char *__to)
+     * }
+     */
+    public static MethodHandle symlinkat$handle() {
+        return symlinkat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int symlinkat(const char *__from, int __tofd, const char *__to)
+     * }
+     */
+    public static MemorySegment symlinkat$address() {
+        return symlinkat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int symlinkat(const char *__from, int __tofd, const char *__to)
+     * }
+     */
+    public static int symlinkat(MemorySegment __from, int __tofd, MemorySegment __to) {
+        var mh$ = symlinkat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("symlinkat", __from, __tofd, __to);
+            }
+            return (int)mh$.invokeExact(__from, __tofd, __to);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class readlinkat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("readlinkat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern ssize_t readlinkat(int __fd, const char *restrict __path, char *restrict __buf, size_t __len)
+     * }
+     */
+    public static FunctionDescriptor readlinkat$descriptor() {
+        return readlinkat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern ssize_t readlinkat(int __fd, const char *restrict __path, char *restrict __buf, size_t __len)
+     * }
+     */
+    public static MethodHandle readlinkat$handle() {
+        return readlinkat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern ssize_t readlinkat(int __fd, const char *restrict __path, char *restrict __buf, size_t __len)
+     * }
+     */
+    public static MemorySegment readlinkat$address() {
+        return readlinkat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern ssize_t readlinkat(int __fd, const char *restrict __path, char *restrict __buf, size_t __len)
+     * }
+     */
+    public static long readlinkat(int __fd, MemorySegment __path, MemorySegment __buf, long __len) {
+        var mh$ = readlinkat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("readlinkat", __fd, __path, __buf, __len);
+            }
+            return (long)mh$.invokeExact(__fd, __path, __buf, __len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class unlinkat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("unlinkat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int unlinkat(int __fd, const char *__name, int __flag)
+     * }
+     */
+    public static FunctionDescriptor unlinkat$descriptor() {
+        return unlinkat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int unlinkat(int __fd, const char *__name, int __flag)
+     * }
+     */
+    public static MethodHandle unlinkat$handle() {
+        return unlinkat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int unlinkat(int __fd, const char *__name, int __flag)
+     * }
+     */
+    public static MemorySegment unlinkat$address() {
+        return unlinkat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int unlinkat(int __fd, const char *__name, int __flag)
+     * }
+     */
+    public static int unlinkat(int __fd, MemorySegment __name, int __flag) {
+        var mh$ = unlinkat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("unlinkat", __fd, __name, __flag);
+            }
+            return (int)mh$.invokeExact(__fd, __name, __flag);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -7630,6 +8216,78 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
            throw ex;
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    /**
+     * Variadic invoker class for:
+     * {@snippet lang=c :
+     * extern long syscall(long __sysno, ...)
+     * }
+     */
+    public static class syscall {
+        private static final FunctionDescriptor BASE_DESC = FunctionDescriptor.of(
+                LinuxHeaders.C_LONG,
+                LinuxHeaders.C_LONG
+            );
+        private static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("syscall");
+
+        private final MethodHandle handle;
+        private final FunctionDescriptor descriptor;
+        private final MethodHandle spreader;
+
+        private syscall(MethodHandle handle, FunctionDescriptor descriptor, MethodHandle spreader) {
+            this.handle = handle;
+            this.descriptor = descriptor;
+            this.spreader = spreader;
+        }
+
+        /**
+         * Variadic invoker factory for:
+         * {@snippet lang=c :
+         * extern long syscall(long __sysno, ...)
+         * }
+         */
+        public static syscall makeInvoker(MemoryLayout... layouts) {
+            FunctionDescriptor desc$ = BASE_DESC.appendArgumentLayouts(layouts);
+            Linker.Option fva$ = Linker.Option.firstVariadicArg(BASE_DESC.argumentLayouts().size());
+            var mh$ = Linker.nativeLinker().downcallHandle(ADDR, desc$, fva$);
+            var spreader$ = mh$.asSpreader(Object[].class, layouts.length);
+            return new syscall(mh$, desc$, spreader$);
+        }
+
+        /**
+         * {@return the address}
+         */
+        public static MemorySegment address() {
+            return ADDR;
+        }
+
+        /**
+         * {@return the specialized method handle}
+         */
+        public MethodHandle handle() {
+            return handle;
+        }
+
+        /**
+         * {@return the specialized descriptor}
+         */
+        public FunctionDescriptor descriptor() {
+            return descriptor;
+        }
+
+        public long apply(long __sysno, Object... x1) {
+            try {
+                if (TRACE_DOWNCALLS) {
+                    traceDowncall("syscall", __sysno, x1);
+                }
+                return (long) spreader.invokeExact(__sysno, x1);
+            } catch(IllegalArgumentException | ClassCastException ex$)  {
+                throw ex$; // rethrow IAE from passing wrong number/type of args
+            } catch (Throwable ex$) {
+               throw new AssertionError("should not reach here", ex$);
+            }
         }
     }
 
@@ -8940,6 +9598,506 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
                 traceDowncall("writev", __fd, __iovec, __count);
             }
             return (long)mh$.invokeExact(__fd, __iovec, __count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class renameat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("renameat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int renameat(int __oldfd, const char *__old, int __newfd, const char *__new)
+     * }
+     */
+    public static FunctionDescriptor renameat$descriptor() {
+        return renameat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int renameat(int __oldfd, const char *__old, int __newfd, const char *__new)
+     * }
+     */
+    public static MethodHandle renameat$handle() {
+        return renameat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int renameat(int __oldfd, const char *__old, int __newfd, const char *__new)
+     * }
+     */
+    public static MemorySegment renameat$address() {
+        return renameat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int renameat(int __oldfd, const char *__old, int __newfd, const char *__new)
+     * }
+     */
+    public static int renameat(int __oldfd, MemorySegment __old, int __newfd, MemorySegment __new) {
+        var mh$ = renameat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("renameat", __oldfd, __old, __newfd, __new);
+            }
+            return (int)mh$.invokeExact(__oldfd, __old, __newfd, __new);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class fstatat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("fstatat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int fstatat(int __fd, const char *restrict __file, struct stat *restrict __buf, int __flag)
+     * }
+     */
+    public static FunctionDescriptor fstatat$descriptor() {
+        return fstatat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int fstatat(int __fd, const char *restrict __file, struct stat *restrict __buf, int __flag)
+     * }
+     */
+    public static MethodHandle fstatat$handle() {
+        return fstatat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int fstatat(int __fd, const char *restrict __file, struct stat *restrict __buf, int __flag)
+     * }
+     */
+    public static MemorySegment fstatat$address() {
+        return fstatat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int fstatat(int __fd, const char *restrict __file, struct stat *restrict __buf, int __flag)
+     * }
+     */
+    public static int fstatat(int __fd, MemorySegment __file, MemorySegment __buf, int __flag) {
+        var mh$ = fstatat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("fstatat", __fd, __file, __buf, __flag);
+            }
+            return (int)mh$.invokeExact(__fd, __file, __buf, __flag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class fchmodat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("fchmodat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int fchmodat(int __fd, const char *__file, __mode_t __mode, int __flag)
+     * }
+     */
+    public static FunctionDescriptor fchmodat$descriptor() {
+        return fchmodat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int fchmodat(int __fd, const char *__file, __mode_t __mode, int __flag)
+     * }
+     */
+    public static MethodHandle fchmodat$handle() {
+        return fchmodat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int fchmodat(int __fd, const char *__file, __mode_t __mode, int __flag)
+     * }
+     */
+    public static MemorySegment fchmodat$address() {
+        return fchmodat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int fchmodat(int __fd, const char *__file, __mode_t __mode, int __flag)
+     * }
+     */
+    public static int fchmodat(int __fd, MemorySegment __file, int __mode, int __flag) {
+        var mh$ = fchmodat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("fchmodat", __fd, __file, __mode, __flag);
+            }
+            return (int)mh$.invokeExact(__fd, __file, __mode, __flag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mkdirat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("mkdirat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int mkdirat(int __fd, const char *__path, __mode_t __mode)
+     * }
+     */
+    public static FunctionDescriptor mkdirat$descriptor() {
+        return mkdirat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int mkdirat(int __fd, const char *__path, __mode_t __mode)
+     * }
+     */
+    public static MethodHandle mkdirat$handle() {
+        return mkdirat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int mkdirat(int __fd, const char *__path, __mode_t __mode)
+     * }
+     */
+    public static MemorySegment mkdirat$address() {
+        return mkdirat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int mkdirat(int __fd, const char *__path, __mode_t __mode)
+     * }
+     */
+    public static int mkdirat(int __fd, MemorySegment __path, int __mode) {
+        var mh$ = mkdirat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mkdirat", __fd, __path, __mode);
+            }
+            return (int)mh$.invokeExact(__fd, __path, __mode);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mknodat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("mknodat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int mknodat(int __fd, const char *__path, __mode_t __mode, __dev_t __dev)
+     * }
+     */
+    public static FunctionDescriptor mknodat$descriptor() {
+        return mknodat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int mknodat(int __fd, const char *__path, __mode_t __mode, __dev_t __dev)
+     * }
+     */
+    public static MethodHandle mknodat$handle() {
+        return mknodat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int mknodat(int __fd, const char *__path, __mode_t __mode, __dev_t __dev)
+     * }
+     */
+    public static MemorySegment mknodat$address() {
+        return mknodat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int mknodat(int __fd, const char *__path, __mode_t __mode, __dev_t __dev)
+     * }
+     */
+    public static int mknodat(int __fd, MemorySegment __path, int __mode, long __dev) {
+        var mh$ = mknodat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mknodat", __fd, __path, __mode, __dev);
+            }
+            return (int)mh$.invokeExact(__fd, __path, __mode, __dev);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class utimensat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("utimensat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int utimensat(int __fd, const char *__path, const struct timespec __times[2], int __flags)
+     * }
+     */
+    public static FunctionDescriptor utimensat$descriptor() {
+        return utimensat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int utimensat(int __fd, const char *__path, const struct timespec __times[2], int __flags)
+     * }
+     */
+    public static MethodHandle utimensat$handle() {
+        return utimensat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int utimensat(int __fd, const char *__path, const struct timespec __times[2], int __flags)
+     * }
+     */
+    public static MemorySegment utimensat$address() {
+        return utimensat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int utimensat(int __fd, const char *__path, const struct timespec __times[2], int __flags)
+     * }
+     */
+    public static int utimensat(int __fd, MemorySegment __path, MemorySegment __times, int __flags) {
+        var mh$ = utimensat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("utimensat", __fd, __path, __times, __flags);
+            }
+            return (int)mh$.invokeExact(__fd, __path, __times, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class fstatfs {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("fstatfs");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static FunctionDescriptor fstatfs$descriptor() {
+        return fstatfs.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static MethodHandle fstatfs$handle() {
+        return fstatfs.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static MemorySegment fstatfs$address() {
+        return fstatfs.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int fstatfs(int __fildes, struct statfs *__buf)
+     * }
+     */
+    public static int fstatfs(int __fildes, MemorySegment __buf) {
+        var mh$ = fstatfs.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("fstatfs", __fildes, __buf);
+            }
+            return (int)mh$.invokeExact(__fildes, __buf);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class getdents64 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("getdents64");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern __ssize_t getdents64(int __fd, void *__buffer, size_t __length)
+     * }
+     */
+    public static FunctionDescriptor getdents64$descriptor() {
+        return getdents64.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern __ssize_t getdents64(int __fd, void *__buffer, size_t __length)
+     * }
+     */
+    public static MethodHandle getdents64$handle() {
+        return getdents64.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern __ssize_t getdents64(int __fd, void *__buffer, size_t __length)
+     * }
+     */
+    public static MemorySegment getdents64$address() {
+        return getdents64.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern __ssize_t getdents64(int __fd, void *__buffer, size_t __length)
+     * }
+     */
+    public static long getdents64(int __fd, MemorySegment __buffer, long __length) {
+        var mh$ = getdents64.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("getdents64", __fd, __buffer, __length);
+            }
+            return (long)mh$.invokeExact(__fd, __buffer, __length);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -10916,285 +12074,6 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int KVM_S390_INITIAL_RESET() {
         return KVM_S390_INITIAL_RESET;
-    }
-    private static final long KVM_GET_MP_STATE = 2147790488L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_MP_STATE 2147790488
-     * }
-     */
-    public static long KVM_GET_MP_STATE() {
-        return KVM_GET_MP_STATE;
-    }
-    private static final long KVM_SET_MP_STATE = 1074048665L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_MP_STATE 1074048665
-     * }
-     */
-    public static long KVM_SET_MP_STATE() {
-        return KVM_SET_MP_STATE;
-    }
-    private static final int KVM_NMI = (int)44698L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_NMI 44698
-     * }
-     */
-    public static int KVM_NMI() {
-        return KVM_NMI;
-    }
-    private static final long KVM_SET_GUEST_DEBUG = 1078505115L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_GUEST_DEBUG 1078505115
-     * }
-     */
-    public static long KVM_SET_GUEST_DEBUG() {
-        return KVM_SET_GUEST_DEBUG;
-    }
-    private static final long KVM_X86_SETUP_MCE = 1074310812L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_X86_SETUP_MCE 1074310812
-     * }
-     */
-    public static long KVM_X86_SETUP_MCE() {
-        return KVM_X86_SETUP_MCE;
-    }
-    private static final long KVM_X86_GET_MCE_CAP_SUPPORTED = 2148052637L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_X86_GET_MCE_CAP_SUPPORTED 2148052637
-     * }
-     */
-    public static long KVM_X86_GET_MCE_CAP_SUPPORTED() {
-        return KVM_X86_GET_MCE_CAP_SUPPORTED;
-    }
-    private static final long KVM_X86_SET_MCE = 1077980830L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_X86_SET_MCE 1077980830
-     * }
-     */
-    public static long KVM_X86_SET_MCE() {
-        return KVM_X86_SET_MCE;
-    }
-    private static final long KVM_GET_VCPU_EVENTS = 2151722655L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_VCPU_EVENTS 2151722655
-     * }
-     */
-    public static long KVM_GET_VCPU_EVENTS() {
-        return KVM_GET_VCPU_EVENTS;
-    }
-    private static final long KVM_SET_VCPU_EVENTS = 1077980832L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_VCPU_EVENTS 1077980832
-     * }
-     */
-    public static long KVM_SET_VCPU_EVENTS() {
-        return KVM_SET_VCPU_EVENTS;
-    }
-    private static final long KVM_GET_DEBUGREGS = 2155916961L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_DEBUGREGS 2155916961
-     * }
-     */
-    public static long KVM_GET_DEBUGREGS() {
-        return KVM_GET_DEBUGREGS;
-    }
-    private static final long KVM_SET_DEBUGREGS = 1082175138L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_DEBUGREGS 1082175138
-     * }
-     */
-    public static long KVM_SET_DEBUGREGS() {
-        return KVM_SET_DEBUGREGS;
-    }
-    private static final long KVM_ENABLE_CAP = 1080602275L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_ENABLE_CAP 1080602275
-     * }
-     */
-    public static long KVM_ENABLE_CAP() {
-        return KVM_ENABLE_CAP;
-    }
-    private static final long KVM_GET_XSAVE = 2415963812L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_XSAVE 2415963812
-     * }
-     */
-    public static long KVM_GET_XSAVE() {
-        return KVM_GET_XSAVE;
-    }
-    private static final long KVM_SET_XSAVE = 1342221989L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_XSAVE 1342221989
-     * }
-     */
-    public static long KVM_SET_XSAVE() {
-        return KVM_SET_XSAVE;
-    }
-    private static final long KVM_GET_XCRS = 2173218470L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_XCRS 2173218470
-     * }
-     */
-    public static long KVM_GET_XCRS() {
-        return KVM_GET_XCRS;
-    }
-    private static final long KVM_SET_XCRS = 1099476647L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_XCRS 1099476647
-     * }
-     */
-    public static long KVM_SET_XCRS() {
-        return KVM_SET_XCRS;
-    }
-    private static final long KVM_DIRTY_TLB = 1074835114L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_DIRTY_TLB 1074835114
-     * }
-     */
-    public static long KVM_DIRTY_TLB() {
-        return KVM_DIRTY_TLB;
-    }
-    private static final long KVM_GET_ONE_REG = 1074835115L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_ONE_REG 1074835115
-     * }
-     */
-    public static long KVM_GET_ONE_REG() {
-        return KVM_GET_ONE_REG;
-    }
-    private static final long KVM_SET_ONE_REG = 1074835116L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_ONE_REG 1074835116
-     * }
-     */
-    public static long KVM_SET_ONE_REG() {
-        return KVM_SET_ONE_REG;
-    }
-    private static final int KVM_KVMCLOCK_CTRL = (int)44717L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_KVMCLOCK_CTRL 44717
-     * }
-     */
-    public static int KVM_KVMCLOCK_CTRL() {
-        return KVM_KVMCLOCK_CTRL;
-    }
-    private static final long KVM_GET_REG_LIST = 3221794480L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_REG_LIST 3221794480
-     * }
-     */
-    public static long KVM_GET_REG_LIST() {
-        return KVM_GET_REG_LIST;
-    }
-    private static final long KVM_S390_MEM_OP = 1077980849L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_MEM_OP 1077980849
-     * }
-     */
-    public static long KVM_S390_MEM_OP() {
-        return KVM_S390_MEM_OP;
-    }
-    private static final long KVM_S390_GET_SKEYS = 1077980850L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_GET_SKEYS 1077980850
-     * }
-     */
-    public static long KVM_S390_GET_SKEYS() {
-        return KVM_S390_GET_SKEYS;
-    }
-    private static final long KVM_S390_SET_SKEYS = 1077980851L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_SET_SKEYS 1077980851
-     * }
-     */
-    public static long KVM_S390_SET_SKEYS() {
-        return KVM_S390_SET_SKEYS;
-    }
-    private static final long KVM_S390_IRQ = 1078505140L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_IRQ 1078505140
-     * }
-     */
-    public static long KVM_S390_IRQ() {
-        return KVM_S390_IRQ;
-    }
-    private static final long KVM_S390_SET_IRQ_STATE = 1075883701L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_SET_IRQ_STATE 1075883701
-     * }
-     */
-    public static long KVM_S390_SET_IRQ_STATE() {
-        return KVM_S390_SET_IRQ_STATE;
-    }
-    private static final long KVM_S390_GET_IRQ_STATE = 1075883702L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_GET_IRQ_STATE 1075883702
-     * }
-     */
-    public static long KVM_S390_GET_IRQ_STATE() {
-        return KVM_S390_GET_IRQ_STATE;
-    }
-    private static final int KVM_SMI = (int)44727L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SMI 44727
-     * }
-     */
-    public static int KVM_SMI() {
-        return KVM_SMI;
-    }
-    private static final long KVM_S390_GET_CMMA_BITS = 3223367352L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_GET_CMMA_BITS 3223367352
-     * }
-     */
-    public static long KVM_S390_GET_CMMA_BITS() {
-        return KVM_S390_GET_CMMA_BITS;
-    }
-    private static final long KVM_S390_SET_CMMA_BITS = 1075883705L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_SET_CMMA_BITS 1075883705
-     * }
-     */
-    public static long KVM_S390_SET_CMMA_BITS() {
-        return KVM_S390_SET_CMMA_BITS;
-    }
-    private static final long KVM_MEMORY_ENCRYPT_OP = 3221794490L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_MEMORY_ENCRYPT_OP 3221794490
-     * }
-     */
-    public static long KVM_MEMORY_ENCRYPT_OP() {
-        return KVM_MEMORY_ENCRYPT_OP;
     }
 }
 

@@ -7,6 +7,7 @@ import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.virtio.net.NetDevice;
 import dev.vmm4j.virtio.net.Tap;
 import dev.vmm4j.virtio.net.VhostNetDevice;
+import dev.vmm4j.virtio.p9.P9Device;
 import dev.vmm4j.virtio.rng.RngDevice;
 import dev.vmm4j.vmm.devices.DeviceContext;
 import java.io.IOException;
@@ -156,6 +157,42 @@ public final class VirtioDevices {
             case NetConfig.InheritedTap inherited -> Tap.adopt(inherited.fd());
             case NetConfig.GivenTap given -> given.tap();
         };
+    }
+
+    /**
+     * {@return a virtio-9p device sharing the host directory {@code source} under the mount tag {@code tag}, as
+     * crosvm's {@code --shared-dir SRC:TAG}} The guest mounts it with
+     * {@code mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt}, or boots from it with
+     * {@code root=TAG rootfstype=9p rootflags=trans=virtio,version=9p2000.L}. The {@code P9Server} behind it is
+     * confined to {@code source}: nothing outside it is read, written, created or revealed, whatever the guest sends.
+     * With {@code readOnly} every change is refused ({@code EROFS}). The directory is opened when the VM is built.
+     *
+     * @throws IllegalArgumentException if the tag is empty, longer than 255 bytes or has a NUL
+     */
+    public static VirtioMmio sharedDirectory(Path source, String tag, boolean readOnly) {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(tag, "tag");
+        P9Device.checkTag(tag); // now, not at build()
+        String description = "virtio-9p " + source + " as \"" + tag + "\"" + (readOnly ? " (read-only)" : "");
+        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+            @Override
+            public P9Device create(DeviceContext context) throws IOException {
+                return P9Device.open(source, tag, readOnly);
+            }
+
+            @Override
+            public List<String> checkConfiguration() {
+                if (!Files.isDirectory(source)) {
+                    return List.of("shared directory " + source + " is not a directory");
+                }
+                if (!Files.isReadable(source) || (!readOnly && !Files.isWritable(source))) {
+                    return List.of("shared directory " + source + " is not "
+                            + (readOnly ? "readable" : "readable and writable") + " by this user"
+                            + (readOnly ? "" : " (share it read-only)"));
+                }
+                return List.of();
+            }
+        });
     }
 
     /** {@return a virtio entropy device fed from the host's secure random source} */

@@ -1,0 +1,278 @@
+package dev.vmm4j.virtio.p9;
+
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_LONG;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCall;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The file-system calls of the 9P server, each returning its result or {@code -errno} and allocating nothing.
+ * Strings are NUL-terminated native segments the caller owns. Internal to the server.
+ *
+ * <p>{@code openat2} has no glibc wrapper before 2.38, so it goes through {@code syscall(SYS_openat2, ...)}.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; errno is captured per thread.
+ */
+final class P9Native {
+    private static final MethodHandle SYSCALL_OPENAT2 = NativeCall.errnoCapturing(
+            LinuxHeaders.syscall.address(),
+            FunctionDescriptor.of(C_LONG, C_LONG, C_INT, C_POINTER, C_POINTER, C_LONG),
+            Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle OPENAT = NativeCall.errnoCapturing(
+            LinuxHeaders.openat.address(),
+            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT),
+            Linker.Option.firstVariadicArg(3));
+    private static final MethodHandle CLOSE =
+            NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
+    private static final MethodHandle FSTATAT =
+            NativeCall.errnoCapturing(LinuxHeaders.fstatat$address(), LinuxHeaders.fstatat$descriptor());
+    private static final MethodHandle MKDIRAT =
+            NativeCall.errnoCapturing(LinuxHeaders.mkdirat$address(), LinuxHeaders.mkdirat$descriptor());
+    private static final MethodHandle MKNODAT =
+            NativeCall.errnoCapturing(LinuxHeaders.mknodat$address(), LinuxHeaders.mknodat$descriptor());
+    private static final MethodHandle SYMLINKAT =
+            NativeCall.errnoCapturing(LinuxHeaders.symlinkat$address(), LinuxHeaders.symlinkat$descriptor());
+    private static final MethodHandle LINKAT =
+            NativeCall.errnoCapturing(LinuxHeaders.linkat$address(), LinuxHeaders.linkat$descriptor());
+    private static final MethodHandle RENAMEAT =
+            NativeCall.errnoCapturing(LinuxHeaders.renameat$address(), LinuxHeaders.renameat$descriptor());
+    private static final MethodHandle UNLINKAT =
+            NativeCall.errnoCapturing(LinuxHeaders.unlinkat$address(), LinuxHeaders.unlinkat$descriptor());
+    private static final MethodHandle READLINKAT =
+            NativeCall.errnoCapturing(LinuxHeaders.readlinkat$address(), LinuxHeaders.readlinkat$descriptor());
+    private static final MethodHandle FCHOWNAT =
+            NativeCall.errnoCapturing(LinuxHeaders.fchownat$address(), LinuxHeaders.fchownat$descriptor());
+    private static final MethodHandle FCHMODAT =
+            NativeCall.errnoCapturing(LinuxHeaders.fchmodat$address(), LinuxHeaders.fchmodat$descriptor());
+    private static final MethodHandle UTIMENSAT =
+            NativeCall.errnoCapturing(LinuxHeaders.utimensat$address(), LinuxHeaders.utimensat$descriptor());
+    private static final MethodHandle FSTATFS =
+            NativeCall.errnoCapturing(LinuxHeaders.fstatfs$address(), LinuxHeaders.fstatfs$descriptor());
+    private static final MethodHandle GETDENTS64 =
+            NativeCall.errnoCapturing(LinuxHeaders.getdents64$address(), LinuxHeaders.getdents64$descriptor());
+    private static final MethodHandle LSEEK =
+            NativeCall.errnoCapturing(LinuxHeaders.lseek$address(), LinuxHeaders.lseek$descriptor());
+    private static final MethodHandle FTRUNCATE =
+            NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
+    private static final MethodHandle FSYNC =
+            NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
+    private static final MethodHandle FDATASYNC =
+            NativeCall.errnoCapturing(LinuxHeaders.fdatasync$address(), LinuxHeaders.fdatasync$descriptor());
+    /** pread/pwrite with the buffer as a plain address, so a transfer into part of a buffer needs no slice object. */
+    private static final MethodHandle PREAD = NativeCall.errnoCapturing(
+            LinuxHeaders.pread$address(), FunctionDescriptor.of(C_LONG, C_INT, ValueLayout.JAVA_LONG, C_LONG, C_LONG));
+
+    private static final MethodHandle PWRITE = NativeCall.errnoCapturing(
+            LinuxHeaders.pwrite$address(), FunctionDescriptor.of(C_LONG, C_INT, ValueLayout.JAVA_LONG, C_LONG, C_LONG));
+
+    private P9Native() {}
+
+    private static int result(int r, MemorySegment state) {
+        return r < 0 ? -NativeCall.errno(state) : r;
+    }
+
+    private static long result(long r, MemorySegment state) {
+        return r < 0 ? -NativeCall.errno(state) : r;
+    }
+
+    static int openat2(int dirFd, MemorySegment path, MemorySegment openHow) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            long r = (long) SYSCALL_OPENAT2.invokeExact(
+                    state, (long) LinuxHeaders.SYS_openat2(), dirFd, path, openHow, openHow.byteSize());
+            return (int) result(r, state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int openat(int dirFd, MemorySegment path, int flags, int mode) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) OPENAT.invokeExact(state, dirFd, path, flags, mode), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int close(int fd) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) CLOSE.invokeExact(state, fd), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int fstatat(int dirFd, MemorySegment path, MemorySegment stat, int flags) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) FSTATAT.invokeExact(state, dirFd, path, stat, flags), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int mkdirat(int dirFd, MemorySegment name, int mode) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) MKDIRAT.invokeExact(state, dirFd, name, mode), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int mknodat(int dirFd, MemorySegment name, int mode, long dev) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) MKNODAT.invokeExact(state, dirFd, name, mode, dev), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int symlinkat(MemorySegment target, int dirFd, MemorySegment name) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) SYMLINKAT.invokeExact(state, target, dirFd, name), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int linkat(int oldDirFd, MemorySegment oldPath, int newDirFd, MemorySegment newName, int flags) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) LINKAT.invokeExact(state, oldDirFd, oldPath, newDirFd, newName, flags), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int renameat(int oldDirFd, MemorySegment oldName, int newDirFd, MemorySegment newName) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) RENAMEAT.invokeExact(state, oldDirFd, oldName, newDirFd, newName), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int unlinkat(int dirFd, MemorySegment name, int flags) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) UNLINKAT.invokeExact(state, dirFd, name, flags), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static long readlinkat(int dirFd, MemorySegment path, MemorySegment buffer) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((long) READLINKAT.invokeExact(state, dirFd, path, buffer, buffer.byteSize()), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int fchownat(int dirFd, MemorySegment path, int uid, int gid, int flags) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) FCHOWNAT.invokeExact(state, dirFd, path, uid, gid, flags), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int fchmodat(int dirFd, MemorySegment path, int mode, int flags) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) FCHMODAT.invokeExact(state, dirFd, path, mode, flags), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int utimensat(int dirFd, MemorySegment path, MemorySegment times, int flags) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) UTIMENSAT.invokeExact(state, dirFd, path, times, flags), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int fstatfs(int fd, MemorySegment statfs) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) FSTATFS.invokeExact(state, fd, statfs), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static long getdents64(int fd, MemorySegment buffer, long length) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((long) GETDENTS64.invokeExact(state, fd, buffer, length), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static long lseek(int fd, long offset, int whence) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((long) LSEEK.invokeExact(state, fd, offset, whence), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int ftruncate(int fd, long length) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((int) FTRUNCATE.invokeExact(state, fd, length), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    static int fsync(int fd, boolean dataOnly) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            int r = dataOnly ? (int) FDATASYNC.invokeExact(state, fd) : (int) FSYNC.invokeExact(state, fd);
+            return result(r, state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    /** {@code pread(fd, address, length, position)}; the caller keeps the memory at {@code address} alive. */
+    static long pread(int fd, long address, long length, long position) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((long) PREAD.invokeExact(state, fd, address, length, position), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+
+    /** {@code pwrite(fd, address, length, position)}; the caller keeps the memory at {@code address} alive. */
+    static long pwrite(int fd, long address, long length, long position) {
+        MemorySegment state = NativeCall.callState();
+        try {
+            return result((long) PWRITE.invokeExact(state, fd, address, length, position), state);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+    }
+}
