@@ -6,10 +6,10 @@ import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
+import dev.vmm4j.vmm.sys.Libc;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -61,16 +61,8 @@ final class P9Native {
             NativeCall.errnoCapturing(LinuxHeaders.lseek$address(), LinuxHeaders.lseek$descriptor());
     private static final MethodHandle FTRUNCATE =
             NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
-    private static final MethodHandle FSYNC =
-            NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
     private static final MethodHandle FDATASYNC =
             NativeCall.errnoCapturing(LinuxHeaders.fdatasync$address(), LinuxHeaders.fdatasync$descriptor());
-    /** pread/pwrite with the buffer as a plain address, so a transfer into part of a buffer needs no slice object. */
-    private static final MethodHandle PREAD = NativeCall.errnoCapturing(
-            LinuxHeaders.pread$address(), FunctionDescriptor.of(C_LONG, C_INT, ValueLayout.JAVA_LONG, C_LONG, C_LONG));
-
-    private static final MethodHandle PWRITE = NativeCall.errnoCapturing(
-            LinuxHeaders.pwrite$address(), FunctionDescriptor.of(C_LONG, C_INT, ValueLayout.JAVA_LONG, C_LONG, C_LONG));
 
     private P9Native() {}
 
@@ -246,31 +238,14 @@ final class P9Native {
         }
     }
 
+    /** {@code fdatasync(fd)}, or {@code fsync(fd)} (vmm-api's) unless {@code dataOnly}: 0, or {@code -errno}. */
     static int fsync(int fd, boolean dataOnly) {
-        MemorySegment state = NativeCall.callState();
-        try {
-            int r = dataOnly ? (int) FDATASYNC.invokeExact(state, fd) : (int) FSYNC.invokeExact(state, fd);
-            return result(r, state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+        if (!dataOnly) {
+            return Libc.fsync(fd);
         }
-    }
-
-    /** {@code pread(fd, address, length, position)}; the caller keeps the memory at {@code address} alive. */
-    static long pread(int fd, long address, long length, long position) {
         MemorySegment state = NativeCall.callState();
         try {
-            return result((long) PREAD.invokeExact(state, fd, address, length, position), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-    }
-
-    /** {@code pwrite(fd, address, length, position)}; the caller keeps the memory at {@code address} alive. */
-    static long pwrite(int fd, long address, long length, long position) {
-        MemorySegment state = NativeCall.callState();
-        try {
-            return result((long) PWRITE.invokeExact(state, fd, address, length, position), state);
+            return result((int) FDATASYNC.invokeExact(state, fd), state);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }

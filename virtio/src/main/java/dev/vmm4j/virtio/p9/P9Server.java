@@ -754,7 +754,7 @@ public final class P9Server implements AutoCloseable {
             throw new P9Error(EINVAL);
         }
         long room = outLimit - outPos - 4;
-        long n = P9Native.pread(f.openFd, out.address() + outPos + 4, Math.min(count, room), offset);
+        long n = Libc.pread(f.openFd, out, outPos + 4, Math.min(count, room), offset);
         check(n);
         putU32((int) n);
         outPos += (int) n;
@@ -775,7 +775,7 @@ public final class P9Server implements AutoCloseable {
         if (offset < 0) {
             throw new P9Error(EINVAL);
         }
-        long n = check(P9Native.pwrite(f.openFd, in.address() + inPos, count, offset));
+        long n = check(Libc.pwrite(f.openFd, in, inPos, count, offset));
         inPos += (int) count;
         putU32((int) n);
     }
