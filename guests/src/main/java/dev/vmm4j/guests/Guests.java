@@ -61,7 +61,22 @@ public enum Guests {
      * type with SLP_EN to the FADT's sleep control register), after printing what it found ("poweroff: ..." lines);
      * "poweroff: FAIL still running" and a reset if the VM did not end.
      */
-    POWEROFF("poweroff");
+    POWEROFF("poweroff"),
+    /**
+     * A polling virtio-vsock driver (device type 19) that never stops by itself: prints "vsock: cid N" (from the
+     * device's configuration), connects to the host's port 5000 from guest port 1024 ("vsock: connecting to host port
+     * 5000"), and serves a stream echo on port 1234 ("vsock: listening on 1234") for up to 128 connections at once, each
+     * granting the host a 32 KiB buf_alloc. Port 5000 gets "hello from cid N\n" and a SHUTDOWN of both directions once
+     * the host's RESPONSE arrives ("vsock: connected to host port 5000"); the host's RST then prints "vsock: closed host
+     * port 5000" (before the RESPONSE: "vsock: host port 5000 refused"; after it but before our SHUTDOWN: "vsock: host
+     * port 5000 reset"). An echo connection sends back every byte, in order and within the host's credit; after the
+     * host's SHUTDOWN it finishes echoing, sends SHUTDOWN (both directions) and forgets the connection at the host's
+     * RST, printing "vsock: echo connections served N" for the first and every tenth such clean close. A host that
+     * sends beyond its credit is reset ("vsock: credit violation on PORT"); a malformed packet, a REQUEST to another
+     * port or a packet for an unknown connection is answered with RST, the first with "vsock: bad packet: WHY on PORT"
+     * (PORT is always the host's).
+     */
+    VSOCK_ECHO("vsock_echo");
 
     /** The guest-physical address of the word {@link #RESET_DURING_IO} waits on. */
     public static final long MAILBOX = 0xf000;

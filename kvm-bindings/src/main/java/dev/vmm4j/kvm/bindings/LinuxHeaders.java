@@ -18,6 +18,105 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     LinuxHeaders() {
         // Should not be called directly
     }
+    private static final long KVM_SET_LAPIC = 1140895375L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_LAPIC 1140895375
+     * }
+     */
+    public static long KVM_SET_LAPIC() {
+        return KVM_SET_LAPIC;
+    }
+    private static final long KVM_SET_CPUID2 = 1074310800L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_CPUID2 1074310800
+     * }
+     */
+    public static long KVM_SET_CPUID2() {
+        return KVM_SET_CPUID2;
+    }
+    private static final long KVM_GET_CPUID2 = 3221794449L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_CPUID2 3221794449
+     * }
+     */
+    public static long KVM_GET_CPUID2() {
+        return KVM_GET_CPUID2;
+    }
+    private static final long KVM_TPR_ACCESS_REPORTING = 3223891602L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_TPR_ACCESS_REPORTING 3223891602
+     * }
+     */
+    public static long KVM_TPR_ACCESS_REPORTING() {
+        return KVM_TPR_ACCESS_REPORTING;
+    }
+    private static final long KVM_SET_VAPIC_ADDR = 1074310803L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_VAPIC_ADDR 1074310803
+     * }
+     */
+    public static long KVM_SET_VAPIC_ADDR() {
+        return KVM_SET_VAPIC_ADDR;
+    }
+    private static final long KVM_S390_INTERRUPT = 1074835092L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_INTERRUPT 1074835092
+     * }
+     */
+    public static long KVM_S390_INTERRUPT() {
+        return KVM_S390_INTERRUPT;
+    }
+    private static final long KVM_S390_STORE_STATUS_NOADDR = -1L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_STORE_STATUS_NOADDR -1
+     * }
+     */
+    public static long KVM_S390_STORE_STATUS_NOADDR() {
+        return KVM_S390_STORE_STATUS_NOADDR;
+    }
+    private static final long KVM_S390_STORE_STATUS_PREFIXED = -2L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_STORE_STATUS_PREFIXED -2
+     * }
+     */
+    public static long KVM_S390_STORE_STATUS_PREFIXED() {
+        return KVM_S390_STORE_STATUS_PREFIXED;
+    }
+    private static final long KVM_S390_STORE_STATUS = 1074310805L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_STORE_STATUS 1074310805
+     * }
+     */
+    public static long KVM_S390_STORE_STATUS() {
+        return KVM_S390_STORE_STATUS;
+    }
+    private static final long KVM_S390_SET_INITIAL_PSW = 1074835094L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_SET_INITIAL_PSW 1074835094
+     * }
+     */
+    public static long KVM_S390_SET_INITIAL_PSW() {
+        return KVM_S390_SET_INITIAL_PSW;
+    }
+    private static final int KVM_S390_INITIAL_RESET = (int)44695L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_S390_INITIAL_RESET 44695
+     * }
+     */
+    public static int KVM_S390_INITIAL_RESET() {
+        return KVM_S390_INITIAL_RESET;
+    }
     private static final long KVM_GET_MP_STATE = 2147790488L;
     /**
      * {@snippet lang=c :

@@ -5703,6 +5703,15 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int VHOST_NET_F_VIRTIO_NET_HDR() {
         return VHOST_NET_F_VIRTIO_NET_HDR;
     }
+    private static final int SOMAXCONN = (int)4096L;
+    /**
+     * {@snippet lang=c :
+     * #define SOMAXCONN 4096
+     * }
+     */
+    public static int SOMAXCONN() {
+        return SOMAXCONN;
+    }
     private static final int SOL_SOCKET = (int)1L;
     /**
      * {@snippet lang=c :
@@ -9204,6 +9213,15 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int MSG_DONTWAIT() {
         return MSG_DONTWAIT;
     }
+    private static final int MSG_NOSIGNAL = (int)16384L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.MSG_NOSIGNAL = 16384
+     * }
+     */
+    public static int MSG_NOSIGNAL() {
+        return MSG_NOSIGNAL;
+    }
     private static final int SCM_RIGHTS = (int)1L;
     /**
      * {@snippet lang=c :
@@ -9212,6 +9230,33 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int SCM_RIGHTS() {
         return SCM_RIGHTS;
+    }
+    private static final int SHUT_RD = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SHUT_RD = 0
+     * }
+     */
+    public static int SHUT_RD() {
+        return SHUT_RD;
+    }
+    private static final int SHUT_WR = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SHUT_WR = 1
+     * }
+     */
+    public static int SHUT_WR() {
+        return SHUT_WR;
+    }
+    private static final int SHUT_RDWR = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.SHUT_RDWR = 2
+     * }
+     */
+    public static int SHUT_RDWR() {
+        return SHUT_RDWR;
     }
 
     private static class socket {
@@ -9339,6 +9384,193 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
         }
     }
 
+    private static class bind {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            __CONST_SOCKADDR_ARG.layout(),
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("bind");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static FunctionDescriptor bind$descriptor() {
+        return bind.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static MethodHandle bind$handle() {
+        return bind.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static MemorySegment bind$address() {
+        return bind.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int bind(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static int bind(int __fd, MemorySegment __addr, int __len) {
+        var mh$ = bind.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("bind", __fd, __addr, __len);
+            }
+            return (int)mh$.invokeExact(__fd, __addr, __len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class connect {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            __CONST_SOCKADDR_ARG.layout(),
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("connect");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static FunctionDescriptor connect$descriptor() {
+        return connect.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static MethodHandle connect$handle() {
+        return connect.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static MemorySegment connect$address() {
+        return connect.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int connect(int __fd, __CONST_SOCKADDR_ARG __addr, socklen_t __len)
+     * }
+     */
+    public static int connect(int __fd, MemorySegment __addr, int __len) {
+        var mh$ = connect.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("connect", __fd, __addr, __len);
+            }
+            return (int)mh$.invokeExact(__fd, __addr, __len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class send {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("send");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern ssize_t send(int __fd, const void *__buf, size_t __n, int __flags)
+     * }
+     */
+    public static FunctionDescriptor send$descriptor() {
+        return send.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern ssize_t send(int __fd, const void *__buf, size_t __n, int __flags)
+     * }
+     */
+    public static MethodHandle send$handle() {
+        return send.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern ssize_t send(int __fd, const void *__buf, size_t __n, int __flags)
+     * }
+     */
+    public static MemorySegment send$address() {
+        return send.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern ssize_t send(int __fd, const void *__buf, size_t __n, int __flags)
+     * }
+     */
+    public static long send(int __fd, MemorySegment __buf, long __n, int __flags) {
+        var mh$ = send.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("send", __fd, __buf, __n, __flags);
+            }
+            return (long)mh$.invokeExact(__fd, __buf, __n, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class sendmsg {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             LinuxHeaders.C_LONG,
@@ -9456,6 +9688,191 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
                 traceDowncall("recvmsg", __fd, __message, __flags);
             }
             return (long)mh$.invokeExact(__fd, __message, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class listen {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("listen");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static FunctionDescriptor listen$descriptor() {
+        return listen.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static MethodHandle listen$handle() {
+        return listen.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static MemorySegment listen$address() {
+        return listen.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int listen(int __fd, int __n)
+     * }
+     */
+    public static int listen(int __fd, int __n) {
+        var mh$ = listen.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("listen", __fd, __n);
+            }
+            return (int)mh$.invokeExact(__fd, __n);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class accept4 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            __SOCKADDR_ARG.layout(),
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("accept4");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
+     * }
+     */
+    public static FunctionDescriptor accept4$descriptor() {
+        return accept4.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
+     * }
+     */
+    public static MethodHandle accept4$handle() {
+        return accept4.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
+     * }
+     */
+    public static MemorySegment accept4$address() {
+        return accept4.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int accept4(int __fd, __SOCKADDR_ARG __addr, socklen_t *restrict __addr_len, int __flags)
+     * }
+     */
+    public static int accept4(int __fd, MemorySegment __addr, MemorySegment __addr_len, int __flags) {
+        var mh$ = accept4.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("accept4", __fd, __addr, __addr_len, __flags);
+            }
+            return (int)mh$.invokeExact(__fd, __addr, __addr_len, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class shutdown {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("shutdown");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int shutdown(int __fd, int __how)
+     * }
+     */
+    public static FunctionDescriptor shutdown$descriptor() {
+        return shutdown.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int shutdown(int __fd, int __how)
+     * }
+     */
+    public static MethodHandle shutdown$handle() {
+        return shutdown.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int shutdown(int __fd, int __how)
+     * }
+     */
+    public static MemorySegment shutdown$address() {
+        return shutdown.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int shutdown(int __fd, int __how)
+     * }
+     */
+    public static int shutdown(int __fd, int __how) {
+        var mh$ = shutdown.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("shutdown", __fd, __how);
+            }
+            return (int)mh$.invokeExact(__fd, __how);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -11975,105 +12392,6 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static long KVM_GET_LAPIC() {
         return KVM_GET_LAPIC;
-    }
-    private static final long KVM_SET_LAPIC = 1140895375L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_LAPIC 1140895375
-     * }
-     */
-    public static long KVM_SET_LAPIC() {
-        return KVM_SET_LAPIC;
-    }
-    private static final long KVM_SET_CPUID2 = 1074310800L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_CPUID2 1074310800
-     * }
-     */
-    public static long KVM_SET_CPUID2() {
-        return KVM_SET_CPUID2;
-    }
-    private static final long KVM_GET_CPUID2 = 3221794449L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_CPUID2 3221794449
-     * }
-     */
-    public static long KVM_GET_CPUID2() {
-        return KVM_GET_CPUID2;
-    }
-    private static final long KVM_TPR_ACCESS_REPORTING = 3223891602L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_TPR_ACCESS_REPORTING 3223891602
-     * }
-     */
-    public static long KVM_TPR_ACCESS_REPORTING() {
-        return KVM_TPR_ACCESS_REPORTING;
-    }
-    private static final long KVM_SET_VAPIC_ADDR = 1074310803L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_VAPIC_ADDR 1074310803
-     * }
-     */
-    public static long KVM_SET_VAPIC_ADDR() {
-        return KVM_SET_VAPIC_ADDR;
-    }
-    private static final long KVM_S390_INTERRUPT = 1074835092L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_INTERRUPT 1074835092
-     * }
-     */
-    public static long KVM_S390_INTERRUPT() {
-        return KVM_S390_INTERRUPT;
-    }
-    private static final long KVM_S390_STORE_STATUS_NOADDR = -1L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_STORE_STATUS_NOADDR -1
-     * }
-     */
-    public static long KVM_S390_STORE_STATUS_NOADDR() {
-        return KVM_S390_STORE_STATUS_NOADDR;
-    }
-    private static final long KVM_S390_STORE_STATUS_PREFIXED = -2L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_STORE_STATUS_PREFIXED -2
-     * }
-     */
-    public static long KVM_S390_STORE_STATUS_PREFIXED() {
-        return KVM_S390_STORE_STATUS_PREFIXED;
-    }
-    private static final long KVM_S390_STORE_STATUS = 1074310805L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_STORE_STATUS 1074310805
-     * }
-     */
-    public static long KVM_S390_STORE_STATUS() {
-        return KVM_S390_STORE_STATUS;
-    }
-    private static final long KVM_S390_SET_INITIAL_PSW = 1074835094L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_SET_INITIAL_PSW 1074835094
-     * }
-     */
-    public static long KVM_S390_SET_INITIAL_PSW() {
-        return KVM_S390_SET_INITIAL_PSW;
-    }
-    private static final int KVM_S390_INITIAL_RESET = (int)44695L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_S390_INITIAL_RESET 44695
-     * }
-     */
-    public static int KVM_S390_INITIAL_RESET() {
-        return KVM_S390_INITIAL_RESET;
     }
 }
 

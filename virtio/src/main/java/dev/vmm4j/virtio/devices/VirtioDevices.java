@@ -9,6 +9,9 @@ import dev.vmm4j.virtio.net.Tap;
 import dev.vmm4j.virtio.net.VhostNetDevice;
 import dev.vmm4j.virtio.p9.P9Device;
 import dev.vmm4j.virtio.rng.RngDevice;
+import dev.vmm4j.virtio.vsock.VhostVsockDevice;
+import dev.vmm4j.virtio.vsock.VsockConfig;
+import dev.vmm4j.virtio.vsock.VsockDevice;
 import dev.vmm4j.vmm.devices.DeviceContext;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -124,6 +127,34 @@ public final class VirtioDevices {
                 if (config.tap() instanceof NetConfig.GivenTap(Tap tap)) {
                     tap.close();
                 }
+            }
+        });
+    }
+
+    /**
+     * {@return a virtio socket device as {@code config} says} Its unix socket, if it has one, is made when the VM is
+     * built (and deleted when the VM is closed); vhost-vsock claims the guest's CID then. The VM owns the device.
+     */
+    public static VirtioMmio vsock(VsockConfig config) {
+        Objects.requireNonNull(config, "config");
+        String description = "virtio-vsock cid " + config.guestCid()
+                + config.unixSocket().map(path -> " socket " + path).orElse("")
+                + config.host().map(host -> " with a VsockHost").orElse("")
+                + (config.vhost() ? " (vhost-vsock)" : "");
+        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+            @Override
+            public VirtioDevice create(DeviceContext context) throws IOException {
+                return config.vhost() ? VhostVsockDevice.open(config) : VsockDevice.open(config);
+            }
+
+            @Override
+            public List<String> checkConfiguration() {
+                List<String> problems = new ArrayList<>(config.problems());
+                if (config.vhost() && !Files.exists(VhostVsockDevice.VHOST_VSOCK)) {
+                    problems.add("vhost-vsock (--cid) needs " + VhostVsockDevice.VHOST_VSOCK + ", which this host"
+                            + " lacks (modprobe vhost_vsock): use a unix socket (--vsock-socket) instead");
+                }
+                return problems;
             }
         });
     }

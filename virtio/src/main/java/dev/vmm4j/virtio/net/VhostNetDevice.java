@@ -5,14 +5,10 @@ import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
-import dev.vmm4j.virtio.VirtioInterrupt;
+import dev.vmm4j.virtio.vhost.UsedSignals;
 import dev.vmm4j.virtio.vhost.Vhost;
-import dev.vmm4j.vmm.event.Event;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
-import dev.vmm4j.vmm.event.EventOps;
-import dev.vmm4j.vmm.event.EventSet;
-import dev.vmm4j.vmm.event.EventSubscriber;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -26,9 +22,8 @@ import java.util.Optional;
  * same device as {@link NetDevice} to the guest, but the kernel serves both queues, reading the guest's kicks from
  * KVM's ioeventfds and the tap directly, so no frame passes through the JVM.
  *
- * <p>The kernel signals used buffers on an eventfd per queue. A virtio-mmio interrupt must also set the transport's
- * InterruptStatus register, which the kernel cannot do, so the device's event loop turns each such signal into a
- * {@link VirtioInterrupt#signalUsed} (what QEMU does for vhost behind virtio-mmio).
+ * <p>The kernel signals used buffers on an eventfd per queue, which {@link UsedSignals} turns into the transport's
+ * interrupts.
  *
  * <p><b>Ownership:</b> owns the tap and the vhost fd; {@link #close()} closes both.
  *
@@ -145,22 +140,6 @@ public final class VhostNetDevice implements VirtioDevice, AutoCloseable {
                 made.forEach(EventFd::close);
             }
             throw new ActivationException("vhost-net refused the queues the driver set up: " + e.getMessage());
-        }
-    }
-
-    /** Forwards the kernel's used-buffer signals to the transport's interrupt. */
-    private record UsedSignals(List<EventFd> calls, VirtioInterrupt interrupt) implements EventSubscriber {
-        @Override
-        public void init(EventOps ops) {
-            for (int queue = 0; queue < calls.size(); queue++) {
-                ops.add(calls.get(queue).fd(), EventSet.IN, queue);
-            }
-        }
-
-        @Override
-        public void process(Event event, EventOps ops) {
-            calls.get(event.data()).read();
-            interrupt.signalUsed(event.data());
         }
     }
 

@@ -7,12 +7,15 @@ import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.kvm.bindings.epoll_event;
+import dev.vmm4j.kvm.bindings.sockaddr_un;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -81,6 +84,26 @@ public final class Libc {
             Linker.Option.firstVariadicArg(2));
     private static final MethodHandle SETNS =
             NativeCall.errnoCapturing(LinuxHeaders.setns$address(), LinuxHeaders.setns$descriptor());
+    // glibc declares the address arguments of bind, connect and accept4 as transparent unions of pointers, which the
+    // ABI passes as the pointer itself.
+    private static final MethodHandle BIND = NativeCall.errnoCapturing(
+            LinuxHeaders.bind$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+    private static final MethodHandle LISTEN =
+            NativeCall.errnoCapturing(LinuxHeaders.listen$address(), LinuxHeaders.listen$descriptor());
+    private static final MethodHandle ACCEPT4 = NativeCall.errnoCapturing(
+            LinuxHeaders.accept4$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
+    private static final MethodHandle CONNECT = NativeCall.errnoCapturing(
+            LinuxHeaders.connect$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+    private static final MethodHandle SHUTDOWN =
+            NativeCall.errnoCapturing(LinuxHeaders.shutdown$address(), LinuxHeaders.shutdown$descriptor());
+    /** read and send with the buffer as a plain address, as {@link #PREAD_AT_ADDRESS}. */
+    private static final MethodHandle READ_AT_ADDRESS = NativeCall.errnoCapturing(
+            LinuxHeaders.read$address(),
+            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG));
+
+    private static final MethodHandle SEND_AT_ADDRESS = NativeCall.errnoCapturing(
+            LinuxHeaders.send$address(),
+            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, C_INT));
     private static final MethodHandle SIGTIMEDWAIT =
             NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
 
@@ -475,5 +498,129 @@ public final class Libc {
         if (result < 0) {
             throw new NativeCallException("setns", NativeCall.errno(state), "into the namespace of fd " + fd);
         }
+    }
+
+    /**
+     * {@code read(fd, memory + offset, length)} into part of a native segment, with the checks and the caller's duty of
+     * {@link #pread(int, MemorySegment, long, long, long)}: bytes read (0 at end of stream), or {@code -errno}.
+     */
+    public static long read(int fd, MemorySegment memory, long offset, long length) {
+        long address = nativeAddress(memory, offset, length);
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) READ_AT_ADDRESS.invokeExact(state, fd, address, length);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code send(fd, memory + offset, length, MSG_DONTWAIT | MSG_NOSIGNAL)} from part of a native segment, with the
+     * checks and the caller's duty of {@link #pread(int, MemorySegment, long, long, long)}: bytes sent, or
+     * {@code -errno} ({@code -EAGAIN} when the socket has no room; {@code -EPIPE}, never SIGPIPE, when the peer is gone).
+     */
+    public static long send(int fd, MemorySegment memory, long offset, long length) {
+        long address = nativeAddress(memory, offset, length);
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) SEND_AT_ADDRESS.invokeExact(
+                    state, fd, address, length, LinuxHeaders.MSG_DONTWAIT() | LinuxHeaders.MSG_NOSIGNAL());
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code bind(fd, path)} and {@code listen(fd, SOMAXCONN)} for a unix stream socket at {@code path}.
+     *
+     * @throws NativeCallException naming the path if either fails (EADDRINUSE: something already has that path)
+     * @throws IllegalArgumentException if the path does not fit a {@code sockaddr_un} (107 bytes)
+     */
+    public static void bindAndListen(int fd, Path path) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment address = unixAddress(arena, path);
+            result = (int) BIND.invokeExact(state, fd, address, (int) address.byteSize());
+            if (result < 0) {
+                throw new NativeCallException("bind", NativeCall.errno(state), "unix socket " + path);
+            }
+            result = (int) LISTEN.invokeExact(state, fd, LinuxHeaders.SOMAXCONN());
+        } catch (NativeCallException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("listen", NativeCall.errno(state), "unix socket " + path);
+        }
+    }
+
+    /**
+     * {@code connect(fd, path)} for a unix stream socket: 0, or {@code -errno} (ENOENT or ECONNREFUSED when nothing
+     * listens there, EAGAIN when the listener's backlog is full on a non-blocking socket).
+     *
+     * @throws IllegalArgumentException if the path does not fit a {@code sockaddr_un} (107 bytes)
+     */
+    public static int connect(int fd, Path path) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment address = unixAddress(arena, path);
+            result = (int) CONNECT.invokeExact(state, fd, address, (int) address.byteSize());
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    private static MemorySegment unixAddress(Arena arena, Path path) {
+        byte[] name = path.toString().getBytes(StandardCharsets.UTF_8);
+        long pathOffset = sockaddr_un.sun_path$offset();
+        long room = sockaddr_un.sun_path$layout().byteSize();
+        if (name.length == 0 || name.length >= room) {
+            throw new IllegalArgumentException("a unix socket path must have 1 to " + (room - 1) + " bytes, not "
+                    + name.length + ": " + path + " (use a shorter or relative path)");
+        }
+        MemorySegment address = arena.allocate(pathOffset + name.length + 1, 2);
+        address.set(ValueLayout.JAVA_SHORT, 0, (short) LinuxHeaders.AF_UNIX());
+        MemorySegment.copy(name, 0, address, ValueLayout.JAVA_BYTE, pathOffset, name.length);
+        return address;
+    }
+
+    /**
+     * {@code accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)}: the new connection's fd, non-blocking, or
+     * {@code -errno} ({@code -EAGAIN} when none is waiting).
+     */
+    public static int accept(int fd) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) ACCEPT4.invokeExact(
+                    state,
+                    fd,
+                    MemorySegment.NULL,
+                    MemorySegment.NULL,
+                    LinuxHeaders.SOCK_NONBLOCK() | LinuxHeaders.SOCK_CLOEXEC());
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code shutdown(fd, how)} with {@code how} one of SHUT_RD, SHUT_WR, SHUT_RDWR: 0, or {@code -errno}. */
+    public static int shutdown(int fd, int how) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) SHUTDOWN.invokeExact(state, fd, how);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
     }
 }

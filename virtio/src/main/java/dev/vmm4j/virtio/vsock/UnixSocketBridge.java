@@ -1,0 +1,149 @@
+package dev.vmm4j.virtio.vsock;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.vmm.sys.Libc;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * The host end of the userspace vsock backend, with Firecracker's conventions so that existing tools work: the device
+ * listens on a unix socket at {@link #path()}, where a host process connects and writes {@code CONNECT <port>\n} to
+ * reach guest port {@code port} (and is answered {@code OK <host port>\n}); a guest connection to host port {@code P}
+ * goes to the unix socket {@code <path>_<P>} if something listens there.
+ *
+ * <p><b>Ownership:</b> owns the listening socket and its path: {@link #close()} closes the one and deletes the other.
+ *
+ * <p><b>Thread safety:</b> {@link #connectToHostPort} is safe from any thread.
+ */
+final class UnixSocketBridge implements AutoCloseable {
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+
+    private final Path path;
+    private final int listenerFd;
+    private boolean closed;
+
+    private UnixSocketBridge(Path path, int listenerFd) {
+        this.path = path;
+        this.listenerFd = listenerFd;
+    }
+
+    /**
+     * {@return a bridge listening at {@code path}} A socket left there by a VMM that is gone (nothing accepts on it)
+     * is replaced; anything else at the path is left alone and refused.
+     *
+     * @throws IOException if the path is taken by a file, or by a socket something still listens on, or cannot be bound
+     */
+    static UnixSocketBridge open(Path path) throws IOException {
+        Objects.requireNonNull(path, "path");
+        removeStaleSocket(path);
+        int fd =
+                Libc.socket(LinuxHeaders.AF_UNIX(), LinuxHeaders.SOCK_STREAM() | LinuxHeaders.SOCK_NONBLOCK(), "vsock");
+        try {
+            Libc.bindAndListen(fd, path);
+        } catch (NativeCallException | IllegalArgumentException e) {
+            Libc.close(fd);
+            throw new IOException(
+                    "the vsock device cannot listen on the unix socket " + path + ": " + e.getMessage(), e);
+        }
+        return new UnixSocketBridge(path, fd);
+    }
+
+    private static void removeStaleSocket(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & S_IFMT) != S_IFSOCK) {
+            throw new IOException("the vsock socket path " + path + " is taken by something that is not a socket;"
+                    + " choose another path or remove it");
+        }
+        int probe = Libc.socket(LinuxHeaders.AF_UNIX(), LinuxHeaders.SOCK_STREAM(), "vsock");
+        try {
+            if (Libc.connect(probe, path) == 0) {
+                throw new IOException("the vsock socket " + path + " is in use: something listens on it (another"
+                        + " VMM?); choose another path");
+            }
+        } finally {
+            Libc.close(probe);
+        }
+        Files.delete(path); // refused: nothing listens, a socket left behind by a VMM that is gone
+    }
+
+    Path path() {
+        return path;
+    }
+
+    int listenerFd() {
+        return listenerFd;
+    }
+
+    /**
+     * Connects a non-blocking unix stream socket to {@code <path>_<port>}. {@return its fd, or {@code -errno} if
+     * nothing listens there or its backlog is full}
+     */
+    int connectToHostPort(int port) {
+        Path target = Path.of(path + "_" + Integer.toUnsignedString(port));
+        int fd;
+        try {
+            fd = Libc.socket(
+                    LinuxHeaders.AF_UNIX(), LinuxHeaders.SOCK_STREAM() | LinuxHeaders.SOCK_NONBLOCK(), "vsock");
+        } catch (NativeCallException e) {
+            return -e.errno(); // out of fds: the guest's connection is refused, the VM goes on
+        }
+        int result;
+        try {
+            result = Libc.connect(fd, target);
+        } catch (IllegalArgumentException e) {
+            result = -LinuxHeaders.ENAMETOOLONG();
+        }
+        if (result < 0) {
+            Libc.close(fd);
+            return result;
+        }
+        return fd;
+    }
+
+    /**
+     * {@return the guest port a complete {@code CONNECT <port>} line names (the newline already taken off), or -1 if it
+     * is anything else} The port is decimal, 0 to 4294967295, as Firecracker takes it.
+     */
+    static long parseConnectLine(byte[] line, int length) {
+        String text = new String(line, 0, length, StandardCharsets.US_ASCII);
+        if (!text.startsWith("CONNECT ")) {
+            return -1;
+        }
+        String digits = text.substring("CONNECT ".length()).strip();
+        if (digits.isEmpty() || digits.length() > 10 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            return -1;
+        }
+        long port = Long.parseLong(digits);
+        return port <= 0xFFFF_FFFFL ? port : -1;
+    }
+
+    /** Closes the listening socket and deletes its path. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Libc.close(listenerFd);
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            System.getLogger(UnixSocketBridge.class.getName())
+                    .log(System.Logger.Level.WARNING, "could not delete the vsock socket " + path + ": " + e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "unix socket " + path;
+    }
+}
