@@ -10,6 +10,7 @@ import dev.vmm4j.virtio.devices.VirtioDevices;
 import dev.vmm4j.virtio.net.MacAddress;
 import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.virtio.p9.P9Device;
+import dev.vmm4j.virtio.vsock.VsockConfig;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
@@ -23,6 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -43,6 +46,10 @@ import picocli.CommandLine.Spec;
 final class RunCommand implements Callable<Integer> {
     /** The most virtio disks: /dev/vda to /dev/vdz. */
     static final int MAX_DISKS = 26;
+    /** The guest CID of a --vsock-socket device without --cid: the first a guest may have. */
+    static final long DEFAULT_VSOCK_CID = 3;
+    /** How long a signal waits for the VM to close before the JVM exits anyway. */
+    private static final int CLOSE_ON_SIGNAL_SECONDS = 10;
 
     /**
      * A disk in command-line order: its path, whether the guest may write it, whether it is the root, and whether it
@@ -253,6 +260,36 @@ final class RunCommand implements Callable<Integer> {
             description = "Let the host kernel's vhost-net move the network devices' frames (needs /dev/vhost-net).")
     boolean vhostNet;
 
+    @Option(
+            names = "--cid",
+            paramLabel = "N",
+            description =
+                    "Gives the guest a vsock device with context ID N (3 or more): served by the host kernel's"
+                            + " vhost-vsock (needs /dev/vhost-vsock), as crosvm's --cid; with --vsock-socket, by vmm4j instead.")
+    Long cid;
+
+    @Option(
+            names = {"--vsock-socket", "--vsock_socket"},
+            paramLabel = "PATH",
+            description = "Gives the guest a vsock device served by vmm4j (CID 3 unless --cid says otherwise): host"
+                    + " programs connect to the unix socket PATH and write 'CONNECT <port>\\n' (Firecracker's protocol);"
+                    + " the guest's connections to host port P go to the unix socket PATH_P.")
+    Path vsockSocket;
+
+    /** {@return the vsock device the flags ask for, if any} */
+    Optional<VsockConfig> vsock() {
+        if (cid == null && vsockSocket == null) {
+            return Optional.empty();
+        }
+        VsockConfig config;
+        try {
+            config = VsockConfig.of(cid != null ? cid : DEFAULT_VSOCK_CID);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--cid: " + e.getMessage());
+        }
+        return Optional.of(vsockSocket != null ? config.withUnixSocket(vsockSocket) : config.withVhost(true));
+    }
+
     private Inet4Address ipv4(String option, String address) {
         // Four decimal parts, each checked by ofLiteral (which alone would also take BSD's "10.2" forms); never a
         // name to look up.
@@ -328,6 +365,7 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         sharedDirectories(); // refuses a malformed or repeated --shared-dir before anything starts
+        vsock(); // refuses a reserved --cid
         if (tapFds.stream().distinct().count() < tapFds.size()) {
             throw new ParameterException(spec.commandLine(), "--tap-fd " + tapFds + " names a tap twice");
         }
@@ -385,37 +423,57 @@ final class RunCommand implements Callable<Integer> {
         for (SharedDirectory shared : sharedDirectories()) {
             builder.device(VirtioDevices.sharedDirectory(shared.source(), shared.tag(), shared.readOnly()));
         }
+        vsock().ifPresent(config -> builder.device(VirtioDevices.vsock(config)));
         if (serialInput) {
             builder.serialInput(System.in);
         }
-        try (VirtualMachine vm = builder.build();
-                ControlServer control = socket == null
-                        ? null
-                        : ControlServer.start(
-                                socketPath(),
-                                new VirtualMachineControl(vm, balloonDevice),
-                                body -> vm.newThread("control-socket", body));
-                RawTerminal terminal = serialInput ? RawTerminal.enter() : null) {
-            Thread onSignal = Thread.ofPlatform().unstarted(vm::stop); // Ctrl-C, kill: end the VM, then clean up below
-            Runtime.getRuntime().addShutdownHook(onSignal);
-            Thread policy =
-                    balloonDevice.map(device -> startBalloonPolicy(vm, device)).orElse(null);
-            try {
-                ExitStatus status = vm.run();
-                System.out.flush();
-                System.err.println("simple-vmm: " + status.description());
-                return status.isClean() || status instanceof ExitStatus.HostStop ? 0 : 1;
-            } finally {
-                if (policy != null) {
-                    policy.interrupt();
-                    policy.join();
-                }
+        CountDownLatch closed = new CountDownLatch(1);
+        try {
+            try (VirtualMachine vm = builder.build();
+                    ControlServer control = socket == null
+                            ? null
+                            : ControlServer.start(
+                                    socketPath(),
+                                    new VirtualMachineControl(vm, balloonDevice),
+                                    body -> vm.newThread("control-socket", body));
+                    RawTerminal terminal = serialInput ? RawTerminal.enter() : null) {
+                // Ctrl-C, kill: end the VM, and let the JVM exit only once it is closed below (its sockets deleted).
+                Thread onSignal = Thread.ofPlatform().unstarted(() -> {
+                    vm.stop();
+                    awaitClosed(closed);
+                });
+                Runtime.getRuntime().addShutdownHook(onSignal);
+                Thread policy = balloonDevice
+                        .map(device -> startBalloonPolicy(vm, device))
+                        .orElse(null);
                 try {
-                    Runtime.getRuntime().removeShutdownHook(onSignal);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook is already running: it only stops the VM, which has ended
+                    ExitStatus status = vm.run();
+                    System.out.flush();
+                    System.err.println("simple-vmm: " + status.description());
+                    return status.isClean() || status instanceof ExitStatus.HostStop ? 0 : 1;
+                } finally {
+                    if (policy != null) {
+                        policy.interrupt();
+                        policy.join();
+                    }
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(onSignal);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook is already running: it stops the VM, which has ended, and waits for the close
+                    }
                 }
             }
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    /** Waits, a few seconds at most, for run() to have closed the VM and what lives with it. */
+    private static void awaitClosed(CountDownLatch closed) {
+        try {
+            closed.await(CLOSE_ON_SIGNAL_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

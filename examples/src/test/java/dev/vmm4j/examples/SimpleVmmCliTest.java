@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.virtio.net.MacAddress;
 import dev.vmm4j.virtio.net.NetConfig;
+import dev.vmm4j.virtio.vsock.VhostVsockDevice;
+import dev.vmm4j.virtio.vsock.VsockConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.Inet4Address;
@@ -15,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -158,6 +161,28 @@ class SimpleVmmCliTest {
         Result missing = execute("run", "--shared-dir", dir.resolve("nowhere") + ":tag", "--no-rng", "--no-balloon");
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("nowhere"), missing.err());
+    }
+
+    @Test
+    void cidIsVhostVsockAndVsockSocketIsVmm4jsOwn() {
+        assertEquals(Optional.empty(), parseRun("run").vsock());
+        assertEquals(
+                Optional.of(VsockConfig.of(7).withVhost(true)),
+                parseRun("run", "--cid", "7").vsock());
+        assertEquals(
+                Optional.of(VsockConfig.of(3).withUnixSocket(Path.of("/run/v.sock"))),
+                parseRun("run", "--vsock-socket", "/run/v.sock").vsock());
+        assertEquals(
+                Optional.of(VsockConfig.of(9).withUnixSocket(Path.of("/run/v.sock"))),
+                parseRun("run", "--cid", "9", "--vsock_socket", "/run/v.sock").vsock());
+        Result reserved = execute("run", "--cid", "2");
+        assertEquals(2, reserved.status());
+        assertTrue(reserved.err().contains("--cid: a guest CID must be 3 to"), reserved.err());
+        if (!Files.exists(VhostVsockDevice.VHOST_VSOCK)) {
+            Result noVhost = execute("run", "--cid", "5", "--no-rng", "--no-balloon");
+            assertEquals(1, noVhost.status());
+            assertTrue(noVhost.err().contains("needs /dev/vhost-vsock"), noVhost.err());
+        }
     }
 
     @Test

@@ -8,6 +8,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.vmm4j.guests.Guests;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,6 +176,40 @@ class SimpleVmmIT {
                 List.of("run", "--rwdisk", "/proc/self/fd/9", "--no-rng", "--no-balloon"))) {
             assertEquals(0, run.await(), run.err());
             assertTrue(run.out().contains("disk: first sector starts 11 22 33 44 00"), run.out());
+        }
+    }
+
+    @Test
+    void vsockSocketBridgesHostProgramsAndTheGuest() throws Exception {
+        Path guest = Files.write(dir.resolve("vsock_echo.elf"), Guests.VSOCK_ECHO.elf());
+        Path socket = dir.resolve("v.sock");
+        try (ServerSocketChannel port5000 = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            port5000.bind(UnixDomainSocketAddress.of(dir.resolve("v.sock_5000")));
+            try (Run run = new Run(List.of(
+                    "run", guest.toString(), "--vsock-socket", socket.toString(), "--no-rng", "--no-balloon"))) {
+                run.awaitOutput("vsock: listening on 1234");
+                assertTrue(run.out().contains("vsock: cid 3"), run.out());
+                try (SocketChannel fromGuest = port5000.accept()) {
+                    ByteBuffer hello = ByteBuffer.allocate(64);
+                    while (fromGuest.read(hello) >= 0) {
+                        // until the guest closes
+                    }
+                    assertEquals("hello from cid 3\n", new String(hello.array(), 0, hello.position()));
+                }
+                try (SocketChannel host = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                    host.write(ByteBuffer.wrap("CONNECT 1234\nping".getBytes(StandardCharsets.US_ASCII)));
+                    ByteBuffer answer = ByteBuffer.allocate(64);
+                    while (!new String(answer.array(), 0, answer.position()).endsWith("ping")) {
+                        assertTrue(host.read(answer) >= 0, new String(answer.array(), 0, answer.position()));
+                    }
+                    assertTrue(
+                            new String(answer.array(), 0, answer.position()).matches("OK [0-9]+\nping"),
+                            new String(answer.array(), 0, answer.position()));
+                }
+                run.process.destroy(); // SIGTERM: the VM stops and its socket goes
+                run.await();
+                assertTrue(!Files.exists(socket), "the vsock socket outlived simple-vmm");
+            }
         }
     }
 

@@ -229,7 +229,7 @@ final class VsockMuxer implements EventSubscriber {
                 if (in.op == VsockHeader.OP_REQUEST) {
                     guestConnects();
                 } else if (in.op != VsockHeader.OP_RST) {
-                    counters.badPackets++;
+                    // Not necessarily hostile: packets the guest sent before it heard of a reset arrive after it.
                     owesReset(in.dstPort, in.srcPort);
                 }
                 return;
