@@ -17,6 +17,10 @@ import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.virtio.net.Tap;
 import dev.vmm4j.virtio.testing.DeviceHarness;
 import dev.vmm4j.virtio.testing.DriverQueue;
+import dev.vmm4j.virtio.vsock.VsockChannel;
+import dev.vmm4j.virtio.vsock.VsockConfig;
+import dev.vmm4j.virtio.vsock.VsockHost;
+import dev.vmm4j.virtio.vsock.VsockListener;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
@@ -29,7 +33,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 
@@ -57,6 +63,29 @@ final class ReadmeSnippets {
                 .build()) {                                          // the VM owns the devices from here on
             ExitStatus status = vm.run();                            // or vm.start() ... vm.stop() ... vm.awaitExit()
             System.out.println(status.description());                // "the guest reset the machine", "vcpu-0 failed: ..."
+        }
+        // end snippet
+        // spotless:on
+    }
+
+    static void vsock(Path vmlinux) throws Exception {
+        // spotless:off (the README shows this as written)
+        // snippet: vsock
+        VsockHost host = new VsockHost();                        // the Java program's end of the guest's sockets
+        VsockListener fromGuest = host.listen(5000);             // the guest's connect(2, 5000) lands here
+        try (VirtualMachine vm = VirtualMachine.builder().kernel(vmlinux)
+                .device(VirtioDevices.vsock(VsockConfig.of(3)  // the guest's CID
+                        .withUnixSocket(Path.of("/run/vm3.vsock"))  // host programs: "CONNECT <port>\n", as Firecracker's
+                        .withHost(host)))
+                .build()) {
+            vm.start();
+            try (VsockChannel channel = host.connect(1234, Duration.ofSeconds(5))) { // a guest listening on port 1234
+                channel.write(ByteBuffer.wrap("hello".getBytes()));
+            }
+            try (VsockChannel accepted = fromGuest.accept()) {
+                accepted.read(ByteBuffer.allocate(4096));
+            }
+            vm.stop();
         }
         // end snippet
         // spotless:on

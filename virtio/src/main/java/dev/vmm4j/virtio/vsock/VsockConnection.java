@@ -40,7 +40,6 @@ final class VsockConnection {
     static final int OWES_RESPONSE = 2;
     static final int OWES_CREDIT_UPDATE = 4;
     static final int OWES_SHUTDOWN = 8;
-    static final int OWES_RST = 16;
 
     final int id;
     final Origin origin;

@@ -31,7 +31,8 @@ import java.util.Queue;
  * guest buffer already in hand and only up to the guest's credit, so a guest that stops reading stalls the host
  * writer in its own socket. A host that stops reading stalls the guest: its credit is not renewed. What the device owes
  * the guest besides data (responses, credit updates, shutdowns) is a few flags per connection, and resets for packets
- * that belong to no connection wait in a ring of {@value #MAX_WAITING_RESETS} (more are dropped and counted).
+ * that belong to no connection wait in a ring: when {@value #MAX_WAITING_RESETS} wait, the transmit queue waits too
+ * (the guest stalls itself) until the guest takes them; resets and the connections' own packets take turns.
  *
  * <h2>The guest is hostile</h2>
  * A packet is checked against its chain (the header and the claimed length inside the device-readable buffers, at most
@@ -81,7 +82,7 @@ final class VsockMuxer implements EventSubscriber {
     private final ArrayDeque<VsockConnection> controlQueue = new ArrayDeque<>();
     private final ArrayDeque<VsockConnection> readableQueue = new ArrayDeque<>();
     /** Resets owed for packets of no connection, each (host port << 32 | guest port). */
-    private final long[] waitingResets = new long[MAX_WAITING_RESETS];
+    private final long[] waitingResets = new long[MAX_WAITING_RESETS + VsockDevice.MAX_CONNECTIONS];
 
     private int waitingResetsHead;
     private int waitingResetsCount;
@@ -98,6 +99,11 @@ final class VsockMuxer implements EventSubscriber {
     private int nextId = FIRST_CONNECTION_ID;
     private int nextEphemeralPort = FIRST_EPHEMERAL_PORT;
     private boolean listenerPaused;
+    /** The transmit queue is left alone until the waiting resets have room again. */
+    private boolean txWaitsForResets;
+    /** Turns between resets for packets of no connection and the connections' own packets, so neither starves. */
+    private boolean resetsTurn;
+
     private boolean broken;
     private int rxUsed;
     private int txUsed;
@@ -178,6 +184,12 @@ final class VsockMuxer implements EventSubscriber {
             }
         }
         fillRx();
+        // Packets wait in the transmit queue while the resets they would cost have no room: send those, then go on.
+        while (txWaitsForResets && waitingResetsCount < MAX_WAITING_RESETS && !broken) {
+            txWaitsForResets = false;
+            drainTx();
+            fillRx();
+        }
         signalUsed();
     }
 
@@ -191,7 +203,14 @@ final class VsockMuxer implements EventSubscriber {
         try {
             do {
                 txQueue.disableNotification();
-                while (txQueue.popChain(txChain)) {
+                while (true) {
+                    if (waitingResetsCount >= MAX_WAITING_RESETS) {
+                        txWaitsForResets = true; // a packet may cost a reset, and none more fits
+                        return;
+                    }
+                    if (!txQueue.popChain(txChain)) {
+                        break;
+                    }
                     takePacket();
                     txQueue.addUsed(txChain.head(), 0);
                     txUsed++;
@@ -574,17 +593,16 @@ final class VsockMuxer implements EventSubscriber {
             connection.fwdCnt += (int) sent;
             counters.bytesToHost += sent;
         }
-        if (connection.pendingSize() > 0) {
+        if (connection.state == VsockConnection.State.DRAINING) {
+            if (connection.pendingSize() == 0) {
+                remove(connection);
+            }
             return;
         }
-        if (connection.state == VsockConnection.State.DRAINING) {
-            remove(connection);
-            return;
+        if (connection.guestNeedsCreditUpdate()) {
+            owes(connection, VsockConnection.OWES_CREDIT_UPDATE); // also midway: the guest may be waiting for room
         }
         shutHostWriteIfDone(connection);
-        if (connection.guestNeedsCreditUpdate()) {
-            owes(connection, VsockConnection.OWES_CREDIT_UPDATE);
-        }
     }
 
     private void shutHostWriteIfDone(VsockConnection connection) {
@@ -695,14 +713,12 @@ final class VsockMuxer implements EventSubscriber {
 
     /** Writes the next packet owed into {@link #rxChain}. {@return its bytes, or -1 if nothing was owed after all} */
     private long nextPacket() throws GuestMemoryException {
-        if (waitingResetsCount > 0) {
-            long ports = waitingResets[waitingResetsHead];
-            waitingResetsHead = (waitingResetsHead + 1) % MAX_WAITING_RESETS;
-            waitingResetsCount--;
-            out.set(HOST_CID, (int) (ports >>> 32), guestCid, (int) ports, VsockHeader.OP_RST, 0);
-            counters.resetsSent++;
-            return writeHeader();
+        boolean connectionsOwe = !controlQueue.isEmpty() || !readableQueue.isEmpty();
+        if (waitingResetsCount > 0 && (resetsTurn || !connectionsOwe)) {
+            resetsTurn = false;
+            return resetPacket();
         }
+        resetsTurn = true;
         VsockConnection connection;
         while ((connection = controlQueue.poll()) != null) {
             connection.inControlQueue = false;
@@ -723,7 +739,17 @@ final class VsockMuxer implements EventSubscriber {
                 return written;
             }
         }
-        return -1;
+        // Reading may have failed and reset a connection: its reset takes this buffer.
+        return waitingResetsCount > 0 ? resetPacket() : -1;
+    }
+
+    private long resetPacket() throws GuestMemoryException {
+        long ports = waitingResets[waitingResetsHead];
+        waitingResetsHead = (waitingResetsHead + 1) % waitingResets.length;
+        waitingResetsCount--;
+        out.set(HOST_CID, (int) (ports >>> 32), guestCid, (int) ports, VsockHeader.OP_RST, 0);
+        counters.resetsSent++;
+        return writeHeader();
     }
 
     private long controlPacket(VsockConnection connection) throws GuestMemoryException {
@@ -833,12 +859,17 @@ final class VsockMuxer implements EventSubscriber {
         }
     }
 
+    /**
+     * Queues a reset for the guest. The guest's packets cannot overflow the ring (the transmit queue waits at
+     * {@value #MAX_WAITING_RESETS}); the reserve above that is for connections the host ends meanwhile, and only a
+     * guest that takes no packets while hundreds of them end loses resets (counted).
+     */
     private void owesReset(int hostPort, int guestPort) {
-        if (waitingResetsCount == MAX_WAITING_RESETS) {
+        if (waitingResetsCount == waitingResets.length) {
             counters.resetsDropped++;
             return;
         }
-        waitingResets[(waitingResetsHead + waitingResetsCount) % MAX_WAITING_RESETS] = key(hostPort, guestPort);
+        waitingResets[(waitingResetsHead + waitingResetsCount) % waitingResets.length] = key(hostPort, guestPort);
         waitingResetsCount++;
     }
 

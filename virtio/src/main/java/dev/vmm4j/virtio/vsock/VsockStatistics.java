@@ -10,8 +10,8 @@ package dev.vmm4j.virtio.vsock;
  * @param bytesToHost payload bytes the guest sent that reached the host sockets
  * @param bytesToGuest payload bytes from the host sockets put in the guest's buffers
  * @param resetsSent RST packets sent to the guest
- * @param resetsDropped RST packets for connections the device never knew that were not sent, because more than the
- *     device keeps were waiting for guest buffers (a guest flooding the device with bogus packets)
+ * @param resetsDropped RST packets not sent: hundreds of connections ended on the host's side while the guest took no
+ *     packets (its own packets never overflow the resets; its transmit queue waits instead)
  * @param badPackets packets refused: a header the device cannot take (unknown op or type, a length past the buffer or
  *     over 64 KiB, a source or destination CID that is not the guest's and the host's), or an op the connection's state
  *     does not allow; each costs its connection, if it had one, a reset

@@ -1,5 +1,6 @@
 package dev.vmm4j.virtio.linux;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,13 +13,19 @@ import dev.vmm4j.virtio.net.NetDevice;
 import dev.vmm4j.virtio.net.NetStatistics;
 import dev.vmm4j.virtio.net.NetworkNamespace;
 import dev.vmm4j.virtio.net.Tap;
+import dev.vmm4j.virtio.vsock.VsockConfig;
+import dev.vmm4j.virtio.vsock.VsockDevice;
+import dev.vmm4j.virtio.vsock.VsockHost;
+import dev.vmm4j.virtio.vsock.VsockStatistics;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  * One boot of the test kernel with a virtio-net device on a tap in a network namespace of the test's own, and an
  * /init that spins without a system call: Linux's virtio_net driver probes the device, the kernel configures the
  * interface itself ({@code ip=}), sends its log to the host over UDP (netconsole: the transmit path), and answers the
- * host's pings in the kernel (both paths).
+ * host's pings in the kernel (both paths). The same boot has a vsock device: Linux's virtio_vsock driver answers a
+ * host connection to a port nothing listens on with a reset (its receive and transmit paths), both through the unix
+ * socket protocol and through {@link VsockHost}.
  */
 @RequiresLinuxKernel
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -53,6 +62,9 @@ class LinuxNetworkTest {
     private String ping = "";
     private NetStatistics statistics;
     private ExitStatus status;
+    private String unixSocketAnswer = "";
+    private Exception javaConnect;
+    private VsockStatistics vsockStatistics;
 
     @BeforeAll
     @Timeout(value = 20, unit = TimeUnit.MINUTES) // the boot; a class-level @Timeout would not cover @BeforeAll
@@ -71,6 +83,10 @@ class LinuxNetworkTest {
                 dir.resolve("initramfs.cpio"),
                 new Initramfs().file("init", LinuxInits.SPIN.elf(), 0755).toBytes());
         VirtioMmio net = VirtioDevices.net(NetConfig.of(tap).withMac(GUEST_MAC));
+        Path vsockSocket = dir.resolve("vm.vsock");
+        VsockHost vsockHost = new VsockHost();
+        VirtioMmio vsock = VirtioDevices.vsock(
+                VsockConfig.of(3).withUnixSocket(vsockSocket).withHost(vsockHost));
         try (DatagramChannel logs =
                         namespace.inside(() -> DatagramChannel.open().bind(new InetSocketAddress(ipv4(HOST), 6666)));
                 VirtualMachine vm = VirtualMachine.builder()
@@ -80,6 +96,7 @@ class LinuxNetworkTest {
                                 + " netconsole=6665@" + GUEST + "/eth0,6666@" + HOST + "/" + hostMac)
                         .serial(console)
                         .device(net)
+                        .device(vsock)
                         .build()) {
             vm.start();
             initStarted = console.await("Run /init as init process", LinuxSuite.BOOT_TIMEOUT);
@@ -90,6 +107,15 @@ class LinuxNetworkTest {
                     ping = e.getMessage();
                 }
             }
+            if (initStarted) {
+                unixSocketAnswer = connectThroughUnixSocket(vsockSocket, 1234);
+                try {
+                    vsockHost.connect(1235, java.time.Duration.ofSeconds(30)).close();
+                } catch (Exception e) {
+                    javaConnect = e;
+                }
+            }
+            vsockStatistics = ((VsockDevice) vsock.device()).statistics();
             statistics = ((NetDevice) net.device()).statistics();
             vm.stop();
             status = vm.awaitExit();
@@ -106,6 +132,18 @@ class LinuxNetworkTest {
     void deleteNamespace() throws Exception {
         if (namespace != null) {
             namespace.close();
+        }
+    }
+
+    /** Says CONNECT to the device's unix socket. {@return what the socket said before it closed} */
+    private static String connectThroughUnixSocket(Path socket, int port) throws java.io.IOException {
+        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            channel.write(ByteBuffer.wrap(("CONNECT " + port + "\n").getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer answer = ByteBuffer.allocate(64);
+            while (answer.hasRemaining() && channel.read(answer) >= 0) {
+                // until the device closes the socket
+            }
+            return StandardCharsets.US_ASCII.decode(answer.flip()) + "<closed>";
         }
     }
 
@@ -128,6 +166,17 @@ class LinuxNetworkTest {
     void theHostsPingsAreAnsweredByTheGuestKernel() {
         assertTrue(ping.contains("3 packets transmitted, 3 received, 0% packet loss"), ping + "\n" + console.text());
         assertTrue(statistics.rxFrames() >= 3 && statistics.txFrames() >= 3, statistics.toString());
+    }
+
+    @Test
+    void linuxsVsockDriverRefusesHostConnectionsToPortsNobodyListensOn() {
+        assertTrue(initStarted, "init never started:\n" + console.text());
+        assertEquals("<closed>", unixSocketAnswer, "a refused CONNECT closes the socket without OK");
+        assertInstanceOf(java.net.ConnectException.class, javaConnect, String.valueOf(javaConnect));
+        assertTrue(javaConnect.getMessage().contains("refused"), javaConnect.getMessage());
+        assertEquals(2, vsockStatistics.connectionsRefused(), vsockStatistics.toString());
+        assertEquals(0, vsockStatistics.badPackets(), vsockStatistics.toString());
+        assertEquals(0, vsockStatistics.malformedChains(), vsockStatistics.toString());
     }
 
     @Test

@@ -191,6 +191,35 @@ class VsockDeviceTest {
     }
 
     @Test
+    void aResetStormStallsTheGuestsTransmitQueueInsteadOfLosingResets() throws Exception {
+        try (VsockDevice device = device(VsockConfig.of(CID).withHost(new VsockHost()));
+                VsockTestDriver driver = new VsockTestDriver(device, 0, 44 + 4096)) {
+            int sent = 0;
+            for (; sent < 256; sent++) { // data for connections that do not exist: each costs a reset
+                driver.send(fromGuest(10_000 + sent, 7, VsockHeader.OP_RW).withPayload(new byte[1]));
+            }
+            assertEquals(256, driver.txUsed(), "the first 256 are taken: their resets fit");
+            for (; sent < 400; sent++) {
+                driver.send(fromGuest(10_000 + sent, 7, VsockHeader.OP_RW).withPayload(new byte[1]));
+            }
+            assertEquals(256, driver.txUsed(), "with 256 resets waiting for guest buffers, the rest wait in the ring");
+            int resets = 0;
+            for (int round = 0; round < 20 && resets < 400; round++) {
+                driver.postRx(64);
+                for (Packet packet : driver.receive()) {
+                    assertEquals(VsockHeader.OP_RST, packet.op());
+                    assertEquals(10_000 + resets, packet.dstPort(), "in the order the packets came");
+                    resets++;
+                }
+            }
+            assertEquals(400, resets);
+            assertEquals(400, driver.txUsed());
+            assertEquals(0, device.statistics().resetsDropped());
+            assertEquals(0, driver.harness.loopErrors());
+        }
+    }
+
+    @Test
     void aHostLineThatIsNotConnectClosesTheSocketAndTheGuestHearsNothing() throws Exception {
         Path socket = dir.resolve("vm.vsock");
         try (VsockDevice device = device(VsockConfig.of(CID).withUnixSocket(socket));
