@@ -203,6 +203,55 @@ class VsockVmTest {
                 0, device.statistics().activeConnections(), device.statistics().toString());
     }
 
+    /** Python's socket module speaks AF_VSOCK, which the JDK's channels do not: the host's side of vhost-vsock. */
+    private static final String VSOCK_ECHO_CLIENT = String.join(
+            "\n",
+            "import hashlib, socket, sys, threading",
+            "data = bytes(range(256)) * 4096",
+            "s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)",
+            "s.connect((int(sys.argv[1]), 1234))",
+            "def send():",
+            "    s.sendall(data)",
+            "    s.shutdown(socket.SHUT_WR)",
+            "threading.Thread(target=send).start()",
+            "got = bytearray()",
+            "while True:",
+            "    chunk = s.recv(65536)",
+            "    if not chunk:",
+            "        break",
+            "    got += chunk",
+            "print(len(got), hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest())");
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void theHostKernelsVhostVsockServesTheGuestsEcho() throws Exception {
+        assumeTrue(
+                Files.exists(VhostVsockDevice.VHOST_VSOCK),
+                "this host has no /dev/vhost-vsock (its kernel lacks vhost_vsock): the kernel backend cannot run here");
+        long cid = 1000 + ProcessHandle.current().pid() % 100_000; // unlikely to be another VM's
+        ConsoleWatch console = new ConsoleWatch();
+        VirtioMmio vsock = VirtioDevices.vsock(VsockConfig.of(cid).withVhost(true));
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(Files.write(dir.resolve("vsock_echo.elf"), Guests.VSOCK_ECHO.elf()))
+                .serial(console)
+                .device(vsock)
+                .build()) {
+            vm.start();
+            assertTrue(console.await("vsock: listening on 1234", GUEST_START), console.text());
+            assertTrue(console.text().contains("vsock: cid " + cid), console.text());
+            Process client = new ProcessBuilder("python3", "-c", VSOCK_ECHO_CLIENT, Long.toString(cid))
+                    .redirectErrorStream(true)
+                    .start();
+            String answer = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertEquals(0, client.waitFor(), answer);
+            assertEquals(BYTES + " True", answer, console.text());
+            assertInstanceOf(VhostVsockDevice.class, vsock.device());
+            vm.stop();
+            assertInstanceOf(ExitStatus.HostStop.class, vm.awaitExit(), console.text());
+        }
+    }
+
     @Test
     void vhostVsockWhereTheHostHasNoneFailsTheBuildWithTheReason() throws Exception {
         assumeTrue(!Files.exists(VhostVsockDevice.VHOST_VSOCK), "this host has /dev/vhost-vsock: nothing to refuse");
