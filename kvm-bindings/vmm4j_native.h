@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <fcntl.h>

@@ -72,12 +72,12 @@ final class ReadmeSnippets {
         // spotless:off (the README shows this as written)
         // snippet: vsock
         VsockHost host = new VsockHost();                        // the Java program's end of the guest's sockets
-        VsockListener fromGuest = host.listen(5000);             // the guest's connect(2, 5000) lands here
-        try (VirtualMachine vm = VirtualMachine.builder().kernel(vmlinux)
-                .device(VirtioDevices.vsock(VsockConfig.of(3)  // the guest's CID
-                        .withUnixSocket(Path.of("/run/vm3.vsock"))  // host programs: "CONNECT <port>\n", as Firecracker's
-                        .withHost(host)))
-                .build()) {
+        try (VsockListener fromGuest = host.listen(5000);        // the guest's connect(2, 5000) lands here
+                VirtualMachine vm = VirtualMachine.builder().kernel(vmlinux)
+                        .device(VirtioDevices.vsock(VsockConfig.of(3)          // the guest's CID
+                                .withUnixSocket(Path.of("/run/vm3.vsock"))  // host programs: "CONNECT <port>\n", as Firecracker's
+                                .withHost(host)))
+                        .build()) {
             vm.start();
             try (VsockChannel channel = host.connect(1234, Duration.ofSeconds(5))) { // a guest listening on port 1234
                 channel.write(ByteBuffer.wrap("hello".getBytes()));

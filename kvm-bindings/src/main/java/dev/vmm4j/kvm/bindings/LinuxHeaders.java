@@ -18,6 +18,51 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     LinuxHeaders() {
         // Should not be called directly
     }
+    private static final long KVM_SET_CPUID = 1074310794L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_CPUID 1074310794
+     * }
+     */
+    public static long KVM_SET_CPUID() {
+        return KVM_SET_CPUID;
+    }
+    private static final long KVM_SET_SIGNAL_MASK = 1074048651L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_SIGNAL_MASK 1074048651
+     * }
+     */
+    public static long KVM_SET_SIGNAL_MASK() {
+        return KVM_SET_SIGNAL_MASK;
+    }
+    private static final long KVM_GET_FPU = 2174791308L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_FPU 2174791308
+     * }
+     */
+    public static long KVM_GET_FPU() {
+        return KVM_GET_FPU;
+    }
+    private static final long KVM_SET_FPU = 1101049485L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_FPU 1101049485
+     * }
+     */
+    public static long KVM_SET_FPU() {
+        return KVM_SET_FPU;
+    }
+    private static final long KVM_GET_LAPIC = 2214637198L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_LAPIC 2214637198
+     * }
+     */
+    public static long KVM_GET_LAPIC() {
+        return KVM_GET_LAPIC;
+    }
     private static final long KVM_SET_LAPIC = 1140895375L;
     /**
      * {@snippet lang=c :

@@ -4155,6 +4155,15 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int EPOLL_CTL_MOD() {
         return EPOLL_CTL_MOD;
     }
+    private static final int CLOCK_MONOTONIC = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CLOCK_MONOTONIC 1
+     * }
+     */
+    public static int CLOCK_MONOTONIC() {
+        return CLOCK_MONOTONIC;
+    }
     private static final int O_RDONLY = (int)0L;
     /**
      * {@snippet lang=c :
@@ -7063,6 +7072,148 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
                 traceDowncall("epoll_wait", __epfd, __events, __maxevents, __timeout);
             }
             return (int)mh$.invokeExact(__epfd, __events, __maxevents, __timeout);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int TFD_CLOEXEC = (int)524288L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TFD_CLOEXEC = 524288
+     * }
+     */
+    public static int TFD_CLOEXEC() {
+        return TFD_CLOEXEC;
+    }
+    private static final int TFD_NONBLOCK = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.TFD_NONBLOCK = 2048
+     * }
+     */
+    public static int TFD_NONBLOCK() {
+        return TFD_NONBLOCK;
+    }
+
+    private static class timerfd_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("timerfd_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int timerfd_create(__clockid_t __clock_id, int __flags)
+     * }
+     */
+    public static FunctionDescriptor timerfd_create$descriptor() {
+        return timerfd_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int timerfd_create(__clockid_t __clock_id, int __flags)
+     * }
+     */
+    public static MethodHandle timerfd_create$handle() {
+        return timerfd_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int timerfd_create(__clockid_t __clock_id, int __flags)
+     * }
+     */
+    public static MemorySegment timerfd_create$address() {
+        return timerfd_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int timerfd_create(__clockid_t __clock_id, int __flags)
+     * }
+     */
+    public static int timerfd_create(int __clock_id, int __flags) {
+        var mh$ = timerfd_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("timerfd_create", __clock_id, __flags);
+            }
+            return (int)mh$.invokeExact(__clock_id, __flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class timerfd_settime {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("timerfd_settime");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int timerfd_settime(int __ufd, int __flags, const struct itimerspec *__utmr, struct itimerspec *__otmr)
+     * }
+     */
+    public static FunctionDescriptor timerfd_settime$descriptor() {
+        return timerfd_settime.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int timerfd_settime(int __ufd, int __flags, const struct itimerspec *__utmr, struct itimerspec *__otmr)
+     * }
+     */
+    public static MethodHandle timerfd_settime$handle() {
+        return timerfd_settime.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int timerfd_settime(int __ufd, int __flags, const struct itimerspec *__utmr, struct itimerspec *__otmr)
+     * }
+     */
+    public static MemorySegment timerfd_settime$address() {
+        return timerfd_settime.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int timerfd_settime(int __ufd, int __flags, const struct itimerspec *__utmr, struct itimerspec *__otmr)
+     * }
+     */
+    public static int timerfd_settime(int __ufd, int __flags, MemorySegment __utmr, MemorySegment __otmr) {
+        var mh$ = timerfd_settime.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("timerfd_settime", __ufd, __flags, __utmr, __otmr);
+            }
+            return (int)mh$.invokeExact(__ufd, __flags, __utmr, __otmr);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -12347,51 +12498,6 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static long KVM_SET_MSRS() {
         return KVM_SET_MSRS;
-    }
-    private static final long KVM_SET_CPUID = 1074310794L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_CPUID 1074310794
-     * }
-     */
-    public static long KVM_SET_CPUID() {
-        return KVM_SET_CPUID;
-    }
-    private static final long KVM_SET_SIGNAL_MASK = 1074048651L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_SIGNAL_MASK 1074048651
-     * }
-     */
-    public static long KVM_SET_SIGNAL_MASK() {
-        return KVM_SET_SIGNAL_MASK;
-    }
-    private static final long KVM_GET_FPU = 2174791308L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_FPU 2174791308
-     * }
-     */
-    public static long KVM_GET_FPU() {
-        return KVM_GET_FPU;
-    }
-    private static final long KVM_SET_FPU = 1101049485L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_FPU 1101049485
-     * }
-     */
-    public static long KVM_SET_FPU() {
-        return KVM_SET_FPU;
-    }
-    private static final long KVM_GET_LAPIC = 2214637198L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_LAPIC 2214637198
-     * }
-     */
-    public static long KVM_GET_LAPIC() {
-        return KVM_GET_LAPIC;
     }
 }
 

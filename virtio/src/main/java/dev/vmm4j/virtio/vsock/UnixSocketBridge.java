@@ -1,5 +1,6 @@
 package dev.vmm4j.virtio.vsock;
 
+import dev.vmm4j.kvm.bindings.Errno;
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.vmm.sys.Libc;
@@ -8,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 
 /**
@@ -26,11 +28,13 @@ final class UnixSocketBridge implements AutoCloseable {
 
     private final Path path;
     private final int listenerFd;
+    private final Object socketFile;
     private boolean closed;
 
-    private UnixSocketBridge(Path path, int listenerFd) {
+    private UnixSocketBridge(Path path, int listenerFd, Object socketFile) {
         this.path = path;
         this.listenerFd = listenerFd;
+        this.socketFile = socketFile;
     }
 
     /**
@@ -51,7 +55,12 @@ final class UnixSocketBridge implements AutoCloseable {
             throw new IOException(
                     "the vsock device cannot listen on the unix socket " + path + ": " + e.getMessage(), e);
         }
-        return new UnixSocketBridge(path, fd);
+        try {
+            return new UnixSocketBridge(path, fd, identity(path));
+        } catch (IOException e) {
+            Libc.close(fd);
+            throw e;
+        }
     }
 
     private static void removeStaleSocket(Path path) throws IOException {
@@ -63,16 +72,29 @@ final class UnixSocketBridge implements AutoCloseable {
             throw new IOException("the vsock socket path " + path + " is taken by something that is not a socket;"
                     + " choose another path or remove it");
         }
-        int probe = Libc.socket(LinuxHeaders.AF_UNIX(), LinuxHeaders.SOCK_STREAM(), "vsock");
+        // Non-blocking, so that a live listener with a full backlog answers EAGAIN rather than hold the build up.
+        int probe =
+                Libc.socket(LinuxHeaders.AF_UNIX(), LinuxHeaders.SOCK_STREAM() | LinuxHeaders.SOCK_NONBLOCK(), "vsock");
+        int result;
         try {
-            if (Libc.connect(probe, path) == 0) {
-                throw new IOException("the vsock socket " + path + " is in use: something listens on it (another"
-                        + " VMM?); choose another path");
-            }
+            result = Libc.connect(probe, path);
         } finally {
             Libc.close(probe);
         }
+        if (result != -LinuxHeaders.ECONNREFUSED()) {
+            throw new IOException("the vsock socket " + path + " is "
+                    + (result == 0 || result == -LinuxHeaders.EAGAIN()
+                            ? "in use: something listens on it (another VMM?)"
+                            : "not one this user can check (" + Errno.describe(-result) + ")")
+                    + "; choose another path");
+        }
         Files.delete(path); // refused: nothing listens, a socket left behind by a VMM that is gone
+    }
+
+    /** {@return the device and inode of the file at {@code path}, to tell our socket from a later one there} */
+    private static Object identity(Path path) throws IOException {
+        return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                .fileKey();
     }
 
     Path path() {
@@ -126,7 +148,7 @@ final class UnixSocketBridge implements AutoCloseable {
         return port <= 0xFFFF_FFFFL ? port : -1;
     }
 
-    /** Closes the listening socket and deletes its path. Idempotent. */
+    /** Closes the listening socket and deletes its path, if the socket there is still this one. Idempotent. */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -135,7 +157,9 @@ final class UnixSocketBridge implements AutoCloseable {
         closed = true;
         Libc.close(listenerFd);
         try {
-            Files.deleteIfExists(path);
+            if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && socketFile.equals(identity(path))) {
+                Files.delete(path); // ours still: not a socket someone else made there since
+            }
         } catch (IOException e) {
             System.getLogger(UnixSocketBridge.class.getName())
                     .log(System.Logger.Level.WARNING, "could not delete the vsock socket " + path + ": " + e);

@@ -1,5 +1,6 @@
 package dev.vmm4j.virtio.vsock;
 
+import dev.vmm4j.kvm.bindings.Errno;
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.vmm.sys.Libc;
 import java.io.IOException;
@@ -70,8 +71,8 @@ public final class VsockChannel implements ByteChannel {
             } while (n == -LinuxHeaders.EINTR());
             if (n < 0) {
                 requireOpen();
-                throw new IOException(
-                        "vsock read from guest port " + Integer.toUnsignedString(guestPort) + " failed: errno " + -n);
+                throw new IOException("vsock read from guest port " + Integer.toUnsignedString(guestPort) + " failed: "
+                        + Errno.describe((int) -n));
             }
             if (n == 0) {
                 return -1;
@@ -95,15 +96,15 @@ public final class VsockChannel implements ByteChannel {
                 writeBuffer.asSlice(0, chunk).asByteBuffer().put(source.slice(source.position(), chunk));
                 int done = 0;
                 while (done < chunk) {
-                    long n = Libc.write(fd, writeBuffer.asSlice(done, chunk - done));
+                    long n = Libc.sendWaiting(fd, writeBuffer, done, chunk - done);
                     if (n == -LinuxHeaders.EINTR()) {
                         continue;
                     }
                     if (n < 0) {
                         requireOpen();
-                        throw new IOException(
-                                "vsock write to guest port " + Integer.toUnsignedString(guestPort) + " failed: "
-                                        + (n == -LinuxHeaders.EPIPE() ? "the connection is closed" : "errno " + -n));
+                        throw new IOException("vsock write to guest port " + Integer.toUnsignedString(guestPort)
+                                + " failed: "
+                                + (n == -LinuxHeaders.EPIPE() ? "the connection is closed" : Errno.describe((int) -n)));
                     }
                     done += (int) n;
                 }
@@ -118,8 +119,13 @@ public final class VsockChannel implements ByteChannel {
 
     /** Tells the guest this side will send no more; reading goes on. */
     public void shutdownOutput() throws IOException {
-        requireOpen();
-        Libc.shutdown(fd, LinuxHeaders.SHUT_WR());
+        writeLock.lock(); // close() takes it too: the fd cannot be closed, and its number reused, meanwhile
+        try {
+            requireOpen();
+            Libc.shutdown(fd, LinuxHeaders.SHUT_WR());
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     @Override

@@ -34,6 +34,9 @@ public record VsockConfig(long guestCid, Optional<Path> unixSocket, Optional<Vso
     /** The largest CID a guest may have. */
     public static final long MAX_GUEST_CID = 0xFFFF_FFFEL;
 
+    /** The longest unix socket path: 107 bytes, less an underscore and ten digits for a port. */
+    public static final int MAX_SOCKET_PATH_BYTES = 107 - 11;
+
     /** Checks the arguments. @throws IllegalArgumentException for a reserved CID */
     public VsockConfig {
         Objects.requireNonNull(unixSocket, "unixSocket");
@@ -83,6 +86,12 @@ public record VsockConfig(long guestCid, Optional<Path> unixSocket, Optional<Vso
                     + " vhost-vsock (--cid)");
         }
         unixSocket.ifPresent(path -> {
+            int bytes = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes > MAX_SOCKET_PATH_BYTES) {
+                problems.add("the vsock socket path " + path + " has " + bytes + " bytes; at most "
+                        + MAX_SOCKET_PATH_BYTES + " leave room for the _<port> of the guest's connections in a unix"
+                        + " socket address (107 bytes): use a shorter or relative path");
+            }
             Path parent = path.toAbsolutePath().getParent();
             if (parent != null && !java.nio.file.Files.isDirectory(parent)) {
                 problems.add("the vsock socket's directory " + parent + " does not exist");

@@ -51,8 +51,15 @@ final class VsockConnection {
     /** For {@link Origin#HOST_API}: completed with the host port when the guest accepts. */
     CompletableFuture<Integer> established;
 
-    final byte[] line = new byte[VsockMuxer.MAX_CONNECT_LINE];
+    final byte[] line = new byte[HostSockets.MAX_CONNECT_LINE];
     int lineLength;
+
+    /** Known by its ports in the table (until the guest is done with it). */
+    boolean bound;
+    /** The guest has heard of the connection (it asked for it, or the device's REQUEST went out): a reset is its due. */
+    boolean guestKnows;
+    /** When the connection gives up waiting (System.nanoTime), or 0 if it waits for nothing with a limit. */
+    long deadline;
 
     int owed;
     int shutdownFlags;
@@ -96,8 +103,9 @@ final class VsockConnection {
         this.interest = -1;
     }
 
-    long key() {
-        return VsockMuxer.key(hostPort, guestPort);
+    /** {@return whether bytes from the host may go to the guest: established, and neither side done with them} */
+    boolean canReadHost() {
+        return state == State.ESTABLISHED && !hostSendDone && !guestReceiveDone;
     }
 
     /** {@return the bytes the device may still send the guest on this connection} */

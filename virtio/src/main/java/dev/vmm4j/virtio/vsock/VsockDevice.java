@@ -209,7 +209,8 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
                 throw new ConnectException("the guest's vsock driver is not running (the guest has not set the device"
                         + " up yet, or reset it)");
             }
-            hostRequests.add(new VsockMuxer.HostConnectRequest(pair[0], guestPort, answer)); // the loop's from here
+            hostRequests.add(new VsockMuxer.HostConnectRequest(
+                    pair[0], guestPort, answer, System.nanoTime() + timeout.toNanos())); // the loop's from here
             hostRequestsReady.write(1);
         }
         try {

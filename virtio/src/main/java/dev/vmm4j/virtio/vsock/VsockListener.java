@@ -1,10 +1,12 @@
 package dev.vmm4j.virtio.vsock;
 
+import java.io.IOException;
 import java.net.SocketTimeoutException;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Accepts the guest's connections to one host port, for a Java program on the host (made by {@link VsockHost#listen}):
@@ -22,8 +24,10 @@ public final class VsockListener implements AutoCloseable {
 
     private final VsockHost host;
     private final int port;
-    private final BlockingQueue<VsockChannel> waiting = new ArrayBlockingQueue<>(BACKLOG);
-    private volatile boolean open = true;
+    private final ArrayDeque<VsockChannel> waiting = new ArrayDeque<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private boolean open = true;
 
     VsockListener(VsockHost host, int port) {
         this.host = host;
@@ -35,53 +39,97 @@ public final class VsockListener implements AutoCloseable {
         return port;
     }
 
-    /** Waits for the guest's next connection. {@return it} @throws InterruptedException if interrupted meanwhile */
-    public VsockChannel accept() throws InterruptedException {
-        return waiting.take();
+    /**
+     * Waits for the guest's next connection. {@return it}
+     *
+     * @throws ClosedChannelException if the listener is closed, before or while waiting
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public VsockChannel accept() throws ClosedChannelException, InterruptedException {
+        lock.lock();
+        try {
+            while (waiting.isEmpty()) {
+                requireOpen();
+                arrived.await();
+            }
+            return waiting.poll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
      * Waits up to {@code timeout} for the guest's next connection. {@return it}
      *
      * @throws SocketTimeoutException if none came in time
+     * @throws ClosedChannelException if the listener is closed, before or while waiting
+     * @throws InterruptedException if interrupted while waiting
      */
-    public VsockChannel accept(Duration timeout) throws InterruptedException, SocketTimeoutException {
-        VsockChannel channel = waiting.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        if (channel == null) {
-            throw new SocketTimeoutException(
-                    "no guest connection to host port " + Integer.toUnsignedString(port) + " within " + timeout);
+    public VsockChannel accept(Duration timeout) throws IOException, InterruptedException {
+        long left = timeout.toNanos();
+        lock.lock();
+        try {
+            while (waiting.isEmpty()) {
+                requireOpen();
+                if (left <= 0) {
+                    throw new SocketTimeoutException("no guest connection to host port "
+                            + Integer.toUnsignedString(port) + " within " + timeout);
+                }
+                left = arrived.awaitNanos(left);
+            }
+            return waiting.poll();
+        } finally {
+            lock.unlock();
         }
-        return channel;
+    }
+
+    private void requireOpen() throws ClosedChannelException {
+        if (!open) {
+            throw new ClosedChannelException();
+        }
     }
 
     /** Queues a connection the device made. {@return false if the backlog is full or the listener closed} */
     boolean offer(VsockChannel channel) {
-        if (!open || !waiting.offer(channel)) {
-            return false;
+        lock.lock();
+        try {
+            if (!open || waiting.size() == BACKLOG) {
+                return false;
+            }
+            waiting.add(channel);
+            arrived.signal();
+            return true;
+        } finally {
+            lock.unlock();
         }
-        if (!open && waiting.remove(channel)) {
-            return false; // closed meanwhile: close() may have drained the queue before the offer
-        }
-        return true;
     }
 
     boolean isOpen() {
-        return open;
+        lock.lock();
+        try {
+            return open;
+        } finally {
+            lock.unlock();
+        }
     }
 
-    /** Stops listening: the port is free again and waiting connections are closed. Idempotent. */
+    /** Stops listening: the port is free again, waiting connections are closed, and waiting accepts fail. Idempotent. */
     @Override
     public void close() {
-        open = false;
-        host.forget(this);
-        VsockChannel channel;
-        while ((channel = waiting.poll()) != null) {
-            channel.close();
+        lock.lock();
+        try {
+            open = false;
+            arrived.signalAll();
+            waiting.forEach(VsockChannel::close);
+            waiting.clear();
+        } finally {
+            lock.unlock();
         }
+        host.forget(this);
     }
 
     @Override
     public String toString() {
-        return "VsockListener[host port " + Integer.toUnsignedString(port) + (open ? "" : ", closed") + "]";
+        return "VsockListener[host port " + Integer.toUnsignedString(port) + (isOpen() ? "" : ", closed") + "]";
     }
 }

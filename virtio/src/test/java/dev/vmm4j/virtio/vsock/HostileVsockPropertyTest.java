@@ -163,7 +163,7 @@ class HostileVsockPropertyTest {
         }
 
         long key() {
-            return VsockMuxer.key(hostPort, guestPort);
+            return VsockConnections.key(hostPort, guestPort);
         }
 
         boolean usable() {
@@ -409,7 +409,7 @@ class HostileVsockPropertyTest {
             assertEquals(HOST, p.srcCid(), "src_cid");
             assertEquals(CID, p.dstCid(), "dst_cid");
             assertEquals(VsockHeader.TYPE_STREAM, p.type(), "type");
-            long key = VsockMuxer.key(p.srcPort(), p.dstPort());
+            long key = VsockConnections.key(p.srcPort(), p.dstPort());
             Conn conn = conns.get(key);
             String what = VsockHeader.opName(p.op()) + " " + Integer.toUnsignedString(p.srcPort()) + "->" + p.dstPort()
                     + " len " + p.len() + " flags " + p.flags();
@@ -821,7 +821,7 @@ class HostileVsockPropertyTest {
             assertTrue(!end.garbage, "a host process that wrote garbage was answered " + text);
             assertTrue(text.startsWith("OK "), "not an OK line: " + text);
             int port = Integer.parseUnsignedInt(text.substring(3));
-            Conn conn = conns.get(VsockMuxer.key(port, end.guestPort));
+            Conn conn = conns.get(VsockConnections.key(port, end.guestPort));
             assertNotNull(conn, "OK for a connection the guest never accepted: " + text);
             assertTrue(conn.host == null, "two host processes for " + conn);
             assertTrue(conn.state.equals("ESTABLISHED") || conn.state.equals("CLOSED"), "OK before RESPONSE: " + conn);

@@ -220,6 +220,132 @@ class VsockDeviceTest {
     }
 
     @Test
+    void hostSocketsThatNeverSayConnectAndHostConnectionsTheGuestNeverAnswersAreEnded() throws Exception {
+        Path socket = dir.resolve("vm.vsock");
+        try (VsockDevice device = device(VsockConfig.of(CID).withUnixSocket(socket));
+                VsockTestDriver driver = driver(device);
+                SocketChannel silent = connectUnix(socket);
+                SocketChannel unanswered = connectUnix(socket)) {
+            unanswered.write(ByteBuffer.wrap("CONNECT 1234\n".getBytes(StandardCharsets.US_ASCII)));
+            Packet request = driver.receive().getFirst();
+            assertEquals(VsockHeader.OP_REQUEST, request.op());
+            assertEquals(2, device.statistics().activeConnections());
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            Packet reset = null;
+            while (device.statistics().activeConnections() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                for (Packet packet : driver.receive()) {
+                    reset = packet;
+                }
+            }
+            assertEquals(0, device.statistics().activeConnections(), "both waits ran out");
+            assertEquals(null, readLine(unanswered), "a connection the guest never answered is closed");
+            assertEquals(null, readLine(silent), "a socket that never said CONNECT is closed");
+            assertEquals(VsockHeader.OP_RST, reset.op(), "the guest, which saw the request, is told it is over");
+            assertEquals(request.srcPort(), reset.srcPort());
+        }
+    }
+
+    @Test
+    void aListenerClosedWhileAThreadWaitsInAcceptWakesIt() throws Exception {
+        VsockHost host = new VsockHost();
+        VsockListener listener = host.listen(7000);
+        CompletableFuture<Exception> accepting = CompletableFuture.supplyAsync(() -> {
+            try {
+                listener.accept().close();
+                return null;
+            } catch (Exception e) {
+                return e;
+            }
+        });
+        Thread.sleep(200);
+        listener.close();
+        assertTrue(
+                accepting.get(10, java.util.concurrent.TimeUnit.SECONDS)
+                        instanceof java.nio.channels.ClosedChannelException);
+        host.listen(7000).close(); // the port is free again
+    }
+
+    @Test
+    void aLiveListenerWithAFullBacklogIsInUseAndASocketThatReplacedOursIsNotDeleted() throws Exception {
+        Path socket = dir.resolve("busy.sock");
+        List<SocketChannel> clients = new java.util.ArrayList<>();
+        try (ServerSocketChannel busy = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            busy.bind(UnixDomainSocketAddress.of(socket), 1);
+            for (int i = 0; i < 4; i++) { // more than the backlog: the next connect would block
+                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX);
+                client.configureBlocking(false);
+                try {
+                    client.connect(UnixDomainSocketAddress.of(socket));
+                } catch (IOException full) {
+                    // EAGAIN once the backlog is full
+                }
+                clients.add(client);
+            }
+            IOException inUse = assertThrows(
+                    IOException.class, () -> device(VsockConfig.of(CID).withUnixSocket(socket)));
+            assertTrue(inUse.getMessage().contains("in use"), inUse.getMessage());
+        } finally {
+            for (SocketChannel client : clients) {
+                client.close();
+            }
+        }
+        Files.deleteIfExists(socket);
+
+        Path ours = dir.resolve("ours.sock");
+        VsockDevice device = device(VsockConfig.of(CID).withUnixSocket(ours));
+        Files.delete(ours);
+        try (ServerSocketChannel replacement = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            replacement.bind(UnixDomainSocketAddress.of(ours));
+            device.close();
+            assertTrue(Files.exists(ours), "close() deleted a socket another program made at the path");
+        }
+    }
+
+    @Test
+    void aRemovedConnectionLeavesTheQueuesOfWhatIsOwed() {
+        VsockCounters counters = new VsockCounters();
+        VsockConnections connections = new VsockConnections(new NoOps(), counters, 4, 1024, () -> {});
+        int[] pair = dev.vmm4j.vmm.sys.Libc.socketpair(dev.vmm4j.kvm.bindings.LinuxHeaders.SOCK_STREAM());
+        dev.vmm4j.vmm.sys.Libc.close(pair[1]);
+        VsockConnection connection =
+                connections.add(VsockConnection.Origin.GUEST, pair[0], VsockConnection.State.ESTABLISHED);
+        connections.bindPorts(connection, 5000, 1025);
+        connections.owes(connection, VsockConnection.OWES_RESPONSE);
+        connections.queueReadable(connection);
+        assertEquals(connection, connections.byPorts(5000, 1025));
+        connections.remove(connection);
+        assertEquals(null, connections.nextOwing());
+        assertEquals(null, connections.nextReadable());
+        assertEquals(null, connections.byPorts(5000, 1025));
+        assertEquals(0, counters.activeConnections);
+        for (int i = 0; i < 10_000; i++) { // churn: the table and the queues stay as small as the connections
+            VsockConnection next = connections.add(
+                    VsockConnection.Origin.GUEST,
+                    dev.vmm4j.vmm.sys.Libc.eventfd(0, 0),
+                    VsockConnection.State.ESTABLISHED);
+            connections.bindPorts(next, 5000, i);
+            connections.owes(next, VsockConnection.OWES_RESPONSE);
+            connections.queueReadable(next);
+            connections.remove(next);
+        }
+        assertEquals(0, connections.size());
+        assertEquals(null, connections.nextOwing());
+    }
+
+    /** EventOps for a table whose sockets are never watched. */
+    private static final class NoOps implements dev.vmm4j.vmm.event.EventOps {
+        @Override
+        public void add(int fd, int events, int data) {}
+
+        @Override
+        public void modify(int fd, int events, int data) {}
+
+        @Override
+        public void remove(int fd) {}
+    }
+
+    @Test
     void aHostLineThatIsNotConnectClosesTheSocketAndTheGuestHearsNothing() throws Exception {
         Path socket = dir.resolve("vm.vsock");
         try (VsockDevice device = device(VsockConfig.of(CID).withUnixSocket(socket));
@@ -334,7 +460,7 @@ class VsockDeviceTest {
 
     /** Waits for the device's next REQUEST, skipping what else it sends (the close of an earlier connection). */
     private static Packet awaitRequest(VsockTestDriver driver) throws InterruptedException {
-        for (int i = 0; i < 500; i++) {
+        for (int i = 0; i < 3000; i++) {
             for (Packet packet : driver.receive()) {
                 if (packet.op() == VsockHeader.OP_REQUEST) {
                     return packet;

@@ -7,6 +7,7 @@ import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.kvm.bindings.epoll_event;
+import dev.vmm4j.kvm.bindings.itimerspec;
 import dev.vmm4j.kvm.bindings.sockaddr_un;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -104,6 +105,10 @@ public final class Libc {
     private static final MethodHandle SEND_AT_ADDRESS = NativeCall.errnoCapturing(
             LinuxHeaders.send$address(),
             FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, C_INT));
+    private static final MethodHandle TIMERFD_CREATE =
+            NativeCall.errnoCapturing(LinuxHeaders.timerfd_create$address(), LinuxHeaders.timerfd_create$descriptor());
+    private static final MethodHandle TIMERFD_SETTIME = NativeCall.errnoCapturing(
+            LinuxHeaders.timerfd_settime$address(), LinuxHeaders.timerfd_settime$descriptor());
     private static final MethodHandle SIGTIMEDWAIT =
             NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
 
@@ -522,12 +527,23 @@ public final class Libc {
      * {@code -errno} ({@code -EAGAIN} when the socket has no room; {@code -EPIPE}, never SIGPIPE, when the peer is gone).
      */
     public static long send(int fd, MemorySegment memory, long offset, long length) {
+        return send(fd, memory, offset, length, LinuxHeaders.MSG_DONTWAIT() | LinuxHeaders.MSG_NOSIGNAL());
+    }
+
+    /**
+     * {@code send(fd, memory + offset, length, MSG_NOSIGNAL)}: as {@link #send(int, MemorySegment, long, long)}, but
+     * waits for room on a blocking socket.
+     */
+    public static long sendWaiting(int fd, MemorySegment memory, long offset, long length) {
+        return send(fd, memory, offset, length, LinuxHeaders.MSG_NOSIGNAL());
+    }
+
+    private static long send(int fd, MemorySegment memory, long offset, long length, int flags) {
         long address = nativeAddress(memory, offset, length);
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) SEND_AT_ADDRESS.invokeExact(
-                    state, fd, address, length, LinuxHeaders.MSG_DONTWAIT() | LinuxHeaders.MSG_NOSIGNAL());
+            result = (long) SEND_AT_ADDRESS.invokeExact(state, fd, address, length, flags);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -622,5 +638,46 @@ public final class Libc {
             throw NativeCall.rethrow(t);
         }
         return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)}. {@return the timer's fd} */
+    public static int timerfdCreate() {
+        MemorySegment state = NativeCall.callState();
+        int fd;
+        try {
+            fd = (int) TIMERFD_CREATE.invokeExact(
+                    state, LinuxHeaders.CLOCK_MONOTONIC(), LinuxHeaders.TFD_NONBLOCK() | LinuxHeaders.TFD_CLOEXEC());
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        if (fd < 0) {
+            throw new NativeCallException("timerfd_create", NativeCall.errno(state));
+        }
+        return fd;
+    }
+
+    /**
+     * {@code timerfd_settime(fd, 0, {interval, first}, NULL)}: the timer expires after {@code firstNanos} (0 disarms
+     * it), then every {@code intervalNanos} (0: once).
+     */
+    public static void timerfdSettime(int fd, long firstNanos, long intervalNanos) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment spec = itimerspec.allocate(arena);
+            setTimespec(itimerspec.it_value(spec), firstNanos);
+            setTimespec(itimerspec.it_interval(spec), intervalNanos);
+            result = (int) TIMERFD_SETTIME.invokeExact(state, fd, 0, spec, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        if (result < 0) {
+            throw new NativeCallException("timerfd_settime", NativeCall.errno(state));
+        }
+    }
+
+    private static void setTimespec(MemorySegment timespec, long nanos) {
+        dev.vmm4j.kvm.bindings.timespec.tv_sec(timespec, nanos / 1_000_000_000L);
+        dev.vmm4j.kvm.bindings.timespec.tv_nsec(timespec, nanos % 1_000_000_000L);
     }
 }

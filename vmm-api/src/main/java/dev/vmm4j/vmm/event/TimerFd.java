@@ -1,0 +1,82 @@
+package dev.vmm4j.vmm.event;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A non-blocking Linux timerfd on the monotonic clock: readable once it has expired, so an {@link EventLoop}
+ * subscriber can watch it like any fd to run something later or periodically without a thread of its own.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; reads use a per-thread buffer.
+ */
+public final class TimerFd implements AutoCloseable {
+    private static final ThreadLocal<MemorySegment> EXPIRATIONS =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_LONG));
+
+    private final OwnedFd fd;
+
+    private TimerFd(int fd) {
+        this.fd = new OwnedFd(fd, "timerfd");
+    }
+
+    /** {@return a new, disarmed timer} */
+    public static TimerFd create() {
+        return new TimerFd(Libc.timerfdCreate());
+    }
+
+    /** {@return the file descriptor, for epoll; it stays owned by this object} */
+    public int fd() {
+        return fd.get();
+    }
+
+    /**
+     * Arms the timer to expire after {@code first}, then every {@code interval} ({@link Duration#ZERO}: once).
+     *
+     * @throws IllegalArgumentException if {@code first} is not positive or {@code interval} is negative
+     */
+    public void arm(Duration first, Duration interval) {
+        Objects.requireNonNull(first, "first");
+        Objects.requireNonNull(interval, "interval");
+        if (first.isNegative() || first.isZero() || interval.isNegative()) {
+            throw new IllegalArgumentException(
+                    "a timer needs a positive first expiry and an interval of 0 or more, not " + first + ", "
+                            + interval);
+        }
+        Libc.timerfdSettime(fd.get(), first.toNanos(), interval.toNanos());
+    }
+
+    /** Stops the timer; an expiry not yet read stays readable. */
+    public void disarm() {
+        Libc.timerfdSettime(fd.get(), 0, 0);
+    }
+
+    /** Takes the expirations since the last read. {@return how many, 0 if none} */
+    public long read() {
+        MemorySegment expirations = EXPIRATIONS.get();
+        long read = Libc.read(fd.get(), expirations);
+        if (read == -LinuxHeaders.EAGAIN()) {
+            return 0;
+        }
+        if (read < 0) {
+            throw new NativeCallException("read timerfd", (int) -read);
+        }
+        return expirations.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    @Override
+    public void close() {
+        fd.close();
+    }
+
+    @Override
+    public String toString() {
+        return "TimerFd[" + fd + "]";
+    }
+}
