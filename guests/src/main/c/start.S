@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entry of every test guest: a stack, then main(boot_params); main's return value ends the VM through the i8042. */
     .section .text.start, "ax"
     .globl _start
