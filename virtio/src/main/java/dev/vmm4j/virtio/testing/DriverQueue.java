@@ -97,7 +97,8 @@ public final class DriverQueue {
 
     /**
      * Writes {@code buffers} into the next free descriptors, linked in order, and makes the chain available.
-     * {@return the chain's head}
+     *
+     * @return the chain's head
      */
     public int addChain(Buffer... buffers) {
         if (buffers.length == 0 || buffers.length > size) {
@@ -122,7 +123,9 @@ public final class DriverQueue {
 
     /**
      * Writes {@code buffers} into an indirect table in guest memory, puts one descriptor pointing at it in the next
-     * free slot, and makes it available. {@return the chain's head}
+     * free slot, and makes it available.
+     *
+     * @return the chain's head
      */
     public int addIndirectChain(Buffer... buffers) {
         long table = allocator.allocate((long) DESC_SIZE * buffers.length, DESC_ALIGNMENT);

@@ -397,7 +397,11 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Sends one message-signalled interrupt; {@return whether the guest took it (false: it was blocked)} */
+    /**
+     * Sends one message-signalled interrupt.
+     *
+     * @return whether the guest took it (false: it was blocked)
+     */
     public boolean signalMsi(long address, int data) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment msi = arena.allocate(kvm_msi.layout());

@@ -264,7 +264,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
 
     /**
      * Registers every region with {@code vm} as memory slots 0, 1, ... in address order, with {@code flags}.
-     * {@return the number of slots used}
+     *
+     * @return the number of slots used
      */
     public int registerWith(Vm vm, MemorySlotFlag... flags) {
         EnumSet<MemorySlotFlag> set = EnumSet.noneOf(MemorySlotFlag.class);

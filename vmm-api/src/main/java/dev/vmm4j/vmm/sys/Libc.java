@@ -455,7 +455,11 @@ public final class Libc {
         return fd;
     }
 
-    /** {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}. {@return the two connected fds} */
+    /**
+     * {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}.
+     *
+     * @return the two connected fds
+     */
     public static int[] socketpair(int type) {
         MemorySegment state = NativeCall.callState();
         int result;

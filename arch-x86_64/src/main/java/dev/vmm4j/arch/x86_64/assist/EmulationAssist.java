@@ -18,8 +18,10 @@ public interface EmulationAssist {
     String kind();
 
     /**
-     * Completes {@code instruction} through {@code vcpu} if this assist knows it. {@return whether it did; false
-     * leaves the vCPU untouched}
+     * Completes {@code instruction} through {@code vcpu} if this assist knows it.
+     *
+     * @return whether it did; false
+     *         leaves the vCPU untouched
      */
     boolean complete(FailedInstruction instruction, VcpuControl vcpu);
 }
