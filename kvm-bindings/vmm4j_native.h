@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one header jextract reads for vmm4j: the KVM userspace API, tap and vhost for virtio devices, and the
  * few libc calls a VMM needs.

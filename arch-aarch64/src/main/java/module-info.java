@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * aarch64 Linux on KVM, as crosvm boots it ({@link dev.vmm4j.arch.aarch64.AArch64Arch}, found by ServiceLoader on
  * aarch64 hosts): the guest-physical layout, the arm64 {@code Image} loader, a flattened device tree writer and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * The x86_64 side of vmm4j: {@code X86_64Arch}, the {@code LinuxArch} that lays out memory, loads kernels and sets up
  * vCPUs; the kernel and initrd loaders and boot structures it uses; and the legacy PC devices a Linux guest expects on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The C baseline for ExitLoopBenchmark: the same real-mode guest (mov cx, N; l: out 0x80, al; loop l; hlt) run by a
  * minimal KVM loop that does nothing per exit but look at exit_reason. Prints microseconds per exit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The C side of ExitLoopBenchmark.cLoop, called through FFM from the same JMH fork as the Java loop, so both run
  * under the same conditions: sets the vCPU's registers, then KVM_RUN until HLT, looking only at exit_reason.

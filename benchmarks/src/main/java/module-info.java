@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * JMH benchmarks of vmm4j's hot paths. Build with {@code ./mvnw -pl benchmarks -am package -DskipTests} and run
  * {@code java -jar benchmarks/target/benchmarks.jar NAME -prof gc}.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * simple-vmm: crosvm's run_config and run_control flow as a command-line program on vmm4j ({@code ./simple-vmm}), with
  * its control socket ({@link dev.vmm4j.examples.control}) and the demo guest it boots without a kernel.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Just enough ACPI for test guests: finds the RSDP (the zero page's acpi_rsdp_addr, else the BIOS area), the XSDT's
  * FADT and the DSDT, and reads from vmm4j's DSDT what a guest needs without an AML interpreter: each virtio-mmio window

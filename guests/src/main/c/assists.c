@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Runs the two instructions Linux needs that an emulating KVM rejects: int3, with an IDT whose breakpoint handler
  * counts and returns, and fwait. Prints "assists: int3 trapped to the guest's handler 1 time(s)" and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Checks from inside the guest that the host gave what the boot protocol promises: boot_params with an e820 map,
  * the command line (it must hold "bootcheck=1"), CPUID with the hypervisor bit and this vCPU's APIC id, and an MP table. Prints one "ok" or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The demo guest simple-vmm boots when it is given no kernel: it shows what a guest of vmm4j sees. It prints a banner,
  * the e820 memory map and the command line it got, the virtio devices announced on it, the first 16 bytes of the

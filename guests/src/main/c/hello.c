@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Prints a line and ends the VM: the smallest guest. First it writes a POST code to port 0x80, as firmware does; nothing
  * listens there unless a test puts a device on that port.

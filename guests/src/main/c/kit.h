@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The vmm4j guest kit: what a freestanding test guest needs to talk to the VMM. Guests run in 64-bit mode, entered
  * as the Linux 64-bit boot protocol enters a kernel (rsi = boot_params), on the identity map of the first GiB.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A polling virtio-net driver (virtio 1.2, section 5.1) that shows frames flow both ways: it asks the host for its MAC
  * address with ARP, then pings it three times. The device's other end is a tap interface whose kernel has an IPv4

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Powers the machine off through ACPI, as Linux's acpi_power_off does on a hardware-reduced machine: finds the FADT
  * and the DSDT's \_S5 package, and writes SLP_TYP | SLP_EN to the FADT's sleep control register. Prints what it found

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A reset that waits for a disk transfer must not stall the other vCPU. The boot vCPU sets up the first virtio device
  * (a block device), starts vCPU 1 in 32-bit protected mode where it loops forever reading the device's InterruptStatus

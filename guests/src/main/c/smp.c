@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Starts the second vCPU the way an x86 kernel does: INIT, then a start-up IPI through the local APIC, to a
  * real-mode trampoline that sets a flag in memory. Prints "smp: ap 1 started" or "smp: FAIL ...". The boot identity

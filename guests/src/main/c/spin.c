@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Says it started, then spins forever: the host has to stop it. */
 #include "kit.h"
 

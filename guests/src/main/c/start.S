@@ -1,4 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entry of every test guest: a stack, then main(boot_params); main's return value ends the VM through the i8042. */
+    /* Names this file in the symbol table: without it the assembler names it after gcc's temporary object file
+       (/tmp/ccXXXXXX.o), a random name that would make every build of the guests differ. */
+    .file "start.S"
     .section .text.start, "ax"
     .globl _start
     .code64

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Can this KVM run user space? Drops to ring 3 (flat user segments, user pages, IOPL 3 so that it may write the serial
  * port) and executes syscall, with LSTAR pointing at an entry that reads its own privilege level from CS. Prints

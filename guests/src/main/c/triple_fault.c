@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loads an empty IDT and divides by zero: #DE, #DF, then a triple fault that KVM reports as a shutdown. */
 #include "kit.h"
 

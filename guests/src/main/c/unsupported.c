@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Executes xgetbv, which the development machines' emulated KVM cannot run: KVM reports an internal error. */
 #include "kit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Drives the virtio devices the VMM announced: on a block device it reads sectors 0-1, writes them back inverted,
  * flushes, reads them again to check, asks for the device ID and for a sector past the end; on an rng it reads 16

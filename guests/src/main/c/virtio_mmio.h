@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A minimal virtio-mmio driver for test guests (virtio 1.2, sections 2.7 and 4.2): finds the devices the VMM announced
  * with virtio_mmio.device=<size>@<base>:<irq> on the command line or in its ACPI tables, negotiates VIRTIO_F_VERSION_1 only, sets up the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A polling virtio-vsock driver (virtio 1.2, section 5.10) that serves a stream echo on port 1234 and, meanwhile, makes
  * one connection of its own to the host's port 5000. The host test drives it; the guest never stops by itself.

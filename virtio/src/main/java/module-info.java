@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * virtio devices for vmm4j VMs: the {@link dev.vmm4j.virtio.VirtioDevice} SPI, split virtqueues
  * ({@link dev.vmm4j.virtio.queue}), the virtio-mmio transport ({@link dev.vmm4j.virtio.mmio}), the block, rng, balloon and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * vmm4j's core: typed KVM ({@link dev.vmm4j.vmm.kvm.Kvm}, {@link dev.vmm4j.vmm.kvm.Vm},
  * {@link dev.vmm4j.vmm.kvm.Vcpu}, {@link dev.vmm4j.vmm.kvm.VcpuExit}) and the pieces a VMM is built from.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio;
 
 import dev.vmm4j.virtio.queue.DescriptorChain;
@@ -29,8 +30,9 @@ public final class QueueHandler implements EventSubscriber {
     @FunctionalInterface
     public interface ChainServer {
         /**
-         * Serves {@code chain}. {@return the bytes written to its device-writable buffers}
+         * Serves {@code chain}.
          *
+         * @return the bytes written to its device-writable buffers
          * @throws GuestMemoryException only if guest memory is gone, which a validated chain rules out
          */
         long serve(DescriptorChain chain) throws GuestMemoryException;
@@ -99,7 +101,8 @@ public final class QueueHandler implements EventSubscriber {
 
     /**
      * Serves every available chain, then interrupts the driver if it wants to be told.
-     * {@return the chains taken}
+     *
+     * @return the chains taken
      */
     public int drain() {
         if (broken) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio;
 
 /** Feature bits that are not device-specific (virtio 1.2, section 6), as bit numbers. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm;
 
 import dev.vmm4j.vmm.arch.ArchMachine;
@@ -284,20 +285,32 @@ public final class VirtualMachine implements AutoCloseable {
         return vmThread(Objects.requireNonNull(name, "name"), true, Objects.requireNonNull(body, "body"));
     }
 
-    /** Starts the VM and waits until it ends. {@return why it ended} */
+    /**
+     * Starts the VM and waits until it ends.
+     *
+     * @return why it ended
+     */
     public ExitStatus run() throws InterruptedException {
         start();
         return awaitExit();
     }
 
-    /** Waits until the VM ends and its vCPU threads are gone. {@return why it ended} */
+    /**
+     * Waits until the VM ends and its vCPU threads are gone.
+     *
+     * @return why it ended
+     */
     public ExitStatus awaitExit() throws InterruptedException {
         exited.await();
         joinVcpuThreads();
         return exitStatus.get();
     }
 
-    /** Waits up to {@code timeout} for the VM to end. {@return why it ended, or empty if it still runs} */
+    /**
+     * Waits up to {@code timeout} for the VM to end.
+     *
+     * @return why it ended, or empty if it still runs
+     */
     public Optional<ExitStatus> awaitExit(Duration timeout) throws InterruptedException {
         if (!exited.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             return Optional.empty();

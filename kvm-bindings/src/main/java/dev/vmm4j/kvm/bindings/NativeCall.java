@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.kvm.bindings;
 
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.balloon;
 
 import java.io.IOException;
@@ -97,7 +98,9 @@ public final class BalloonPolicy {
 
     /**
      * Looks at the host at time {@code nowNanos} (any monotonic clock, such as {@link System#nanoTime()}) and moves
-     * the balloon if the policy says so. {@return the balloon's target afterwards}
+     * the balloon if the policy says so.
+     *
+     * @return the balloon's target afterwards
      */
     public long tick(long nowNanos) {
         long target = balloon.targetBytes();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.block;
 
 import static dev.vmm4j.virtio.block.BlockLayout.*;
@@ -153,8 +154,10 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
 
     /**
      * Serves one valid request chain of an activated device, on the device's thread: what its {@link QueueHandler}
-     * does with each chain, public for handlers and benchmarks of your own. {@return the bytes written to the chain's
-     * writable buffers}
+     * does with each chain, public for handlers and benchmarks of your own.
+     *
+     * @return the bytes written to the chain's
+     *         writable buffers
      */
     public long serve(DescriptorChain chain) throws GuestMemoryException {
         if (memory == null) {

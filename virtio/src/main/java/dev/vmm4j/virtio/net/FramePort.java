@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.net;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -24,16 +25,20 @@ public interface FramePort extends AutoCloseable {
     int fd();
 
     /**
-     * Takes one frame into the buffers {@code count} iovecs at {@code iovecs} describe. {@return the frame's length
-     * with its header, which exceeds the buffers' size if the frame did not fit (it was cut short and is lost);
-     * {@link #AGAIN} if none is waiting; 0 if the other side is gone for good; or another negative errno}
+     * Takes one frame into the buffers {@code count} iovecs at {@code iovecs} describe.
+     *
+     * @return the frame's length
+     *         with its header, which exceeds the buffers' size if the frame did not fit (it was cut short and is lost);
+     *         {@link #AGAIN} if none is waiting; 0 if the other side is gone for good; or another negative errno
      */
     long receive(MemorySegment iovecs, int count);
 
     /**
-     * Sends one frame gathered from {@code count} iovecs at {@code iovecs}. {@return the bytes sent; {@link #AGAIN} if
-     * there is no room now (the device retries once the fd is writable); or another negative errno, such as EINVAL
-     * for a header the host rejects: that frame is dropped}
+     * Sends one frame gathered from {@code count} iovecs at {@code iovecs}.
+     *
+     * @return the bytes sent; {@link #AGAIN} if
+     *         there is no room now (the device retries once the fd is writable); or another negative errno, such as EINVAL
+     *         for a header the host rejects: that frame is dropped
      */
     long send(MemorySegment iovecs, int count);
 

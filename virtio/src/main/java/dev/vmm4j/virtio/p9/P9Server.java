@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.p9;
 
 import static dev.vmm4j.virtio.p9.P9Messages.*;
@@ -272,9 +273,12 @@ public final class P9Server implements AutoCloseable {
 
     /**
      * Serves the T-message in the first {@code requestLength} bytes of {@link #requestBuffer()}, writing at most
-     * {@code replyCapacity} bytes of R-message into {@link #replyBuffer()}. {@return the reply's length; 0 when the
-     * message is too short to carry a tag or no error reply fits, so there is nothing to answer} Never throws for
+     * {@code replyCapacity} bytes of R-message into {@link #replyBuffer()}.
+     * Never throws for
      * anything a client sends.
+     *
+     * @return the reply's length; 0 when the
+     *         message is too short to carry a tag or no error reply fits, so there is nothing to answer
      */
     public synchronized int serve(int requestLength, int replyCapacity) {
         if (closed) {
@@ -322,8 +326,11 @@ public final class P9Server implements AutoCloseable {
     }
 
     /**
-     * Serves {@code request} (one T-message) and copies the R-message into {@code reply}. {@return the reply's length,
-     * or 0 if there is none} For tests and transports that do not fill {@link #requestBuffer()} themselves.
+     * Serves {@code request} (one T-message) and copies the R-message into {@code reply}.
+     * For tests and transports that do not fill {@link #requestBuffer()} themselves.
+     *
+     * @return the reply's length,
+     *         or 0 if there is none
      */
     public synchronized int handle(MemorySegment request, MemorySegment reply) {
         int length = (int) Math.min(request.byteSize(), MAX_MSIZE);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * Shared directories: {@link dev.vmm4j.virtio.p9.P9Server}, a 9P2000.L file server confined to one host directory by
  * the kernel ({@code openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)} from {@code O_PATH} fds), independent of any

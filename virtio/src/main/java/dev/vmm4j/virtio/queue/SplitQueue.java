@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.queue;
 
 import static dev.vmm4j.virtio.queue.VirtqLayout.AVAIL_FLAGS;
@@ -248,8 +249,8 @@ public final class SplitQueue {
 
     /**
      * Takes the next available chain into {@code chain}, which is then valid or says why not.
-     * {@return false if the driver has made nothing new available}
      *
+     * @return false if the driver has made nothing new available
      * @throws QueueException if the avail index is corrupt: the queue is broken
      */
     public boolean popChain(DescriptorChain chain) throws QueueException {
@@ -303,8 +304,11 @@ public final class SplitQueue {
     }
 
     /**
-     * Asks the driver to notify for the next chain it adds. {@return whether chains arrived meanwhile}: then the
+     * Asks the driver to notify for the next chain it adds.
+     * : then the
      * device must go on draining, as no notification will come for them.
+     *
+     * @return whether chains arrived meanwhile
      */
     public boolean enableNotification() throws QueueException {
         requireActive();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.testing;
 
 import static dev.vmm4j.virtio.mmio.MmioRegisters.*;
@@ -144,8 +145,9 @@ public final class DeviceHarness implements AutoCloseable {
     /**
      * Does the driver's set-up (virtio 1.2, 3.1.1) over the registers: reset, ACKNOWLEDGE, DRIVER, accept
      * {@code features}, FEATURES_OK (checked), every queue at {@code queueSize} (0: its maximum) with rings from
-     * {@link #allocator()}, DRIVER_OK. {@return the driver's view of each queue}
+     * {@link #allocator()}, DRIVER_OK.
      *
+     * @return the driver's view of each queue
      * @throws IllegalStateException if the device refuses the features or reports DEVICE_NEEDS_RESET
      */
     public List<DriverQueue> activate(long features, int queueSize) {
@@ -194,7 +196,11 @@ public final class DeviceHarness implements AutoCloseable {
         writeRegister(QUEUE_NOTIFY, index);
     }
 
-    /** Runs the device's event loop on this thread until nothing is left to do. {@return the events handled} */
+    /**
+     * Runs the device's event loop on this thread until nothing is left to do.
+     *
+     * @return the events handled
+     */
     public int runUntilIdle() {
         int total = 0;
         int handled;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.testing;
 
 import static dev.vmm4j.virtio.queue.VirtqLayout.*;
@@ -96,7 +97,8 @@ public final class DriverQueue {
 
     /**
      * Writes {@code buffers} into the next free descriptors, linked in order, and makes the chain available.
-     * {@return the chain's head}
+     *
+     * @return the chain's head
      */
     public int addChain(Buffer... buffers) {
         if (buffers.length == 0 || buffers.length > size) {
@@ -121,7 +123,9 @@ public final class DriverQueue {
 
     /**
      * Writes {@code buffers} into an indirect table in guest memory, puts one descriptor pointing at it in the next
-     * free slot, and makes it available. {@return the chain's head}
+     * free slot, and makes it available.
+     *
+     * @return the chain's head
      */
     public int addIndirectChain(Buffer... buffers) {
         long table = allocator.allocate((long) DESC_SIZE * buffers.length, DESC_ALIGNMENT);

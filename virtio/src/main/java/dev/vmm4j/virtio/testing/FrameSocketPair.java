@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.testing;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -49,8 +50,9 @@ public final class FrameSocketPair implements AutoCloseable {
     }
 
     /**
-     * Sends the guest one frame (its header first). {@return false if the socket had no room for it}
+     * Sends the guest one frame (its header first).
      *
+     * @return false if the socket had no room for it
      * @throws IllegalArgumentException if it is empty (an empty record reads as the end of the stream)
      */
     public boolean sendToGuest(byte[] headerAndFrame) {
@@ -83,7 +85,8 @@ public final class FrameSocketPair implements AutoCloseable {
 
     /**
      * Receives the next frame the guest sent into {@code into} (native memory).
-     * {@return its length, or -1 if none is waiting}
+     *
+     * @return its length, or -1 if none is waiting
      */
     public int receiveFromGuest(MemorySegment into) {
         long received = Libc.read(host.get(), into);
@@ -96,7 +99,11 @@ public final class FrameSocketPair implements AutoCloseable {
         return (int) received;
     }
 
-    /** Sends the guest one frame from {@code headerAndFrame} (native memory). {@return false if there was no room} */
+    /**
+     * Sends the guest one frame from {@code headerAndFrame} (native memory).
+     *
+     * @return false if there was no room
+     */
     public boolean sendToGuest(MemorySegment headerAndFrame) {
         if (headerAndFrame.byteSize() == 0) {
             throw new IllegalArgumentException("an empty frame would read as the end of the stream");

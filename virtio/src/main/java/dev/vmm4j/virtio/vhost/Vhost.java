@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vhost;
 
 import dev.vmm4j.kvm.bindings.Errno;
@@ -142,7 +143,11 @@ public final class Vhost implements AutoCloseable {
         }
     }
 
-    /** Stops the kernel serving queue {@code index}. {@return the index it had reached in the available ring} */
+    /**
+     * Stops the kernel serving queue {@code index}.
+     *
+     * @return the index it had reached in the available ring
+     */
     public int stopVring(int index) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = vhost_vring_state.allocate(arena);

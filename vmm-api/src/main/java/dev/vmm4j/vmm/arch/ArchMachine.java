@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.arch;
 
 import dev.vmm4j.vmm.devices.DeviceNode;
@@ -18,8 +19,8 @@ public interface ArchMachine {
      * Loads the kernel and initrd, writes the boot structures with a command line of the architecture's parameters,
      * those that announce {@code devices} (where the architecture announces devices on it) and
      * {@code spec.commandLine()}, in that order, then creates every vCPU and sets it up to boot. Call it once.
-     * {@return the vCPUs to run and the command line as written}
      *
+     * @return the vCPUs to run and the command line as written
      * @throws IOException if the kernel or initrd cannot be read
      * @throws IllegalArgumentException with the reason, if the kernel or initrd cannot be loaded, a device cannot be
      *     announced to this architecture's guests, or the command line is too long

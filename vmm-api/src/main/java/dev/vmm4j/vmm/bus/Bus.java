@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.bus;
 
 import java.lang.foreign.MemorySegment;
@@ -70,7 +71,11 @@ public final class Bus {
         }
     }
 
-    /** Removes the range that starts at {@code base}. {@return the device it mapped, or empty if none did} */
+    /**
+     * Removes the range that starts at {@code base}.
+     *
+     * @return the device it mapped, or empty if none did
+     */
     public Optional<BusDevice> remove(long base) {
         synchronized (writeLock) {
             List<BusRange> ranges = new ArrayList<>(snapshot.ranges);
@@ -97,7 +102,11 @@ public final class Bus {
         return snapshot.ranges;
     }
 
-    /** Sends a read at {@code address} to its device. {@return false if no device holds the address} */
+    /**
+     * Sends a read at {@code address} to its device.
+     *
+     * @return false if no device holds the address
+     */
     public boolean read(long address, MemorySegment data) {
         BusSnapshot.Target target = snapshot.target(address);
         if (target == null) {
@@ -107,7 +116,11 @@ public final class Bus {
         return true;
     }
 
-    /** Sends a write at {@code address} to its device. {@return false if no device holds the address} */
+    /**
+     * Sends a write at {@code address} to its device.
+     *
+     * @return false if no device holds the address
+     */
     public boolean write(long address, MemorySegment data) {
         BusSnapshot.Target target = snapshot.target(address);
         if (target == null) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.event;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -226,7 +227,11 @@ public final class EventLoop implements AutoCloseable {
         return usedSlots++;
     }
 
-    /** Adds {@code subscriber} and calls its {@link EventSubscriber#init}. {@return its id, for {@link #removeSubscriber}} */
+    /**
+     * Adds {@code subscriber} and calls its {@link EventSubscriber#init}.
+     *
+     * @return its id, for {@link #removeSubscriber}
+     */
     public int addSubscriber(EventSubscriber subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
         lock.lock();
@@ -249,7 +254,8 @@ public final class EventLoop implements AutoCloseable {
     /**
      * Stops watching every fd of subscriber {@code id}; when it returns, the subscriber is not running and will not run
      * again (called on another thread, it waits for the subscriber's event in progress, if any, to finish).
-     * {@return false if there was no such subscriber}
+     *
+     * @return false if there was no such subscriber
      */
     public boolean removeSubscriber(int id) {
         lock.lock();
@@ -283,7 +289,9 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * Waits up to {@code timeoutMs} (-1: forever) for events, dispatches them, then runs posted tasks. Call it only from
-     * the loop's thread (or instead of {@link #run()}). {@return the events and tasks handled}
+     * the loop's thread (or instead of {@link #run()}).
+     *
+     * @return the events and tasks handled
      */
     public int runOnce(int timeoutMs) {
         int count = Libc.epollWait(epoll.get(), events, MAX_EVENTS, timeoutMs);
@@ -363,14 +371,19 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    /** Runs the loop on a new platform thread named after the loop. {@return that thread} */
+    /**
+     * Runs the loop on a new platform thread named after the loop.
+     *
+     * @return that thread
+     */
     public Thread start() {
         return start(body -> Thread.ofPlatform().name(name).unstarted(body));
     }
 
     /**
      * Runs the loop on a thread {@code threads} makes (and this method starts), such as one that reports how it died.
-     * {@return that thread}
+     *
+     * @return that thread
      */
     public Thread start(ThreadFactory threads) {
         Thread thread = Objects.requireNonNull(threads.newThread(this::run), "the factory made no thread");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.kvm;
 
 /** One entry of the GSI routing table ({@link Vm#setGsiRouting}): where an interrupt on a GSI goes. */

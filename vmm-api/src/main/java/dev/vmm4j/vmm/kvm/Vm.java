@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -396,7 +397,11 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Sends one message-signalled interrupt; {@return whether the guest took it (false: it was blocked)} */
+    /**
+     * Sends one message-signalled interrupt.
+     *
+     * @return whether the guest took it (false: it was blocked)
+     */
     public boolean signalMsi(long address, int data) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment msi = arena.allocate(kvm_msi.layout());

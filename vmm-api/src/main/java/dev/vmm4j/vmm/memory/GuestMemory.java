@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.memory;
 
 import java.io.IOException;
@@ -40,10 +41,18 @@ public interface GuestMemory {
     /** {@return whether {@code [gpa, gpa + length)} is wholly inside guest memory} */
     boolean isValidRange(long gpa, long length);
 
-    /** Copies from guest memory at {@code gpa} into {@code dst} up to the first gap; {@return the bytes copied} */
+    /**
+     * Copies from guest memory at {@code gpa} into {@code dst} up to the first gap.
+     *
+     * @return the bytes copied
+     */
     long read(long gpa, MemorySegment dst) throws GuestMemoryException;
 
-    /** Copies {@code src} into guest memory at {@code gpa} up to the first gap; {@return the bytes copied} */
+    /**
+     * Copies {@code src} into guest memory at {@code gpa} up to the first gap.
+     *
+     * @return the bytes copied
+     */
     long write(long gpa, MemorySegment src) throws GuestMemoryException;
 
     /** Fills {@code dst} from guest memory at {@code gpa}, or throws. */
@@ -136,8 +145,8 @@ public interface GuestMemory {
      * Gives the host back the memory behind {@code [gpa, gpa + length)} (both page-aligned), as a balloon does with
      * the pages its driver inflates: the guest reads them as zero afterwards, and the host gets the memory back until
      * the guest touches them again. Memory the VMM cannot give back (a file's, or borrowed memory) is left as it is.
-     * {@return the bytes given back}
      *
+     * @return the bytes given back
      * @throws GuestMemoryException if the range is not inside guest memory
      * @throws IllegalArgumentException if {@code gpa} or {@code length} is not a multiple of 4 KiB
      */
@@ -150,7 +159,8 @@ public interface GuestMemory {
 
     /**
      * Reads {@code length} bytes of {@code file} at {@code position} straight into guest memory at {@code gpa}.
-     * {@return the bytes read: fewer than {@code length} only at end of file}
+     *
+     * @return the bytes read: fewer than {@code length} only at end of file
      */
     long readFrom(FileChannel file, long position, long gpa, long length) throws IOException, GuestMemoryException;
 

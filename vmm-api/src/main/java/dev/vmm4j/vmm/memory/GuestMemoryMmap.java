@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.memory;
 
 import static dev.vmm4j.vmm.memory.GuestMemoryException.hex;
@@ -263,7 +264,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
 
     /**
      * Registers every region with {@code vm} as memory slots 0, 1, ... in address order, with {@code flags}.
-     * {@return the number of slots used}
+     *
+     * @return the number of slots used
      */
     public int registerWith(Vm vm, MemorySlotFlag... flags) {
         EnumSet<MemorySlotFlag> set = EnumSet.noneOf(MemorySlotFlag.class);

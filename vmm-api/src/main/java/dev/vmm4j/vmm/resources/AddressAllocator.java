@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.resources;
 
 import java.util.Locale;
@@ -66,7 +67,9 @@ public final class AddressAllocator {
 
     /**
      * Takes {@code size} bytes aligned to {@code alignment} (a power of two) for {@code tag}, from the lowest place they fit.
-     * {@return the address} @throws AllocationException if no free range is big enough
+     *
+     * @return the address
+     * @throws AllocationException if no free range is big enough
      */
     public synchronized long allocate(long size, long alignment, String tag) {
         Objects.requireNonNull(tag, "tag");
@@ -147,7 +150,11 @@ public final class AddressAllocator {
         record(address, size, tag);
     }
 
-    /** Gives back the range that starts at {@code address}. {@return it, or empty if nothing was allocated there} */
+    /**
+     * Gives back the range that starts at {@code address}.
+     *
+     * @return it, or empty if nothing was allocated there
+     */
     public synchronized Optional<Allocation> release(long address) {
         return Optional.ofNullable(allocations.remove(address));
     }

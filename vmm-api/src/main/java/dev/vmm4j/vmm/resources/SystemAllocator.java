@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.resources;
 
 import java.util.BitSet;
@@ -88,7 +89,12 @@ public final class SystemAllocator {
         }
     }
 
-    /** Takes the lowest free interrupt line for {@code tag}. {@return it} @throws AllocationException if none is left */
+    /**
+     * Takes the lowest free interrupt line for {@code tag}.
+     *
+     * @return it
+     * @throws AllocationException if none is left
+     */
     public synchronized int allocateIrq(String tag) {
         Objects.requireNonNull(tag, "tag");
         if (firstIrq < 0) {
@@ -109,7 +115,11 @@ public final class SystemAllocator {
         return irq;
     }
 
-    /** Gives back interrupt line {@code irq}. {@return false if it was not taken} */
+    /**
+     * Gives back interrupt line {@code irq}.
+     *
+     * @return false if it was not taken
+     */
     public synchronized boolean releaseIrq(int irq) {
         if (irq < 0 || !irqsTaken.get(irq)) {
             return false;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.sys;
 
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
@@ -459,7 +460,11 @@ public final class Libc {
         return fd;
     }
 
-    /** {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}. {@return the two connected fds} */
+    /**
+     * {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}.
+     *
+     * @return the two connected fds
+     */
     public static int[] socketpair(int type) {
         MemorySegment state = NativeCall.callState();
         int result;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.arch.x86_64.assist;
 
 /**
@@ -17,8 +18,10 @@ public interface EmulationAssist {
     String kind();
 
     /**
-     * Completes {@code instruction} through {@code vcpu} if this assist knows it. {@return whether it did; false
-     * leaves the vCPU untouched}
+     * Completes {@code instruction} through {@code vcpu} if this assist knows it.
+     *
+     * @return whether it did; false
+     *         leaves the vCPU untouched
      */
     boolean complete(FailedInstruction instruction, VcpuControl vcpu);
 }

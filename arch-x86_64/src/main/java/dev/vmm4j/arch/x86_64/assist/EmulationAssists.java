@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.arch.x86_64.assist;
 
 import java.util.ArrayList;
@@ -58,8 +59,11 @@ public final class EmulationAssists {
 
     /**
      * Tries each assist on {@code instruction} until one completes it, then does to {@code vcpu} what that one asked
-     * for. {@return whether one did} An assist's requests are held until it returns true, so one that refuses or throws
+     * for.
+     * An assist's requests are held until it returns true, so one that refuses or throws
      * half way (a failure that is logged) leaves the vCPU untouched for the next.
+     *
+     * @return whether one did
      */
     public boolean complete(FailedInstruction instruction, VcpuControl vcpu) {
         Objects.requireNonNull(instruction, "instruction");

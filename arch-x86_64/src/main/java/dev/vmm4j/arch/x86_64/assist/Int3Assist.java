@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.arch.x86_64.assist;
 
 /**

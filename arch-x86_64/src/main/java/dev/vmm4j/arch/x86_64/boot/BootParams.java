@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.arch.x86_64.boot;
 
 import dev.vmm4j.kvm.bindings.boot_e820_entry;
@@ -69,33 +70,53 @@ public final class BootParams {
         return map;
     }
 
-    /** Sets the bzImage's setup header, copied into the zero page's {@code hdr}; {@return this} */
+    /**
+     * Sets the bzImage's setup header, copied into the zero page's {@code hdr}.
+     *
+     * @return this
+     */
     public BootParams setupHeader(byte[] header) {
         this.setupHeader = Optional.of(header.clone());
         return this;
     }
 
-    /** Sets where the command line is in guest memory and its size, the terminating NUL included; {@return this} */
+    /**
+     * Sets where the command line is in guest memory and its size, the terminating NUL included.
+     *
+     * @return this
+     */
     public BootParams commandLine(long address, int sizeWithNul) {
         this.cmdlineAddress = address;
         this.cmdlineSize = sizeWithNul;
         return this;
     }
 
-    /** Sets where the initrd is in guest memory and its size in bytes; {@return this} */
+    /**
+     * Sets where the initrd is in guest memory and its size in bytes.
+     *
+     * @return this
+     */
     public BootParams initrd(long address, long size) {
         this.initrdAddress = address;
         this.initrdSize = size;
         return this;
     }
 
-    /** Sets where the ACPI RSDP is (boot protocol 2.14's {@code acpi_rsdp_addr}); {@return this} */
+    /**
+     * Sets where the ACPI RSDP is (boot protocol 2.14's {@code acpi_rsdp_addr}).
+     *
+     * @return this
+     */
     public BootParams acpiRsdp(long address) {
         this.acpiRsdpAddress = address;
         return this;
     }
 
-    /** Sets the e820 memory map, at most 128 entries; {@return this} */
+    /**
+     * Sets the e820 memory map, at most 128 entries.
+     *
+     * @return this
+     */
     public BootParams e820(List<E820Entry> entries) {
         if (entries.size() > MAX_E820) {
             throw new IllegalArgumentException(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.arch.x86_64.boot;
 
 import dev.vmm4j.vmm.memory.GuestMemory;
@@ -14,7 +15,11 @@ public final class PageTables {
 
     private PageTables() {}
 
-    /** Writes the tables at {@link X86Layout#PML4}; {@return the value for CR3} */
+    /**
+     * Writes the tables at {@link X86Layout#PML4}.
+     *
+     * @return the value for CR3
+     */
     public static long writeIdentityMap(GuestMemory memory) throws GuestMemoryException {
         memory.putLong(X86Layout.PML4, X86Layout.PDPT | PRESENT_WRITABLE);
         memory.putLong(X86Layout.PDPT, X86Layout.PAGE_DIRECTORY | PRESENT_WRITABLE);
