@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import dev.vmm4j.kvm.bindings.Errno;
@@ -184,7 +185,11 @@ final class HostSockets {
         connections.remove(connection);
     }
 
-    /** Tells the host end the guest accepted. {@return false if it cannot be told (the connection is reset)} */
+    /**
+     * Tells the host end the guest accepted.
+     *
+     * @return false if it cannot be told (the connection is reset)
+     */
     boolean established(VsockConnection connection) {
         switch (connection.origin) {
             case HOST_SOCKET -> {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import dev.vmm4j.kvm.bindings.Errno;
@@ -55,7 +56,8 @@ public final class VsockChannel implements ByteChannel {
 
     /**
      * Reads what the guest sent into {@code target}, waiting for at least one byte.
-     * {@return the bytes read, or -1 when the guest will send no more}
+     *
+     * @return the bytes read, or -1 when the guest will send no more
      */
     @Override
     public int read(ByteBuffer target) throws IOException {
@@ -84,7 +86,11 @@ public final class VsockChannel implements ByteChannel {
         }
     }
 
-    /** Writes all of {@code source} to the guest, waiting for credit as needed. {@return the bytes written} */
+    /**
+     * Writes all of {@code source} to the guest, waiting for credit as needed.
+     *
+     * @return the bytes written
+     */
     @Override
     public int write(ByteBuffer source) throws IOException {
         writeLock.lock();

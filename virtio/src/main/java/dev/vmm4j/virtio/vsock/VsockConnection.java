@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import java.lang.foreign.MemorySegment;
@@ -142,7 +143,11 @@ final class VsockConnection {
         pendingSize += length;
     }
 
-    /** Copies the oldest pending bytes that lie in one piece into {@code target}. {@return how many} */
+    /**
+     * Copies the oldest pending bytes that lie in one piece into {@code target}.
+     *
+     * @return how many
+     */
     int peekPending(MemorySegment target) {
         int n = (int) Math.min(Math.min(pendingSize, pending.length - pendingHead), target.byteSize());
         MemorySegment.copy(pending, pendingHead, target, ValueLayout.JAVA_BYTE, 0, n);

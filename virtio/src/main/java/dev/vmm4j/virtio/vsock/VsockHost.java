@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -46,8 +47,8 @@ public final class VsockHost {
 
     /**
      * Connects to guest port {@code guestPort}, waiting up to {@code timeout} for the guest to answer.
-     * {@return the connection}
      *
+     * @return the connection
      * @throws ConnectException if no VM uses this host yet, the guest's driver is not running, or the guest refused
      *     (nothing listens on that port)
      * @throws java.net.SocketTimeoutException if the guest did not answer in time

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import java.io.IOException;
@@ -40,8 +41,9 @@ public final class VsockListener implements AutoCloseable {
     }
 
     /**
-     * Waits for the guest's next connection. {@return it}
+     * Waits for the guest's next connection.
      *
+     * @return the connection
      * @throws ClosedChannelException if the listener is closed, before or while waiting
      * @throws InterruptedException if interrupted while waiting
      */
@@ -59,8 +61,9 @@ public final class VsockListener implements AutoCloseable {
     }
 
     /**
-     * Waits up to {@code timeout} for the guest's next connection. {@return it}
+     * Waits up to {@code timeout} for the guest's next connection.
      *
+     * @return the connection
      * @throws SocketTimeoutException if none came in time
      * @throws ClosedChannelException if the listener is closed, before or while waiting
      * @throws InterruptedException if interrupted while waiting
@@ -89,7 +92,11 @@ public final class VsockListener implements AutoCloseable {
         }
     }
 
-    /** Queues a connection the device made. {@return false if the backlog is full or the listener closed} */
+    /**
+     * Queues a connection the device made.
+     *
+     * @return false if the backlog is full or the listener closed
+     */
     boolean offer(VsockChannel channel) {
         lock.lock();
         try {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import dev.vmm4j.virtio.VirtioInterrupt;
@@ -435,7 +436,11 @@ final class VsockMuxer implements EventSubscriber {
         }
     }
 
-    /** Writes the next packet owed into {@link #rxChain}. {@return its bytes, or -1 if nothing was owed after all} */
+    /**
+     * Writes the next packet owed into {@link #rxChain}.
+     *
+     * @return its bytes, or -1 if nothing was owed after all
+     */
     private long nextPacket() throws GuestMemoryException {
         if (connections.resetsWaiting() > 0 && (resetsTurn || !connections.connectionsOwe())) {
             resetsTurn = false;
@@ -497,7 +502,11 @@ final class VsockMuxer implements EventSubscriber {
         return written;
     }
 
-    /** Reads from a host socket into the guest's buffer, up to the guest's credit. {@return the bytes, or -1 for none} */
+    /**
+     * Reads from a host socket into the guest's buffer, up to the guest's credit.
+     *
+     * @return the bytes, or -1 for none
+     */
     private long dataPacket(VsockConnection connection) throws GuestMemoryException {
         int credit = connection.peerCredit();
         if (credit == 0) {

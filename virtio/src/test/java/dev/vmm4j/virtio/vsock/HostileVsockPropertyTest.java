@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.vsock;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.event;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -57,7 +58,11 @@ public final class TimerFd implements AutoCloseable {
         Libc.timerfdSettime(fd.get(), 0, 0);
     }
 
-    /** Takes the expirations since the last read. {@return how many, 0 if none} */
+    /**
+     * Takes the expirations since the last read.
+     *
+     * @return how many, 0 if none
+     */
     public long read() {
         MemorySegment expirations = EXPIRATIONS.get();
         long read = Libc.read(fd.get(), expirations);

@@ -645,7 +645,11 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)}. {@return the timer's fd} */
+    /**
+     * {@code timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)}.
+     *
+     * @return the timer's fd
+     */
     public static int timerfdCreate() {
         MemorySegment state = NativeCall.callState();
         int fd;
