@@ -28,90 +28,191 @@ import java.util.Objects;
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class Libc {
-    private static final MethodHandle OPEN = NativeCall.errnoCapturing(
-            LinuxHeaders.open.address(),
-            FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT),
-            Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE =
-            NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
-    private static final MethodHandle READ =
-            NativeCall.errnoCapturing(LinuxHeaders.read$address(), LinuxHeaders.read$descriptor());
-    private static final MethodHandle WRITE =
-            NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
-    /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
-    private static final MethodHandle PREAD_AT_ADDRESS = NativeCall.errnoCapturing(
-            LinuxHeaders.pread$address(),
-            FunctionDescriptor.of(
-                    LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
+    // Each downcall handle lives in a holder class of its own, so it is made on the first call: making one spins
+    // method handle classes (milliseconds each at start-up), and a run uses a few of these calls, not all of them.
+    private static final class Open {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.open.address(),
+                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT),
+                Linker.Option.firstVariadicArg(2));
+    }
 
-    private static final MethodHandle PWRITE_AT_ADDRESS = NativeCall.errnoCapturing(
-            LinuxHeaders.pwrite$address(),
-            FunctionDescriptor.of(
-                    LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
-    private static final MethodHandle FSYNC =
-            NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
-    private static final MethodHandle FLOCK =
-            NativeCall.errnoCapturing(LinuxHeaders.flock$address(), LinuxHeaders.flock$descriptor());
-    private static final MethodHandle MMAP =
-            NativeCall.errnoCapturing(LinuxHeaders.mmap$address(), LinuxHeaders.mmap$descriptor());
-    private static final MethodHandle MUNMAP =
-            NativeCall.errnoCapturing(LinuxHeaders.munmap$address(), LinuxHeaders.munmap$descriptor());
-    private static final MethodHandle EVENTFD =
-            NativeCall.errnoCapturing(LinuxHeaders.eventfd$address(), LinuxHeaders.eventfd$descriptor());
-    private static final MethodHandle MEMFD_CREATE =
-            NativeCall.errnoCapturing(LinuxHeaders.memfd_create$address(), LinuxHeaders.memfd_create$descriptor());
-    private static final MethodHandle FTRUNCATE =
-            NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
-    private static final MethodHandle MADVISE =
-            NativeCall.errnoCapturing(LinuxHeaders.madvise$address(), LinuxHeaders.madvise$descriptor());
-    private static final MethodHandle EPOLL_CREATE1 =
-            NativeCall.errnoCapturing(LinuxHeaders.epoll_create1$address(), LinuxHeaders.epoll_create1$descriptor());
-    private static final MethodHandle EPOLL_CTL =
-            NativeCall.errnoCapturing(LinuxHeaders.epoll_ctl$address(), LinuxHeaders.epoll_ctl$descriptor());
-    private static final MethodHandle EPOLL_WAIT =
-            NativeCall.errnoCapturing(LinuxHeaders.epoll_wait$address(), LinuxHeaders.epoll_wait$descriptor());
-    private static final MethodHandle READV =
-            NativeCall.errnoCapturing(LinuxHeaders.readv$address(), LinuxHeaders.readv$descriptor());
-    private static final MethodHandle WRITEV =
-            NativeCall.errnoCapturing(LinuxHeaders.writev$address(), LinuxHeaders.writev$descriptor());
-    private static final MethodHandle RECVMSG =
-            NativeCall.errnoCapturing(LinuxHeaders.recvmsg$address(), LinuxHeaders.recvmsg$descriptor());
-    private static final MethodHandle SOCKET =
-            NativeCall.errnoCapturing(LinuxHeaders.socket$address(), LinuxHeaders.socket$descriptor());
-    private static final MethodHandle SOCKETPAIR =
-            NativeCall.errnoCapturing(LinuxHeaders.socketpair$address(), LinuxHeaders.socketpair$descriptor());
-    private static final MethodHandle FCNTL = NativeCall.errnoCapturing(
-            LinuxHeaders.fcntl.address(),
-            FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT),
-            Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle SETNS =
-            NativeCall.errnoCapturing(LinuxHeaders.setns$address(), LinuxHeaders.setns$descriptor());
+    private static final class Close {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
+    }
+
+    private static final class Read {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.read$address(), LinuxHeaders.read$descriptor());
+    }
+
+    private static final class Write {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
+    }
+
+    /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
+    private static final class PreadAtAddress {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.pread$address(),
+                FunctionDescriptor.of(
+                        LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
+    }
+
+    private static final class PwriteAtAddress {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.pwrite$address(),
+                FunctionDescriptor.of(
+                        LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
+    }
+
+    private static final class Fsync {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
+    }
+
+    private static final class Flock {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.flock$address(), LinuxHeaders.flock$descriptor());
+    }
+
+    private static final class Mmap {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.mmap$address(), LinuxHeaders.mmap$descriptor());
+    }
+
+    private static final class Munmap {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.munmap$address(), LinuxHeaders.munmap$descriptor());
+    }
+
+    private static final class Eventfd {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.eventfd$address(), LinuxHeaders.eventfd$descriptor());
+    }
+
+    private static final class MemfdCreate {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.memfd_create$address(), LinuxHeaders.memfd_create$descriptor());
+    }
+
+    private static final class Ftruncate {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
+    }
+
+    private static final class Madvise {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.madvise$address(), LinuxHeaders.madvise$descriptor());
+    }
+
+    private static final class EpollCreate1 {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.epoll_create1$address(), LinuxHeaders.epoll_create1$descriptor());
+    }
+
+    private static final class EpollCtl {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.epoll_ctl$address(), LinuxHeaders.epoll_ctl$descriptor());
+    }
+
+    private static final class EpollWait {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.epoll_wait$address(), LinuxHeaders.epoll_wait$descriptor());
+    }
+
+    private static final class Readv {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.readv$address(), LinuxHeaders.readv$descriptor());
+    }
+
+    private static final class Writev {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.writev$address(), LinuxHeaders.writev$descriptor());
+    }
+
+    private static final class Recvmsg {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.recvmsg$address(), LinuxHeaders.recvmsg$descriptor());
+    }
+
+    private static final class Socket {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.socket$address(), LinuxHeaders.socket$descriptor());
+    }
+
+    private static final class Socketpair {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.socketpair$address(), LinuxHeaders.socketpair$descriptor());
+    }
+
+    private static final class Fcntl {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.fcntl.address(),
+                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT),
+                Linker.Option.firstVariadicArg(2));
+    }
+
+    private static final class Setns {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.setns$address(), LinuxHeaders.setns$descriptor());
+    }
+
     // glibc declares the address arguments of bind, connect and accept4 as transparent unions of pointers, which the
     // ABI passes as the pointer itself.
-    private static final MethodHandle BIND = NativeCall.errnoCapturing(
-            LinuxHeaders.bind$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-    private static final MethodHandle LISTEN =
-            NativeCall.errnoCapturing(LinuxHeaders.listen$address(), LinuxHeaders.listen$descriptor());
-    private static final MethodHandle ACCEPT4 = NativeCall.errnoCapturing(
-            LinuxHeaders.accept4$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
-    private static final MethodHandle CONNECT = NativeCall.errnoCapturing(
-            LinuxHeaders.connect$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-    private static final MethodHandle SHUTDOWN =
-            NativeCall.errnoCapturing(LinuxHeaders.shutdown$address(), LinuxHeaders.shutdown$descriptor());
-    /** read and send with the buffer as a plain address, as {@link #PREAD_AT_ADDRESS}. */
-    private static final MethodHandle READ_AT_ADDRESS = NativeCall.errnoCapturing(
-            LinuxHeaders.read$address(),
-            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG));
+    private static final class Bind {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.bind$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+    }
 
-    private static final MethodHandle SEND_AT_ADDRESS = NativeCall.errnoCapturing(
-            LinuxHeaders.send$address(),
-            FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, C_INT));
-    private static final MethodHandle TIMERFD_CREATE =
-            NativeCall.errnoCapturing(LinuxHeaders.timerfd_create$address(), LinuxHeaders.timerfd_create$descriptor());
-    private static final MethodHandle TIMERFD_SETTIME = NativeCall.errnoCapturing(
-            LinuxHeaders.timerfd_settime$address(), LinuxHeaders.timerfd_settime$descriptor());
-    private static final MethodHandle SIGTIMEDWAIT =
-            NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
+    private static final class Listen {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.listen$address(), LinuxHeaders.listen$descriptor());
+    }
+
+    private static final class Accept4 {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.accept4$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
+    }
+
+    private static final class Connect {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.connect$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+    }
+
+    private static final class Shutdown {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.shutdown$address(), LinuxHeaders.shutdown$descriptor());
+    }
+
+    /** read and send with the buffer as a plain address, as {@link PreadAtAddress}. */
+    private static final class ReadAtAddress {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.read$address(),
+                FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG));
+    }
+
+    private static final class SendAtAddress {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.send$address(),
+                FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, C_INT));
+    }
+
+    private static final class TimerfdCreate {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.timerfd_create$address(), LinuxHeaders.timerfd_create$descriptor());
+    }
+
+    private static final class TimerfdSettime {
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                LinuxHeaders.timerfd_settime$address(), LinuxHeaders.timerfd_settime$descriptor());
+    }
+
+    private static final class Sigtimedwait {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
+    }
 
     private Libc() {}
 
@@ -122,7 +223,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags | LinuxHeaders.O_CLOEXEC(), 0);
+            fd = (int) Open.HANDLE.invokeExact(state, arena.allocateFrom(path), flags | LinuxHeaders.O_CLOEXEC(), 0);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -137,7 +238,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) CLOSE.invokeExact(state, fd);
+            result = (int) Close.HANDLE.invokeExact(state, fd);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -151,7 +252,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+            result = (long) Read.HANDLE.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -163,7 +264,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+            result = (long) Write.HANDLE.invokeExact(state, fd, buffer, buffer.byteSize());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -186,7 +287,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) PREAD_AT_ADDRESS.invokeExact(state, fd, address, length, position);
+            result = (long) PreadAtAddress.HANDLE.invokeExact(state, fd, address, length, position);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -202,7 +303,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) PWRITE_AT_ADDRESS.invokeExact(state, fd, address, length, position);
+            result = (long) PwriteAtAddress.HANDLE.invokeExact(state, fd, address, length, position);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -236,7 +337,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) FSYNC.invokeExact(state, fd);
+            result = (int) Fsync.HANDLE.invokeExact(state, fd);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -248,7 +349,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) FLOCK.invokeExact(state, fd, operation);
+            result = (int) Flock.HANDLE.invokeExact(state, fd, operation);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -266,7 +367,8 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         MemorySegment address;
         try {
-            address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
+            address =
+                    (MemorySegment) Mmap.HANDLE.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -282,7 +384,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) MUNMAP.invokeExact(state, MemorySegment.ofAddress(address), length);
+            result = (int) Munmap.HANDLE.invokeExact(state, MemorySegment.ofAddress(address), length);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -296,7 +398,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int fd;
         try {
-            fd = (int) EVENTFD.invokeExact(state, initial, flags | LinuxHeaders.EFD_CLOEXEC());
+            fd = (int) Eventfd.HANDLE.invokeExact(state, initial, flags | LinuxHeaders.EFD_CLOEXEC());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -311,7 +413,8 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), flags | LinuxHeaders.MFD_CLOEXEC());
+            fd = (int)
+                    MemfdCreate.HANDLE.invokeExact(state, arena.allocateFrom(name), flags | LinuxHeaders.MFD_CLOEXEC());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -326,7 +429,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) FTRUNCATE.invokeExact(state, fd, length);
+            result = (int) Ftruncate.HANDLE.invokeExact(state, fd, length);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -340,7 +443,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) MADVISE.invokeExact(state, memory, memory.byteSize(), advice);
+            result = (int) Madvise.HANDLE.invokeExact(state, memory, memory.byteSize(), advice);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -354,7 +457,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int fd;
         try {
-            fd = (int) EPOLL_CREATE1.invokeExact(state, LinuxHeaders.EPOLL_CLOEXEC());
+            fd = (int) EpollCreate1.HANDLE.invokeExact(state, LinuxHeaders.EPOLL_CLOEXEC());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -372,7 +475,7 @@ public final class Libc {
             MemorySegment event = arena.allocate(epoll_event.layout());
             epoll_event.events(event, events);
             event.set(ValueLayout.JAVA_LONG_UNALIGNED, epoll_event.data$offset(), data);
-            result = (int) EPOLL_CTL.invokeExact(state, epfd, op, fd, event);
+            result = (int) EpollCtl.HANDLE.invokeExact(state, epfd, op, fd, event);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -386,7 +489,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) EPOLL_WAIT.invokeExact(state, epfd, events, maxEvents, timeoutMs);
+            result = (int) EpollWait.HANDLE.invokeExact(state, epfd, events, maxEvents, timeoutMs);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -398,7 +501,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, timeout);
+            result = (int) Sigtimedwait.HANDLE.invokeExact(state, set, MemorySegment.NULL, timeout);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -413,7 +516,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) READV.invokeExact(state, fd, iovecs, count);
+            result = (long) Readv.HANDLE.invokeExact(state, fd, iovecs, count);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -425,7 +528,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) WRITEV.invokeExact(state, fd, iovecs, count);
+            result = (long) Writev.HANDLE.invokeExact(state, fd, iovecs, count);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -437,7 +540,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) RECVMSG.invokeExact(state, fd, message, flags);
+            result = (long) Recvmsg.HANDLE.invokeExact(state, fd, message, flags);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -450,7 +553,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int fd;
         try {
-            fd = (int) SOCKET.invokeExact(state, domain, type | LinuxHeaders.SOCK_CLOEXEC(), 0);
+            fd = (int) Socket.HANDLE.invokeExact(state, domain, type | LinuxHeaders.SOCK_CLOEXEC(), 0);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -470,8 +573,8 @@ public final class Libc {
         int result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-            result = (int)
-                    SOCKETPAIR.invokeExact(state, LinuxHeaders.AF_UNIX(), type | LinuxHeaders.SOCK_CLOEXEC(), 0, fds);
+            result = (int) Socketpair.HANDLE.invokeExact(
+                    state, LinuxHeaders.AF_UNIX(), type | LinuxHeaders.SOCK_CLOEXEC(), 0, fds);
             if (result == 0) {
                 return fds.toArray(ValueLayout.JAVA_INT);
             }
@@ -486,7 +589,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) FCNTL.invokeExact(state, fd, command, argument);
+            result = (int) Fcntl.HANDLE.invokeExact(state, fd, command, argument);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -501,7 +604,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) SETNS.invokeExact(state, fd, type);
+            result = (int) Setns.HANDLE.invokeExact(state, fd, type);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -519,7 +622,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) READ_AT_ADDRESS.invokeExact(state, fd, address, length);
+            result = (long) ReadAtAddress.HANDLE.invokeExact(state, fd, address, length);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -548,7 +651,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         long result;
         try {
-            result = (long) SEND_AT_ADDRESS.invokeExact(state, fd, address, length, flags);
+            result = (long) SendAtAddress.HANDLE.invokeExact(state, fd, address, length, flags);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -566,11 +669,11 @@ public final class Libc {
         int result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = unixAddress(arena, path);
-            result = (int) BIND.invokeExact(state, fd, address, (int) address.byteSize());
+            result = (int) Bind.HANDLE.invokeExact(state, fd, address, (int) address.byteSize());
             if (result < 0) {
                 throw new NativeCallException("bind", NativeCall.errno(state), "unix socket " + path);
             }
-            result = (int) LISTEN.invokeExact(state, fd, LinuxHeaders.SOMAXCONN());
+            result = (int) Listen.HANDLE.invokeExact(state, fd, LinuxHeaders.SOMAXCONN());
         } catch (NativeCallException e) {
             throw e;
         } catch (Throwable t) {
@@ -592,7 +695,7 @@ public final class Libc {
         int result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = unixAddress(arena, path);
-            result = (int) CONNECT.invokeExact(state, fd, address, (int) address.byteSize());
+            result = (int) Connect.HANDLE.invokeExact(state, fd, address, (int) address.byteSize());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -621,7 +724,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) ACCEPT4.invokeExact(
+            result = (int) Accept4.HANDLE.invokeExact(
                     state,
                     fd,
                     MemorySegment.NULL,
@@ -638,7 +741,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int result;
         try {
-            result = (int) SHUTDOWN.invokeExact(state, fd, how);
+            result = (int) Shutdown.HANDLE.invokeExact(state, fd, how);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
@@ -654,7 +757,7 @@ public final class Libc {
         MemorySegment state = NativeCall.callState();
         int fd;
         try {
-            fd = (int) TIMERFD_CREATE.invokeExact(
+            fd = (int) TimerfdCreate.HANDLE.invokeExact(
                     state, LinuxHeaders.CLOCK_MONOTONIC(), LinuxHeaders.TFD_NONBLOCK() | LinuxHeaders.TFD_CLOEXEC());
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
@@ -676,7 +779,7 @@ public final class Libc {
             MemorySegment spec = itimerspec.allocate(arena);
             setTimespec(itimerspec.it_value(spec), firstNanos);
             setTimespec(itimerspec.it_interval(spec), intervalNanos);
-            result = (int) TIMERFD_SETTIME.invokeExact(state, fd, 0, spec, MemorySegment.NULL);
+            result = (int) TimerfdSettime.HANDLE.invokeExact(state, fd, 0, spec, MemorySegment.NULL);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }
