@@ -103,14 +103,17 @@ public final class VirtualMachine implements AutoCloseable {
     static VirtualMachine create(VirtualMachineBuilder.Config config) {
         VmBuildEvent event = new VmBuildEvent();
         event.begin();
+        VirtualMachine machine = null;
         try {
-            VirtualMachine machine = createMachine(config);
-            event.succeeded = true;
+            machine = createMachine(config);
             return machine;
         } finally {
             if (event.shouldCommit()) {
                 event.vm = config.name();
-                event.arch = config.arch().map(LinuxArch::name).orElse(System.getProperty("os.arch"));
+                event.succeeded = machine != null;
+                event.arch = machine != null
+                        ? machine.arch().name()
+                        : config.arch().map(LinuxArch::name).orElse("");
                 event.vcpus = config.vcpus();
                 event.memoryBytes = config.memoryBytes();
                 event.devices = config.devices().size();
