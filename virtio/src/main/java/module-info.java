@@ -6,6 +6,7 @@
  */
 module dev.vmm4j.virtio {
     requires transitive dev.vmm4j.vmm;
+    requires jdk.jfr;
 
     exports dev.vmm4j.virtio;
     exports dev.vmm4j.virtio.queue;

@@ -9,6 +9,7 @@
  */
 module dev.vmm4j.vmm {
     requires transitive dev.vmm4j.kvm.bindings;
+    requires jdk.jfr;
 
     uses dev.vmm4j.vmm.arch.LinuxArch;
 

@@ -11,7 +11,8 @@ import java.util.function.Consumer;
 
 /**
  * One vCPU's thread: KVM_RUN, decode the exit, dispatch port I/O and MMIO to the buses, and turn the exits that end
- * a VM into an {@link ExitStatus}. Nothing here allocates on the way from one KVM_RUN to the next. Whatever a bus
+ * a VM into an {@link ExitStatus}, counting each exit by kind ({@link VcpuExitCounts}, reported to JFR). Nothing here
+ * allocates on the way from one KVM_RUN to the next. Whatever a bus
  * device throws, {@link Error}s included, leaves {@link #run()}: the thread the VM runs it on ends the VM with a
  * failure that names it.
  *
@@ -24,6 +25,9 @@ final class VcpuLoop implements Runnable {
     private final Consumer<ExitStatus> finish;
     private final BooleanSupplier finished;
     private final ArchMachine machine;
+    private final VcpuExitCounts exits;
+    /** Begun by the starting thread, committed by this one before its first KVM_RUN; null when JFR does not record it. */
+    private VcpuStartEvent startEvent;
 
     VcpuLoop(
             Vcpu vcpu,
@@ -31,8 +35,12 @@ final class VcpuLoop implements Runnable {
             Bus mmioBus,
             Consumer<ExitStatus> finish,
             BooleanSupplier finished,
-            ArchMachine machine) {
+            ArchMachine machine,
+            VcpuExitCounts exits,
+            VcpuStartEvent startEvent) {
         this.machine = machine;
+        this.exits = exits;
+        this.startEvent = startEvent;
         this.vcpu = vcpu;
         this.ioBus = ioBus;
         this.mmioBus = mmioBus;
@@ -43,48 +51,69 @@ final class VcpuLoop implements Runnable {
     @Override
     @SuppressWarnings("try") // the binding only has to be held while the loop runs
     public void run() {
+        VcpuExitReporter.register(exits);
         try (Vcpu.ThreadBinding binding = vcpu.bindToCurrentThread()) {
+            if (startEvent != null) {
+                startEvent.commit(); // the first KVM_RUN follows
+                startEvent = null;
+            }
             while (!finished.getAsBoolean()) {
                 ExitStatus status = handle(vcpu.run());
                 if (status != null) {
                     finish.accept(status);
                 }
             }
+        } finally {
+            VcpuExitReporter.forget(exits);
         }
     }
 
     /** {@return the status the exit ends the VM with, or null to go on} */
     private ExitStatus handle(VcpuExit exit) {
         switch (exit) {
-            case VcpuExit.IoOut out -> ioBus.write(out.port(), out.data());
+            case VcpuExit.IoOut out -> {
+                exits.count(VcpuExitCounts.IO_OUT);
+                ioBus.write(out.port(), out.data());
+            }
             case VcpuExit.IoIn in -> {
+                exits.count(VcpuExitCounts.IO_IN);
                 if (!ioBus.read(in.port(), in.data())) {
                     in.data().fill((byte) 0xff); // nothing at that port: an open bus reads all ones
                 }
             }
-            case VcpuExit.MmioWrite write -> mmioBus.write(write.address(), write.data());
+            case VcpuExit.MmioWrite write -> {
+                exits.count(VcpuExitCounts.MMIO_WRITE);
+                mmioBus.write(write.address(), write.data());
+            }
             case VcpuExit.MmioRead read -> {
+                exits.count(VcpuExitCounts.MMIO_READ);
                 if (!mmioBus.read(read.address(), read.data())) {
                     read.data().fill((byte) 0xff);
                 }
             }
-            case VcpuExit.Intr intr -> {} // kicked: the loop condition says whether to stop
+            case VcpuExit.Intr intr ->
+                exits.count(VcpuExitCounts.INTR); // kicked: the loop condition says whether to stop
             case VcpuExit.Hlt hlt -> {
+                exits.count(VcpuExitCounts.HLT);
                 return new ExitStatus.GuestPowerOff(); // without an irqchip to wake it, a halted CPU is off
             }
             case VcpuExit.Shutdown shutdown -> {
+                exits.count(VcpuExitCounts.SHUTDOWN);
                 return new ExitStatus.TripleFault(vcpu.id());
             }
             case VcpuExit.InternalError error -> {
+                exits.count(VcpuExitCounts.INTERNAL_ERROR);
                 if (machine.assist(vcpu.id(), error)) {
                     return null; // the architecture completed what KVM could not
                 }
                 return new ExitStatus.InternalError(vcpu.id(), error.suberror(), rip(), error.instructionBytes());
             }
             case VcpuExit.FailEntry fail -> {
+                exits.count(VcpuExitCounts.OTHER);
                 return new ExitStatus.FailEntry(vcpu.id(), fail.hardwareEntryFailureReason());
             }
             case VcpuExit.SystemEvent event -> {
+                exits.count(VcpuExitCounts.OTHER);
                 return event.type() == LinuxHeaders.KVM_SYSTEM_EVENT_RESET()
                         ? new ExitStatus.GuestReset()
                         : event.type() == LinuxHeaders.KVM_SYSTEM_EVENT_SHUTDOWN()
@@ -93,6 +122,7 @@ final class VcpuLoop implements Runnable {
                                         "the guest", new IllegalStateException("system event " + event.type()));
             }
             default -> {
+                exits.count(VcpuExitCounts.OTHER);
                 return new ExitStatus.Failure(
                         "vcpu-" + vcpu.id(), new IllegalStateException("unexpected exit " + exit));
             }

@@ -57,6 +57,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class VirtualMachine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
 
+    private final String name;
     private final LinuxArch arch;
     private final Kvm kvm;
     private final Vm vm;
@@ -75,8 +76,13 @@ public final class VirtualMachine implements AutoCloseable {
     private final Object lifecycle = new Object();
     private boolean started;
     private boolean closed;
+    /**
+     * Begun by {@link #start()} when JFR records it; taken and committed by the one {@link #finish} that ends the VM.
+     */
+    private volatile VmRunEvent runEvent;
 
-    private VirtualMachine(LinuxArch arch, Kvm kvm, Vm vm, GuestMemoryMmap memory, MachineLayout layout) {
+    private VirtualMachine(String name, LinuxArch arch, Kvm kvm, Vm vm, GuestMemoryMmap memory, MachineLayout layout) {
+        this.name = name;
         this.arch = arch;
         this.kvm = kvm;
         this.vm = vm;
@@ -95,6 +101,28 @@ public final class VirtualMachine implements AutoCloseable {
      * fails, everything set up is released and every device is closed before this throws.
      */
     static VirtualMachine create(VirtualMachineBuilder.Config config) {
+        VmBuildEvent event = new VmBuildEvent();
+        event.begin();
+        VirtualMachine machine = null;
+        try {
+            machine = createMachine(config);
+            return machine;
+        } finally {
+            if (event.shouldCommit()) {
+                event.vm = config.name();
+                event.succeeded = machine != null;
+                event.arch = machine != null
+                        ? machine.arch().name()
+                        : config.arch().map(LinuxArch::name).orElse("");
+                event.vcpus = config.vcpus();
+                event.memoryBytes = config.memoryBytes();
+                event.devices = config.devices().size();
+                event.commit();
+            }
+        }
+    }
+
+    private static VirtualMachine createMachine(VirtualMachineBuilder.Config config) {
         Kvm kvm = null;
         Vm vm = null;
         GuestMemoryMmap memory = null;
@@ -121,7 +149,7 @@ public final class VirtualMachine implements AutoCloseable {
             layout.ram().forEach(region -> regions.anonymous(region.start(), region.size()));
             memory = regions.build();
             memory.registerWith(vm);
-            machine = new VirtualMachine(arch, kvm, vm, memory, layout);
+            machine = new VirtualMachine(config.name(), arch, kvm, vm, memory, layout);
             machine.setUp(config);
             return machine;
         } catch (Throwable failure) {
@@ -180,7 +208,15 @@ public final class VirtualMachine implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new VmBuildException(problems, cause);
         }
+        KernelLoadEvent load = new KernelLoadEvent();
+        load.begin();
         Boot boot = machine.boot(config.bootSpec(), devices.takeNodes());
+        if (load.shouldCommit()) {
+            load.vm = name;
+            load.kernel = config.bootSpec().kernel().toString();
+            load.commandLine = boot.commandLine();
+            load.commit();
+        }
         if (boot.vcpus().size() != config.vcpus()) {
             throw new IllegalStateException(
                     arch.name() + " set up " + boot.vcpus().size() + " vCPUs, not " + config.vcpus());
@@ -191,6 +227,11 @@ public final class VirtualMachine implements AutoCloseable {
 
     private static String describe(Throwable failure) {
         return failure.getMessage() != null ? failure.getMessage() : failure.toString();
+    }
+
+    /** {@return the VM's name ({@link VirtualMachineBuilder#name}), as its JFR events carry it} */
+    public String name() {
+        return name;
     }
 
     /** {@return the architecture the VM runs} */
@@ -236,11 +277,33 @@ public final class VirtualMachine implements AutoCloseable {
                 throw new IllegalStateException(closed ? "the VM is closed" : "the VM was already started");
             }
             started = true;
+            VmRunEvent run = new VmRunEvent();
+            if (run.isEnabled()) {
+                run.vm = name;
+                run.begin();
+                runEvent = run;
+            }
             for (EventLoop loop : devices.loops()) {
                 loopThreads.add(loop.start(body -> vmThread(loop.name(), false, body)));
             }
             for (Vcpu vcpu : vcpus) {
-                VcpuLoop loop = new VcpuLoop(vcpu, ioBus, mmioBus, this::finish, this::isFinished, machine);
+                VcpuStartEvent startEvent = new VcpuStartEvent();
+                if (startEvent.isEnabled()) {
+                    startEvent.vm = name;
+                    startEvent.vcpu = vcpu.id();
+                    startEvent.begin();
+                } else {
+                    startEvent = null;
+                }
+                VcpuLoop loop = new VcpuLoop(
+                        vcpu,
+                        ioBus,
+                        mmioBus,
+                        this::finish,
+                        this::isFinished,
+                        machine,
+                        new VcpuExitCounts(name, vcpu.id()),
+                        startEvent);
                 Thread thread = vmThread("vcpu-" + vcpu.id(), false, loop);
                 vcpuThreads.add(thread);
                 thread.start();
@@ -339,6 +402,15 @@ public final class VirtualMachine implements AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, () -> "VM ends: " + status.description());
             vcpus.forEach(Vcpu::kick);
             exited.countDown();
+            VmRunEvent run = runEvent;
+            if (run != null) {
+                runEvent = null; // only this call gets here
+                run.exitStatus = status.description();
+                run.clean = status instanceof ExitStatus.GuestPowerOff
+                        || status instanceof ExitStatus.GuestReset
+                        || status instanceof ExitStatus.HostStop;
+                run.commit();
+            }
         }
     }
 
@@ -372,6 +444,8 @@ public final class VirtualMachine implements AutoCloseable {
             }
             closed = true;
         }
+        VmCloseEvent event = new VmCloseEvent();
+        event.begin();
         stop();
         boolean interrupted = false;
         for (Thread thread : vcpuThreads) {
@@ -390,6 +464,10 @@ public final class VirtualMachine implements AutoCloseable {
         closeQuietly(vm); // and with it the vCPUs
         closeQuietly(kvm);
         memory.close();
+        if (event.shouldCommit()) {
+            event.vm = name;
+            event.commit();
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -419,7 +497,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "VirtualMachine[" + arch.name() + ", " + vcpus.size() + " vCPUs, " + (memory.totalSize() >> 20)
-                + " MiB]";
+        return "VirtualMachine[" + name + ", " + arch.name() + ", " + vcpus.size() + " vCPUs, "
+                + (memory.totalSize() >> 20) + " MiB]";
     }
 }

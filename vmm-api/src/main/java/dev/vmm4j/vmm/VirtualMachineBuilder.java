@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.StringJoiner;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 
 /**
@@ -27,7 +28,7 @@ import java.util.function.UnaryOperator;
  * <ul>
  *   <li>Each setter checks its argument at once: a bad value throws {@link IllegalArgumentException}, a null one
  *       {@link NullPointerException}.
- *   <li>An option with one value ({@link #memory}, {@link #vcpus}, {@link #kernel}, {@link #initrd}, {@link #cmdline},
+ *   <li>An option with one value ({@link #name}, {@link #memory}, {@link #vcpus}, {@link #kernel}, {@link #initrd}, {@link #cmdline},
  *       {@link #serial}, {@link #serialInput}, {@link #arch}, {@link #cpuid}, {@link #hostDecompression},
  *       {@link #deviceAnnouncement}) may be set
  *       once: a second call throws {@link IllegalStateException} naming the value set first. Options that add
@@ -60,6 +61,7 @@ public final class VirtualMachineBuilder {
 
     /** What {@link VirtualMachine#create} builds from: the builder's values, checked, with defaults filled in. */
     record Config(
+            String name,
             long memoryBytes,
             int vcpus,
             BootSpec bootSpec,
@@ -69,6 +71,10 @@ public final class VirtualMachineBuilder {
             List<BusPlacement> busDevices,
             List<VmDevice> devices) {}
 
+    /** Numbers the VMs that get no name of their own: {@code vm-1}, {@code vm-2}, ... */
+    private static final AtomicLong UNNAMED = new AtomicLong();
+
+    private String name;
     private Long memoryBytes;
     private Integer vcpus;
     private Path kernel;
@@ -95,6 +101,21 @@ public final class VirtualMachineBuilder {
         if (current != null) {
             throw new IllegalStateException(option + " was already set to " + current);
         }
+    }
+
+    /**
+     * The VM's name, for logs and for the JFR events it records (see {@link VirtualMachine#name()}): 1 to 64
+     * characters, none of them a control character. Default: {@code vm-N}, N counting the VMs built without a name.
+     */
+    public VirtualMachineBuilder name(String name) {
+        Objects.requireNonNull(name, "name");
+        requireUnset(this.name, "name");
+        if (name.isEmpty() || name.length() > 64 || name.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException(
+                    "a VM name is 1 to 64 characters without control characters, got \"" + name + "\"");
+        }
+        this.name = name;
+        return this;
     }
 
     /** Guest RAM in bytes: a multiple of 4 KiB, at least 16 MiB. Default: 256 MiB. */
@@ -310,6 +331,7 @@ public final class VirtualMachineBuilder {
             throw new VmBuildException(problems);
         }
         return VirtualMachine.create(new Config(
+                name == null ? "vm-" + UNNAMED.incrementAndGet() : name,
                 memoryBytes == null ? DEFAULT_MEMORY : memoryBytes,
                 vcpus == null ? 1 : vcpus,
                 spec,
@@ -324,6 +346,9 @@ public final class VirtualMachineBuilder {
     @Override
     public String toString() {
         StringJoiner set = new StringJoiner(", ", "VirtualMachineBuilder[", "]");
+        if (name != null) {
+            set.add("name=" + name);
+        }
         if (memoryBytes != null) {
             set.add("memory=" + (memoryBytes >> 20) + " MiB");
         }

@@ -30,6 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Page frame numbers are the guest's to corrupt: one outside guest memory is skipped, and a chain gets at most
  * {@link #MAX_PFNS_PER_CHAIN} of them, so one request cannot keep the device busy for long.
  *
+ * <p>Each change of the target or of {@code actual} is a JFR {@code dev.vmm4j.BalloonChange} event when a recording
+ * enables it.
+ *
  * <p><b>Thread safety:</b> {@link Balloon}'s methods are safe from any thread; the rest as {@link VirtioDevice} says.
  */
 public final class BalloonDevice implements VirtioDevice, Balloon {
@@ -100,7 +103,11 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     public void writeConfig(long offset, MemorySegment data) {
         // 5.5.6: the driver writes only actual, as a 32-bit value; anything else is ignored.
         if (offset == CONFIG_ACTUAL && data.byteSize() == 4) {
-            actualPages.set(Integer.toUnsignedLong(data.get(INT, 0)));
+            long pages = Integer.toUnsignedLong(data.get(INT, 0));
+            long previous = actualPages.getAndSet(pages);
+            if (previous != pages) {
+                recordChange("actual", previous * PAGE_SIZE);
+            }
         }
     }
 
@@ -169,11 +176,25 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
             throw new IllegalArgumentException("a balloon target cannot be negative: " + bytes);
         }
         long pages = Math.min(bytes / PAGE_SIZE, memoryPages);
-        if (targetPages.getAndSet(pages) != pages) {
+        long previous = targetPages.getAndSet(pages);
+        if (previous != pages) {
+            recordChange("target", previous * PAGE_SIZE);
             VirtioInterrupt current = interrupt;
             if (current != null) {
                 current.signalConfigChange();
             }
+        }
+    }
+
+    /** Commits a {@link BalloonChangeEvent} if a recording enables it; the object is gone otherwise (JIT). */
+    private void recordChange(String changed, long previousBytes) {
+        BalloonChangeEvent event = new BalloonChangeEvent();
+        if (event.shouldCommit()) {
+            event.changed = changed;
+            event.targetBytes = targetBytes();
+            event.actualBytes = actualBytes();
+            event.previousBytes = previousBytes;
+            event.commit();
         }
     }
 

@@ -33,7 +33,8 @@ import java.util.Objects;
  * descriptors' buffers), with no copy and no allocation on the way. Every request is checked first: a chain without
  * the 16-byte header or without a status byte is returned unused; a bad sector or length (not a multiple of 512, past
  * the end of the disk), a write to a read-only disk, or an I/O error gets VIRTIO_BLK_S_IOERR; an unknown type gets
- * VIRTIO_BLK_S_UNSUPP. Nothing a driver sends makes the device throw.
+ * VIRTIO_BLK_S_UNSUPP. Nothing a driver sends makes the device throw. Each request is a JFR {@code dev.vmm4j.BlockRequest}
+ * event when a recording enables it.
  *
  * <p><b>Thread safety:</b> see {@link VirtioDevice}; requests are served on the device's event loop.
  */
@@ -47,6 +48,9 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     private final DiskImage image;
     private final long capacitySectors;
     private final byte[] id;
+    /** The ID as text, for JFR's {@link BlockRequestEvent}. */
+    private final String idText;
+
     private final MemorySegment config;
     // Preallocated per device, used only on the device's loop thread.
     private final MemorySegment header = MemorySegment.ofArray(new byte[HEADER_SIZE]);
@@ -62,6 +66,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         this.image = Objects.requireNonNull(image, "image");
         byte[] idBytes = Objects.requireNonNull(id, "id").getBytes(StandardCharsets.US_ASCII);
         this.id = Arrays.copyOf(idBytes, Math.min(idBytes.length, ID_BYTES));
+        this.idText = new String(this.id, StandardCharsets.US_ASCII);
         this.capacitySectors = image.sizeBytes() / SECTOR_SIZE;
         this.config = MemorySegment.ofArray(new byte[CONFIG_SIZE]);
         config.set(LONG, CONFIG_CAPACITY, capacitySectors);
@@ -166,23 +171,27 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         if (chain.readableBytes() < HEADER_SIZE || chain.writableBytes() < 1) {
             return 0; // 5.2.6: no header or no status byte; nothing sensible to answer
         }
+        BlockRequestEvent event = new BlockRequestEvent(); // never escapes: free when JFR does not record it
+        event.begin();
         chain.readReadable(0, header);
         int type = header.get(INT, 0);
         long sector = header.get(LONG, 8);
         long statusOffset = chain.writableBytes() - 1;
         long written = 1;
+        long dataBytes = 0;
         int result;
         switch (type) {
             case VIRTIO_BLK_T_IN -> {
+                dataBytes = statusOffset;
                 result = transfer(chain, sector, statusOffset, true);
                 if (result == VIRTIO_BLK_S_OK) {
                     written += statusOffset;
                 }
             }
-            case VIRTIO_BLK_T_OUT ->
-                result = image.isReadOnly()
-                        ? VIRTIO_BLK_S_IOERR
-                        : transfer(chain, sector, chain.readableBytes() - HEADER_SIZE, false);
+            case VIRTIO_BLK_T_OUT -> {
+                dataBytes = chain.readableBytes() - HEADER_SIZE;
+                result = image.isReadOnly() ? VIRTIO_BLK_S_IOERR : transfer(chain, sector, dataBytes, false);
+            }
             case VIRTIO_BLK_T_FLUSH -> result = flush();
             case VIRTIO_BLK_T_GET_ID -> {
                 int n = (int) Math.min(statusOffset, ID_BYTES);
@@ -190,13 +199,25 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
                 MemorySegment.copy(MemorySegment.ofArray(id), 0, answer, 0, Math.min(n, id.length));
                 chain.writeWritable(0, answer);
                 written += n;
+                dataBytes = n;
                 result = VIRTIO_BLK_S_OK;
             }
-            case VIRTIO_BLK_T_DISCARD -> result = image.supportsDiscard() ? discard(chain) : VIRTIO_BLK_S_UNSUPP;
+            case VIRTIO_BLK_T_DISCARD -> {
+                dataBytes = chain.readableBytes() - HEADER_SIZE;
+                result = image.supportsDiscard() ? discard(chain) : VIRTIO_BLK_S_UNSUPP;
+            }
             default -> result = VIRTIO_BLK_S_UNSUPP;
         }
         status.set(ValueLayout.JAVA_BYTE, 0, (byte) result);
         chain.writeWritable(statusOffset, status);
+        if (event.shouldCommit()) {
+            event.device = idText;
+            event.operation = BlockRequestEvent.operationName(type);
+            event.sector = sector;
+            event.bytes = dataBytes;
+            event.status = BlockRequestEvent.statusName(result);
+            event.commit();
+        }
         return written;
     }
 

@@ -3,7 +3,7 @@ package dev.vmm4j.virtio.net;
 
 /**
  * The running counts behind {@link NetStatistics}: written by the device's event loop only (so plain increments of
- * volatile fields are exact), read from any thread.
+ * volatile fields are exact), read from any thread; reported to JFR by {@link NetTrafficReporter}.
  */
 final class NetCounters {
     volatile long rxFrames;
@@ -14,7 +14,39 @@ final class NetCounters {
     volatile long txDropped;
     volatile long malformedChains;
 
+    /** What the {@link NetTrafficEvent}s so far added up to; guarded by {@code this}. */
+    private NetStatistics reported = new NetStatistics(0, 0, 0, 0, 0, 0, 0);
+
     NetStatistics snapshot() {
         return new NetStatistics(rxFrames, rxBytes, rxLost, txFrames, txBytes, txDropped, malformedChains);
+    }
+
+    /**
+     * Commits a {@link NetTrafficEvent} for {@code device} with what changed since the previous one, if anything did
+     * and a recording enables the event. From any thread.
+     *
+     * @return whether an event was committed
+     */
+    synchronized boolean report(String device) {
+        NetTrafficEvent event = new NetTrafficEvent();
+        if (!event.isEnabled()) {
+            return false; // the next report, in a later recording, counts from the last one
+        }
+        NetStatistics now = snapshot();
+        NetStatistics before = reported;
+        if (now.equals(before)) {
+            return false;
+        }
+        reported = now;
+        event.device = device;
+        event.rxFrames = now.rxFrames() - before.rxFrames();
+        event.rxBytes = now.rxBytes() - before.rxBytes();
+        event.rxLost = now.rxLost() - before.rxLost();
+        event.txFrames = now.txFrames() - before.txFrames();
+        event.txBytes = now.txBytes() - before.txBytes();
+        event.txDropped = now.txDropped() - before.txDropped();
+        event.malformedChains = now.malformedChains() - before.malformedChains();
+        event.commit();
+        return true;
     }
 }

@@ -21,6 +21,9 @@ import java.util.Optional;
  * of a buffer and how hostile chains and headers are handled. For the kernel's vhost-net instead, see
  * {@link VhostNetDevice}.
  *
+ * <p>While active, its counters are reported to JFR each second as {@code dev.vmm4j.NetTraffic} events when a recording
+ * enables them ({@link NetTrafficEvent}).
+ *
  * <p><b>Ownership:</b> the device owns its port; {@link #close()} closes it.
  *
  * <p><b>Thread safety:</b> see {@link VirtioDevice}; {@link #statistics()} is safe from any thread.
@@ -96,6 +99,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
                 vectors);
         subscription = activation.eventLoop().addSubscriber(path);
         loop = activation.eventLoop();
+        NetTrafficReporter.register(counters, port.toString());
     }
 
     @Override
@@ -103,6 +107,7 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
         if (loop != null) {
             loop.removeSubscriber(subscription);
             loop = null;
+            NetTrafficReporter.forget(counters);
         }
     }
 

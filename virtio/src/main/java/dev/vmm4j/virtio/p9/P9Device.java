@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.p9;
 
+import dev.vmm4j.kvm.bindings.Errno;
 import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.QueueHandler;
@@ -11,6 +12,7 @@ import dev.vmm4j.virtio.queue.DescriptorChain;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -47,12 +49,14 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
 
     private final P9Server server;
     private final byte[] config;
+    private final String tag;
     private final ServedQueues served = new ServedQueues();
 
     /** A device serving {@code server} under the mount tag {@code tag}; it owns the server from now on. */
     P9Device(P9Server server, String tag) {
         this.server = Objects.requireNonNull(server, "server");
         this.config = configSpace(tag);
+        this.tag = tag;
     }
 
     /**
@@ -131,6 +135,8 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
     }
 
     private long serve(DescriptorChain chain) throws GuestMemoryException {
+        P9RequestEvent event = new P9RequestEvent(); // never escapes: free when JFR does not record it
+        event.begin();
         int length = (int) Math.min(chain.readableBytes(), P9Server.MAX_MSIZE);
         int capacity = (int) Math.min(chain.writableBytes(), P9Server.MAX_MSIZE);
         MemorySegment request = server.requestBuffer();
@@ -139,7 +145,24 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
         if (reply > 0) {
             chain.writeWritable(0, server.replyBuffer().asSlice(0, reply));
         }
+        if (event.shouldCommit()) {
+            commit(event, length, reply);
+        }
         return reply;
+    }
+
+    /** Fills {@code event} in from the request and reply buffers (the wire's own bytes) and commits it. */
+    private void commit(P9RequestEvent event, int requestLength, int replyLength) {
+        MemorySegment request = server.requestBuffer();
+        MemorySegment reply = server.replyBuffer();
+        event.mountTag = tag;
+        event.message = requestLength > 4 ? P9RequestEvent.messageName(request.get(ValueLayout.JAVA_BYTE, 4)) : "none";
+        event.requestBytes = requestLength;
+        event.replyBytes = replyLength;
+        if (replyLength >= 11 && (reply.get(ValueLayout.JAVA_BYTE, 4) & 0xff) == P9Messages.RLERROR) {
+            event.error = Errno.name(reply.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 7));
+        }
+        event.commit();
     }
 
     @Override
