@@ -6,14 +6,11 @@ import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
-import dev.vmm4j.virtio.vhost.UsedSignals;
 import dev.vmm4j.virtio.vhost.Vhost;
-import dev.vmm4j.vmm.event.EventFd;
-import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.virtio.vhost.VhostRings;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -23,7 +20,7 @@ import java.util.Optional;
  * same device as {@link NetDevice} to the guest, but the kernel serves both queues, reading the guest's kicks from
  * KVM's ioeventfds and the tap directly, so no frame passes through the JVM.
  *
- * <p>The kernel signals used buffers on an eventfd per queue, which {@link UsedSignals} turns into the transport's
+ * <p>The kernel signals used buffers on an eventfd per queue, which {@link VhostRings} turns into the transport's
  * interrupts.
  *
  * <p><b>Ownership:</b> owns the tap and the vhost fd; {@link #close()} closes both.
@@ -42,9 +39,7 @@ public final class VhostNetDevice implements VirtioDevice, AutoCloseable {
     private final Vhost vhost;
     private final long kernelFeatures;
     private final NetConfigSpace config;
-    private EventLoop loop;
-    private int subscription;
-    private List<EventFd> calls = List.of();
+    private VhostRings rings;
 
     private VhostNetDevice(Tap tap, Vhost vhost, long kernelFeatures, Optional<MacAddress> mac) {
         this.tap = tap;
@@ -108,66 +103,39 @@ public final class VhostNetDevice implements VirtioDevice, AutoCloseable {
                 || !activation.queues().get(1).isActive()) {
             throw new ActivationException("virtio-net needs both its receive (0) and transmit (1) queues set up");
         }
-        if (loop != null) {
+        if (rings != null) {
             throw new IllegalStateException("vhost-net is already active; reset it first");
         }
-        List<EventFd> made = new ArrayList<>();
         try {
-            made.add(EventFd.createNonBlocking());
-            made.add(EventFd.createNonBlocking());
-            // The signals are forwarded before the kernel can raise one.
-            subscription =
-                    activation.eventLoop().addSubscriber(new UsedSignals(List.copyOf(made), activation.interrupt()));
-            loop = activation.eventLoop();
-            calls = List.copyOf(made);
             tap.setOffload(NetFeatures.tapOffload(activation.ackedFeatures()));
             // The kernel knows ring and header features only; the offloads are the tap's business.
-            vhost.setFeatures(activation.ackedFeatures() & kernelFeatures);
-            vhost.setMemoryTable(activation.memory());
+            rings = VhostRings.start(vhost, activation, 2, activation.ackedFeatures() & kernelFeatures);
             for (int queue = 0; queue < 2; queue++) {
-                vhost.setVring(
-                        queue,
-                        activation.memory(),
-                        activation.queues().get(queue),
-                        activation.queueEvents().get(queue).fd(),
-                        made.get(queue).fd());
                 vhost.vringFile("VHOST_NET_SET_BACKEND", LinuxHeaders.VHOST_NET_SET_BACKEND(), queue, tap.fd());
             }
         } catch (IOException | RuntimeException e) {
-            // Whatever failed, the kernel lets go of guest memory and the loop forgets the signals before this returns.
-            if (loop != null) {
-                reset();
-            } else {
-                made.forEach(EventFd::close);
-            }
+            reset();
             throw new ActivationException("vhost-net refused the queues the driver set up: " + e.getMessage());
         }
     }
 
+    /** Detaches the tap from both queues and stops them: the kernel touches guest memory no more. */
     @Override
     public synchronized void reset() {
-        if (loop == null) {
+        if (rings == null) {
             return;
         }
-        detach();
-        loop.removeSubscriber(subscription);
-        loop = null;
-        calls.forEach(EventFd::close);
-        calls = List.of();
-    }
-
-    /** Detaches the tap from both queues and stops them: the kernel touches guest memory no more. */
-    private void detach() {
         for (int queue = 0; queue < 2; queue++) {
             try {
                 vhost.vringFile("VHOST_NET_SET_BACKEND", LinuxHeaders.VHOST_NET_SET_BACKEND(), queue, -1);
-                vhost.stopVring(queue);
             } catch (IOException e) {
-                // A queue never handed over has nothing to stop; closing the vhost fd stops everything anyway.
+                // A queue never given the tap has none to take back; stopping the rings is what matters.
                 System.getLogger(VhostNetDevice.class.getName())
                         .log(System.Logger.Level.DEBUG, "vhost-net queue " + queue + ": " + e.getMessage());
             }
         }
+        rings.close();
+        rings = null;
     }
 
     /** {@return the MAC address the device shows the driver, if it has one} */

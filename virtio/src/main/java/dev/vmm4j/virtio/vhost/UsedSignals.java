@@ -21,9 +21,9 @@ import java.util.Objects;
  * @param calls the eventfds given to the kernel with VHOST_SET_VRING_CALL, queue {@code i} at index {@code i}
  * @param interrupt the transport's interrupt
  */
-public record UsedSignals(List<EventFd> calls, VirtioInterrupt interrupt) implements EventSubscriber {
+record UsedSignals(List<EventFd> calls, VirtioInterrupt interrupt) implements EventSubscriber {
     /** Copies the list. */
-    public UsedSignals {
+    UsedSignals {
         calls = List.copyOf(calls);
         Objects.requireNonNull(interrupt, "interrupt");
     }

@@ -6,23 +6,18 @@ import dev.vmm4j.virtio.ActivationException;
 import dev.vmm4j.virtio.DeviceActivation;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
-import dev.vmm4j.virtio.vhost.UsedSignals;
 import dev.vmm4j.virtio.vhost.Vhost;
-import dev.vmm4j.vmm.event.EventFd;
-import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.virtio.vhost.VhostRings;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The virtio socket device with the host kernel's vhost-vsock serving it (crosvm's {@code --cid}): the guest is then
  * an {@code AF_VSOCK} peer of every host process, at its CID. The kernel serves the receive and transmit queues,
  * reading the guest's kicks from KVM's ioeventfds; the event queue stays with vmm4j, which never needs it. Used-buffer
- * signals reach the guest through {@link UsedSignals}.
+ * signals reach the guest through {@link VhostRings}.
  *
  * <p><b>Ownership:</b> owns the vhost fd; {@link #close()} closes it, which frees the CID.
  *
@@ -37,21 +32,16 @@ public final class VhostVsockDevice implements VirtioDevice, AutoCloseable {
             (1L << 28) | (1L << 29) | (1L << 32); // INDIRECT_DESC, EVENT_IDX, VERSION_1
 
     private static final int KERNEL_QUEUES = 2;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Vhost vhost;
     private final long guestCid;
     private final long kernelFeatures;
-    private final MemorySegment config = MemorySegment.ofArray(new byte[8]);
-    private EventLoop loop;
-    private int subscription;
-    private List<EventFd> calls = List.of();
+    private VhostRings rings;
 
     private VhostVsockDevice(Vhost vhost, long guestCid, long kernelFeatures) {
         this.vhost = vhost;
         this.guestCid = guestCid;
         this.kernelFeatures = kernelFeatures;
-        config.set(LONG, 0, guestCid);
     }
 
     /**
@@ -106,49 +96,20 @@ public final class VhostVsockDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public void readConfig(long offset, MemorySegment data) {
-        data.fill((byte) 0);
-        if (offset >= 0 && offset < config.byteSize()) {
-            MemorySegment.copy(config, offset, data, 0, Math.min(data.byteSize(), config.byteSize() - offset));
-        }
+        VsockDevice.readConfig(guestCid, offset, data);
     }
 
     @Override
     public synchronized void activate(DeviceActivation activation) throws ActivationException {
-        for (int queue = 0; queue < 3; queue++) {
-            if (!activation.queues().get(queue).isActive()) {
-                throw new ActivationException("virtio-vsock needs its receive (0), transmit (1) and event (2) queues"
-                        + " set up; queue " + queue + " is not");
-            }
-        }
-        if (loop != null) {
+        VsockDevice.requireQueues(activation);
+        if (rings != null) {
             throw new IllegalStateException("vhost-vsock is already active; reset it first");
         }
-        List<EventFd> made = new ArrayList<>();
         try {
-            for (int queue = 0; queue < KERNEL_QUEUES; queue++) {
-                made.add(EventFd.createNonBlocking());
-            }
-            // The signals are forwarded before the kernel can raise one.
-            subscription = activation.eventLoop().addSubscriber(new UsedSignals(made, activation.interrupt()));
-            loop = activation.eventLoop();
-            calls = List.copyOf(made);
-            vhost.setFeatures(activation.ackedFeatures() & kernelFeatures);
-            vhost.setMemoryTable(activation.memory());
-            for (int queue = 0; queue < KERNEL_QUEUES; queue++) {
-                vhost.setVring(
-                        queue,
-                        activation.memory(),
-                        activation.queues().get(queue),
-                        activation.queueEvents().get(queue).fd(),
-                        made.get(queue).fd());
-            }
+            rings = VhostRings.start(vhost, activation, KERNEL_QUEUES, activation.ackedFeatures() & kernelFeatures);
             vhost.setValue("VHOST_VSOCK_SET_RUNNING", LinuxHeaders.VHOST_VSOCK_SET_RUNNING(), 1);
         } catch (IOException | RuntimeException e) {
-            if (loop != null) {
-                reset();
-            } else {
-                made.forEach(EventFd::close);
-            }
+            reset();
             throw new ActivationException("vhost-vsock refused the queues the driver set up: " + e.getMessage());
         }
     }
@@ -156,27 +117,17 @@ public final class VhostVsockDevice implements VirtioDevice, AutoCloseable {
     /** Stops the kernel's worker and its queues: the kernel touches guest memory no more. */
     @Override
     public synchronized void reset() {
-        if (loop == null) {
+        if (rings == null) {
             return;
         }
         try {
             vhost.setValue("VHOST_VSOCK_SET_RUNNING", LinuxHeaders.VHOST_VSOCK_SET_RUNNING(), 0);
         } catch (IOException e) {
-            // Never started: there is nothing to stop; stopping the rings below is what matters.
+            // Never started: there is nothing to stop; stopping the rings is what matters.
             System.getLogger(VhostVsockDevice.class.getName()).log(System.Logger.Level.DEBUG, e.getMessage());
         }
-        for (int queue = 0; queue < KERNEL_QUEUES; queue++) {
-            try {
-                vhost.stopVring(queue);
-            } catch (IOException e) {
-                System.getLogger(VhostVsockDevice.class.getName())
-                        .log(System.Logger.Level.DEBUG, "vhost-vsock queue " + queue + ": " + e.getMessage());
-            }
-        }
-        loop.removeSubscriber(subscription);
-        loop = null;
-        calls.forEach(EventFd::close);
-        calls = List.of();
+        rings.close();
+        rings = null;
     }
 
     /** {@return the guest's CID} */

@@ -15,7 +15,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -51,15 +50,12 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
     /** The most connections the device keeps at once. */
     public static final int MAX_CONNECTIONS = 256;
 
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final long guestCid;
     private final UnixSocketBridge bridge;
     private final VsockHost host;
     private final VsockCounters counters = new VsockCounters();
     private final ConcurrentLinkedQueue<VsockMuxer.HostConnectRequest> hostRequests = new ConcurrentLinkedQueue<>();
     private final EventFd hostRequestsReady;
-    private final MemorySegment config = MemorySegment.ofArray(new byte[8]);
     private EventLoop loop;
     private int subscription;
     private VsockMuxer muxer;
@@ -69,7 +65,6 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
         this.bridge = bridge;
         this.host = host;
         this.hostRequestsReady = hostRequestsReady;
-        config.set(LONG, 0, guestCid);
     }
 
     /**
@@ -128,21 +123,34 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
 
     @Override
     public void readConfig(long offset, MemorySegment data) {
+        readConfig(guestCid, offset, data);
+    }
+
+    /** Reads the configuration space of a vsock device (virtio 1.2, 5.10.4): {@code le64 guest_cid}, nothing else. */
+    static void readConfig(long guestCid, long offset, MemorySegment data) {
         data.fill((byte) 0);
-        if (offset >= 0 && offset < config.byteSize()) {
-            MemorySegment.copy(config, offset, data, 0, Math.min(data.byteSize(), config.byteSize() - offset));
+        for (long i = 0; i < data.byteSize(); i++) {
+            long at = offset + i;
+            if (at >= 0 && at < 8) {
+                data.set(ValueLayout.JAVA_BYTE, i, (byte) (guestCid >>> (8 * at)));
+            }
+        }
+    }
+
+    /** Refuses an activation without the three queues a vsock driver sets up. */
+    static void requireQueues(DeviceActivation activation) throws ActivationException {
+        for (int queue = 0; queue < 3; queue++) {
+            if (!activation.queues().get(queue).isActive()) {
+                throw new ActivationException("virtio-vsock needs its receive (0), transmit (1) and event (2) queues"
+                        + " set up; queue " + queue + " is not");
+            }
         }
     }
 
     @Override
     public synchronized void activate(DeviceActivation activation) throws ActivationException {
+        requireQueues(activation);
         List<SplitQueue> queues = activation.queues();
-        for (int queue = 0; queue < 3; queue++) {
-            if (!queues.get(queue).isActive()) {
-                throw new ActivationException("virtio-vsock needs its receive (0), transmit (1) and event (2) queues"
-                        + " set up; queue " + queue + " is not");
-            }
-        }
         if (loop != null) {
             throw new IllegalStateException("virtio-vsock is already active; reset it first");
         }
