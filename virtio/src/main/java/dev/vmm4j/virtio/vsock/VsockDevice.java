@@ -170,7 +170,13 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
                 hostRequestsReady,
                 BUFFER_SIZE,
                 MAX_CONNECTIONS);
-        subscription = activation.eventLoop().addSubscriber(muxer);
+        try {
+            subscription = activation.eventLoop().addSubscriber(muxer);
+        } catch (RuntimeException e) {
+            muxer.close(); // its timer and staging buffer
+            muxer = null;
+            throw e;
+        }
         loop = activation.eventLoop();
     }
 
