@@ -64,8 +64,14 @@ final class BusSnapshot {
     private final long[] lasts;
     private final Target[] targets;
 
-    /** Range index + 1 for each address below DIRECT_LIMIT (0: none), or null. */
-    private final char[] direct;
+    /** Whether every range lies below DIRECT_LIMIT, so that lookups go through the direct table. */
+    private final boolean allLow;
+    /**
+     * Range index + 1 for each address below DIRECT_LIMIT (0: none), made by the first lookup: a bus being filled makes
+     * a snapshot per device and looks up in none of them but the last (128 KiB each). Published through the volatile,
+     * so a vCPU that races another to make it sees a whole table; both make the same one.
+     */
+    private volatile char[] direct;
     /** Chained hash of page numbers, or null. */
     private final PageEntry[] pages;
 
@@ -85,8 +91,7 @@ final class BusSnapshot {
             lasts[i] = range.last();
             targets[i] = new Target(range.device(), range.fullAddress() ? 0 : range.base(), i);
         }
-        boolean allLow = n > 0 && n < Character.MAX_VALUE && Long.compareUnsigned(lasts[n - 1], DIRECT_LIMIT) < 0;
-        direct = allLow ? directTable() : null;
+        allLow = n > 0 && n < Character.MAX_VALUE && Long.compareUnsigned(lasts[n - 1], DIRECT_LIMIT) < 0;
 
         long indexedPages = 0;
         boolean unindexed = false;
@@ -193,8 +198,13 @@ final class BusSnapshot {
             }
             return searchMisses ? search(address) : null;
         }
-        if (direct != null) {
-            int index = Long.compareUnsigned(address, DIRECT_LIMIT) < 0 ? direct[(int) address] : 0;
+        if (allLow) {
+            char[] ports = direct;
+            if (ports == null) {
+                ports = directTable();
+                direct = ports;
+            }
+            int index = Long.compareUnsigned(address, DIRECT_LIMIT) < 0 ? ports[(int) address] : 0;
             return index == 0 ? null : targets[index - 1];
         }
         return search(address);

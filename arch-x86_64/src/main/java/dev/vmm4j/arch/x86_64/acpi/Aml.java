@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * The few ACPI Machine Language terms a VMM's DSDT needs (ACPI 6.5, section 20.2), each encoding itself: scopes,
@@ -189,6 +190,11 @@ public sealed interface Aml {
 
     /** The encodings the terms share. */
     final class Encoding {
+        // Compiled once: every VM's DSDT names dozens of objects.
+        private static final Pattern NAME_SEGMENT = Pattern.compile("[A-Z_][A-Z0-9_]{0,3}");
+        private static final Pattern EISA_ID = Pattern.compile("[A-Z]{3}[0-9A-F]{4}");
+        private static final Pattern DOT = Pattern.compile("\\.");
+
         private Encoding() {}
 
         /**
@@ -203,7 +209,7 @@ public sealed interface Aml {
                 out.write('\\');
                 rest = rest.substring(1);
             }
-            String[] segments = rest.split("\\.", -1);
+            String[] segments = DOT.split(rest, -1);
             if (rest.isEmpty() || segments.length > 255) {
                 throw new IllegalArgumentException("not an AML name: \"" + path + "\"");
             }
@@ -214,7 +220,7 @@ public sealed interface Aml {
                 out.write(segments.length);
             }
             for (String segment : segments) {
-                if (!segment.matches("[A-Z_][A-Z0-9_]{0,3}")) {
+                if (!NAME_SEGMENT.matcher(segment).matches()) {
                     throw new IllegalArgumentException(
                             "not an AML name segment: \"" + segment + "\" in \"" + path + "\"");
                 }
@@ -250,7 +256,7 @@ public sealed interface Aml {
 
         /** {@return the dword of an EISA id such as {@code PNP0501}} */
         static long eisaId(String id) {
-            if (!id.matches("[A-Z]{3}[0-9A-F]{4}")) {
+            if (!EISA_ID.matcher(id).matches()) {
                 throw new IllegalArgumentException(
                         "an EISA id is three capitals and four hex digits, not \"" + id + "\"");
             }
