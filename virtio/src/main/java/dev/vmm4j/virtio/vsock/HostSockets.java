@@ -127,7 +127,7 @@ final class HostSockets {
             if (connection == null) {
                 request.hostPort()
                         .completeExceptionally(new ConnectException(
-                                "the vsock device has " + VsockDevice.MAX_CONNECTIONS + " connections, its limit"));
+                                "the vsock device has " + connections.capacity() + " connections, its limit"));
                 Libc.close(request.fd());
                 continue;
             }

@@ -90,6 +90,11 @@ final class VsockConnections {
         return size == slots.length;
     }
 
+    /** {@return the most connections the table holds} */
+    int capacity() {
+        return slots.length;
+    }
+
     /** {@return the connection whose id (event token) is {@code id}, or null} */
     VsockConnection byId(int id) {
         int slot = id - FIRST_ID;

@@ -5,8 +5,11 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-/** A guest's serial console as the test sees it: everything written so far, and a way to wait for a line. */
-final class Console extends OutputStream {
+/**
+ * A guest's serial console as the test sees it: everything written so far, and a way to wait for a line. The Linux
+ * suite's, and other VM tests' too.
+ */
+public final class Console extends OutputStream {
     private final StringBuilder text = new StringBuilder();
     private final StringBuilder line = new StringBuilder();
 
@@ -30,14 +33,14 @@ final class Console extends OutputStream {
     }
 
     /** {@return everything written so far} */
-    synchronized String text() {
+    public synchronized String text() {
         return text.toString();
     }
 
     /**
      * Waits until a complete line holds {@code needle}. {@return whether it came within {@code timeout}}
      */
-    synchronized boolean await(String needle, Duration timeout) throws InterruptedException {
+    public synchronized boolean await(String needle, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!completeLines().contains(needle)) {
             long left = deadline - System.nanoTime();

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vmm4j.guests.Guests;
 import dev.vmm4j.virtio.devices.VirtioDevices;
+import dev.vmm4j.virtio.linux.Console;
 import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
@@ -56,7 +57,7 @@ class VsockVmTest {
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void hostConnectionsEchoThroughTheGuestAndTheGuestConnectsOut() throws Exception {
-        ConsoleWatch console = new ConsoleWatch();
+        Console console = new Console();
         Path socket = dir.resolve("vm.vsock");
         VsockHost host = new VsockHost();
         VirtioMmio vsock =
@@ -230,7 +231,7 @@ class VsockVmTest {
                 Files.exists(VhostVsockDevice.VHOST_VSOCK),
                 "this host has no /dev/vhost-vsock (its kernel lacks vhost_vsock): the kernel backend cannot run here");
         long cid = 1000 + ProcessHandle.current().pid() % 100_000; // unlikely to be another VM's
-        ConsoleWatch console = new ConsoleWatch();
+        Console console = new Console();
         VirtioMmio vsock = VirtioDevices.vsock(VsockConfig.of(cid).withVhost(true));
         try (VirtualMachine vm = VirtualMachine.builder()
                 .memory(VirtualMachineBuilder.MiB(64))
@@ -263,32 +264,5 @@ class VsockVmTest {
                         .device(VirtioDevices.vsock(VsockConfig.of(3).withVhost(true)))
                         .build());
         assertTrue(e.getMessage().contains("needs /dev/vhost-vsock"), e.getMessage());
-    }
-
-    /** A serial console the test can wait on. */
-    static final class ConsoleWatch extends java.io.OutputStream {
-        private final StringBuilder text = new StringBuilder();
-
-        @Override
-        public synchronized void write(int b) {
-            text.append((char) b);
-            notifyAll();
-        }
-
-        synchronized String text() {
-            return text.toString();
-        }
-
-        synchronized boolean await(String line, Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (!text.toString().contains(line)) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(this, left);
-            }
-            return true;
-        }
     }
 }

@@ -66,13 +66,21 @@ public final class EventFd implements AutoCloseable {
      * then returns 0 when nothing was written.
      */
     public long read() {
+        return readCounter(fd.get(), "eventfd"); // only a non-blocking one answers EAGAIN
+    }
+
+    /**
+     * {@return the 64-bit counter read from an eventfd or a timerfd, or 0 if the fd is non-blocking and has nothing}
+     * Allocates nothing: the buffer is per thread; {@code what} names the fd in a failure.
+     */
+    static long readCounter(int fd, String what) {
         MemorySegment counter = COUNTER.get();
-        long read = Libc.read(fd.get(), counter);
-        if (read == -LinuxHeaders.EAGAIN() && nonBlocking) {
+        long read = Libc.read(fd, counter);
+        if (read == -LinuxHeaders.EAGAIN()) {
             return 0;
         }
         if (read < 0) {
-            throw new NativeCallException("read eventfd", (int) -read);
+            throw new NativeCallException("read " + what, (int) -read);
         }
         return counter.get(ValueLayout.JAVA_LONG, 0);
     }

@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.event;
 
-import dev.vmm4j.kvm.bindings.LinuxHeaders;
-import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -15,12 +10,9 @@ import java.util.Objects;
  * A non-blocking Linux timerfd on the monotonic clock: readable once it has expired, so an {@link EventLoop}
  * subscriber can watch it like any fd to run something later or periodically without a thread of its own.
  *
- * <p><b>Thread safety:</b> safe for concurrent use; reads use a per-thread buffer.
+ * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class TimerFd implements AutoCloseable {
-    private static final ThreadLocal<MemorySegment> EXPIRATIONS =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(ValueLayout.JAVA_LONG));
-
     private final OwnedFd fd;
 
     private TimerFd(int fd) {
@@ -64,15 +56,7 @@ public final class TimerFd implements AutoCloseable {
      * @return how many, 0 if none
      */
     public long read() {
-        MemorySegment expirations = EXPIRATIONS.get();
-        long read = Libc.read(fd.get(), expirations);
-        if (read == -LinuxHeaders.EAGAIN()) {
-            return 0;
-        }
-        if (read < 0) {
-            throw new NativeCallException("read timerfd", (int) -read);
-        }
-        return expirations.get(ValueLayout.JAVA_LONG, 0);
+        return EventFd.readCounter(fd.get(), "timerfd");
     }
 
     @Override
