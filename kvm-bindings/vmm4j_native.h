@@ -40,3 +40,10 @@
 #include <sys/statfs.h>
 #include <dirent.h>
 #include <linux/openat2.h>
+/* Device jails: no_new_privs, seccomp BPF filters, Landlock rulesets, memfd seals, poll. */
+#include <sys/prctl.h>
+#include <poll.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <linux/audit.h>
+#include <linux/landlock.h>

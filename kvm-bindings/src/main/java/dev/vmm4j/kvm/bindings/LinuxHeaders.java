@@ -18,6 +18,366 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     LinuxHeaders() {
         // Should not be called directly
     }
+    private static final int KVM_REINJECT_CONTROL = (int)44657L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_REINJECT_CONTROL 44657
+     * }
+     */
+    public static int KVM_REINJECT_CONTROL() {
+        return KVM_REINJECT_CONTROL;
+    }
+    private static final long KVM_DEASSIGN_PCI_DEVICE = 1077980786L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_DEASSIGN_PCI_DEVICE 1077980786
+     * }
+     */
+    public static long KVM_DEASSIGN_PCI_DEVICE() {
+        return KVM_DEASSIGN_PCI_DEVICE;
+    }
+    private static final long KVM_ASSIGN_SET_MSIX_NR = 1074310771L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_ASSIGN_SET_MSIX_NR 1074310771
+     * }
+     */
+    public static long KVM_ASSIGN_SET_MSIX_NR() {
+        return KVM_ASSIGN_SET_MSIX_NR;
+    }
+    private static final long KVM_ASSIGN_SET_MSIX_ENTRY = 1074835060L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_ASSIGN_SET_MSIX_ENTRY 1074835060
+     * }
+     */
+    public static long KVM_ASSIGN_SET_MSIX_ENTRY() {
+        return KVM_ASSIGN_SET_MSIX_ENTRY;
+    }
+    private static final long KVM_DEASSIGN_DEV_IRQ = 1077980789L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_DEASSIGN_DEV_IRQ 1077980789
+     * }
+     */
+    public static long KVM_DEASSIGN_DEV_IRQ() {
+        return KVM_DEASSIGN_DEV_IRQ;
+    }
+    private static final long KVM_IRQFD = 1075883638L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_IRQFD 1075883638
+     * }
+     */
+    public static long KVM_IRQFD() {
+        return KVM_IRQFD;
+    }
+    private static final long KVM_CREATE_PIT2 = 1077980791L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_CREATE_PIT2 1077980791
+     * }
+     */
+    public static long KVM_CREATE_PIT2() {
+        return KVM_CREATE_PIT2;
+    }
+    private static final int KVM_SET_BOOT_CPU_ID = (int)44664L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_BOOT_CPU_ID 44664
+     * }
+     */
+    public static int KVM_SET_BOOT_CPU_ID() {
+        return KVM_SET_BOOT_CPU_ID;
+    }
+    private static final long KVM_IOEVENTFD = 1077980793L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_IOEVENTFD 1077980793
+     * }
+     */
+    public static long KVM_IOEVENTFD() {
+        return KVM_IOEVENTFD;
+    }
+    private static final long KVM_XEN_HVM_CONFIG = 1077456506L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_XEN_HVM_CONFIG 1077456506
+     * }
+     */
+    public static long KVM_XEN_HVM_CONFIG() {
+        return KVM_XEN_HVM_CONFIG;
+    }
+    private static final long KVM_SET_CLOCK = 1076932219L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_CLOCK 1076932219
+     * }
+     */
+    public static long KVM_SET_CLOCK() {
+        return KVM_SET_CLOCK;
+    }
+    private static final long KVM_GET_CLOCK = 2150674044L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_CLOCK 2150674044
+     * }
+     */
+    public static long KVM_GET_CLOCK() {
+        return KVM_GET_CLOCK;
+    }
+    private static final long KVM_GET_PIT2 = 2154868383L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_PIT2 2154868383
+     * }
+     */
+    public static long KVM_GET_PIT2() {
+        return KVM_GET_PIT2;
+    }
+    private static final long KVM_SET_PIT2 = 1081126560L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_PIT2 1081126560
+     * }
+     */
+    public static long KVM_SET_PIT2() {
+        return KVM_SET_PIT2;
+    }
+    private static final long KVM_PPC_GET_PVINFO = 1082175137L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_PPC_GET_PVINFO 1082175137
+     * }
+     */
+    public static long KVM_PPC_GET_PVINFO() {
+        return KVM_PPC_GET_PVINFO;
+    }
+    private static final int KVM_SET_TSC_KHZ = (int)44706L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_TSC_KHZ 44706
+     * }
+     */
+    public static int KVM_SET_TSC_KHZ() {
+        return KVM_SET_TSC_KHZ;
+    }
+    private static final int KVM_GET_TSC_KHZ = (int)44707L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_TSC_KHZ 44707
+     * }
+     */
+    public static int KVM_GET_TSC_KHZ() {
+        return KVM_GET_TSC_KHZ;
+    }
+    private static final long KVM_ASSIGN_SET_INTX_MASK = 1077980836L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_ASSIGN_SET_INTX_MASK 1077980836
+     * }
+     */
+    public static long KVM_ASSIGN_SET_INTX_MASK() {
+        return KVM_ASSIGN_SET_INTX_MASK;
+    }
+    private static final long KVM_SIGNAL_MSI = 1075883685L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SIGNAL_MSI 1075883685
+     * }
+     */
+    public static long KVM_SIGNAL_MSI() {
+        return KVM_SIGNAL_MSI;
+    }
+    private static final long KVM_PPC_GET_SMMU_INFO = 2186325670L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_PPC_GET_SMMU_INFO 2186325670
+     * }
+     */
+    public static long KVM_PPC_GET_SMMU_INFO() {
+        return KVM_PPC_GET_SMMU_INFO;
+    }
+    private static final long KVM_PPC_ALLOCATE_HTAB = 3221532327L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_PPC_ALLOCATE_HTAB 3221532327
+     * }
+     */
+    public static long KVM_PPC_ALLOCATE_HTAB() {
+        return KVM_PPC_ALLOCATE_HTAB;
+    }
+    private static final long KVM_ARM_SET_DEVICE_ADDR = 1074835115L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_ARM_SET_DEVICE_ADDR 1074835115
+     * }
+     */
+    public static long KVM_ARM_SET_DEVICE_ADDR() {
+        return KVM_ARM_SET_DEVICE_ADDR;
+    }
+    private static final long KVM_PPC_RESIZE_HPT_PREPARE = 2148576941L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_PPC_RESIZE_HPT_PREPARE 2148576941
+     * }
+     */
+    public static long KVM_PPC_RESIZE_HPT_PREPARE() {
+        return KVM_PPC_RESIZE_HPT_PREPARE;
+    }
+    private static final long KVM_PPC_RESIZE_HPT_COMMIT = 2148576942L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_PPC_RESIZE_HPT_COMMIT 2148576942
+     * }
+     */
+    public static long KVM_PPC_RESIZE_HPT_COMMIT() {
+        return KVM_PPC_RESIZE_HPT_COMMIT;
+    }
+    private static final long KVM_SET_PMU_EVENT_FILTER = 1075883698L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_PMU_EVENT_FILTER 1075883698
+     * }
+     */
+    public static long KVM_SET_PMU_EVENT_FILTER() {
+        return KVM_SET_PMU_EVENT_FILTER;
+    }
+    private static final int KVM_PPC_SVM_OFF = (int)44723L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_PPC_SVM_OFF 44723
+     * }
+     */
+    public static int KVM_PPC_SVM_OFF() {
+        return KVM_PPC_SVM_OFF;
+    }
+    private static final long KVM_CREATE_DEVICE = 3222056672L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_CREATE_DEVICE 3222056672
+     * }
+     */
+    public static long KVM_CREATE_DEVICE() {
+        return KVM_CREATE_DEVICE;
+    }
+    private static final long KVM_SET_DEVICE_ATTR = 1075359457L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_DEVICE_ATTR 1075359457
+     * }
+     */
+    public static long KVM_SET_DEVICE_ATTR() {
+        return KVM_SET_DEVICE_ATTR;
+    }
+    private static final long KVM_GET_DEVICE_ATTR = 1075359458L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_DEVICE_ATTR 1075359458
+     * }
+     */
+    public static long KVM_GET_DEVICE_ATTR() {
+        return KVM_GET_DEVICE_ATTR;
+    }
+    private static final long KVM_HAS_DEVICE_ATTR = 1075359459L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_HAS_DEVICE_ATTR 1075359459
+     * }
+     */
+    public static long KVM_HAS_DEVICE_ATTR() {
+        return KVM_HAS_DEVICE_ATTR;
+    }
+    private static final int KVM_RUN = (int)44672L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_RUN 44672
+     * }
+     */
+    public static int KVM_RUN() {
+        return KVM_RUN;
+    }
+    private static final long KVM_GET_REGS = 2156965505L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_REGS 2156965505
+     * }
+     */
+    public static long KVM_GET_REGS() {
+        return KVM_GET_REGS;
+    }
+    private static final long KVM_SET_REGS = 1083223682L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_REGS 1083223682
+     * }
+     */
+    public static long KVM_SET_REGS() {
+        return KVM_SET_REGS;
+    }
+    private static final long KVM_GET_SREGS = 2167975555L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_SREGS 2167975555
+     * }
+     */
+    public static long KVM_GET_SREGS() {
+        return KVM_GET_SREGS;
+    }
+    private static final long KVM_SET_SREGS = 1094233732L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_SREGS 1094233732
+     * }
+     */
+    public static long KVM_SET_SREGS() {
+        return KVM_SET_SREGS;
+    }
+    private static final long KVM_TRANSLATE = 3222843013L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_TRANSLATE 3222843013
+     * }
+     */
+    public static long KVM_TRANSLATE() {
+        return KVM_TRANSLATE;
+    }
+    private static final long KVM_INTERRUPT = 1074048646L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_INTERRUPT 1074048646
+     * }
+     */
+    public static long KVM_INTERRUPT() {
+        return KVM_INTERRUPT;
+    }
+    private static final long KVM_DEBUG_GUEST = 1079029383L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_DEBUG_GUEST 1079029383
+     * }
+     */
+    public static long KVM_DEBUG_GUEST() {
+        return KVM_DEBUG_GUEST;
+    }
+    private static final long KVM_GET_MSRS = 3221794440L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_GET_MSRS 3221794440
+     * }
+     */
+    public static long KVM_GET_MSRS() {
+        return KVM_GET_MSRS;
+    }
+    private static final long KVM_SET_MSRS = 1074310793L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_SET_MSRS 1074310793
+     * }
+     */
+    public static long KVM_SET_MSRS() {
+        return KVM_SET_MSRS;
+    }
     private static final long KVM_SET_CPUID = 1074310794L;
     /**
      * {@snippet lang=c :
@@ -1566,6 +1926,1770 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     public static int IFNAMSIZ() {
         return IFNAMSIZ;
     }
+    private static final int SYS__sysctl = (int)156L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS__sysctl 156
+     * }
+     */
+    public static int SYS__sysctl() {
+        return SYS__sysctl;
+    }
+    private static final int SYS_accept = (int)43L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_accept 43
+     * }
+     */
+    public static int SYS_accept() {
+        return SYS_accept;
+    }
+    private static final int SYS_accept4 = (int)288L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_accept4 288
+     * }
+     */
+    public static int SYS_accept4() {
+        return SYS_accept4;
+    }
+    private static final int SYS_access = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_access 21
+     * }
+     */
+    public static int SYS_access() {
+        return SYS_access;
+    }
+    private static final int SYS_acct = (int)163L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_acct 163
+     * }
+     */
+    public static int SYS_acct() {
+        return SYS_acct;
+    }
+    private static final int SYS_add_key = (int)248L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_add_key 248
+     * }
+     */
+    public static int SYS_add_key() {
+        return SYS_add_key;
+    }
+    private static final int SYS_adjtimex = (int)159L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_adjtimex 159
+     * }
+     */
+    public static int SYS_adjtimex() {
+        return SYS_adjtimex;
+    }
+    private static final int SYS_afs_syscall = (int)183L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_afs_syscall 183
+     * }
+     */
+    public static int SYS_afs_syscall() {
+        return SYS_afs_syscall;
+    }
+    private static final int SYS_alarm = (int)37L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_alarm 37
+     * }
+     */
+    public static int SYS_alarm() {
+        return SYS_alarm;
+    }
+    private static final int SYS_arch_prctl = (int)158L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_arch_prctl 158
+     * }
+     */
+    public static int SYS_arch_prctl() {
+        return SYS_arch_prctl;
+    }
+    private static final int SYS_bind = (int)49L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_bind 49
+     * }
+     */
+    public static int SYS_bind() {
+        return SYS_bind;
+    }
+    private static final int SYS_bpf = (int)321L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_bpf 321
+     * }
+     */
+    public static int SYS_bpf() {
+        return SYS_bpf;
+    }
+    private static final int SYS_brk = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_brk 12
+     * }
+     */
+    public static int SYS_brk() {
+        return SYS_brk;
+    }
+    private static final int SYS_capget = (int)125L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_capget 125
+     * }
+     */
+    public static int SYS_capget() {
+        return SYS_capget;
+    }
+    private static final int SYS_capset = (int)126L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_capset 126
+     * }
+     */
+    public static int SYS_capset() {
+        return SYS_capset;
+    }
+    private static final int SYS_chdir = (int)80L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_chdir 80
+     * }
+     */
+    public static int SYS_chdir() {
+        return SYS_chdir;
+    }
+    private static final int SYS_chmod = (int)90L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_chmod 90
+     * }
+     */
+    public static int SYS_chmod() {
+        return SYS_chmod;
+    }
+    private static final int SYS_chown = (int)92L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_chown 92
+     * }
+     */
+    public static int SYS_chown() {
+        return SYS_chown;
+    }
+    private static final int SYS_chroot = (int)161L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_chroot 161
+     * }
+     */
+    public static int SYS_chroot() {
+        return SYS_chroot;
+    }
+    private static final int SYS_clock_adjtime = (int)305L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clock_adjtime 305
+     * }
+     */
+    public static int SYS_clock_adjtime() {
+        return SYS_clock_adjtime;
+    }
+    private static final int SYS_clock_getres = (int)229L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clock_getres 229
+     * }
+     */
+    public static int SYS_clock_getres() {
+        return SYS_clock_getres;
+    }
+    private static final int SYS_clock_gettime = (int)228L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clock_gettime 228
+     * }
+     */
+    public static int SYS_clock_gettime() {
+        return SYS_clock_gettime;
+    }
+    private static final int SYS_clock_nanosleep = (int)230L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clock_nanosleep 230
+     * }
+     */
+    public static int SYS_clock_nanosleep() {
+        return SYS_clock_nanosleep;
+    }
+    private static final int SYS_clock_settime = (int)227L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clock_settime 227
+     * }
+     */
+    public static int SYS_clock_settime() {
+        return SYS_clock_settime;
+    }
+    private static final int SYS_clone = (int)56L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clone 56
+     * }
+     */
+    public static int SYS_clone() {
+        return SYS_clone;
+    }
+    private static final int SYS_clone3 = (int)435L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_clone3 435
+     * }
+     */
+    public static int SYS_clone3() {
+        return SYS_clone3;
+    }
+    private static final int SYS_close = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_close 3
+     * }
+     */
+    public static int SYS_close() {
+        return SYS_close;
+    }
+    private static final int SYS_close_range = (int)436L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_close_range 436
+     * }
+     */
+    public static int SYS_close_range() {
+        return SYS_close_range;
+    }
+    private static final int SYS_connect = (int)42L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_connect 42
+     * }
+     */
+    public static int SYS_connect() {
+        return SYS_connect;
+    }
+    private static final int SYS_copy_file_range = (int)326L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_copy_file_range 326
+     * }
+     */
+    public static int SYS_copy_file_range() {
+        return SYS_copy_file_range;
+    }
+    private static final int SYS_creat = (int)85L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_creat 85
+     * }
+     */
+    public static int SYS_creat() {
+        return SYS_creat;
+    }
+    private static final int SYS_create_module = (int)174L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_create_module 174
+     * }
+     */
+    public static int SYS_create_module() {
+        return SYS_create_module;
+    }
+    private static final int SYS_delete_module = (int)176L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_delete_module 176
+     * }
+     */
+    public static int SYS_delete_module() {
+        return SYS_delete_module;
+    }
+    private static final int SYS_dup = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_dup 32
+     * }
+     */
+    public static int SYS_dup() {
+        return SYS_dup;
+    }
+    private static final int SYS_dup2 = (int)33L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_dup2 33
+     * }
+     */
+    public static int SYS_dup2() {
+        return SYS_dup2;
+    }
+    private static final int SYS_dup3 = (int)292L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_dup3 292
+     * }
+     */
+    public static int SYS_dup3() {
+        return SYS_dup3;
+    }
+    private static final int SYS_epoll_create = (int)213L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_create 213
+     * }
+     */
+    public static int SYS_epoll_create() {
+        return SYS_epoll_create;
+    }
+    private static final int SYS_epoll_create1 = (int)291L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_create1 291
+     * }
+     */
+    public static int SYS_epoll_create1() {
+        return SYS_epoll_create1;
+    }
+    private static final int SYS_epoll_ctl = (int)233L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_ctl 233
+     * }
+     */
+    public static int SYS_epoll_ctl() {
+        return SYS_epoll_ctl;
+    }
+    private static final int SYS_epoll_ctl_old = (int)214L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_ctl_old 214
+     * }
+     */
+    public static int SYS_epoll_ctl_old() {
+        return SYS_epoll_ctl_old;
+    }
+    private static final int SYS_epoll_pwait = (int)281L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_pwait 281
+     * }
+     */
+    public static int SYS_epoll_pwait() {
+        return SYS_epoll_pwait;
+    }
+    private static final int SYS_epoll_pwait2 = (int)441L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_pwait2 441
+     * }
+     */
+    public static int SYS_epoll_pwait2() {
+        return SYS_epoll_pwait2;
+    }
+    private static final int SYS_epoll_wait = (int)232L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_wait 232
+     * }
+     */
+    public static int SYS_epoll_wait() {
+        return SYS_epoll_wait;
+    }
+    private static final int SYS_epoll_wait_old = (int)215L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_epoll_wait_old 215
+     * }
+     */
+    public static int SYS_epoll_wait_old() {
+        return SYS_epoll_wait_old;
+    }
+    private static final int SYS_eventfd = (int)284L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_eventfd 284
+     * }
+     */
+    public static int SYS_eventfd() {
+        return SYS_eventfd;
+    }
+    private static final int SYS_eventfd2 = (int)290L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_eventfd2 290
+     * }
+     */
+    public static int SYS_eventfd2() {
+        return SYS_eventfd2;
+    }
+    private static final int SYS_execve = (int)59L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_execve 59
+     * }
+     */
+    public static int SYS_execve() {
+        return SYS_execve;
+    }
+    private static final int SYS_execveat = (int)322L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_execveat 322
+     * }
+     */
+    public static int SYS_execveat() {
+        return SYS_execveat;
+    }
+    private static final int SYS_exit = (int)60L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_exit 60
+     * }
+     */
+    public static int SYS_exit() {
+        return SYS_exit;
+    }
+    private static final int SYS_exit_group = (int)231L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_exit_group 231
+     * }
+     */
+    public static int SYS_exit_group() {
+        return SYS_exit_group;
+    }
+    private static final int SYS_faccessat = (int)269L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_faccessat 269
+     * }
+     */
+    public static int SYS_faccessat() {
+        return SYS_faccessat;
+    }
+    private static final int SYS_faccessat2 = (int)439L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_faccessat2 439
+     * }
+     */
+    public static int SYS_faccessat2() {
+        return SYS_faccessat2;
+    }
+    private static final int SYS_fadvise64 = (int)221L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fadvise64 221
+     * }
+     */
+    public static int SYS_fadvise64() {
+        return SYS_fadvise64;
+    }
+    private static final int SYS_fallocate = (int)285L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fallocate 285
+     * }
+     */
+    public static int SYS_fallocate() {
+        return SYS_fallocate;
+    }
+    private static final int SYS_fanotify_init = (int)300L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fanotify_init 300
+     * }
+     */
+    public static int SYS_fanotify_init() {
+        return SYS_fanotify_init;
+    }
+    private static final int SYS_fanotify_mark = (int)301L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fanotify_mark 301
+     * }
+     */
+    public static int SYS_fanotify_mark() {
+        return SYS_fanotify_mark;
+    }
+    private static final int SYS_fchdir = (int)81L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fchdir 81
+     * }
+     */
+    public static int SYS_fchdir() {
+        return SYS_fchdir;
+    }
+    private static final int SYS_fchmod = (int)91L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fchmod 91
+     * }
+     */
+    public static int SYS_fchmod() {
+        return SYS_fchmod;
+    }
+    private static final int SYS_fchmodat = (int)268L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fchmodat 268
+     * }
+     */
+    public static int SYS_fchmodat() {
+        return SYS_fchmodat;
+    }
+    private static final int SYS_fchown = (int)93L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fchown 93
+     * }
+     */
+    public static int SYS_fchown() {
+        return SYS_fchown;
+    }
+    private static final int SYS_fchownat = (int)260L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fchownat 260
+     * }
+     */
+    public static int SYS_fchownat() {
+        return SYS_fchownat;
+    }
+    private static final int SYS_fcntl = (int)72L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fcntl 72
+     * }
+     */
+    public static int SYS_fcntl() {
+        return SYS_fcntl;
+    }
+    private static final int SYS_fdatasync = (int)75L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fdatasync 75
+     * }
+     */
+    public static int SYS_fdatasync() {
+        return SYS_fdatasync;
+    }
+    private static final int SYS_fgetxattr = (int)193L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fgetxattr 193
+     * }
+     */
+    public static int SYS_fgetxattr() {
+        return SYS_fgetxattr;
+    }
+    private static final int SYS_finit_module = (int)313L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_finit_module 313
+     * }
+     */
+    public static int SYS_finit_module() {
+        return SYS_finit_module;
+    }
+    private static final int SYS_flistxattr = (int)196L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_flistxattr 196
+     * }
+     */
+    public static int SYS_flistxattr() {
+        return SYS_flistxattr;
+    }
+    private static final int SYS_flock = (int)73L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_flock 73
+     * }
+     */
+    public static int SYS_flock() {
+        return SYS_flock;
+    }
+    private static final int SYS_fork = (int)57L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fork 57
+     * }
+     */
+    public static int SYS_fork() {
+        return SYS_fork;
+    }
+    private static final int SYS_fremovexattr = (int)199L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fremovexattr 199
+     * }
+     */
+    public static int SYS_fremovexattr() {
+        return SYS_fremovexattr;
+    }
+    private static final int SYS_fsconfig = (int)431L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fsconfig 431
+     * }
+     */
+    public static int SYS_fsconfig() {
+        return SYS_fsconfig;
+    }
+    private static final int SYS_fsetxattr = (int)190L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fsetxattr 190
+     * }
+     */
+    public static int SYS_fsetxattr() {
+        return SYS_fsetxattr;
+    }
+    private static final int SYS_fsmount = (int)432L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fsmount 432
+     * }
+     */
+    public static int SYS_fsmount() {
+        return SYS_fsmount;
+    }
+    private static final int SYS_fsopen = (int)430L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fsopen 430
+     * }
+     */
+    public static int SYS_fsopen() {
+        return SYS_fsopen;
+    }
+    private static final int SYS_fspick = (int)433L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fspick 433
+     * }
+     */
+    public static int SYS_fspick() {
+        return SYS_fspick;
+    }
+    private static final int SYS_fstat = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fstat 5
+     * }
+     */
+    public static int SYS_fstat() {
+        return SYS_fstat;
+    }
+    private static final int SYS_fstatfs = (int)138L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fstatfs 138
+     * }
+     */
+    public static int SYS_fstatfs() {
+        return SYS_fstatfs;
+    }
+    private static final int SYS_fsync = (int)74L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_fsync 74
+     * }
+     */
+    public static int SYS_fsync() {
+        return SYS_fsync;
+    }
+    private static final int SYS_ftruncate = (int)77L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ftruncate 77
+     * }
+     */
+    public static int SYS_ftruncate() {
+        return SYS_ftruncate;
+    }
+    private static final int SYS_futex = (int)202L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_futex 202
+     * }
+     */
+    public static int SYS_futex() {
+        return SYS_futex;
+    }
+    private static final int SYS_futex_waitv = (int)449L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_futex_waitv 449
+     * }
+     */
+    public static int SYS_futex_waitv() {
+        return SYS_futex_waitv;
+    }
+    private static final int SYS_futimesat = (int)261L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_futimesat 261
+     * }
+     */
+    public static int SYS_futimesat() {
+        return SYS_futimesat;
+    }
+    private static final int SYS_get_kernel_syms = (int)177L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_get_kernel_syms 177
+     * }
+     */
+    public static int SYS_get_kernel_syms() {
+        return SYS_get_kernel_syms;
+    }
+    private static final int SYS_get_mempolicy = (int)239L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_get_mempolicy 239
+     * }
+     */
+    public static int SYS_get_mempolicy() {
+        return SYS_get_mempolicy;
+    }
+    private static final int SYS_get_robust_list = (int)274L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_get_robust_list 274
+     * }
+     */
+    public static int SYS_get_robust_list() {
+        return SYS_get_robust_list;
+    }
+    private static final int SYS_get_thread_area = (int)211L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_get_thread_area 211
+     * }
+     */
+    public static int SYS_get_thread_area() {
+        return SYS_get_thread_area;
+    }
+    private static final int SYS_getcpu = (int)309L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getcpu 309
+     * }
+     */
+    public static int SYS_getcpu() {
+        return SYS_getcpu;
+    }
+    private static final int SYS_getcwd = (int)79L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getcwd 79
+     * }
+     */
+    public static int SYS_getcwd() {
+        return SYS_getcwd;
+    }
+    private static final int SYS_getdents = (int)78L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getdents 78
+     * }
+     */
+    public static int SYS_getdents() {
+        return SYS_getdents;
+    }
+    private static final int SYS_getdents64 = (int)217L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getdents64 217
+     * }
+     */
+    public static int SYS_getdents64() {
+        return SYS_getdents64;
+    }
+    private static final int SYS_getegid = (int)108L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getegid 108
+     * }
+     */
+    public static int SYS_getegid() {
+        return SYS_getegid;
+    }
+    private static final int SYS_geteuid = (int)107L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_geteuid 107
+     * }
+     */
+    public static int SYS_geteuid() {
+        return SYS_geteuid;
+    }
+    private static final int SYS_getgid = (int)104L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getgid 104
+     * }
+     */
+    public static int SYS_getgid() {
+        return SYS_getgid;
+    }
+    private static final int SYS_getgroups = (int)115L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getgroups 115
+     * }
+     */
+    public static int SYS_getgroups() {
+        return SYS_getgroups;
+    }
+    private static final int SYS_getitimer = (int)36L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getitimer 36
+     * }
+     */
+    public static int SYS_getitimer() {
+        return SYS_getitimer;
+    }
+    private static final int SYS_getpeername = (int)52L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getpeername 52
+     * }
+     */
+    public static int SYS_getpeername() {
+        return SYS_getpeername;
+    }
+    private static final int SYS_getpgid = (int)121L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getpgid 121
+     * }
+     */
+    public static int SYS_getpgid() {
+        return SYS_getpgid;
+    }
+    private static final int SYS_getpgrp = (int)111L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getpgrp 111
+     * }
+     */
+    public static int SYS_getpgrp() {
+        return SYS_getpgrp;
+    }
+    private static final int SYS_getpid = (int)39L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getpid 39
+     * }
+     */
+    public static int SYS_getpid() {
+        return SYS_getpid;
+    }
+    private static final int SYS_getpmsg = (int)181L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getpmsg 181
+     * }
+     */
+    public static int SYS_getpmsg() {
+        return SYS_getpmsg;
+    }
+    private static final int SYS_getppid = (int)110L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getppid 110
+     * }
+     */
+    public static int SYS_getppid() {
+        return SYS_getppid;
+    }
+    private static final int SYS_getpriority = (int)140L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getpriority 140
+     * }
+     */
+    public static int SYS_getpriority() {
+        return SYS_getpriority;
+    }
+    private static final int SYS_getrandom = (int)318L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getrandom 318
+     * }
+     */
+    public static int SYS_getrandom() {
+        return SYS_getrandom;
+    }
+    private static final int SYS_getresgid = (int)120L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getresgid 120
+     * }
+     */
+    public static int SYS_getresgid() {
+        return SYS_getresgid;
+    }
+    private static final int SYS_getresuid = (int)118L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getresuid 118
+     * }
+     */
+    public static int SYS_getresuid() {
+        return SYS_getresuid;
+    }
+    private static final int SYS_getrlimit = (int)97L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getrlimit 97
+     * }
+     */
+    public static int SYS_getrlimit() {
+        return SYS_getrlimit;
+    }
+    private static final int SYS_getrusage = (int)98L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getrusage 98
+     * }
+     */
+    public static int SYS_getrusage() {
+        return SYS_getrusage;
+    }
+    private static final int SYS_getsid = (int)124L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getsid 124
+     * }
+     */
+    public static int SYS_getsid() {
+        return SYS_getsid;
+    }
+    private static final int SYS_getsockname = (int)51L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getsockname 51
+     * }
+     */
+    public static int SYS_getsockname() {
+        return SYS_getsockname;
+    }
+    private static final int SYS_getsockopt = (int)55L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getsockopt 55
+     * }
+     */
+    public static int SYS_getsockopt() {
+        return SYS_getsockopt;
+    }
+    private static final int SYS_gettid = (int)186L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_gettid 186
+     * }
+     */
+    public static int SYS_gettid() {
+        return SYS_gettid;
+    }
+    private static final int SYS_gettimeofday = (int)96L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_gettimeofday 96
+     * }
+     */
+    public static int SYS_gettimeofday() {
+        return SYS_gettimeofday;
+    }
+    private static final int SYS_getuid = (int)102L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getuid 102
+     * }
+     */
+    public static int SYS_getuid() {
+        return SYS_getuid;
+    }
+    private static final int SYS_getxattr = (int)191L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_getxattr 191
+     * }
+     */
+    public static int SYS_getxattr() {
+        return SYS_getxattr;
+    }
+    private static final int SYS_init_module = (int)175L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_init_module 175
+     * }
+     */
+    public static int SYS_init_module() {
+        return SYS_init_module;
+    }
+    private static final int SYS_inotify_add_watch = (int)254L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_inotify_add_watch 254
+     * }
+     */
+    public static int SYS_inotify_add_watch() {
+        return SYS_inotify_add_watch;
+    }
+    private static final int SYS_inotify_init = (int)253L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_inotify_init 253
+     * }
+     */
+    public static int SYS_inotify_init() {
+        return SYS_inotify_init;
+    }
+    private static final int SYS_inotify_init1 = (int)294L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_inotify_init1 294
+     * }
+     */
+    public static int SYS_inotify_init1() {
+        return SYS_inotify_init1;
+    }
+    private static final int SYS_inotify_rm_watch = (int)255L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_inotify_rm_watch 255
+     * }
+     */
+    public static int SYS_inotify_rm_watch() {
+        return SYS_inotify_rm_watch;
+    }
+    private static final int SYS_io_cancel = (int)210L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_cancel 210
+     * }
+     */
+    public static int SYS_io_cancel() {
+        return SYS_io_cancel;
+    }
+    private static final int SYS_io_destroy = (int)207L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_destroy 207
+     * }
+     */
+    public static int SYS_io_destroy() {
+        return SYS_io_destroy;
+    }
+    private static final int SYS_io_getevents = (int)208L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_getevents 208
+     * }
+     */
+    public static int SYS_io_getevents() {
+        return SYS_io_getevents;
+    }
+    private static final int SYS_io_pgetevents = (int)333L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_pgetevents 333
+     * }
+     */
+    public static int SYS_io_pgetevents() {
+        return SYS_io_pgetevents;
+    }
+    private static final int SYS_io_setup = (int)206L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_setup 206
+     * }
+     */
+    public static int SYS_io_setup() {
+        return SYS_io_setup;
+    }
+    private static final int SYS_io_submit = (int)209L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_submit 209
+     * }
+     */
+    public static int SYS_io_submit() {
+        return SYS_io_submit;
+    }
+    private static final int SYS_io_uring_enter = (int)426L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_uring_enter 426
+     * }
+     */
+    public static int SYS_io_uring_enter() {
+        return SYS_io_uring_enter;
+    }
+    private static final int SYS_io_uring_register = (int)427L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_uring_register 427
+     * }
+     */
+    public static int SYS_io_uring_register() {
+        return SYS_io_uring_register;
+    }
+    private static final int SYS_io_uring_setup = (int)425L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_io_uring_setup 425
+     * }
+     */
+    public static int SYS_io_uring_setup() {
+        return SYS_io_uring_setup;
+    }
+    private static final int SYS_ioctl = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ioctl 16
+     * }
+     */
+    public static int SYS_ioctl() {
+        return SYS_ioctl;
+    }
+    private static final int SYS_ioperm = (int)173L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ioperm 173
+     * }
+     */
+    public static int SYS_ioperm() {
+        return SYS_ioperm;
+    }
+    private static final int SYS_iopl = (int)172L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_iopl 172
+     * }
+     */
+    public static int SYS_iopl() {
+        return SYS_iopl;
+    }
+    private static final int SYS_ioprio_get = (int)252L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ioprio_get 252
+     * }
+     */
+    public static int SYS_ioprio_get() {
+        return SYS_ioprio_get;
+    }
+    private static final int SYS_ioprio_set = (int)251L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ioprio_set 251
+     * }
+     */
+    public static int SYS_ioprio_set() {
+        return SYS_ioprio_set;
+    }
+    private static final int SYS_kcmp = (int)312L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_kcmp 312
+     * }
+     */
+    public static int SYS_kcmp() {
+        return SYS_kcmp;
+    }
+    private static final int SYS_kexec_file_load = (int)320L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_kexec_file_load 320
+     * }
+     */
+    public static int SYS_kexec_file_load() {
+        return SYS_kexec_file_load;
+    }
+    private static final int SYS_kexec_load = (int)246L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_kexec_load 246
+     * }
+     */
+    public static int SYS_kexec_load() {
+        return SYS_kexec_load;
+    }
+    private static final int SYS_keyctl = (int)250L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_keyctl 250
+     * }
+     */
+    public static int SYS_keyctl() {
+        return SYS_keyctl;
+    }
+    private static final int SYS_kill = (int)62L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_kill 62
+     * }
+     */
+    public static int SYS_kill() {
+        return SYS_kill;
+    }
+    private static final int SYS_landlock_add_rule = (int)445L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_landlock_add_rule 445
+     * }
+     */
+    public static int SYS_landlock_add_rule() {
+        return SYS_landlock_add_rule;
+    }
+    private static final int SYS_landlock_create_ruleset = (int)444L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_landlock_create_ruleset 444
+     * }
+     */
+    public static int SYS_landlock_create_ruleset() {
+        return SYS_landlock_create_ruleset;
+    }
+    private static final int SYS_landlock_restrict_self = (int)446L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_landlock_restrict_self 446
+     * }
+     */
+    public static int SYS_landlock_restrict_self() {
+        return SYS_landlock_restrict_self;
+    }
+    private static final int SYS_lchown = (int)94L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lchown 94
+     * }
+     */
+    public static int SYS_lchown() {
+        return SYS_lchown;
+    }
+    private static final int SYS_lgetxattr = (int)192L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lgetxattr 192
+     * }
+     */
+    public static int SYS_lgetxattr() {
+        return SYS_lgetxattr;
+    }
+    private static final int SYS_link = (int)86L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_link 86
+     * }
+     */
+    public static int SYS_link() {
+        return SYS_link;
+    }
+    private static final int SYS_linkat = (int)265L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_linkat 265
+     * }
+     */
+    public static int SYS_linkat() {
+        return SYS_linkat;
+    }
+    private static final int SYS_listen = (int)50L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_listen 50
+     * }
+     */
+    public static int SYS_listen() {
+        return SYS_listen;
+    }
+    private static final int SYS_listxattr = (int)194L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_listxattr 194
+     * }
+     */
+    public static int SYS_listxattr() {
+        return SYS_listxattr;
+    }
+    private static final int SYS_llistxattr = (int)195L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_llistxattr 195
+     * }
+     */
+    public static int SYS_llistxattr() {
+        return SYS_llistxattr;
+    }
+    private static final int SYS_lookup_dcookie = (int)212L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lookup_dcookie 212
+     * }
+     */
+    public static int SYS_lookup_dcookie() {
+        return SYS_lookup_dcookie;
+    }
+    private static final int SYS_lremovexattr = (int)198L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lremovexattr 198
+     * }
+     */
+    public static int SYS_lremovexattr() {
+        return SYS_lremovexattr;
+    }
+    private static final int SYS_lseek = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lseek 8
+     * }
+     */
+    public static int SYS_lseek() {
+        return SYS_lseek;
+    }
+    private static final int SYS_lsetxattr = (int)189L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lsetxattr 189
+     * }
+     */
+    public static int SYS_lsetxattr() {
+        return SYS_lsetxattr;
+    }
+    private static final int SYS_lstat = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_lstat 6
+     * }
+     */
+    public static int SYS_lstat() {
+        return SYS_lstat;
+    }
+    private static final int SYS_madvise = (int)28L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_madvise 28
+     * }
+     */
+    public static int SYS_madvise() {
+        return SYS_madvise;
+    }
+    private static final int SYS_mbind = (int)237L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mbind 237
+     * }
+     */
+    public static int SYS_mbind() {
+        return SYS_mbind;
+    }
+    private static final int SYS_membarrier = (int)324L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_membarrier 324
+     * }
+     */
+    public static int SYS_membarrier() {
+        return SYS_membarrier;
+    }
+    private static final int SYS_memfd_create = (int)319L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_memfd_create 319
+     * }
+     */
+    public static int SYS_memfd_create() {
+        return SYS_memfd_create;
+    }
+    private static final int SYS_memfd_secret = (int)447L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_memfd_secret 447
+     * }
+     */
+    public static int SYS_memfd_secret() {
+        return SYS_memfd_secret;
+    }
+    private static final int SYS_migrate_pages = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_migrate_pages 256
+     * }
+     */
+    public static int SYS_migrate_pages() {
+        return SYS_migrate_pages;
+    }
+    private static final int SYS_mincore = (int)27L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mincore 27
+     * }
+     */
+    public static int SYS_mincore() {
+        return SYS_mincore;
+    }
+    private static final int SYS_mkdir = (int)83L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mkdir 83
+     * }
+     */
+    public static int SYS_mkdir() {
+        return SYS_mkdir;
+    }
+    private static final int SYS_mkdirat = (int)258L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mkdirat 258
+     * }
+     */
+    public static int SYS_mkdirat() {
+        return SYS_mkdirat;
+    }
+    private static final int SYS_mknod = (int)133L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mknod 133
+     * }
+     */
+    public static int SYS_mknod() {
+        return SYS_mknod;
+    }
+    private static final int SYS_mknodat = (int)259L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mknodat 259
+     * }
+     */
+    public static int SYS_mknodat() {
+        return SYS_mknodat;
+    }
+    private static final int SYS_mlock = (int)149L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mlock 149
+     * }
+     */
+    public static int SYS_mlock() {
+        return SYS_mlock;
+    }
+    private static final int SYS_mlock2 = (int)325L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mlock2 325
+     * }
+     */
+    public static int SYS_mlock2() {
+        return SYS_mlock2;
+    }
+    private static final int SYS_mlockall = (int)151L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mlockall 151
+     * }
+     */
+    public static int SYS_mlockall() {
+        return SYS_mlockall;
+    }
+    private static final int SYS_mmap = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mmap 9
+     * }
+     */
+    public static int SYS_mmap() {
+        return SYS_mmap;
+    }
+    private static final int SYS_modify_ldt = (int)154L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_modify_ldt 154
+     * }
+     */
+    public static int SYS_modify_ldt() {
+        return SYS_modify_ldt;
+    }
+    private static final int SYS_mount = (int)165L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mount 165
+     * }
+     */
+    public static int SYS_mount() {
+        return SYS_mount;
+    }
+    private static final int SYS_mount_setattr = (int)442L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mount_setattr 442
+     * }
+     */
+    public static int SYS_mount_setattr() {
+        return SYS_mount_setattr;
+    }
+    private static final int SYS_move_mount = (int)429L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_move_mount 429
+     * }
+     */
+    public static int SYS_move_mount() {
+        return SYS_move_mount;
+    }
+    private static final int SYS_move_pages = (int)279L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_move_pages 279
+     * }
+     */
+    public static int SYS_move_pages() {
+        return SYS_move_pages;
+    }
+    private static final int SYS_mprotect = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mprotect 10
+     * }
+     */
+    public static int SYS_mprotect() {
+        return SYS_mprotect;
+    }
+    private static final int SYS_mq_getsetattr = (int)245L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mq_getsetattr 245
+     * }
+     */
+    public static int SYS_mq_getsetattr() {
+        return SYS_mq_getsetattr;
+    }
+    private static final int SYS_mq_notify = (int)244L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mq_notify 244
+     * }
+     */
+    public static int SYS_mq_notify() {
+        return SYS_mq_notify;
+    }
+    private static final int SYS_mq_open = (int)240L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mq_open 240
+     * }
+     */
+    public static int SYS_mq_open() {
+        return SYS_mq_open;
+    }
+    private static final int SYS_mq_timedreceive = (int)243L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mq_timedreceive 243
+     * }
+     */
+    public static int SYS_mq_timedreceive() {
+        return SYS_mq_timedreceive;
+    }
+    private static final int SYS_mq_timedsend = (int)242L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mq_timedsend 242
+     * }
+     */
+    public static int SYS_mq_timedsend() {
+        return SYS_mq_timedsend;
+    }
+    private static final int SYS_mq_unlink = (int)241L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mq_unlink 241
+     * }
+     */
+    public static int SYS_mq_unlink() {
+        return SYS_mq_unlink;
+    }
+    private static final int SYS_mremap = (int)25L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_mremap 25
+     * }
+     */
+    public static int SYS_mremap() {
+        return SYS_mremap;
+    }
+    private static final int SYS_msgctl = (int)71L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_msgctl 71
+     * }
+     */
+    public static int SYS_msgctl() {
+        return SYS_msgctl;
+    }
+    private static final int SYS_msgget = (int)68L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_msgget 68
+     * }
+     */
+    public static int SYS_msgget() {
+        return SYS_msgget;
+    }
+    private static final int SYS_msgrcv = (int)70L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_msgrcv 70
+     * }
+     */
+    public static int SYS_msgrcv() {
+        return SYS_msgrcv;
+    }
+    private static final int SYS_msgsnd = (int)69L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_msgsnd 69
+     * }
+     */
+    public static int SYS_msgsnd() {
+        return SYS_msgsnd;
+    }
+    private static final int SYS_msync = (int)26L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_msync 26
+     * }
+     */
+    public static int SYS_msync() {
+        return SYS_msync;
+    }
+    private static final int SYS_munlock = (int)150L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_munlock 150
+     * }
+     */
+    public static int SYS_munlock() {
+        return SYS_munlock;
+    }
+    private static final int SYS_munlockall = (int)152L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_munlockall 152
+     * }
+     */
+    public static int SYS_munlockall() {
+        return SYS_munlockall;
+    }
+    private static final int SYS_munmap = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_munmap 11
+     * }
+     */
+    public static int SYS_munmap() {
+        return SYS_munmap;
+    }
+    private static final int SYS_name_to_handle_at = (int)303L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_name_to_handle_at 303
+     * }
+     */
+    public static int SYS_name_to_handle_at() {
+        return SYS_name_to_handle_at;
+    }
+    private static final int SYS_nanosleep = (int)35L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_nanosleep 35
+     * }
+     */
+    public static int SYS_nanosleep() {
+        return SYS_nanosleep;
+    }
+    private static final int SYS_newfstatat = (int)262L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_newfstatat 262
+     * }
+     */
+    public static int SYS_newfstatat() {
+        return SYS_newfstatat;
+    }
+    private static final int SYS_nfsservctl = (int)180L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_nfsservctl 180
+     * }
+     */
+    public static int SYS_nfsservctl() {
+        return SYS_nfsservctl;
+    }
+    private static final int SYS_open = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_open 2
+     * }
+     */
+    public static int SYS_open() {
+        return SYS_open;
+    }
+    private static final int SYS_open_by_handle_at = (int)304L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_open_by_handle_at 304
+     * }
+     */
+    public static int SYS_open_by_handle_at() {
+        return SYS_open_by_handle_at;
+    }
+    private static final int SYS_open_tree = (int)428L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_open_tree 428
+     * }
+     */
+    public static int SYS_open_tree() {
+        return SYS_open_tree;
+    }
+    private static final int SYS_openat = (int)257L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_openat 257
+     * }
+     */
+    public static int SYS_openat() {
+        return SYS_openat;
+    }
     private static final int SYS_openat2 = (int)437L;
     /**
      * {@snippet lang=c :
@@ -1574,6 +3698,1725 @@ public class LinuxHeaders extends LinuxHeaders_1 {
      */
     public static int SYS_openat2() {
         return SYS_openat2;
+    }
+    private static final int SYS_pause = (int)34L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pause 34
+     * }
+     */
+    public static int SYS_pause() {
+        return SYS_pause;
+    }
+    private static final int SYS_perf_event_open = (int)298L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_perf_event_open 298
+     * }
+     */
+    public static int SYS_perf_event_open() {
+        return SYS_perf_event_open;
+    }
+    private static final int SYS_personality = (int)135L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_personality 135
+     * }
+     */
+    public static int SYS_personality() {
+        return SYS_personality;
+    }
+    private static final int SYS_pidfd_getfd = (int)438L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pidfd_getfd 438
+     * }
+     */
+    public static int SYS_pidfd_getfd() {
+        return SYS_pidfd_getfd;
+    }
+    private static final int SYS_pidfd_open = (int)434L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pidfd_open 434
+     * }
+     */
+    public static int SYS_pidfd_open() {
+        return SYS_pidfd_open;
+    }
+    private static final int SYS_pidfd_send_signal = (int)424L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pidfd_send_signal 424
+     * }
+     */
+    public static int SYS_pidfd_send_signal() {
+        return SYS_pidfd_send_signal;
+    }
+    private static final int SYS_pipe = (int)22L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pipe 22
+     * }
+     */
+    public static int SYS_pipe() {
+        return SYS_pipe;
+    }
+    private static final int SYS_pipe2 = (int)293L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pipe2 293
+     * }
+     */
+    public static int SYS_pipe2() {
+        return SYS_pipe2;
+    }
+    private static final int SYS_pivot_root = (int)155L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pivot_root 155
+     * }
+     */
+    public static int SYS_pivot_root() {
+        return SYS_pivot_root;
+    }
+    private static final int SYS_pkey_alloc = (int)330L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pkey_alloc 330
+     * }
+     */
+    public static int SYS_pkey_alloc() {
+        return SYS_pkey_alloc;
+    }
+    private static final int SYS_pkey_free = (int)331L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pkey_free 331
+     * }
+     */
+    public static int SYS_pkey_free() {
+        return SYS_pkey_free;
+    }
+    private static final int SYS_pkey_mprotect = (int)329L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pkey_mprotect 329
+     * }
+     */
+    public static int SYS_pkey_mprotect() {
+        return SYS_pkey_mprotect;
+    }
+    private static final int SYS_poll = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_poll 7
+     * }
+     */
+    public static int SYS_poll() {
+        return SYS_poll;
+    }
+    private static final int SYS_ppoll = (int)271L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ppoll 271
+     * }
+     */
+    public static int SYS_ppoll() {
+        return SYS_ppoll;
+    }
+    private static final int SYS_prctl = (int)157L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_prctl 157
+     * }
+     */
+    public static int SYS_prctl() {
+        return SYS_prctl;
+    }
+    private static final int SYS_pread64 = (int)17L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pread64 17
+     * }
+     */
+    public static int SYS_pread64() {
+        return SYS_pread64;
+    }
+    private static final int SYS_preadv = (int)295L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_preadv 295
+     * }
+     */
+    public static int SYS_preadv() {
+        return SYS_preadv;
+    }
+    private static final int SYS_preadv2 = (int)327L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_preadv2 327
+     * }
+     */
+    public static int SYS_preadv2() {
+        return SYS_preadv2;
+    }
+    private static final int SYS_prlimit64 = (int)302L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_prlimit64 302
+     * }
+     */
+    public static int SYS_prlimit64() {
+        return SYS_prlimit64;
+    }
+    private static final int SYS_process_madvise = (int)440L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_process_madvise 440
+     * }
+     */
+    public static int SYS_process_madvise() {
+        return SYS_process_madvise;
+    }
+    private static final int SYS_process_mrelease = (int)448L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_process_mrelease 448
+     * }
+     */
+    public static int SYS_process_mrelease() {
+        return SYS_process_mrelease;
+    }
+    private static final int SYS_process_vm_readv = (int)310L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_process_vm_readv 310
+     * }
+     */
+    public static int SYS_process_vm_readv() {
+        return SYS_process_vm_readv;
+    }
+    private static final int SYS_process_vm_writev = (int)311L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_process_vm_writev 311
+     * }
+     */
+    public static int SYS_process_vm_writev() {
+        return SYS_process_vm_writev;
+    }
+    private static final int SYS_pselect6 = (int)270L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pselect6 270
+     * }
+     */
+    public static int SYS_pselect6() {
+        return SYS_pselect6;
+    }
+    private static final int SYS_ptrace = (int)101L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ptrace 101
+     * }
+     */
+    public static int SYS_ptrace() {
+        return SYS_ptrace;
+    }
+    private static final int SYS_putpmsg = (int)182L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_putpmsg 182
+     * }
+     */
+    public static int SYS_putpmsg() {
+        return SYS_putpmsg;
+    }
+    private static final int SYS_pwrite64 = (int)18L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pwrite64 18
+     * }
+     */
+    public static int SYS_pwrite64() {
+        return SYS_pwrite64;
+    }
+    private static final int SYS_pwritev = (int)296L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pwritev 296
+     * }
+     */
+    public static int SYS_pwritev() {
+        return SYS_pwritev;
+    }
+    private static final int SYS_pwritev2 = (int)328L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_pwritev2 328
+     * }
+     */
+    public static int SYS_pwritev2() {
+        return SYS_pwritev2;
+    }
+    private static final int SYS_query_module = (int)178L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_query_module 178
+     * }
+     */
+    public static int SYS_query_module() {
+        return SYS_query_module;
+    }
+    private static final int SYS_quotactl = (int)179L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_quotactl 179
+     * }
+     */
+    public static int SYS_quotactl() {
+        return SYS_quotactl;
+    }
+    private static final int SYS_quotactl_fd = (int)443L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_quotactl_fd 443
+     * }
+     */
+    public static int SYS_quotactl_fd() {
+        return SYS_quotactl_fd;
+    }
+    private static final int SYS_read = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_read 0
+     * }
+     */
+    public static int SYS_read() {
+        return SYS_read;
+    }
+    private static final int SYS_readahead = (int)187L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_readahead 187
+     * }
+     */
+    public static int SYS_readahead() {
+        return SYS_readahead;
+    }
+    private static final int SYS_readlink = (int)89L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_readlink 89
+     * }
+     */
+    public static int SYS_readlink() {
+        return SYS_readlink;
+    }
+    private static final int SYS_readlinkat = (int)267L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_readlinkat 267
+     * }
+     */
+    public static int SYS_readlinkat() {
+        return SYS_readlinkat;
+    }
+    private static final int SYS_readv = (int)19L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_readv 19
+     * }
+     */
+    public static int SYS_readv() {
+        return SYS_readv;
+    }
+    private static final int SYS_reboot = (int)169L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_reboot 169
+     * }
+     */
+    public static int SYS_reboot() {
+        return SYS_reboot;
+    }
+    private static final int SYS_recvfrom = (int)45L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_recvfrom 45
+     * }
+     */
+    public static int SYS_recvfrom() {
+        return SYS_recvfrom;
+    }
+    private static final int SYS_recvmmsg = (int)299L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_recvmmsg 299
+     * }
+     */
+    public static int SYS_recvmmsg() {
+        return SYS_recvmmsg;
+    }
+    private static final int SYS_recvmsg = (int)47L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_recvmsg 47
+     * }
+     */
+    public static int SYS_recvmsg() {
+        return SYS_recvmsg;
+    }
+    private static final int SYS_remap_file_pages = (int)216L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_remap_file_pages 216
+     * }
+     */
+    public static int SYS_remap_file_pages() {
+        return SYS_remap_file_pages;
+    }
+    private static final int SYS_removexattr = (int)197L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_removexattr 197
+     * }
+     */
+    public static int SYS_removexattr() {
+        return SYS_removexattr;
+    }
+    private static final int SYS_rename = (int)82L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rename 82
+     * }
+     */
+    public static int SYS_rename() {
+        return SYS_rename;
+    }
+    private static final int SYS_renameat = (int)264L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_renameat 264
+     * }
+     */
+    public static int SYS_renameat() {
+        return SYS_renameat;
+    }
+    private static final int SYS_renameat2 = (int)316L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_renameat2 316
+     * }
+     */
+    public static int SYS_renameat2() {
+        return SYS_renameat2;
+    }
+    private static final int SYS_request_key = (int)249L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_request_key 249
+     * }
+     */
+    public static int SYS_request_key() {
+        return SYS_request_key;
+    }
+    private static final int SYS_restart_syscall = (int)219L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_restart_syscall 219
+     * }
+     */
+    public static int SYS_restart_syscall() {
+        return SYS_restart_syscall;
+    }
+    private static final int SYS_rmdir = (int)84L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rmdir 84
+     * }
+     */
+    public static int SYS_rmdir() {
+        return SYS_rmdir;
+    }
+    private static final int SYS_rseq = (int)334L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rseq 334
+     * }
+     */
+    public static int SYS_rseq() {
+        return SYS_rseq;
+    }
+    private static final int SYS_rt_sigaction = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigaction 13
+     * }
+     */
+    public static int SYS_rt_sigaction() {
+        return SYS_rt_sigaction;
+    }
+    private static final int SYS_rt_sigpending = (int)127L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigpending 127
+     * }
+     */
+    public static int SYS_rt_sigpending() {
+        return SYS_rt_sigpending;
+    }
+    private static final int SYS_rt_sigprocmask = (int)14L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigprocmask 14
+     * }
+     */
+    public static int SYS_rt_sigprocmask() {
+        return SYS_rt_sigprocmask;
+    }
+    private static final int SYS_rt_sigqueueinfo = (int)129L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigqueueinfo 129
+     * }
+     */
+    public static int SYS_rt_sigqueueinfo() {
+        return SYS_rt_sigqueueinfo;
+    }
+    private static final int SYS_rt_sigreturn = (int)15L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigreturn 15
+     * }
+     */
+    public static int SYS_rt_sigreturn() {
+        return SYS_rt_sigreturn;
+    }
+    private static final int SYS_rt_sigsuspend = (int)130L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigsuspend 130
+     * }
+     */
+    public static int SYS_rt_sigsuspend() {
+        return SYS_rt_sigsuspend;
+    }
+    private static final int SYS_rt_sigtimedwait = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_sigtimedwait 128
+     * }
+     */
+    public static int SYS_rt_sigtimedwait() {
+        return SYS_rt_sigtimedwait;
+    }
+    private static final int SYS_rt_tgsigqueueinfo = (int)297L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_rt_tgsigqueueinfo 297
+     * }
+     */
+    public static int SYS_rt_tgsigqueueinfo() {
+        return SYS_rt_tgsigqueueinfo;
+    }
+    private static final int SYS_sched_get_priority_max = (int)146L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_get_priority_max 146
+     * }
+     */
+    public static int SYS_sched_get_priority_max() {
+        return SYS_sched_get_priority_max;
+    }
+    private static final int SYS_sched_get_priority_min = (int)147L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_get_priority_min 147
+     * }
+     */
+    public static int SYS_sched_get_priority_min() {
+        return SYS_sched_get_priority_min;
+    }
+    private static final int SYS_sched_getaffinity = (int)204L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_getaffinity 204
+     * }
+     */
+    public static int SYS_sched_getaffinity() {
+        return SYS_sched_getaffinity;
+    }
+    private static final int SYS_sched_getattr = (int)315L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_getattr 315
+     * }
+     */
+    public static int SYS_sched_getattr() {
+        return SYS_sched_getattr;
+    }
+    private static final int SYS_sched_getparam = (int)143L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_getparam 143
+     * }
+     */
+    public static int SYS_sched_getparam() {
+        return SYS_sched_getparam;
+    }
+    private static final int SYS_sched_getscheduler = (int)145L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_getscheduler 145
+     * }
+     */
+    public static int SYS_sched_getscheduler() {
+        return SYS_sched_getscheduler;
+    }
+    private static final int SYS_sched_rr_get_interval = (int)148L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_rr_get_interval 148
+     * }
+     */
+    public static int SYS_sched_rr_get_interval() {
+        return SYS_sched_rr_get_interval;
+    }
+    private static final int SYS_sched_setaffinity = (int)203L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_setaffinity 203
+     * }
+     */
+    public static int SYS_sched_setaffinity() {
+        return SYS_sched_setaffinity;
+    }
+    private static final int SYS_sched_setattr = (int)314L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_setattr 314
+     * }
+     */
+    public static int SYS_sched_setattr() {
+        return SYS_sched_setattr;
+    }
+    private static final int SYS_sched_setparam = (int)142L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_setparam 142
+     * }
+     */
+    public static int SYS_sched_setparam() {
+        return SYS_sched_setparam;
+    }
+    private static final int SYS_sched_setscheduler = (int)144L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_setscheduler 144
+     * }
+     */
+    public static int SYS_sched_setscheduler() {
+        return SYS_sched_setscheduler;
+    }
+    private static final int SYS_sched_yield = (int)24L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sched_yield 24
+     * }
+     */
+    public static int SYS_sched_yield() {
+        return SYS_sched_yield;
+    }
+    private static final int SYS_seccomp = (int)317L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_seccomp 317
+     * }
+     */
+    public static int SYS_seccomp() {
+        return SYS_seccomp;
+    }
+    private static final int SYS_security = (int)185L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_security 185
+     * }
+     */
+    public static int SYS_security() {
+        return SYS_security;
+    }
+    private static final int SYS_select = (int)23L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_select 23
+     * }
+     */
+    public static int SYS_select() {
+        return SYS_select;
+    }
+    private static final int SYS_semctl = (int)66L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_semctl 66
+     * }
+     */
+    public static int SYS_semctl() {
+        return SYS_semctl;
+    }
+    private static final int SYS_semget = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_semget 64
+     * }
+     */
+    public static int SYS_semget() {
+        return SYS_semget;
+    }
+    private static final int SYS_semop = (int)65L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_semop 65
+     * }
+     */
+    public static int SYS_semop() {
+        return SYS_semop;
+    }
+    private static final int SYS_semtimedop = (int)220L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_semtimedop 220
+     * }
+     */
+    public static int SYS_semtimedop() {
+        return SYS_semtimedop;
+    }
+    private static final int SYS_sendfile = (int)40L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sendfile 40
+     * }
+     */
+    public static int SYS_sendfile() {
+        return SYS_sendfile;
+    }
+    private static final int SYS_sendmmsg = (int)307L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sendmmsg 307
+     * }
+     */
+    public static int SYS_sendmmsg() {
+        return SYS_sendmmsg;
+    }
+    private static final int SYS_sendmsg = (int)46L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sendmsg 46
+     * }
+     */
+    public static int SYS_sendmsg() {
+        return SYS_sendmsg;
+    }
+    private static final int SYS_sendto = (int)44L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sendto 44
+     * }
+     */
+    public static int SYS_sendto() {
+        return SYS_sendto;
+    }
+    private static final int SYS_set_mempolicy = (int)238L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_set_mempolicy 238
+     * }
+     */
+    public static int SYS_set_mempolicy() {
+        return SYS_set_mempolicy;
+    }
+    private static final int SYS_set_mempolicy_home_node = (int)450L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_set_mempolicy_home_node 450
+     * }
+     */
+    public static int SYS_set_mempolicy_home_node() {
+        return SYS_set_mempolicy_home_node;
+    }
+    private static final int SYS_set_robust_list = (int)273L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_set_robust_list 273
+     * }
+     */
+    public static int SYS_set_robust_list() {
+        return SYS_set_robust_list;
+    }
+    private static final int SYS_set_thread_area = (int)205L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_set_thread_area 205
+     * }
+     */
+    public static int SYS_set_thread_area() {
+        return SYS_set_thread_area;
+    }
+    private static final int SYS_set_tid_address = (int)218L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_set_tid_address 218
+     * }
+     */
+    public static int SYS_set_tid_address() {
+        return SYS_set_tid_address;
+    }
+    private static final int SYS_setdomainname = (int)171L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setdomainname 171
+     * }
+     */
+    public static int SYS_setdomainname() {
+        return SYS_setdomainname;
+    }
+    private static final int SYS_setfsgid = (int)123L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setfsgid 123
+     * }
+     */
+    public static int SYS_setfsgid() {
+        return SYS_setfsgid;
+    }
+    private static final int SYS_setfsuid = (int)122L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setfsuid 122
+     * }
+     */
+    public static int SYS_setfsuid() {
+        return SYS_setfsuid;
+    }
+    private static final int SYS_setgid = (int)106L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setgid 106
+     * }
+     */
+    public static int SYS_setgid() {
+        return SYS_setgid;
+    }
+    private static final int SYS_setgroups = (int)116L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setgroups 116
+     * }
+     */
+    public static int SYS_setgroups() {
+        return SYS_setgroups;
+    }
+    private static final int SYS_sethostname = (int)170L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sethostname 170
+     * }
+     */
+    public static int SYS_sethostname() {
+        return SYS_sethostname;
+    }
+    private static final int SYS_setitimer = (int)38L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setitimer 38
+     * }
+     */
+    public static int SYS_setitimer() {
+        return SYS_setitimer;
+    }
+    private static final int SYS_setns = (int)308L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setns 308
+     * }
+     */
+    public static int SYS_setns() {
+        return SYS_setns;
+    }
+    private static final int SYS_setpgid = (int)109L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setpgid 109
+     * }
+     */
+    public static int SYS_setpgid() {
+        return SYS_setpgid;
+    }
+    private static final int SYS_setpriority = (int)141L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setpriority 141
+     * }
+     */
+    public static int SYS_setpriority() {
+        return SYS_setpriority;
+    }
+    private static final int SYS_setregid = (int)114L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setregid 114
+     * }
+     */
+    public static int SYS_setregid() {
+        return SYS_setregid;
+    }
+    private static final int SYS_setresgid = (int)119L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setresgid 119
+     * }
+     */
+    public static int SYS_setresgid() {
+        return SYS_setresgid;
+    }
+    private static final int SYS_setresuid = (int)117L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setresuid 117
+     * }
+     */
+    public static int SYS_setresuid() {
+        return SYS_setresuid;
+    }
+    private static final int SYS_setreuid = (int)113L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setreuid 113
+     * }
+     */
+    public static int SYS_setreuid() {
+        return SYS_setreuid;
+    }
+    private static final int SYS_setrlimit = (int)160L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setrlimit 160
+     * }
+     */
+    public static int SYS_setrlimit() {
+        return SYS_setrlimit;
+    }
+    private static final int SYS_setsid = (int)112L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setsid 112
+     * }
+     */
+    public static int SYS_setsid() {
+        return SYS_setsid;
+    }
+    private static final int SYS_setsockopt = (int)54L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setsockopt 54
+     * }
+     */
+    public static int SYS_setsockopt() {
+        return SYS_setsockopt;
+    }
+    private static final int SYS_settimeofday = (int)164L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_settimeofday 164
+     * }
+     */
+    public static int SYS_settimeofday() {
+        return SYS_settimeofday;
+    }
+    private static final int SYS_setuid = (int)105L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setuid 105
+     * }
+     */
+    public static int SYS_setuid() {
+        return SYS_setuid;
+    }
+    private static final int SYS_setxattr = (int)188L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_setxattr 188
+     * }
+     */
+    public static int SYS_setxattr() {
+        return SYS_setxattr;
+    }
+    private static final int SYS_shmat = (int)30L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_shmat 30
+     * }
+     */
+    public static int SYS_shmat() {
+        return SYS_shmat;
+    }
+    private static final int SYS_shmctl = (int)31L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_shmctl 31
+     * }
+     */
+    public static int SYS_shmctl() {
+        return SYS_shmctl;
+    }
+    private static final int SYS_shmdt = (int)67L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_shmdt 67
+     * }
+     */
+    public static int SYS_shmdt() {
+        return SYS_shmdt;
+    }
+    private static final int SYS_shmget = (int)29L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_shmget 29
+     * }
+     */
+    public static int SYS_shmget() {
+        return SYS_shmget;
+    }
+    private static final int SYS_shutdown = (int)48L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_shutdown 48
+     * }
+     */
+    public static int SYS_shutdown() {
+        return SYS_shutdown;
+    }
+    private static final int SYS_sigaltstack = (int)131L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sigaltstack 131
+     * }
+     */
+    public static int SYS_sigaltstack() {
+        return SYS_sigaltstack;
+    }
+    private static final int SYS_signalfd = (int)282L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_signalfd 282
+     * }
+     */
+    public static int SYS_signalfd() {
+        return SYS_signalfd;
+    }
+    private static final int SYS_signalfd4 = (int)289L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_signalfd4 289
+     * }
+     */
+    public static int SYS_signalfd4() {
+        return SYS_signalfd4;
+    }
+    private static final int SYS_socket = (int)41L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_socket 41
+     * }
+     */
+    public static int SYS_socket() {
+        return SYS_socket;
+    }
+    private static final int SYS_socketpair = (int)53L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_socketpair 53
+     * }
+     */
+    public static int SYS_socketpair() {
+        return SYS_socketpair;
+    }
+    private static final int SYS_splice = (int)275L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_splice 275
+     * }
+     */
+    public static int SYS_splice() {
+        return SYS_splice;
+    }
+    private static final int SYS_stat = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_stat 4
+     * }
+     */
+    public static int SYS_stat() {
+        return SYS_stat;
+    }
+    private static final int SYS_statfs = (int)137L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_statfs 137
+     * }
+     */
+    public static int SYS_statfs() {
+        return SYS_statfs;
+    }
+    private static final int SYS_statx = (int)332L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_statx 332
+     * }
+     */
+    public static int SYS_statx() {
+        return SYS_statx;
+    }
+    private static final int SYS_swapoff = (int)168L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_swapoff 168
+     * }
+     */
+    public static int SYS_swapoff() {
+        return SYS_swapoff;
+    }
+    private static final int SYS_swapon = (int)167L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_swapon 167
+     * }
+     */
+    public static int SYS_swapon() {
+        return SYS_swapon;
+    }
+    private static final int SYS_symlink = (int)88L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_symlink 88
+     * }
+     */
+    public static int SYS_symlink() {
+        return SYS_symlink;
+    }
+    private static final int SYS_symlinkat = (int)266L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_symlinkat 266
+     * }
+     */
+    public static int SYS_symlinkat() {
+        return SYS_symlinkat;
+    }
+    private static final int SYS_sync = (int)162L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sync 162
+     * }
+     */
+    public static int SYS_sync() {
+        return SYS_sync;
+    }
+    private static final int SYS_sync_file_range = (int)277L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sync_file_range 277
+     * }
+     */
+    public static int SYS_sync_file_range() {
+        return SYS_sync_file_range;
+    }
+    private static final int SYS_syncfs = (int)306L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_syncfs 306
+     * }
+     */
+    public static int SYS_syncfs() {
+        return SYS_syncfs;
+    }
+    private static final int SYS_sysfs = (int)139L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sysfs 139
+     * }
+     */
+    public static int SYS_sysfs() {
+        return SYS_sysfs;
+    }
+    private static final int SYS_sysinfo = (int)99L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_sysinfo 99
+     * }
+     */
+    public static int SYS_sysinfo() {
+        return SYS_sysinfo;
+    }
+    private static final int SYS_syslog = (int)103L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_syslog 103
+     * }
+     */
+    public static int SYS_syslog() {
+        return SYS_syslog;
+    }
+    private static final int SYS_tee = (int)276L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_tee 276
+     * }
+     */
+    public static int SYS_tee() {
+        return SYS_tee;
+    }
+    private static final int SYS_tgkill = (int)234L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_tgkill 234
+     * }
+     */
+    public static int SYS_tgkill() {
+        return SYS_tgkill;
+    }
+    private static final int SYS_time = (int)201L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_time 201
+     * }
+     */
+    public static int SYS_time() {
+        return SYS_time;
+    }
+    private static final int SYS_timer_create = (int)222L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timer_create 222
+     * }
+     */
+    public static int SYS_timer_create() {
+        return SYS_timer_create;
+    }
+    private static final int SYS_timer_delete = (int)226L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timer_delete 226
+     * }
+     */
+    public static int SYS_timer_delete() {
+        return SYS_timer_delete;
+    }
+    private static final int SYS_timer_getoverrun = (int)225L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timer_getoverrun 225
+     * }
+     */
+    public static int SYS_timer_getoverrun() {
+        return SYS_timer_getoverrun;
+    }
+    private static final int SYS_timer_gettime = (int)224L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timer_gettime 224
+     * }
+     */
+    public static int SYS_timer_gettime() {
+        return SYS_timer_gettime;
+    }
+    private static final int SYS_timer_settime = (int)223L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timer_settime 223
+     * }
+     */
+    public static int SYS_timer_settime() {
+        return SYS_timer_settime;
+    }
+    private static final int SYS_timerfd_create = (int)283L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timerfd_create 283
+     * }
+     */
+    public static int SYS_timerfd_create() {
+        return SYS_timerfd_create;
+    }
+    private static final int SYS_timerfd_gettime = (int)287L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timerfd_gettime 287
+     * }
+     */
+    public static int SYS_timerfd_gettime() {
+        return SYS_timerfd_gettime;
+    }
+    private static final int SYS_timerfd_settime = (int)286L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_timerfd_settime 286
+     * }
+     */
+    public static int SYS_timerfd_settime() {
+        return SYS_timerfd_settime;
+    }
+    private static final int SYS_times = (int)100L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_times 100
+     * }
+     */
+    public static int SYS_times() {
+        return SYS_times;
+    }
+    private static final int SYS_tkill = (int)200L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_tkill 200
+     * }
+     */
+    public static int SYS_tkill() {
+        return SYS_tkill;
+    }
+    private static final int SYS_truncate = (int)76L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_truncate 76
+     * }
+     */
+    public static int SYS_truncate() {
+        return SYS_truncate;
+    }
+    private static final int SYS_tuxcall = (int)184L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_tuxcall 184
+     * }
+     */
+    public static int SYS_tuxcall() {
+        return SYS_tuxcall;
+    }
+    private static final int SYS_umask = (int)95L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_umask 95
+     * }
+     */
+    public static int SYS_umask() {
+        return SYS_umask;
+    }
+    private static final int SYS_umount2 = (int)166L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_umount2 166
+     * }
+     */
+    public static int SYS_umount2() {
+        return SYS_umount2;
+    }
+    private static final int SYS_uname = (int)63L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_uname 63
+     * }
+     */
+    public static int SYS_uname() {
+        return SYS_uname;
+    }
+    private static final int SYS_unlink = (int)87L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_unlink 87
+     * }
+     */
+    public static int SYS_unlink() {
+        return SYS_unlink;
+    }
+    private static final int SYS_unlinkat = (int)263L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_unlinkat 263
+     * }
+     */
+    public static int SYS_unlinkat() {
+        return SYS_unlinkat;
+    }
+    private static final int SYS_unshare = (int)272L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_unshare 272
+     * }
+     */
+    public static int SYS_unshare() {
+        return SYS_unshare;
+    }
+    private static final int SYS_uselib = (int)134L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_uselib 134
+     * }
+     */
+    public static int SYS_uselib() {
+        return SYS_uselib;
+    }
+    private static final int SYS_userfaultfd = (int)323L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_userfaultfd 323
+     * }
+     */
+    public static int SYS_userfaultfd() {
+        return SYS_userfaultfd;
+    }
+    private static final int SYS_ustat = (int)136L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_ustat 136
+     * }
+     */
+    public static int SYS_ustat() {
+        return SYS_ustat;
+    }
+    private static final int SYS_utime = (int)132L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_utime 132
+     * }
+     */
+    public static int SYS_utime() {
+        return SYS_utime;
+    }
+    private static final int SYS_utimensat = (int)280L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_utimensat 280
+     * }
+     */
+    public static int SYS_utimensat() {
+        return SYS_utimensat;
+    }
+    private static final int SYS_utimes = (int)235L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_utimes 235
+     * }
+     */
+    public static int SYS_utimes() {
+        return SYS_utimes;
+    }
+    private static final int SYS_vfork = (int)58L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_vfork 58
+     * }
+     */
+    public static int SYS_vfork() {
+        return SYS_vfork;
+    }
+    private static final int SYS_vhangup = (int)153L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_vhangup 153
+     * }
+     */
+    public static int SYS_vhangup() {
+        return SYS_vhangup;
+    }
+    private static final int SYS_vmsplice = (int)278L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_vmsplice 278
+     * }
+     */
+    public static int SYS_vmsplice() {
+        return SYS_vmsplice;
+    }
+    private static final int SYS_vserver = (int)236L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_vserver 236
+     * }
+     */
+    public static int SYS_vserver() {
+        return SYS_vserver;
+    }
+    private static final int SYS_wait4 = (int)61L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_wait4 61
+     * }
+     */
+    public static int SYS_wait4() {
+        return SYS_wait4;
+    }
+    private static final int SYS_waitid = (int)247L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_waitid 247
+     * }
+     */
+    public static int SYS_waitid() {
+        return SYS_waitid;
+    }
+    private static final int SYS_write = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_write 1
+     * }
+     */
+    public static int SYS_write() {
+        return SYS_write;
+    }
+    private static final int SYS_writev = (int)20L;
+    /**
+     * {@snippet lang=c :
+     * #define SYS_writev 20
+     * }
+     */
+    public static int SYS_writev() {
+        return SYS_writev;
+    }
+    private static final long SECCOMP_FILTER_FLAG_TSYNC = 1L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_FILTER_FLAG_TSYNC 1
+     * }
+     */
+    public static long SECCOMP_FILTER_FLAG_TSYNC() {
+        return SECCOMP_FILTER_FLAG_TSYNC;
+    }
+    private static final int SECCOMP_RET_KILL_PROCESS = (int)2147483648L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_KILL_PROCESS 2147483648
+     * }
+     */
+    public static int SECCOMP_RET_KILL_PROCESS() {
+        return SECCOMP_RET_KILL_PROCESS;
+    }
+    private static final int SECCOMP_RET_KILL_THREAD = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_KILL_THREAD 0
+     * }
+     */
+    public static int SECCOMP_RET_KILL_THREAD() {
+        return SECCOMP_RET_KILL_THREAD;
+    }
+    private static final int SECCOMP_RET_TRAP = (int)196608L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_TRAP 196608
+     * }
+     */
+    public static int SECCOMP_RET_TRAP() {
+        return SECCOMP_RET_TRAP;
+    }
+    private static final int SECCOMP_RET_ERRNO = (int)327680L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_ERRNO 327680
+     * }
+     */
+    public static int SECCOMP_RET_ERRNO() {
+        return SECCOMP_RET_ERRNO;
+    }
+    private static final int SECCOMP_RET_LOG = (int)2147221504L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_LOG 2147221504
+     * }
+     */
+    public static int SECCOMP_RET_LOG() {
+        return SECCOMP_RET_LOG;
+    }
+    private static final int SECCOMP_RET_ALLOW = (int)2147418112L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_ALLOW 2147418112
+     * }
+     */
+    public static int SECCOMP_RET_ALLOW() {
+        return SECCOMP_RET_ALLOW;
+    }
+    private static final int SECCOMP_RET_ACTION_FULL = (int)4294901760L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_ACTION_FULL 4294901760
+     * }
+     */
+    public static int SECCOMP_RET_ACTION_FULL() {
+        return SECCOMP_RET_ACTION_FULL;
+    }
+    private static final int SECCOMP_RET_DATA = (int)65535L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_RET_DATA 65535
+     * }
+     */
+    public static int SECCOMP_RET_DATA() {
+        return SECCOMP_RET_DATA;
+    }
+    private static final int AUDIT_ARCH_AARCH64 = (int)3221225655L;
+    /**
+     * {@snippet lang=c :
+     * #define AUDIT_ARCH_AARCH64 3221225655
+     * }
+     */
+    public static int AUDIT_ARCH_AARCH64() {
+        return AUDIT_ARCH_AARCH64;
+    }
+    private static final int AUDIT_ARCH_X86_64 = (int)3221225534L;
+    /**
+     * {@snippet lang=c :
+     * #define AUDIT_ARCH_X86_64 3221225534
+     * }
+     */
+    public static int AUDIT_ARCH_X86_64() {
+        return AUDIT_ARCH_X86_64;
+    }
+    private static final int LANDLOCK_CREATE_RULESET_VERSION = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_CREATE_RULESET_VERSION 1
+     * }
+     */
+    public static int LANDLOCK_CREATE_RULESET_VERSION() {
+        return LANDLOCK_CREATE_RULESET_VERSION;
+    }
+    private static final long LANDLOCK_ACCESS_FS_EXECUTE = 1L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_EXECUTE 1
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_EXECUTE() {
+        return LANDLOCK_ACCESS_FS_EXECUTE;
+    }
+    private static final long LANDLOCK_ACCESS_FS_WRITE_FILE = 2L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_WRITE_FILE 2
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_WRITE_FILE() {
+        return LANDLOCK_ACCESS_FS_WRITE_FILE;
+    }
+    private static final long LANDLOCK_ACCESS_FS_READ_FILE = 4L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_READ_FILE 4
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_READ_FILE() {
+        return LANDLOCK_ACCESS_FS_READ_FILE;
+    }
+    private static final long LANDLOCK_ACCESS_FS_READ_DIR = 8L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_READ_DIR 8
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_READ_DIR() {
+        return LANDLOCK_ACCESS_FS_READ_DIR;
+    }
+    private static final long LANDLOCK_ACCESS_FS_REMOVE_DIR = 16L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_REMOVE_DIR 16
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_REMOVE_DIR() {
+        return LANDLOCK_ACCESS_FS_REMOVE_DIR;
+    }
+    private static final long LANDLOCK_ACCESS_FS_REMOVE_FILE = 32L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_REMOVE_FILE 32
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_REMOVE_FILE() {
+        return LANDLOCK_ACCESS_FS_REMOVE_FILE;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_CHAR = 64L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_CHAR 64
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_CHAR() {
+        return LANDLOCK_ACCESS_FS_MAKE_CHAR;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_DIR = 128L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_DIR 128
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_DIR() {
+        return LANDLOCK_ACCESS_FS_MAKE_DIR;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_REG = 256L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_REG 256
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_REG() {
+        return LANDLOCK_ACCESS_FS_MAKE_REG;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_SOCK = 512L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_SOCK 512
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_SOCK() {
+        return LANDLOCK_ACCESS_FS_MAKE_SOCK;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_FIFO = 1024L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_FIFO 1024
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_FIFO() {
+        return LANDLOCK_ACCESS_FS_MAKE_FIFO;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_BLOCK = 2048L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_BLOCK 2048
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_BLOCK() {
+        return LANDLOCK_ACCESS_FS_MAKE_BLOCK;
+    }
+    private static final long LANDLOCK_ACCESS_FS_MAKE_SYM = 4096L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_MAKE_SYM 4096
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_MAKE_SYM() {
+        return LANDLOCK_ACCESS_FS_MAKE_SYM;
+    }
+    private static final long LANDLOCK_ACCESS_FS_REFER = 8192L;
+    /**
+     * {@snippet lang=c :
+     * #define LANDLOCK_ACCESS_FS_REFER 8192
+     * }
+     */
+    public static long LANDLOCK_ACCESS_FS_REFER() {
+        return LANDLOCK_ACCESS_FS_REFER;
     }
 }
 

@@ -4299,6 +4299,24 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int F_SETFL() {
         return F_SETFL;
     }
+    private static final int F_ADD_SEALS = (int)1033L;
+    /**
+     * {@snippet lang=c :
+     * #define F_ADD_SEALS 1033
+     * }
+     */
+    public static int F_ADD_SEALS() {
+        return F_ADD_SEALS;
+    }
+    private static final int F_GET_SEALS = (int)1034L;
+    /**
+     * {@snippet lang=c :
+     * #define F_GET_SEALS 1034
+     * }
+     */
+    public static int F_GET_SEALS() {
+        return F_GET_SEALS;
+    }
     private static final int F_DUPFD_CLOEXEC = (int)1030L;
     /**
      * {@snippet lang=c :
@@ -4353,6 +4371,42 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int LOCK_UN() {
         return LOCK_UN;
     }
+    private static final int F_SEAL_SEAL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_SEAL 1
+     * }
+     */
+    public static int F_SEAL_SEAL() {
+        return F_SEAL_SEAL;
+    }
+    private static final int F_SEAL_SHRINK = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_SHRINK 2
+     * }
+     */
+    public static int F_SEAL_SHRINK() {
+        return F_SEAL_SHRINK;
+    }
+    private static final int F_SEAL_GROW = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_GROW 4
+     * }
+     */
+    public static int F_SEAL_GROW() {
+        return F_SEAL_GROW;
+    }
+    private static final int F_SEAL_WRITE = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SEAL_WRITE 8
+     * }
+     */
+    public static int F_SEAL_WRITE() {
+        return F_SEAL_WRITE;
+    }
     private static final int AT_SYMLINK_NOFOLLOW = (int)256L;
     /**
      * {@snippet lang=c :
@@ -4398,6 +4452,24 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int SEEK_SET() {
         return SEEK_SET;
     }
+    private static final int SIGKILL = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * #define SIGKILL 9
+     * }
+     */
+    public static int SIGKILL() {
+        return SIGKILL;
+    }
+    private static final int SIGSYS = (int)31L;
+    /**
+     * {@snippet lang=c :
+     * #define SIGSYS 31
+     * }
+     */
+    public static int SIGSYS() {
+        return SIGSYS;
+    }
     private static final int SIG_BLOCK = (int)0L;
     /**
      * {@snippet lang=c :
@@ -4424,6 +4496,60 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int SIG_SETMASK() {
         return SIG_SETMASK;
+    }
+    private static final int CLONE_VM = (int)256L;
+    /**
+     * {@snippet lang=c :
+     * #define CLONE_VM 256
+     * }
+     */
+    public static int CLONE_VM() {
+        return CLONE_VM;
+    }
+    private static final int CLONE_FS = (int)512L;
+    /**
+     * {@snippet lang=c :
+     * #define CLONE_FS 512
+     * }
+     */
+    public static int CLONE_FS() {
+        return CLONE_FS;
+    }
+    private static final int CLONE_FILES = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define CLONE_FILES 1024
+     * }
+     */
+    public static int CLONE_FILES() {
+        return CLONE_FILES;
+    }
+    private static final int CLONE_SIGHAND = (int)2048L;
+    /**
+     * {@snippet lang=c :
+     * #define CLONE_SIGHAND 2048
+     * }
+     */
+    public static int CLONE_SIGHAND() {
+        return CLONE_SIGHAND;
+    }
+    private static final int CLONE_THREAD = (int)65536L;
+    /**
+     * {@snippet lang=c :
+     * #define CLONE_THREAD 65536
+     * }
+     */
+    public static int CLONE_THREAD() {
+        return CLONE_THREAD;
+    }
+    private static final int CLONE_NEWUSER = (int)268435456L;
+    /**
+     * {@snippet lang=c :
+     * #define CLONE_NEWUSER 268435456
+     * }
+     */
+    public static int CLONE_NEWUSER() {
+        return CLONE_NEWUSER;
     }
     private static final int CLONE_NEWNET = (int)1073741824L;
     /**
@@ -5613,6 +5739,114 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int EHWPOISON() {
         return EHWPOISON;
     }
+    private static final int BPF_LD = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_LD 0
+     * }
+     */
+    public static int BPF_LD() {
+        return BPF_LD;
+    }
+    private static final int BPF_ALU = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_ALU 4
+     * }
+     */
+    public static int BPF_ALU() {
+        return BPF_ALU;
+    }
+    private static final int BPF_JMP = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_JMP 5
+     * }
+     */
+    public static int BPF_JMP() {
+        return BPF_JMP;
+    }
+    private static final int BPF_RET = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_RET 6
+     * }
+     */
+    public static int BPF_RET() {
+        return BPF_RET;
+    }
+    private static final int BPF_W = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_W 0
+     * }
+     */
+    public static int BPF_W() {
+        return BPF_W;
+    }
+    private static final int BPF_ABS = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_ABS 32
+     * }
+     */
+    public static int BPF_ABS() {
+        return BPF_ABS;
+    }
+    private static final int BPF_AND = (int)80L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_AND 80
+     * }
+     */
+    public static int BPF_AND() {
+        return BPF_AND;
+    }
+    private static final int BPF_JEQ = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_JEQ 16
+     * }
+     */
+    public static int BPF_JEQ() {
+        return BPF_JEQ;
+    }
+    private static final int BPF_JGT = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_JGT 32
+     * }
+     */
+    public static int BPF_JGT() {
+        return BPF_JGT;
+    }
+    private static final int BPF_JGE = (int)48L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_JGE 48
+     * }
+     */
+    public static int BPF_JGE() {
+        return BPF_JGE;
+    }
+    private static final int BPF_JSET = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_JSET 64
+     * }
+     */
+    public static int BPF_JSET() {
+        return BPF_JSET;
+    }
+    private static final int BPF_K = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define BPF_K 0
+     * }
+     */
+    public static int BPF_K() {
+        return BPF_K;
+    }
     private static final int IFF_TUN = (int)1L;
     /**
      * {@snippet lang=c :
@@ -5783,6 +6017,105 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static int RESOLVE_IN_ROOT() {
         return RESOLVE_IN_ROOT;
+    }
+    private static final int PR_SET_DUMPABLE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_SET_DUMPABLE 4
+     * }
+     */
+    public static int PR_SET_DUMPABLE() {
+        return PR_SET_DUMPABLE;
+    }
+    private static final int PR_GET_SECCOMP = (int)21L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_GET_SECCOMP 21
+     * }
+     */
+    public static int PR_GET_SECCOMP() {
+        return PR_GET_SECCOMP;
+    }
+    private static final int PR_SET_NO_NEW_PRIVS = (int)38L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_SET_NO_NEW_PRIVS 38
+     * }
+     */
+    public static int PR_SET_NO_NEW_PRIVS() {
+        return PR_SET_NO_NEW_PRIVS;
+    }
+    private static final int PR_GET_NO_NEW_PRIVS = (int)39L;
+    /**
+     * {@snippet lang=c :
+     * #define PR_GET_NO_NEW_PRIVS 39
+     * }
+     */
+    public static int PR_GET_NO_NEW_PRIVS() {
+        return PR_GET_NO_NEW_PRIVS;
+    }
+    private static final int POLLIN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLIN 1
+     * }
+     */
+    public static int POLLIN() {
+        return POLLIN;
+    }
+    private static final int POLLOUT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLOUT 4
+     * }
+     */
+    public static int POLLOUT() {
+        return POLLOUT;
+    }
+    private static final int POLLERR = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLERR 8
+     * }
+     */
+    public static int POLLERR() {
+        return POLLERR;
+    }
+    private static final int POLLHUP = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLHUP 16
+     * }
+     */
+    public static int POLLHUP() {
+        return POLLHUP;
+    }
+    private static final int POLLNVAL = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLNVAL 32
+     * }
+     */
+    public static int POLLNVAL() {
+        return POLLNVAL;
+    }
+    private static final int SECCOMP_MODE_FILTER = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_MODE_FILTER 2
+     * }
+     */
+    public static int SECCOMP_MODE_FILTER() {
+        return SECCOMP_MODE_FILTER;
+    }
+    private static final int SECCOMP_SET_MODE_FILTER = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define SECCOMP_SET_MODE_FILTER 1
+     * }
+     */
+    public static int SECCOMP_SET_MODE_FILTER() {
+        return SECCOMP_SET_MODE_FILTER;
     }
     private static final int kvm_ioeventfd_flag_nr_datamatch = (int)0L;
     /**
@@ -10672,6 +11005,149 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    /**
+     * Variadic invoker class for:
+     * {@snippet lang=c :
+     * extern int prctl(int __option, ...)
+     * }
+     */
+    public static class prctl {
+        private static final FunctionDescriptor BASE_DESC = FunctionDescriptor.of(
+                LinuxHeaders.C_INT,
+                LinuxHeaders.C_INT
+            );
+        private static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("prctl");
+
+        private final MethodHandle handle;
+        private final FunctionDescriptor descriptor;
+        private final MethodHandle spreader;
+
+        private prctl(MethodHandle handle, FunctionDescriptor descriptor, MethodHandle spreader) {
+            this.handle = handle;
+            this.descriptor = descriptor;
+            this.spreader = spreader;
+        }
+
+        /**
+         * Variadic invoker factory for:
+         * {@snippet lang=c :
+         * extern int prctl(int __option, ...)
+         * }
+         */
+        public static prctl makeInvoker(MemoryLayout... layouts) {
+            FunctionDescriptor desc$ = BASE_DESC.appendArgumentLayouts(layouts);
+            Linker.Option fva$ = Linker.Option.firstVariadicArg(BASE_DESC.argumentLayouts().size());
+            var mh$ = Linker.nativeLinker().downcallHandle(ADDR, desc$, fva$);
+            var spreader$ = mh$.asSpreader(Object[].class, layouts.length);
+            return new prctl(mh$, desc$, spreader$);
+        }
+
+        /**
+         * {@return the address}
+         */
+        public static MemorySegment address() {
+            return ADDR;
+        }
+
+        /**
+         * {@return the specialized method handle}
+         */
+        public MethodHandle handle() {
+            return handle;
+        }
+
+        /**
+         * {@return the specialized descriptor}
+         */
+        public FunctionDescriptor descriptor() {
+            return descriptor;
+        }
+
+        public int apply(int __option, Object... x1) {
+            try {
+                if (TRACE_DOWNCALLS) {
+                    traceDowncall("prctl", __option, x1);
+                }
+                return (int) spreader.invokeExact(__option, x1);
+            } catch(IllegalArgumentException | ClassCastException ex$)  {
+                throw ex$; // rethrow IAE from passing wrong number/type of args
+            } catch (Throwable ex$) {
+               throw new AssertionError("should not reach here", ex$);
+            }
+        }
+    }
+
+    private static class poll {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            LinuxHeaders.C_INT,
+            LinuxHeaders.C_POINTER,
+            LinuxHeaders.C_LONG,
+            LinuxHeaders.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("poll");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern int poll(struct pollfd *__fds, nfds_t __nfds, int __timeout)
+     * }
+     */
+    public static FunctionDescriptor poll$descriptor() {
+        return poll.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern int poll(struct pollfd *__fds, nfds_t __nfds, int __timeout)
+     * }
+     */
+    public static MethodHandle poll$handle() {
+        return poll.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern int poll(struct pollfd *__fds, nfds_t __nfds, int __timeout)
+     * }
+     */
+    public static MemorySegment poll$address() {
+        return poll.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern int poll(struct pollfd *__fds, nfds_t __nfds, int __timeout)
+     * }
+     */
+    public static int poll(MemorySegment __fds, long __nfds, int __timeout) {
+        var mh$ = poll.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("poll", __fds, __nfds, __timeout);
+            }
+            return (int)mh$.invokeExact(__fds, __nfds, __timeout);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int LANDLOCK_RULE_PATH_BENEATH = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum landlock_rule_type.LANDLOCK_RULE_PATH_BENEATH = 1
+     * }
+     */
+    public static int LANDLOCK_RULE_PATH_BENEATH() {
+        return LANDLOCK_RULE_PATH_BENEATH;
+    }
     private static final int KVM_RUN_X86_SMM = (int)1L;
     /**
      * {@snippet lang=c :
@@ -12138,366 +12614,6 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static long KVM_ASSIGN_DEV_IRQ() {
         return KVM_ASSIGN_DEV_IRQ;
-    }
-    private static final int KVM_REINJECT_CONTROL = (int)44657L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_REINJECT_CONTROL 44657
-     * }
-     */
-    public static int KVM_REINJECT_CONTROL() {
-        return KVM_REINJECT_CONTROL;
-    }
-    private static final long KVM_DEASSIGN_PCI_DEVICE = 1077980786L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_DEASSIGN_PCI_DEVICE 1077980786
-     * }
-     */
-    public static long KVM_DEASSIGN_PCI_DEVICE() {
-        return KVM_DEASSIGN_PCI_DEVICE;
-    }
-    private static final long KVM_ASSIGN_SET_MSIX_NR = 1074310771L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_ASSIGN_SET_MSIX_NR 1074310771
-     * }
-     */
-    public static long KVM_ASSIGN_SET_MSIX_NR() {
-        return KVM_ASSIGN_SET_MSIX_NR;
-    }
-    private static final long KVM_ASSIGN_SET_MSIX_ENTRY = 1074835060L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_ASSIGN_SET_MSIX_ENTRY 1074835060
-     * }
-     */
-    public static long KVM_ASSIGN_SET_MSIX_ENTRY() {
-        return KVM_ASSIGN_SET_MSIX_ENTRY;
-    }
-    private static final long KVM_DEASSIGN_DEV_IRQ = 1077980789L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_DEASSIGN_DEV_IRQ 1077980789
-     * }
-     */
-    public static long KVM_DEASSIGN_DEV_IRQ() {
-        return KVM_DEASSIGN_DEV_IRQ;
-    }
-    private static final long KVM_IRQFD = 1075883638L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_IRQFD 1075883638
-     * }
-     */
-    public static long KVM_IRQFD() {
-        return KVM_IRQFD;
-    }
-    private static final long KVM_CREATE_PIT2 = 1077980791L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_CREATE_PIT2 1077980791
-     * }
-     */
-    public static long KVM_CREATE_PIT2() {
-        return KVM_CREATE_PIT2;
-    }
-    private static final int KVM_SET_BOOT_CPU_ID = (int)44664L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_BOOT_CPU_ID 44664
-     * }
-     */
-    public static int KVM_SET_BOOT_CPU_ID() {
-        return KVM_SET_BOOT_CPU_ID;
-    }
-    private static final long KVM_IOEVENTFD = 1077980793L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_IOEVENTFD 1077980793
-     * }
-     */
-    public static long KVM_IOEVENTFD() {
-        return KVM_IOEVENTFD;
-    }
-    private static final long KVM_XEN_HVM_CONFIG = 1077456506L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_XEN_HVM_CONFIG 1077456506
-     * }
-     */
-    public static long KVM_XEN_HVM_CONFIG() {
-        return KVM_XEN_HVM_CONFIG;
-    }
-    private static final long KVM_SET_CLOCK = 1076932219L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_CLOCK 1076932219
-     * }
-     */
-    public static long KVM_SET_CLOCK() {
-        return KVM_SET_CLOCK;
-    }
-    private static final long KVM_GET_CLOCK = 2150674044L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_CLOCK 2150674044
-     * }
-     */
-    public static long KVM_GET_CLOCK() {
-        return KVM_GET_CLOCK;
-    }
-    private static final long KVM_GET_PIT2 = 2154868383L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_PIT2 2154868383
-     * }
-     */
-    public static long KVM_GET_PIT2() {
-        return KVM_GET_PIT2;
-    }
-    private static final long KVM_SET_PIT2 = 1081126560L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_PIT2 1081126560
-     * }
-     */
-    public static long KVM_SET_PIT2() {
-        return KVM_SET_PIT2;
-    }
-    private static final long KVM_PPC_GET_PVINFO = 1082175137L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_PPC_GET_PVINFO 1082175137
-     * }
-     */
-    public static long KVM_PPC_GET_PVINFO() {
-        return KVM_PPC_GET_PVINFO;
-    }
-    private static final int KVM_SET_TSC_KHZ = (int)44706L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_TSC_KHZ 44706
-     * }
-     */
-    public static int KVM_SET_TSC_KHZ() {
-        return KVM_SET_TSC_KHZ;
-    }
-    private static final int KVM_GET_TSC_KHZ = (int)44707L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_TSC_KHZ 44707
-     * }
-     */
-    public static int KVM_GET_TSC_KHZ() {
-        return KVM_GET_TSC_KHZ;
-    }
-    private static final long KVM_ASSIGN_SET_INTX_MASK = 1077980836L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_ASSIGN_SET_INTX_MASK 1077980836
-     * }
-     */
-    public static long KVM_ASSIGN_SET_INTX_MASK() {
-        return KVM_ASSIGN_SET_INTX_MASK;
-    }
-    private static final long KVM_SIGNAL_MSI = 1075883685L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SIGNAL_MSI 1075883685
-     * }
-     */
-    public static long KVM_SIGNAL_MSI() {
-        return KVM_SIGNAL_MSI;
-    }
-    private static final long KVM_PPC_GET_SMMU_INFO = 2186325670L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_PPC_GET_SMMU_INFO 2186325670
-     * }
-     */
-    public static long KVM_PPC_GET_SMMU_INFO() {
-        return KVM_PPC_GET_SMMU_INFO;
-    }
-    private static final long KVM_PPC_ALLOCATE_HTAB = 3221532327L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_PPC_ALLOCATE_HTAB 3221532327
-     * }
-     */
-    public static long KVM_PPC_ALLOCATE_HTAB() {
-        return KVM_PPC_ALLOCATE_HTAB;
-    }
-    private static final long KVM_ARM_SET_DEVICE_ADDR = 1074835115L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_ARM_SET_DEVICE_ADDR 1074835115
-     * }
-     */
-    public static long KVM_ARM_SET_DEVICE_ADDR() {
-        return KVM_ARM_SET_DEVICE_ADDR;
-    }
-    private static final long KVM_PPC_RESIZE_HPT_PREPARE = 2148576941L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_PPC_RESIZE_HPT_PREPARE 2148576941
-     * }
-     */
-    public static long KVM_PPC_RESIZE_HPT_PREPARE() {
-        return KVM_PPC_RESIZE_HPT_PREPARE;
-    }
-    private static final long KVM_PPC_RESIZE_HPT_COMMIT = 2148576942L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_PPC_RESIZE_HPT_COMMIT 2148576942
-     * }
-     */
-    public static long KVM_PPC_RESIZE_HPT_COMMIT() {
-        return KVM_PPC_RESIZE_HPT_COMMIT;
-    }
-    private static final long KVM_SET_PMU_EVENT_FILTER = 1075883698L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_PMU_EVENT_FILTER 1075883698
-     * }
-     */
-    public static long KVM_SET_PMU_EVENT_FILTER() {
-        return KVM_SET_PMU_EVENT_FILTER;
-    }
-    private static final int KVM_PPC_SVM_OFF = (int)44723L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_PPC_SVM_OFF 44723
-     * }
-     */
-    public static int KVM_PPC_SVM_OFF() {
-        return KVM_PPC_SVM_OFF;
-    }
-    private static final long KVM_CREATE_DEVICE = 3222056672L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_CREATE_DEVICE 3222056672
-     * }
-     */
-    public static long KVM_CREATE_DEVICE() {
-        return KVM_CREATE_DEVICE;
-    }
-    private static final long KVM_SET_DEVICE_ATTR = 1075359457L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_DEVICE_ATTR 1075359457
-     * }
-     */
-    public static long KVM_SET_DEVICE_ATTR() {
-        return KVM_SET_DEVICE_ATTR;
-    }
-    private static final long KVM_GET_DEVICE_ATTR = 1075359458L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_DEVICE_ATTR 1075359458
-     * }
-     */
-    public static long KVM_GET_DEVICE_ATTR() {
-        return KVM_GET_DEVICE_ATTR;
-    }
-    private static final long KVM_HAS_DEVICE_ATTR = 1075359459L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_HAS_DEVICE_ATTR 1075359459
-     * }
-     */
-    public static long KVM_HAS_DEVICE_ATTR() {
-        return KVM_HAS_DEVICE_ATTR;
-    }
-    private static final int KVM_RUN = (int)44672L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_RUN 44672
-     * }
-     */
-    public static int KVM_RUN() {
-        return KVM_RUN;
-    }
-    private static final long KVM_GET_REGS = 2156965505L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_REGS 2156965505
-     * }
-     */
-    public static long KVM_GET_REGS() {
-        return KVM_GET_REGS;
-    }
-    private static final long KVM_SET_REGS = 1083223682L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_REGS 1083223682
-     * }
-     */
-    public static long KVM_SET_REGS() {
-        return KVM_SET_REGS;
-    }
-    private static final long KVM_GET_SREGS = 2167975555L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_SREGS 2167975555
-     * }
-     */
-    public static long KVM_GET_SREGS() {
-        return KVM_GET_SREGS;
-    }
-    private static final long KVM_SET_SREGS = 1094233732L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_SREGS 1094233732
-     * }
-     */
-    public static long KVM_SET_SREGS() {
-        return KVM_SET_SREGS;
-    }
-    private static final long KVM_TRANSLATE = 3222843013L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_TRANSLATE 3222843013
-     * }
-     */
-    public static long KVM_TRANSLATE() {
-        return KVM_TRANSLATE;
-    }
-    private static final long KVM_INTERRUPT = 1074048646L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_INTERRUPT 1074048646
-     * }
-     */
-    public static long KVM_INTERRUPT() {
-        return KVM_INTERRUPT;
-    }
-    private static final long KVM_DEBUG_GUEST = 1079029383L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_DEBUG_GUEST 1079029383
-     * }
-     */
-    public static long KVM_DEBUG_GUEST() {
-        return KVM_DEBUG_GUEST;
-    }
-    private static final long KVM_GET_MSRS = 3221794440L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_GET_MSRS 3221794440
-     * }
-     */
-    public static long KVM_GET_MSRS() {
-        return KVM_GET_MSRS;
-    }
-    private static final long KVM_SET_MSRS = 1074310793L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_SET_MSRS 1074310793
-     * }
-     */
-    public static long KVM_SET_MSRS() {
-        return KVM_SET_MSRS;
     }
 }
 
