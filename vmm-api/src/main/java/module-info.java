@@ -22,6 +22,7 @@ module dev.vmm4j.vmm {
     exports dev.vmm4j.vmm.resources;
     exports dev.vmm4j.vmm.boot;
     exports dev.vmm4j.vmm.devices;
+    exports dev.vmm4j.vmm.jail;
     // Thin libc wrappers (pread/pwrite into guest memory, fsync, flock, owned fds) for modules built on vmm-api: low
     // level, and with the duties their Javadoc states.
     exports dev.vmm4j.vmm.sys;
