@@ -18,6 +18,15 @@ public class LinuxHeaders extends LinuxHeaders_1 {
     LinuxHeaders() {
         // Should not be called directly
     }
+    private static final long KVM_ASSIGN_DEV_IRQ = 1077980784L;
+    /**
+     * {@snippet lang=c :
+     * #define KVM_ASSIGN_DEV_IRQ 1077980784
+     * }
+     */
+    public static long KVM_ASSIGN_DEV_IRQ() {
+        return KVM_ASSIGN_DEV_IRQ;
+    }
     private static final int KVM_REINJECT_CONTROL = (int)44657L;
     /**
      * {@snippet lang=c :

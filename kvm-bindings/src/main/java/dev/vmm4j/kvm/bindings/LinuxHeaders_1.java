@@ -4452,6 +4452,15 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
     public static int SEEK_SET() {
         return SEEK_SET;
     }
+    private static final int SEEK_END = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define SEEK_END 2
+     * }
+     */
+    public static int SEEK_END() {
+        return SEEK_END;
+    }
     private static final int SIGKILL = (int)9L;
     /**
      * {@snippet lang=c :
@@ -12605,15 +12614,6 @@ class LinuxHeaders_1 extends LinuxHeaders$shared {
      */
     public static long KVM_ASSIGN_IRQ() {
         return KVM_ASSIGN_IRQ;
-    }
-    private static final long KVM_ASSIGN_DEV_IRQ = 1077980784L;
-    /**
-     * {@snippet lang=c :
-     * #define KVM_ASSIGN_DEV_IRQ 1077980784
-     * }
-     */
-    public static long KVM_ASSIGN_DEV_IRQ() {
-        return KVM_ASSIGN_DEV_IRQ;
     }
 }
 
