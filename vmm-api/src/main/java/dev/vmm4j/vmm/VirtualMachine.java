@@ -9,6 +9,7 @@ import dev.vmm4j.vmm.arch.MachineLayout;
 import dev.vmm4j.vmm.bus.Bus;
 import dev.vmm4j.vmm.devices.VmDevice;
 import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.kvm.Capability;
 import dev.vmm4j.vmm.kvm.Kvm;
 import dev.vmm4j.vmm.kvm.Vcpu;
@@ -81,14 +82,21 @@ public final class VirtualMachine implements AutoCloseable {
      */
     private volatile VmRunEvent runEvent;
 
-    private VirtualMachine(String name, LinuxArch arch, Kvm kvm, Vm vm, GuestMemoryMmap memory, MachineLayout layout) {
+    private VirtualMachine(
+            String name,
+            LinuxArch arch,
+            Kvm kvm,
+            Vm vm,
+            GuestMemoryMmap memory,
+            MachineLayout layout,
+            Optional<DeviceSandbox> sandbox) {
         this.name = name;
         this.arch = arch;
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
-        this.devices =
-                new VmDeviceContext(vm, memory, ioBus, mmioBus, layout.allocator(), deviceThreads(), this::finish);
+        this.devices = new VmDeviceContext(
+                vm, memory, ioBus, mmioBus, layout.allocator(), deviceThreads(), this::finish, sandbox);
     }
 
     /** {@return a builder; see {@link VirtualMachineBuilder}} */
@@ -146,10 +154,18 @@ public final class VirtualMachine implements AutoCloseable {
             }
             vm = kvm.createVm();
             GuestMemoryMmap.Builder regions = GuestMemoryMmap.builder();
-            layout.ram().forEach(region -> regions.anonymous(region.start(), region.size()));
+            // Device processes map guest memory too: then it is a sealed memfd rather than anonymous memory.
+            boolean shared = config.sandbox().isPresent();
+            layout.ram().forEach(region -> {
+                if (shared) {
+                    regions.memfd(region.start(), region.size(), "guest-ram-" + Long.toHexString(region.start()));
+                } else {
+                    regions.anonymous(region.start(), region.size());
+                }
+            });
             memory = regions.build();
             memory.registerWith(vm);
-            machine = new VirtualMachine(config.name(), arch, kvm, vm, memory, layout);
+            machine = new VirtualMachine(config.name(), arch, kvm, vm, memory, layout, config.sandbox());
             machine.setUp(config);
             return machine;
         } catch (Throwable failure) {

@@ -6,6 +6,7 @@ import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.arch.LinuxArch;
 import dev.vmm4j.vmm.bus.BusDevice;
 import dev.vmm4j.vmm.devices.VmDevice;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.kvm.CpuidEntry;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -69,7 +70,8 @@ public final class VirtualMachineBuilder {
             Optional<InputStream> serialInput,
             Optional<LinuxArch> arch,
             List<BusPlacement> busDevices,
-            List<VmDevice> devices) {}
+            List<VmDevice> devices,
+            Optional<DeviceSandbox> sandbox) {}
 
     /** Numbers the VMs that get no name of their own: {@code vm-1}, {@code vm-2}, ... */
     private static final AtomicLong UNNAMED = new AtomicLong();
@@ -86,6 +88,7 @@ public final class VirtualMachineBuilder {
     private UnaryOperator<CpuidEntry> cpuid;
     private Boolean hostDecompression;
     private DeviceAnnouncement deviceAnnouncement;
+    private DeviceSandbox sandbox;
     private final List<BusPlacement> busDevices = new ArrayList<>();
     private final List<VmDevice> devices = new ArrayList<>();
     private boolean built;
@@ -285,6 +288,20 @@ public final class VirtualMachineBuilder {
     }
 
     /**
+     * Runs each device that can run in a process of its own there, jailed as {@code sandbox} says (crosvm's sandbox;
+     * see {@link DeviceSandbox}). Guest memory is then a sealed memfd the device processes map. Devices that cannot run
+     * in another process (a vsock device with a {@code VsockHost}, whose channels live in this JVM; vhost devices,
+     * whose data path is the kernel's) stay in this one, and the VM's log says so. Without it, every device runs in
+     * this process.
+     */
+    public VirtualMachineBuilder sandbox(DeviceSandbox sandbox) {
+        Objects.requireNonNull(sandbox, "sandbox");
+        requireUnset(this.sandbox, "sandbox");
+        this.sandbox = sandbox;
+        return this;
+    }
+
+    /**
      * Checks the configuration, opens KVM, and sets the VM up (memory, platform and other devices, kernel, vCPUs)
      * without starting it. The VM owns the devices from now on.
      *
@@ -326,6 +343,9 @@ public final class VirtualMachineBuilder {
         } catch (IllegalStateException e) {
             // No architecture for this host: creating the VM says so, with what to put on the path.
         }
+        if (sandbox != null) {
+            problems.addAll(sandbox.problems());
+        }
         if (!problems.isEmpty()) {
             devices.forEach(VirtualMachine::closeQuietly);
             throw new VmBuildException(problems);
@@ -339,7 +359,8 @@ public final class VirtualMachineBuilder {
                 Optional.ofNullable(serialInput),
                 Optional.ofNullable(arch),
                 List.copyOf(busDevices),
-                List.copyOf(devices)));
+                List.copyOf(devices),
+                Optional.ofNullable(sandbox)));
     }
 
     /** {@return the options that were set, and the devices in order} */
@@ -384,6 +405,9 @@ public final class VirtualMachineBuilder {
         }
         if (deviceAnnouncement != null) {
             set.add("deviceAnnouncement=" + deviceAnnouncement);
+        }
+        if (sandbox != null) {
+            set.add("sandbox=" + sandbox);
         }
         if (!busDevices.isEmpty()) {
             set.add(busDevices.size() + " bus devices");

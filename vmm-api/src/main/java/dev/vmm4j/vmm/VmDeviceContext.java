@@ -6,16 +6,19 @@ import dev.vmm4j.vmm.devices.DeviceContext;
 import dev.vmm4j.vmm.devices.DeviceNode;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.kvm.Datamatch;
 import dev.vmm4j.vmm.kvm.IoEventAddress;
 import dev.vmm4j.vmm.kvm.Vm;
 import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.memory.GuestMemoryMmap;
 import dev.vmm4j.vmm.resources.SystemAllocator;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.Consumer;
 
@@ -34,6 +37,7 @@ final class VmDeviceContext implements DeviceContext {
     private final SystemAllocator allocator;
     private final ThreadFactory threads;
     private final Consumer<ExitStatus> exit;
+    private final Optional<DeviceSandbox> sandbox;
     // Guarded by this.
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final List<EventLoop> loops = new ArrayList<>();
@@ -48,7 +52,8 @@ final class VmDeviceContext implements DeviceContext {
             Bus mmioBus,
             SystemAllocator allocator,
             ThreadFactory threads,
-            Consumer<ExitStatus> exit) {
+            Consumer<ExitStatus> exit,
+            Optional<DeviceSandbox> sandbox) {
         this.vm = vm;
         this.memory = memory;
         this.ioBus = ioBus;
@@ -56,11 +61,22 @@ final class VmDeviceContext implements DeviceContext {
         this.allocator = allocator;
         this.threads = threads;
         this.exit = exit;
+        this.sandbox = sandbox;
     }
 
     @Override
     public GuestMemory memory() {
         return memory;
+    }
+
+    @Override
+    public Optional<DeviceSandbox> sandbox() {
+        return sandbox;
+    }
+
+    @Override
+    public List<GuestMemoryMmap.SharedRegion> sharedMemory() {
+        return memory instanceof GuestMemoryMmap mapped ? mapped.sharedRegions() : List.of();
     }
 
     @Override

@@ -3,6 +3,12 @@ package dev.vmm4j.virtio.devices;
 
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.block.BlockDevice;
+import dev.vmm4j.virtio.jail.DeviceRecipe;
+import dev.vmm4j.virtio.jail.DiskFactory;
+import dev.vmm4j.virtio.jail.EntropyFactory;
+import dev.vmm4j.virtio.jail.NetworkFactory;
+import dev.vmm4j.virtio.jail.SharedDirectoryFactory;
+import dev.vmm4j.virtio.jail.VsockFactory;
 import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.virtio.net.NetDevice;
@@ -21,6 +27,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -59,7 +66,15 @@ public final class VirtioDevices {
         }
         boolean readOnly = set.contains(DiskOption.READ_ONLY);
         String description = "virtio-blk " + image + (readOnly ? " (read-only)" : "");
-        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+        DiskFactory.Format format = set.contains(DiskOption.QCOW2)
+                ? DiskFactory.Format.QCOW2
+                : set.contains(DiskOption.RAW) ? DiskFactory.Format.RAW : DiskFactory.Format.PROBE;
+        return VirtioMmio.of(description, new VirtioMmio.JailableFactory() {
+            @Override
+            public Optional<DeviceRecipe> recipe(DeviceContext context) {
+                return Optional.of(DiskFactory.recipe(image, readOnly, format));
+            }
+
             @Override
             public BlockDevice create(DeviceContext context) throws IOException {
                 if (set.contains(DiskOption.QCOW2)) {
@@ -96,7 +111,17 @@ public final class VirtioDevices {
         Objects.requireNonNull(config, "config");
         String description = "virtio-net " + describe(config.tap())
                 + config.mac().map(mac -> " mac " + mac).orElse("") + (config.vhost() ? " (vhost-net)" : "");
-        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+        return VirtioMmio.of(description, new VirtioMmio.JailableFactory() {
+            @Override
+            public Optional<DeviceRecipe> recipe(DeviceContext context) throws IOException {
+                if (config.vhost()) {
+                    return Optional.empty(); // the kernel moves the frames: nothing to jail
+                }
+                try (Tap tap = openTap(config.tap())) {
+                    return Optional.of(NetworkFactory.recipe(tap, config.mac()));
+                }
+            }
+
             @Override
             public VirtioDevice create(DeviceContext context) throws IOException {
                 Tap tap = openTap(config.tap());
@@ -142,7 +167,16 @@ public final class VirtioDevices {
                 + config.unixSocket().map(path -> " socket " + path).orElse("")
                 + config.host().map(host -> " with a VsockHost").orElse("")
                 + (config.vhost() ? " (vhost-vsock)" : "");
-        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+        return VirtioMmio.of(description, new VirtioMmio.JailableFactory() {
+            @Override
+            public Optional<DeviceRecipe> recipe(DeviceContext context) {
+                // A VsockHost's channels live in this JVM, and vhost-vsock's data path is the kernel's.
+                if (config.vhost() || config.host().isPresent()) {
+                    return Optional.empty();
+                }
+                return config.unixSocket().map(socket -> VsockFactory.recipe(config.guestCid(), socket));
+            }
+
             @Override
             public VirtioDevice create(DeviceContext context) throws IOException {
                 return config.vhost() ? VhostVsockDevice.open(config) : VsockDevice.open(config);
@@ -206,7 +240,12 @@ public final class VirtioDevices {
         Objects.requireNonNull(tag, "tag");
         P9Device.checkTag(tag); // now, not at build()
         String description = "virtio-9p " + source + " as \"" + tag + "\"" + (readOnly ? " (read-only)" : "");
-        return VirtioMmio.of(description, new VirtioMmio.DeviceFactory() {
+        return VirtioMmio.of(description, new VirtioMmio.JailableFactory() {
+            @Override
+            public Optional<DeviceRecipe> recipe(DeviceContext context) {
+                return Optional.of(SharedDirectoryFactory.recipe(source, tag, readOnly));
+            }
+
             @Override
             public P9Device create(DeviceContext context) throws IOException {
                 return P9Device.open(source, tag, readOnly);
@@ -229,7 +268,17 @@ public final class VirtioDevices {
 
     /** {@return a virtio entropy device fed from the host's secure random source} */
     public static VirtioMmio rng() {
-        return VirtioMmio.of(new RngDevice());
+        return VirtioMmio.of("virtio-rng", new VirtioMmio.JailableFactory() {
+            @Override
+            public Optional<DeviceRecipe> recipe(DeviceContext context) {
+                return Optional.of(EntropyFactory.recipe());
+            }
+
+            @Override
+            public VirtioDevice create(DeviceContext context) {
+                return new RngDevice();
+            }
+        });
     }
 
     /**

@@ -2,19 +2,24 @@
 package dev.vmm4j.virtio.mmio;
 
 import dev.vmm4j.virtio.VirtioDevice;
+import dev.vmm4j.virtio.jail.DeviceRecipe;
+import dev.vmm4j.virtio.jail.JailedAttachment;
 import dev.vmm4j.vmm.devices.DeviceContext;
 import dev.vmm4j.vmm.devices.DeviceNode;
 import dev.vmm4j.vmm.devices.Interrupt;
 import dev.vmm4j.vmm.devices.VmDevice;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.kvm.Datamatch;
 import dev.vmm4j.vmm.kvm.IoEventAddress;
+import dev.vmm4j.vmm.sys.OwnedFd;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Puts a {@link VirtioDevice} into a VM behind a virtio-mmio {@link MmioTransport}, as crosvm does: a 4 KiB window
@@ -63,8 +68,26 @@ public final class VirtioMmio implements VmDevice {
         default void discard() {}
     }
 
+    /**
+     * A factory whose device can also run in a device process, when the VM has a sandbox
+     * ({@code VirtualMachineBuilder.sandbox(..)}): it describes the device as a {@link DeviceRecipe} instead of making
+     * it.
+     */
+    public interface JailableFactory extends DeviceFactory {
+        /**
+         * {@return the device's recipe, or empty if this device must run in the VMM's process after all} It may open
+         * here what the device process cannot (a tap), as fds of the recipe.
+         *
+         * @throws IOException if something the device needs cannot be opened; the message says which and why
+         */
+        Optional<DeviceRecipe> recipe(DeviceContext context) throws IOException;
+    }
+
+    private static final System.Logger LOG = System.getLogger(VirtioMmio.class.getName());
+
     private final String description;
     private final DeviceFactory factory;
+    private volatile JailedAttachment jailed;
     private volatile VirtioDevice device;
     private volatile MmioTransport transport;
     private volatile DeviceNode.Mmio node;
@@ -92,18 +115,37 @@ public final class VirtioMmio implements VmDevice {
                 Objects.requireNonNull(description, "description"), Objects.requireNonNull(factory, "factory"), null);
     }
 
-    /** {@return the device} @throws IllegalStateException if it is made lazily and the VM is not built yet */
+    /**
+     * {@return the device}
+     *
+     * @throws IllegalStateException if it is made lazily and the VM is not built yet, or it runs in a device process
+     */
     public VirtioDevice device() {
         VirtioDevice made = device;
+        if (jailed != null) {
+            throw new IllegalStateException(description + " runs in a device process, not in this JVM");
+        }
         if (made == null) {
             throw new IllegalStateException(description + " is made when the VM is built, which it is not yet");
         }
         return made;
     }
 
-    /** {@return the transport, once attached} */
+    /**
+     * {@return the transport, once attached}
+     *
+     * @throws IllegalStateException if the device is not attached, or runs in a device process
+     */
     public MmioTransport transport() {
+        if (jailed != null) {
+            throw new IllegalStateException(description + " runs in a device process, not in this JVM");
+        }
         return attached(transport);
+    }
+
+    /** {@return the device process the device runs in, if it runs in one (once attached)} */
+    public Optional<JailedAttachment> jailed() {
+        return Optional.ofNullable(jailed);
     }
 
     /** {@return the register window and interrupt line the device got, as the guest is told of them, once attached} */
@@ -125,8 +167,21 @@ public final class VirtioMmio implements VmDevice {
 
     @Override
     public void attach(DeviceContext context) throws IOException {
-        if (transport != null) {
+        if (transport != null || jailed != null) {
             throw new IllegalStateException(description + " is already attached to a VM");
+        }
+        if (context.sandbox().isPresent() && device == null) {
+            Optional<DeviceRecipe> recipe =
+                    factory instanceof JailableFactory jailable ? jailable.recipe(context) : Optional.empty();
+            if (recipe.isPresent()) {
+                attachJailed(context, context.sandbox().get(), recipe.get());
+                return;
+            }
+        }
+        if (context.sandbox().isPresent()) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    description + " runs in the VMM's process: it cannot run in a device" + " process");
         }
         VirtioDevice made = device;
         if (made == null) {
@@ -149,6 +204,25 @@ public final class VirtioMmio implements VmDevice {
         DeviceNode.Mmio announced = new DeviceNode.Mmio(COMPATIBLE, base, MmioRegisters.WINDOW_SIZE, irq);
         context.announce(announced);
         transport = created;
+        node = announced;
+    }
+
+    private void attachJailed(DeviceContext context, DeviceSandbox sandbox, DeviceRecipe recipe) throws IOException {
+        String role = context.instanceName(recipe.kind());
+        long base;
+        int irq;
+        try {
+            base = context.allocator().mmio().allocate(MmioRegisters.WINDOW_SIZE, MmioRegisters.WINDOW_SIZE, role);
+            irq = context.allocator().allocateIrq(role);
+        } catch (RuntimeException e) {
+            recipe.fds().forEach(OwnedFd::close);
+            throw e;
+        }
+        JailedAttachment attachment = JailedAttachment.start(context, sandbox, recipe, role, base, irq);
+        context.mmioBus().insert(attachment.proxy(), base, MmioRegisters.WINDOW_SIZE);
+        DeviceNode.Mmio announced = new DeviceNode.Mmio(COMPATIBLE, base, MmioRegisters.WINDOW_SIZE, irq);
+        context.announce(announced);
+        jailed = attachment;
         node = announced;
     }
 

@@ -49,9 +49,14 @@ class VirtioVmTest {
     @TempDir
     Path dir;
 
+    /** {@return a VM builder; {@link SandboxedVirtioVmTest} runs every test here with the devices in processes} */
+    VirtualMachineBuilder newBuilder() {
+        return VirtualMachine.builder();
+    }
+
     private VirtualMachineBuilder builder(ByteArrayOutputStream console) throws Exception {
         Path guest = Files.write(dir.resolve("virtio.elf"), Guests.VIRTIO.elf());
-        return VirtualMachine.builder()
+        return newBuilder()
                 .memory(VirtualMachineBuilder.MiB(64))
                 .kernel(guest)
                 .serial(console);
@@ -179,7 +184,7 @@ class VirtioVmTest {
         VirtioBalloon balloon = VirtioDevices.balloon();
         assertThrows(
                 IllegalStateException.class, () -> balloon.setTargetBytes(1), "no balloon device before the build");
-        try (VirtualMachine vm = VirtualMachine.builder()
+        try (VirtualMachine vm = newBuilder()
                 .memory(VirtualMachineBuilder.MiB(64))
                 .kernel(demo)
                 .serial(console)

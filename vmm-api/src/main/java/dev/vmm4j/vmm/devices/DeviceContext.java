@@ -5,10 +5,14 @@ import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.bus.Bus;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.kvm.Datamatch;
 import dev.vmm4j.vmm.kvm.IoEventAddress;
 import dev.vmm4j.vmm.memory.GuestMemory;
+import dev.vmm4j.vmm.memory.GuestMemoryMmap;
 import dev.vmm4j.vmm.resources.SystemAllocator;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 
 /**
@@ -33,6 +37,22 @@ import java.util.concurrent.ThreadFactory;
 public interface DeviceContext {
     /** {@return the guest's memory} */
     GuestMemory memory();
+
+    /**
+     * {@return how the VM jails devices that can run in processes of their own, if it does} (see
+     * {@code VirtualMachineBuilder.sandbox}); empty by default: every device runs in the VMM's process.
+     */
+    default Optional<DeviceSandbox> sandbox() {
+        return Optional.empty();
+    }
+
+    /**
+     * {@return guest memory as regions another process can map (memfds); empty by default} A VM with a
+     * {@linkplain #sandbox() sandbox} has all its memory so.
+     */
+    default List<GuestMemoryMmap.SharedRegion> sharedMemory() {
+        return List.of();
+    }
 
     /** {@return the port-I/O bus (x86; on other architectures nothing dispatches to it)} */
     Bus ioBus();

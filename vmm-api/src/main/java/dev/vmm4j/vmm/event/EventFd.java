@@ -38,6 +38,15 @@ public final class EventFd implements AutoCloseable {
         return new EventFd(Libc.eventfd(0, LinuxHeaders.EFD_NONBLOCK()), true);
     }
 
+    /**
+     * {@return an eventfd over {@code fd}, an eventfd another process made and passed over (a device process gets its
+     * irqfd and queue notifications so)} It owns {@code fd} from now on; {@code nonBlocking} says how {@code fd} was
+     * made.
+     */
+    public static EventFd adopt(int fd, boolean nonBlocking) {
+        return new EventFd(fd, nonBlocking);
+    }
+
     /** {@return whether {@link #read()} returns 0 instead of blocking when nothing was written} */
     public boolean isNonBlocking() {
         return nonBlocking;

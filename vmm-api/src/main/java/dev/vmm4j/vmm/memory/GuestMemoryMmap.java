@@ -4,6 +4,7 @@ package dev.vmm4j.vmm.memory;
 import static dev.vmm4j.vmm.memory.GuestMemoryException.hex;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.vmm.kvm.MemorySlotFlag;
 import dev.vmm4j.vmm.kvm.Vm;
 import dev.vmm4j.vmm.sys.Libc;
@@ -62,9 +63,16 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     private final int[] discardAdvice;
 
     private final long totalSize;
+    private final List<SharedRegion> shared;
 
-    /** A mapped region and how its pages are given back (see {@link #discard}). */
-    private record Mapped(GuestRegion region, int discardAdvice) {}
+    /** A mapped region, how its pages are given back (see {@link #discard}), and its shareable fd or -1. */
+    private record Mapped(GuestRegion region, int discardAdvice, int sharedFd) {}
+
+    /**
+     * A region another process can map: {@code size} bytes of guest memory at {@code gpa} are the first {@code size}
+     * bytes of the memfd {@code fd}, which is sealed against shrinking and growing. The fd stays the memory's.
+     */
+    public record SharedRegion(long gpa, long size, int fd) {}
 
     private GuestMemoryMmap(Arena arena, List<OwnedFd> backingFds, List<Mapped> sortedRegions) {
         this.arena = arena;
@@ -76,7 +84,14 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         segments = new MemorySegment[n];
         discardAdvice = new int[n];
         long total = 0;
+        List<SharedRegion> shareable = new ArrayList<>();
         for (int i = 0; i < n; i++) {
+            if (sortedRegions.get(i).sharedFd() >= 0) {
+                shareable.add(new SharedRegion(
+                        regions.get(i).start(),
+                        regions.get(i).size(),
+                        sortedRegions.get(i).sharedFd()));
+            }
             starts[i] = regions.get(i).start();
             sizes[i] = regions.get(i).size();
             segments[i] = regions.get(i).memory();
@@ -84,6 +99,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             total += sizes[i];
         }
         totalSize = total;
+        shared = List.copyOf(shareable);
     }
 
     /** {@return a builder of guest memory} */
@@ -98,6 +114,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         private record Anonymous(long size) implements Source {}
 
         private record Memfd(long size, String name) implements Source {}
+
+        private record SharedFd(long size, OwnedFd fd) implements Source {}
 
         private record MappedFile(Path path, long offset, long size) implements Source {}
 
@@ -122,6 +140,17 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         public Builder memfd(long gpa, long size, String name) {
             Objects.requireNonNull(name, "name");
             return add(gpa, size, new Memfd(size, name));
+        }
+
+        /**
+         * Adds the first {@code size} bytes of the memfd {@code fd}, mapped shared, at {@code gpa}: guest memory another
+         * process made and shares ({@link GuestMemoryMmap#sharedRegions()}). The memory owns {@code fd} from now on.
+         * {@link #build()} checks that the memfd is sealed against shrinking (so that no access can fault on a page the
+         * file lost) and holds {@code size} bytes.
+         */
+        public Builder shared(long gpa, long size, OwnedFd fd) {
+            Objects.requireNonNull(fd, "fd");
+            return add(gpa, size, new SharedFd(size, fd));
         }
 
         /** Adds {@code size} bytes of {@code file} from {@code offset}, mapped shared (guest writes reach the file), at {@code gpa}. */
@@ -188,13 +217,23 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             try {
                 List<Mapped> regions = new ArrayList<>();
                 for (Planned region : planned) {
-                    regions.add(
-                            new Mapped(new GuestRegion(region.start, map(region, arena, fds)), discardAdvice(region)));
+                    MemorySegment memory = map(region, arena, fds);
+                    int sharedFd = switch (region.source) {
+                        case Memfd memfd -> fds.getLast().get();
+                        case SharedFd given -> given.fd.get();
+                        default -> -1;
+                    };
+                    regions.add(new Mapped(new GuestRegion(region.start, memory), discardAdvice(region), sharedFd));
                 }
                 regions.sort(Comparator.comparing(mapped -> mapped.region().start(), Long::compareUnsigned));
                 return new GuestMemoryMmap(arena, fds, regions);
             } catch (RuntimeException e) {
                 fds.forEach(OwnedFd::close);
+                planned.forEach(region -> {
+                    if (region.source instanceof SharedFd given) {
+                        given.fd.close();
+                    }
+                });
                 arena.close();
                 throw e;
             }
@@ -209,6 +248,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             return switch (region.source) {
                 case Anonymous anonymous -> LinuxHeaders.MADV_DONTNEED();
                 case Memfd memfd -> LinuxHeaders.MADV_REMOVE();
+                case SharedFd shared -> LinuxHeaders.MADV_REMOVE();
                 case MappedFile file -> 0;
                 case Borrowed borrowed -> 0;
             };
@@ -228,9 +268,16 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
                             arena,
                             what);
                 case Memfd memfd -> {
-                    OwnedFd fd = new OwnedFd(Libc.memfdCreate(memfd.name, 0), "memfd " + memfd.name);
+                    OwnedFd fd = new OwnedFd(
+                            Libc.memfdCreate(memfd.name, LinuxHeaders.MFD_ALLOW_SEALING()), "memfd " + memfd.name);
                     fds.add(fd);
                     Libc.ftruncate(fd.get(), memfd.size);
+                    // Sealed, so that a process it is shared with can rely on its size: a shrunk memfd would fault.
+                    int seals = LinuxHeaders.F_SEAL_SHRINK() | LinuxHeaders.F_SEAL_GROW() | LinuxHeaders.F_SEAL_SEAL();
+                    int sealed = Libc.fcntl(fd.get(), LinuxHeaders.F_ADD_SEALS(), seals);
+                    if (sealed < 0) {
+                        throw new NativeCallException("fcntl F_ADD_SEALS", -sealed, "sealing memfd " + memfd.name);
+                    }
                     yield Libc.mmap(memfd.size, readWrite, LinuxHeaders.MAP_SHARED(), fd.get(), 0, arena, what);
                 }
                 case MappedFile file -> {
@@ -257,6 +304,20 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
                                 file.size, readWrite, LinuxHeaders.MAP_SHARED(), fd.get(), file.offset, arena, what);
                     }
                 }
+                case SharedFd given -> {
+                    fds.add(given.fd);
+                    int seals = Libc.fcntl(given.fd.get(), LinuxHeaders.F_GET_SEALS(), 0);
+                    if (seals < 0 || (seals & LinuxHeaders.F_SEAL_SHRINK()) == 0) {
+                        throw new IllegalArgumentException(what + ": the shared fd is not a memfd sealed against"
+                                + " shrinking (F_GET_SEALS " + seals + ")");
+                    }
+                    long fileSize = Libc.lseek(given.fd.get(), 0, LinuxHeaders.SEEK_END());
+                    if (fileSize < given.size) {
+                        throw new IllegalArgumentException(
+                                what + ": the shared memfd has " + fileSize + " bytes, not " + given.size);
+                    }
+                    yield Libc.mmap(given.size, readWrite, LinuxHeaders.MAP_SHARED(), given.fd.get(), 0, arena, what);
+                }
                 case Borrowed borrowed -> borrowed.memory;
             };
         }
@@ -274,6 +335,14 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             vm.setUserMemoryRegion(slot, starts[slot], segments[slot], set);
         }
         return regions.size();
+    }
+
+    /**
+     * {@return the regions another process can map (memfd regions), in address order} The fds stay this memory's: a
+     * caller that passes them on passes duplicates (as {@code SCM_RIGHTS} does).
+     */
+    public List<SharedRegion> sharedRegions() {
+        return shared;
     }
 
     @Override

@@ -137,6 +137,21 @@ public final class Libc {
                 NativeCall.errnoCapturing(LinuxHeaders.recvmsg$address(), LinuxHeaders.recvmsg$descriptor());
     }
 
+    private static final class Sendmsg {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.sendmsg$address(), LinuxHeaders.sendmsg$descriptor());
+    }
+
+    private static final class Lseek {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.lseek$address(), LinuxHeaders.lseek$descriptor());
+    }
+
+    private static final class Poll {
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing(LinuxHeaders.poll$address(), LinuxHeaders.poll$descriptor());
+    }
+
     private static final class Socket {
         static final MethodHandle HANDLE =
                 NativeCall.errnoCapturing(LinuxHeaders.socket$address(), LinuxHeaders.socket$descriptor());
@@ -541,6 +556,45 @@ public final class Libc {
         long result;
         try {
             result = (long) Recvmsg.HANDLE.invokeExact(state, fd, message, flags);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code sendmsg(fd, message, flags)}: bytes sent, or {@code -errno}. */
+    public static long sendmsg(int fd, MemorySegment message, int flags) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) Sendmsg.HANDLE.invokeExact(state, fd, message, flags);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /** {@code lseek(fd, offset, whence)}: the new offset, or {@code -errno}. */
+    public static long lseek(int fd, long offset, int whence) {
+        MemorySegment state = NativeCall.callState();
+        long result;
+        try {
+            result = (long) Lseek.HANDLE.invokeExact(state, fd, offset, whence);
+        } catch (Throwable t) {
+            throw NativeCall.rethrow(t);
+        }
+        return result < 0 ? -NativeCall.errno(state) : result;
+    }
+
+    /**
+     * {@code poll(fds, count, timeoutMs)} over {@code count} {@code struct pollfd}s the caller set up (-1: no time
+     * limit): how many have events, 0 if the time ran out, or {@code -errno}. Allocates nothing.
+     */
+    public static int poll(MemorySegment fds, int count, int timeoutMs) {
+        MemorySegment state = NativeCall.callState();
+        int result;
+        try {
+            result = (int) Poll.HANDLE.invokeExact(state, fds, (long) count, timeoutMs);
         } catch (Throwable t) {
             throw NativeCall.rethrow(t);
         }

@@ -37,6 +37,19 @@ public final class OwnedFd implements AutoCloseable {
         return closed.get();
     }
 
+    /**
+     * {@return the descriptor, whose duty to close passes to the caller} This object then counts as closed, and
+     * {@link #close()} does nothing.
+     *
+     * @throws IllegalStateException if it is closed or was released already
+     */
+    public int release() {
+        if (!closed.compareAndSet(false, true)) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        return fd;
+    }
+
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.vmm4j.virtio.jail;
+
+import dev.vmm4j.virtio.VirtioDevice;
+import dev.vmm4j.virtio.block.BlockDevice;
+import dev.vmm4j.vmm.jail.SyscallPolicy;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Makes a virtio block device in a device process ({@code VirtioDevices.disk(..)}). The jail shows the image at its
+ * path (read-write unless the disk is read-only) and, for an image that may be qcow2, its directory read-only, where
+ * a backing file is looked for; the device process opens and locks the image, as the VMM would.
+ */
+public final class DiskFactory implements JailedDeviceFactory {
+    /** The image's format as the caller chose it. */
+    public enum Format {
+        /** qcow2 or raw, as the image's first bytes say. */
+        PROBE,
+        /** raw, whatever its first bytes. */
+        RAW,
+        /** qcow2. */
+        QCOW2
+    }
+
+    /** {@return the recipe of a block device over {@code image}} */
+    public static DeviceRecipe recipe(Path image, boolean readOnly, Format format) {
+        Path absolute = image.toAbsolutePath().normalize();
+        DeviceRecipe recipe = DeviceRecipe.of(DiskFactory.class, "virtio-blk")
+                .with("image", absolute.toString())
+                .with("readOnly", Boolean.toString(readOnly))
+                .with("format", format.name());
+        if (format != Format.RAW && absolute.getParent() != null) {
+            recipe = recipe.withReadOnly(absolute.getParent());
+        }
+        return readOnly ? recipe.withReadOnly(absolute) : recipe.withReadWrite(absolute);
+    }
+
+    /** For the device process. */
+    public DiskFactory() {}
+
+    @Override
+    public VirtioDevice create(DeviceRecipe recipe) throws IOException {
+        Path image = Path.of(recipe.required("image"));
+        boolean readOnly = Boolean.parseBoolean(recipe.required("readOnly"));
+        return switch (Format.valueOf(recipe.required("format"))) {
+            case PROBE -> BlockDevice.open(image, readOnly);
+            case RAW -> BlockDevice.openRaw(image, readOnly);
+            case QCOW2 -> BlockDevice.openQcow2(image, readOnly);
+        };
+    }
+
+    @Override
+    public SyscallPolicy policy(DeviceRecipe recipe) {
+        return SyscallPolicy.blockDevice();
+    }
+}

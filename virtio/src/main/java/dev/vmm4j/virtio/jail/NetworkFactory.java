@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.vmm4j.virtio.jail;
+
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.virtio.VirtioDevice;
+import dev.vmm4j.virtio.net.MacAddress;
+import dev.vmm4j.virtio.net.NetDevice;
+import dev.vmm4j.virtio.net.Tap;
+import dev.vmm4j.vmm.jail.SyscallPolicy;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * Makes a virtio network device in a device process ({@code VirtioDevices.net(..)}, without vhost-net). The VMM makes
+ * or adopts the tap (that needs privileges the device process lacks) and passes its fd; the device process only reads
+ * and writes frames on it.
+ */
+public final class NetworkFactory implements JailedDeviceFactory {
+    /**
+     * {@return the recipe of a network device over {@code tap}} The recipe gets a duplicate of the tap's fd; the
+     * caller still owns (and closes) {@code tap}.
+     */
+    public static DeviceRecipe recipe(Tap tap, Optional<MacAddress> mac) {
+        int duplicate = Libc.fcntl(tap.fd(), LinuxHeaders.F_DUPFD_CLOEXEC(), 0);
+        if (duplicate < 0) {
+            throw new IllegalStateException("cannot duplicate the fd of " + tap.name() + " for its device process");
+        }
+        DeviceRecipe recipe =
+                DeviceRecipe.of(NetworkFactory.class, "virtio-net").withFd(new OwnedFd(duplicate, tap.name()));
+        return mac.isPresent() ? recipe.with("mac", mac.get().toString()) : recipe;
+    }
+
+    /** For the device process. */
+    public NetworkFactory() {}
+
+    @Override
+    public VirtioDevice create(DeviceRecipe recipe) throws IOException {
+        if (recipe.fds().size() != 1) {
+            throw new IllegalArgumentException("a network device's recipe carries one tap fd, not "
+                    + recipe.fds().size());
+        }
+        try (OwnedFd fd = recipe.fds().getFirst()) {
+            // Tap.adopt takes inherited fds, which are not close-on-exec; this one came in a message and is.
+            Libc.fcntl(fd.get(), LinuxHeaders.F_SETFD(), 0);
+            Tap tap = Tap.adopt(fd.get()); // works on a duplicate
+            return new NetDevice(tap, recipe.setting("mac").map(MacAddress::parse));
+        }
+    }
+
+    @Override
+    public SyscallPolicy policy(DeviceRecipe recipe) {
+        return SyscallPolicy.networkDevice();
+    }
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.vmm4j.vmm.jail;
+
+/**
+ * A device process failed: it could not be started, died, did not answer in time, or refused a request. The message
+ * names the device and says what happened.
+ */
+public final class DeviceProcessException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** An exception with {@code message}, which names the device and what happened. */
+    public DeviceProcessException(String message) {
+        super(message);
+    }
+
+    /** An exception with {@code message} and its {@code cause}. */
+    public DeviceProcessException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
