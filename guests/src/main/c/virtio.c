@@ -74,6 +74,35 @@ static void rng(struct virtio_dev *d) {
     puts("virtio: rng "); print_hex(random_bytes, sizeof random_bytes); putc('\n');
 }
 
+/* Whether the command line holds the word "virtio.blk_loop". */
+static int wants_blk_loop(u64 bp) {
+    const char *cmdline = (const char *) (u64) read32(bp + BP_HDR_CMD_LINE_PTR);
+    const char *word = "virtio.blk_loop";
+    for (const char *p = cmdline; *p; p++) {
+        int i = 0;
+        while (word[i] && p[i] == word[i]) i++;
+        if (!word[i]) return 1;
+    }
+    return 0;
+}
+
+/*
+ * Writes 1 KiB to the block device forever, each write 64 KiB past the last (a new qcow2 cluster each, until the
+ * writes wrap), printing "virtio: blk loop N" every 16 writes: for tests that kill a device mid-I/O.
+ */
+static void blk_loop(struct virtio_dev *d) {
+    u64 capacity = read32(d->base + VIRTIO_REG_CONFIG) | ((u64) read32(d->base + VIRTIO_REG_CONFIG + 4) << 32);
+    for (u64 n = 0;; n++) {
+        for (unsigned i = 0; i < sizeof sectors; i++) sectors[i] = (u8) (n + i);
+        u64 sector = (n * 128) % (capacity - 2);
+        if (blk_request(d, VIRTIO_BLK_T_OUT, sector, sectors, sizeof sectors, 0) != 0) {
+            fail("blk loop write");
+            return;
+        }
+        if (n % 16 == 0) { puts("virtio: blk loop "); putdec(n); putc('\n'); }
+    }
+}
+
 int main(u64 bp) {
     int n = virtio_discover(bp, devs, 4);
     puts("virtio: "); putdec((u64) n); puts(" devices\n");
@@ -92,5 +121,10 @@ int main(u64 bp) {
         putc('\n');
     }
     puts(failures ? "virtio: FAILED\n" : "virtio: done\n");
+    if (wants_blk_loop(bp)) {
+        for (int i = 0; i < n; i++) {
+            if (devs[i].device_id == 2) blk_loop(&devs[i]);
+        }
+    }
     return failures;
 }

@@ -25,7 +25,9 @@ public enum Guests {
     /**
      * Drives the virtio-mmio devices on its command line with a polling driver: a block device's sectors 0-1 are read,
      * written back inverted, flushed and read again, then GET_ID and a read past the end; an rng gives 16 bytes.
-     * Prints "virtio: ..." lines and "virtio: done".
+     * Prints "virtio: ..." lines and "virtio: done". With "virtio.blk_loop" on its command line it then writes 1 KiB to
+     * the block device forever, 64 KiB past the last write each time (a new qcow2 cluster each, until they wrap),
+     * printing "virtio: blk loop N" every 16 writes: for tests that kill a device mid-I/O.
      */
     VIRTIO("virtio"),
     /**

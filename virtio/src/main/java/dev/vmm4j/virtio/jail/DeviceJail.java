@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  *
  * <p>Once the filter is in, no file can be opened, so a class the device needs later could not be loaded from a
  * class path directory (or a jar not yet opened): every vmm4j class on the class path is loaded first (not
- * initialised), and the JDK's logging is configured, which reads its configuration file.
+ * initialised), and the JDK's logging is configured, which reads its configuration file and the time zones.
  */
 final class DeviceJail {
     private static final System.Logger LOG = System.getLogger(DeviceJail.class.getName());
@@ -30,6 +30,7 @@ final class DeviceJail {
 
     static void close(DeviceRecipe recipe, SyscallPolicy devicePolicy) {
         int loaded = preloadClasses();
+        readFilesLoggingReads();
         LOG.log(System.Logger.Level.DEBUG, () -> "loaded " + loaded + " classes before closing the jail");
         List<Path> readOnly = new ArrayList<>(recipe.readOnlyPaths());
         readOnly.add(Path.of(System.getProperty("java.home")));
@@ -40,6 +41,16 @@ final class DeviceJail {
                     "this kernel has no Landlock: the device process relies on its" + " namespaces and seccomp filter");
         }
         SeccompFilter.compile(SyscallPolicy.jvm().with(devicePolicy)).install();
+    }
+
+    /**
+     * Reads now what the JDK reads when a device first logs: the logging configuration, and the time zone database a
+     * log line's time stamp needs. Later, no file can be opened.
+     */
+    private static void readFilesLoggingReads() {
+        LOG.isLoggable(System.Logger.Level.INFO); // brings the logging back end up, which reads its configuration
+        java.time.ZonedDateTime.now(java.time.ZoneId.systemDefault());
+        java.util.TimeZone.getDefault();
     }
 
     /** {@return how many classes were loaded} Loads every class of vmm4j's packages on the class path. */

@@ -14,6 +14,7 @@ import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.VmBuildException;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
@@ -34,7 +35,12 @@ class NetVmTest {
 
     @Test
     void theGuestArpsAndPingsTheHostThroughATap() throws Exception {
-        pingTheHost(false);
+        pingTheHost(false, false);
+    }
+
+    @Test
+    void theGuestArpsAndPingsTheHostThroughADeviceInAJailedProcess() throws Exception {
+        pingTheHost(false, true);
     }
 
     @Test
@@ -42,10 +48,10 @@ class NetVmTest {
         assumeTrue(
                 Files.exists(VhostNetDevice.VHOST_NET),
                 "this host has no /dev/vhost-net (its kernel lacks vhost_net): the kernel backend cannot run here");
-        pingTheHost(true);
+        pingTheHost(true, false);
     }
 
-    private void pingTheHost(boolean vhost) throws Exception {
+    private void pingTheHost(boolean vhost, boolean sandboxed) throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Path guest = Files.write(dir.resolve("net_ping.elf"), Guests.NET_PING.elf());
         try (NetworkNamespace namespace = NetworkNamespace.create()) {
@@ -60,8 +66,11 @@ class NetVmTest {
                     .strip();
             VirtioMmio net =
                     VirtioDevices.net(NetConfig.of(tap).withMac(GUEST_MAC).withVhost(vhost));
-            try (VirtualMachine vm = VirtualMachine.builder()
-                    .memory(VirtualMachineBuilder.MiB(64))
+            VirtualMachineBuilder builder = VirtualMachine.builder();
+            if (sandboxed) {
+                builder.sandbox(DeviceSandbox.bubblewrap());
+            }
+            try (VirtualMachine vm = builder.memory(VirtualMachineBuilder.MiB(64))
                     .kernel(guest)
                     .cmdline("net.ip=10.77.2.2 net.host=10.77.2.1")
                     .serial(console)
@@ -76,6 +85,10 @@ class NetVmTest {
                 }
                 assertTrue(out.contains("net: done"), out);
                 assertTrue(!out.contains("FAIL"), out);
+                if (sandboxed) {
+                    assertTrue(net.jailed().isPresent(), "the device ran in a device process");
+                    return; // its statistics are in that process
+                }
                 assertEquals(
                         vhost ? VhostNetDevice.class : NetDevice.class,
                         net.device().getClass());

@@ -56,10 +56,7 @@ class VirtioVmTest {
 
     private VirtualMachineBuilder builder(ByteArrayOutputStream console) throws Exception {
         Path guest = Files.write(dir.resolve("virtio.elf"), Guests.VIRTIO.elf());
-        return newBuilder()
-                .memory(VirtualMachineBuilder.MiB(64))
-                .kernel(guest)
-                .serial(console);
+        return newBuilder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest).serial(console);
     }
 
     private Path image() throws Exception {

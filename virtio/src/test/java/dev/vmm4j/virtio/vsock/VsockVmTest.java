@@ -16,6 +16,7 @@ import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.VmBuildException;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -49,6 +50,9 @@ import org.junit.jupiter.api.io.TempDir;
 class VsockVmTest {
     private static final int CONNECTIONS = 100;
     private static final int BYTES = 1 << 20;
+    /** Fewer than {@link #CONNECTIONS}: the same paths, a third of the time. */
+    private static final int JAILED_CONNECTIONS = 30; // the guest prints every tenth
+
     private static final Duration GUEST_START = Duration.ofSeconds(60);
 
     @TempDir
@@ -137,6 +141,55 @@ class VsockVmTest {
             }
         }
         assertTrue(!Files.exists(socket), "closing the VM deletes its vsock socket");
+    }
+
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void aDeviceInAJailedProcessEchoesHostConnectionsAndTheGuestConnectsOut() throws Exception {
+        Console console = new Console();
+        Path socket = dir.resolve("jailed.vsock");
+        VirtioMmio vsock = VirtioDevices.vsock(VsockConfig.of(3).withUnixSocket(socket));
+        try (ServerSocketChannel port5000 = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            port5000.bind(UnixDomainSocketAddress.of(dir.resolve("jailed.vsock_5000")));
+            try (VirtualMachine vm = VirtualMachine.builder()
+                    .memory(VirtualMachineBuilder.MiB(64))
+                    .kernel(Files.write(dir.resolve("vsock_echo.elf"), Guests.VSOCK_ECHO.elf()))
+                    .serial(console)
+                    .sandbox(DeviceSandbox.bubblewrap())
+                    .device(vsock)
+                    .build()) {
+                assertTrue(vsock.jailed().isPresent(), "the device runs in a device process");
+                vm.start();
+                assertTrue(console.await("vsock: listening on 1234", GUEST_START), console.text());
+                // The jailed device connected out to the host's <path>_5000 for the guest.
+                try (SocketChannel fromGuest = port5000.accept()) {
+                    assertEquals("hello from cid 3\n", new String(readAll(fromGuest), StandardCharsets.US_ASCII));
+                }
+                try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+                    List<Future<?>> echoes = new ArrayList<>();
+                    for (int i = 0; i < JAILED_CONNECTIONS; i++) {
+                        long seed = i;
+                        echoes.add(threads.submit(() -> {
+                            echoThroughUnixSocket(socket, seed);
+                            return null;
+                        }));
+                    }
+                    for (Future<?> echo : echoes) {
+                        echo.get(8, TimeUnit.MINUTES);
+                    }
+                }
+                assertTrue(
+                        console.await("vsock: echo connections served " + JAILED_CONNECTIONS, GUEST_START),
+                        console.text());
+                assertTrue(
+                        !console.text().contains("bad packet")
+                                && !console.text().contains("FAIL"),
+                        console.text());
+                vm.stop();
+                assertInstanceOf(ExitStatus.HostStop.class, vm.awaitExit(), console.text());
+            }
+        }
+        assertTrue(!Files.exists(socket), "the device process deleted its socket when the VM closed");
     }
 
     /** Connects, says CONNECT, writes 1 MiB while reading the echo, and compares digests. */

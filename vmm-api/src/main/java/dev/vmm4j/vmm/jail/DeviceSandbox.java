@@ -45,7 +45,9 @@ public final class DeviceSandbox {
             "-Xmx128m",
             "-XX:-UsePerfData",
             "-XX:+DisableAttachMechanism",
-            "-XX:+ErrorFileToStderr",
+            "-XX:+DisplayVMOutputToStderr",
+            "-XX:ErrorFile=/tmp/hs_err_pid%p.log",
+            "-XX:-CreateCoredumpOnCrash",
             "-Xshare:auto",
             "--enable-native-access=ALL-UNNAMED");
 

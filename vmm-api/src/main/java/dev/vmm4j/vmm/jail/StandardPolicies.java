@@ -95,12 +95,14 @@ final class StandardPolicies {
     static SyscallPolicy vsockDevice() {
         // Host-side connections are unix sockets: new ones to a host listener (socket + connect), accepted ones from
         // the device's own listener, in-process pairs for Java-side connections; data with send/recv (sendto/
-        // recvfrom); socket errors (getsockopt SO_ERROR); and the muxer's credit and retransmit timer.
+        // recvfrom); socket errors (getsockopt SO_ERROR); the muxer's credit and retransmit timer; and, when the VM
+        // closes, the deletion of the device's own socket (unlink; the jail shows it only the socket's directory).
         return SyscallPolicy.builder("vsock-device")
                 .allowIf("socket", 0, AF_UNIX())
                 .allowIf("socketpair", 0, AF_UNIX())
                 .allow("connect", "accept4", "shutdown", "sendto", "recvfrom", "getsockopt")
                 .allow("timerfd_create", "timerfd_settime", "timerfd_gettime")
+                .allow("unlink", "unlinkat")
                 .build();
     }
 
