@@ -15,6 +15,7 @@ import dev.vmm4j.virtio.vsock.VsockConfig;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -128,6 +129,12 @@ final class RunCommand implements Callable<Integer> {
             description =
                     "A virtio memory balloon, moved by the balloon command and by host memory pressure (default: on).")
     boolean balloon;
+
+    @Option(
+            names = {"--disable-sandbox", "--disable_sandbox"},
+            description = "Run the devices in this process rather than each in its own jailed process (bubblewrap"
+                    + " namespaces, a seccomp filter, Landlock), which is the default, as in crosvm.")
+    boolean disableSandbox;
 
     @Option(
             names = "--serial-input",
@@ -402,6 +409,9 @@ final class RunCommand implements Callable<Integer> {
                 .serial(System.out);
         if (initrd != null) {
             builder.initrd(initrd);
+        }
+        if (!disableSandbox) {
+            builder.sandbox(DeviceSandbox.bubblewrap());
         }
         for (Disk disk : disks) {
             List<DiskOption> options = new ArrayList<>();

@@ -343,7 +343,7 @@ public final class VirtualMachineBuilder {
         } catch (IllegalStateException e) {
             // No architecture for this host: creating the VM says so, with what to put on the path.
         }
-        if (sandbox != null) {
+        if (sandbox != null && !devices.isEmpty()) { // no device, nothing to jail: the check costs a process
             problems.addAll(sandbox.problems());
         }
         if (!problems.isEmpty()) {

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.testing.NullPointerTester;
 import dev.vmm4j.vmm.arch.MachineContext;
+import dev.vmm4j.vmm.jail.DeviceLaunch;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
+import dev.vmm4j.vmm.jail.FdSocket;
 import dev.vmm4j.vmm.kvm.Kvm;
 import dev.vmm4j.vmm.kvm.Vm;
 import dev.vmm4j.vmm.resources.SystemAllocator;
@@ -24,11 +27,20 @@ class PublicApiNullTest {
 
     @Test
     void everyPublicConstructorAndStaticMethodChecksForNull() {
-        NullPointerTester tester = new NullPointerTester()
-                .setDefault(SystemAllocator.class, SystemAllocator.builder().build());
-        List<Class<?>> checked =
-                PublicApi.checkNulls(tester, PublicApi.classes(CLASSES), Set.of(MachineContext.class.getName()));
-        assertTrue(checked.size() > 50, "checked " + checked.size() + " classes: " + checked);
+        FdSocket[] sockets = FdSocket.pair();
+        try {
+            NullPointerTester tester = new NullPointerTester()
+                    .setDefault(SystemAllocator.class, SystemAllocator.builder().build())
+                    .setDefault(FdSocket.class, sockets[0])
+                    .setDefault(DeviceSandbox.class, DeviceSandbox.bubblewrap())
+                    .setDefault(DeviceLaunch.class, new DeviceLaunch("device", "Main", List.of(), List.of()));
+            List<Class<?>> checked =
+                    PublicApi.checkNulls(tester, PublicApi.classes(CLASSES), Set.of(MachineContext.class.getName()));
+            assertTrue(checked.size() > 50, "checked " + checked.size() + " classes: " + checked);
+        } finally {
+            sockets[0].close();
+            sockets[1].close();
+        }
     }
 
     @Test

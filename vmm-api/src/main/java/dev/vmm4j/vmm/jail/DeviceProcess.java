@@ -85,7 +85,10 @@ public final class DeviceProcess implements AutoCloseable {
     public static DeviceProcess start(
             DeviceSandbox sandbox, DeviceLaunch launch, ThreadFactory threads, Consumer<DeviceProcessException> onDeath)
             throws IOException {
+        Objects.requireNonNull(sandbox, "sandbox");
         Objects.requireNonNull(launch, "launch");
+        Objects.requireNonNull(threads, "threads");
+        Objects.requireNonNull(onDeath, "onDeath");
         Path bwrap = sandbox.bubblewrapExecutable()
                 .orElseThrow(() -> new DeviceProcessException(launch.device() + " is to run in a device process,"
                         + " which needs bubblewrap (bwrap) on PATH (apt-get install bubblewrap)"));

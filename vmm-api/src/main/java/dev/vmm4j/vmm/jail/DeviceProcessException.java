@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.jail;
 
+import java.util.Objects;
+
 /**
  * A device process failed: it could not be started, died, did not answer in time, or refused a request. The message
  * names the device and says what happened.
@@ -10,11 +12,11 @@ public final class DeviceProcessException extends RuntimeException {
 
     /** An exception with {@code message}, which names the device and what happened. */
     public DeviceProcessException(String message) {
-        super(message);
+        super(Objects.requireNonNull(message, "message"));
     }
 
     /** An exception with {@code message} and its {@code cause}. */
     public DeviceProcessException(String message, Throwable cause) {
-        super(message, cause);
+        super(Objects.requireNonNull(message, "message"), Objects.requireNonNull(cause, "cause"));
     }
 }
