@@ -25,6 +25,7 @@ import dev.vmm4j.virtio.vsock.VsockListener;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.kvm.Kvm;
 import dev.vmm4j.vmm.kvm.MemorySlotFlag;
 import dev.vmm4j.vmm.kvm.Vcpu;
@@ -64,6 +65,23 @@ final class ReadmeSnippets {
                 .build()) {                                          // the VM owns the devices from here on
             ExitStatus status = vm.run();                            // or vm.start() ... vm.stop() ... vm.awaitExit()
             System.out.println(status.description());                // "the guest reset the machine", "vcpu-0 failed: ..."
+        }
+        // end snippet
+        // spotless:on
+    }
+
+    static void sandbox(Path vmlinux, Path rootImage) throws Exception {
+        // spotless:off (the README shows this as written)
+        // snippet: sandbox
+        try (VirtualMachine vm = VirtualMachine.builder().kernel(vmlinux)
+                .sandbox(DeviceSandbox.builder()                 // each device in a jailed JVM of its own, as crosvm's
+                        .requestTimeout(Duration.ofSeconds(2))   // how long a register access waits for it
+                        .javaOptions("-Xmx64m")                  // for each device JVM, after vmm4j's own
+                        .build())
+                .device(VirtioDevices.disk(rootImage))           // opened and locked by its device process
+                .device(VirtioDevices.rng())
+                .build()) {
+            ExitStatus status = vm.run();                        // a device process that dies ends the VM: a Failure naming it
         }
         // end snippet
         // spotless:on
