@@ -63,6 +63,9 @@ public final class VirtioDeviceHost {
                 }
                 throw e;
             }
+        } catch (IOException | IllegalArgumentException e) {
+            System.err.println(device + ": " + e.getMessage()); // a reason for the user (a locked image), not a bug
+            Runtime.getRuntime().halt(1);
         } catch (Exception | LinkageError e) {
             System.err.println(device + ": " + e);
             e.printStackTrace();

@@ -100,6 +100,32 @@ class DeviceEscapeVmTest {
     }
 
     @Test
+    void aDeviceProcessThatStopsAnsweringEndsTheVmAfterTheRequestTimeout() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VirtioMmio device = escapingDevice();
+        try (VirtualMachine vm = VirtualMachine.builder()
+                .memory(VirtualMachineBuilder.MiB(64))
+                .kernel(Files.write(dir.resolve("spin.elf"), Guests.SPIN.elf()))
+                .serial(console)
+                .sandbox(DeviceSandbox.builder()
+                        .requestTimeout(Duration.ofMillis(500))
+                        .build())
+                .device(device)
+                .build()) {
+            vm.start();
+            BusProxy proxy = device.jailed().orElseThrow().proxy();
+            DeviceProcessException hung =
+                    assertThrows(DeviceProcessException.class, () -> proxy.control(EscapeAttempts.HANG, 0));
+            assertTrue(hung.getMessage().contains("virtio-rng-0"), hung.getMessage());
+            ExitStatus status = vm.awaitExit(Duration.ofSeconds(30)).orElseThrow();
+            ExitStatus.Failure failure = assertInstanceOf(ExitStatus.Failure.class, status);
+            assertTrue(
+                    failure.description().contains("did not answer operation 20 within 500 ms"), failure.description());
+            assertTrue(proxy.isBroken(), "the proxy answers nothing more");
+        }
+    }
+
+    @Test
     void aDeviceProcessThatCrashesEndsTheVmNamingTheDevice() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         VirtioMmio device = escapingDevice();

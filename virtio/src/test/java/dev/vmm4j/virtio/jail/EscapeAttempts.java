@@ -49,6 +49,7 @@ public final class EscapeAttempts implements JailedDeviceFactory {
     static final int STRAY_FDS_AT_START = 17;
     static final int OPEN_DEV_KVM = 18;
     static final int FDS_AT_START = 19;
+    static final int HANG = 20;
 
     /** {@return the recipe; {@code vmmPid} is the VMM's pid, which the device tries to ptrace and signal} */
     static DeviceRecipe recipe(long vmmPid) {
@@ -147,6 +148,12 @@ public final class EscapeAttempts implements JailedDeviceFactory {
                 case STRAY_FDS_AT_START ->
                     startFds.stream().filter(fd -> !expected(fd)).count();
                 case FDS_AT_START -> startFds.size();
+                case HANG -> {
+                    // The proxy's thread stops answering, as a device stuck in a loop or a lock would.
+                    while (true) {
+                        java.util.concurrent.locks.LockSupport.park();
+                    }
+                }
                 default -> throw new IllegalArgumentException("no attempt " + selector);
             };
         }

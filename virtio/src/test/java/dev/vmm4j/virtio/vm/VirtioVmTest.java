@@ -15,6 +15,9 @@ import dev.vmm4j.virtio.QueueHandler;
 import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
+import dev.vmm4j.virtio.block.DiskImage;
+import dev.vmm4j.virtio.block.DiskImages;
+import dev.vmm4j.virtio.block.Qcow2Image;
 import dev.vmm4j.virtio.devices.DiskOption;
 import dev.vmm4j.virtio.devices.VirtioBalloon;
 import dev.vmm4j.virtio.devices.VirtioDevices;
@@ -101,6 +104,30 @@ class VirtioVmTest {
         Matcher random = Pattern.compile("virtio: rng ([0-9a-f]{32})").matcher(out);
         assertTrue(random.find(), out);
         assertNotEquals("0".repeat(32), random.group(1));
+    }
+
+    @Test
+    void guestReadsWritesAndFlushesAQcow2Disk() throws Exception {
+        Path image = dir.resolve("disk.qcow2");
+        Qcow2Image.create(image, SECTORS * 512L, null, null);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (VirtualMachine vm =
+                builder(console).device(VirtioDevices.disk(image)).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+        }
+        String out = console.toString();
+        assertTrue(out.contains("virtio: blk capacity " + SECTORS + " sectors"), out);
+        assertTrue(
+                out.contains("virtio: blk sector 0 starts " + "00".repeat(16)), "a new image reads as zeros:\n" + out);
+        assertTrue(out.contains("virtio: blk wrote sectors 0-1 inverted"), out);
+        assertTrue(out.contains("virtio: done"), out);
+        byte[] expected = new byte[1024];
+        java.util.Arrays.fill(expected, (byte) 0xff);
+        try (DiskImage written = DiskImages.open(image, true)) {
+            byte[] sectors = new byte[1024];
+            written.read(0, MemorySegment.ofArray(sectors));
+            assertArrayEquals(expected, sectors, "the image holds the guest's write (zeros inverted)");
+        }
     }
 
     @Test

@@ -147,6 +147,7 @@ public final class DeviceProcess implements AutoCloseable {
 
     /** The keeper thread: starts the child, waits for it, and reports an exit nobody asked for. */
     private void keep(List<String> command, ThreadFactory threads) {
+        Thread.currentThread().setName("device process " + device);
         Process child;
         try {
             child = new ProcessBuilder(command)
@@ -219,6 +220,7 @@ public final class DeviceProcess implements AutoCloseable {
     }
 
     private void pumpStderr(Process child) {
+        Thread.currentThread().setName("device process " + device + " stderr");
         try (BufferedReader lines =
                 new BufferedReader(new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
             String line;
