@@ -70,23 +70,6 @@ final class ReadmeSnippets {
         // spotless:on
     }
 
-    static void sandbox(Path vmlinux, Path rootImage) throws Exception {
-        // spotless:off (the README shows this as written)
-        // snippet: sandbox
-        try (VirtualMachine vm = VirtualMachine.builder().kernel(vmlinux)
-                .sandbox(DeviceSandbox.builder()                 // each device in a jailed JVM of its own, as crosvm's
-                        .requestTimeout(Duration.ofSeconds(2))   // how long a register access waits for it
-                        .javaOptions("-Xmx64m")                  // for each device JVM, after vmm4j's own
-                        .build())
-                .device(VirtioDevices.disk(rootImage))           // opened and locked by its device process
-                .device(VirtioDevices.rng())
-                .build()) {
-            ExitStatus status = vm.run();                        // a device process that dies ends the VM: a Failure naming it
-        }
-        // end snippet
-        // spotless:on
-    }
-
     static void vsock(Path vmlinux) throws Exception {
         // spotless:off (the README shows this as written)
         // snippet: vsock
@@ -105,6 +88,23 @@ final class ReadmeSnippets {
                 accepted.read(ByteBuffer.allocate(4096));
             }
             vm.stop();
+        }
+        // end snippet
+        // spotless:on
+    }
+
+    static void sandbox(Path vmlinux, Path rootImage) throws Exception {
+        // spotless:off (the README shows this as written)
+        // snippet: sandbox
+        try (VirtualMachine vm = VirtualMachine.builder().kernel(vmlinux)
+                .sandbox(DeviceSandbox.builder()                 // each device in a jailed JVM of its own, as crosvm's
+                        .requestTimeout(Duration.ofSeconds(2))   // how long a register access waits for it
+                        .javaOptions("-Xmx64m")                  // for each device JVM, after vmm4j's own
+                        .build())
+                .device(VirtioDevices.disk(rootImage))           // opened and locked by its device process
+                .device(VirtioDevices.rng())
+                .build()) {
+            ExitStatus status = vm.run();                        // a device process that dies ends the VM: a Failure naming it
         }
         // end snippet
         // spotless:on

@@ -4,8 +4,11 @@ package dev.vmm4j.virtio.jail;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.block.BlockDevice;
 import dev.vmm4j.vmm.jail.SyscallPolicy;
+import dev.vmm4j.vmm.sys.OwnedFd;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Makes a virtio block device in a device process ({@code VirtioDevices.disk(..)}). The jail shows the image at its
@@ -13,6 +16,8 @@ import java.nio.file.Path;
  * a backing file is looked for; the device process opens and locks the image, as the VMM would.
  */
 public final class DiskFactory implements JailedDeviceFactory {
+    private static final Pattern INHERITED_FD = Pattern.compile("/proc/self/fd/(\\d+)");
+
     /** The image's format as the caller chose it. */
     public enum Format {
         /** qcow2 or raw, as the image's first bytes say. */
@@ -23,8 +28,19 @@ public final class DiskFactory implements JailedDeviceFactory {
         QCOW2
     }
 
-    /** {@return the recipe of a block device over {@code image}} */
+    /**
+     * {@return the recipe of a block device over {@code image}} An image given as {@code /proc/self/fd/N} (crosvm's
+     * inherited fd) is passed to the device process as that fd, which the recipe takes over, as the VMM would have.
+     */
     public static DeviceRecipe recipe(Path image, boolean readOnly, Format format) {
+        Matcher inherited = INHERITED_FD.matcher(image.toString());
+        if (inherited.matches()) {
+            int fd = Integer.parseInt(inherited.group(1));
+            return DeviceRecipe.of(DiskFactory.class, "virtio-blk")
+                    .with("readOnly", Boolean.toString(readOnly))
+                    .with("format", format.name())
+                    .withFd(new OwnedFd(fd, "disk image " + image));
+        }
         Path absolute = image.toAbsolutePath().normalize();
         DeviceRecipe recipe = DeviceRecipe.of(DiskFactory.class, "virtio-blk")
                 .with("image", absolute.toString())
@@ -41,7 +57,10 @@ public final class DiskFactory implements JailedDeviceFactory {
 
     @Override
     public VirtioDevice create(DeviceRecipe recipe) throws IOException {
-        Path image = Path.of(recipe.required("image"));
+        // An inherited image came as an fd: this process's /proc/self/fd/N is then that image, as it was the VMM's.
+        Path image = recipe.fds().isEmpty()
+                ? Path.of(recipe.required("image"))
+                : Path.of("/proc/self/fd/" + recipe.fds().getFirst().release());
         boolean readOnly = Boolean.parseBoolean(recipe.required("readOnly"));
         return switch (Format.valueOf(recipe.required("format"))) {
             case PROBE -> BlockDevice.open(image, readOnly);

@@ -14,17 +14,11 @@ import dev.vmm4j.virtio.vsock.VsockConfig;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.jail.DeviceSandbox;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -88,10 +82,10 @@ class LinuxJailedDevicesTest {
             initStarted = console.await("Run /sbin/init as init process", LinuxSuite.BOOT_TIMEOUT);
             if (initStarted) {
                 balloon.setTargetBytes(BALLOON_TARGET);
-                inflated = await(balloon::actualBytes, BALLOON_TARGET, LinuxSuite.DRIVER_TIMEOUT);
+                inflated = LinuxSuite.await(balloon::actualBytes, BALLOON_TARGET, LinuxSuite.DRIVER_TIMEOUT);
                 balloon.setTargetBytes(0);
-                deflated = inflated && await(balloon::actualBytes, 0, LinuxSuite.DRIVER_TIMEOUT);
-                vsockAnswer = connectThroughUnixSocket(vsockSocket, 1234);
+                deflated = inflated && LinuxSuite.await(balloon::actualBytes, 0, LinuxSuite.DRIVER_TIMEOUT);
+                vsockAnswer = LinuxSuite.connectThroughUnixSocket(vsockSocket, 1234);
             }
             entropyServed = rng.jailed().orElseThrow().proxy().control(EntropyFactory.BYTES_SERVED, 0);
             balloonAtTheEnd = List.of(balloon.targetBytes(), balloon.actualBytes());
@@ -99,26 +93,6 @@ class LinuxJailedDevicesTest {
             status = vm.awaitExit();
         }
         LinuxSuite.keepLog(getClass(), console);
-    }
-
-    private static boolean await(LongSupplier value, long expected, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (value.getAsLong() != expected && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        return value.getAsLong() == expected;
-    }
-
-    /** Says CONNECT to the device's unix socket. {@return what the socket said before it closed} */
-    private static String connectThroughUnixSocket(Path socket, int port) throws java.io.IOException {
-        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            channel.write(ByteBuffer.wrap(("CONNECT " + port + "\n").getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer answer = ByteBuffer.allocate(64);
-            while (answer.hasRemaining() && channel.read(answer) >= 0) {
-                // until the device closes the socket
-            }
-            return StandardCharsets.US_ASCII.decode(answer.flip()) + "<closed>";
-        }
     }
 
     @Test

@@ -23,10 +23,8 @@ import dev.vmm4j.vmm.VirtualMachine;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,7 +107,7 @@ class LinuxNetworkTest {
                 }
             }
             if (initStarted) {
-                unixSocketAnswer = connectThroughUnixSocket(vsockSocket, 1234);
+                unixSocketAnswer = LinuxSuite.connectThroughUnixSocket(vsockSocket, 1234);
                 try {
                     vsockHost.connect(1235, java.time.Duration.ofSeconds(30)).close();
                 } catch (Exception e) {
@@ -133,18 +131,6 @@ class LinuxNetworkTest {
     void deleteNamespace() throws Exception {
         if (namespace != null) {
             namespace.close();
-        }
-    }
-
-    /** Says CONNECT to the device's unix socket. {@return what the socket said before it closed} */
-    private static String connectThroughUnixSocket(Path socket, int port) throws java.io.IOException {
-        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            channel.write(ByteBuffer.wrap(("CONNECT " + port + "\n").getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer answer = ByteBuffer.allocate(64);
-            while (answer.hasRemaining() && channel.read(answer) >= 0) {
-                // until the device closes the socket
-            }
-            return StandardCharsets.US_ASCII.decode(answer.flip()) + "<closed>";
         }
     }
 

@@ -9,10 +9,15 @@ import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.devices.VmDevice;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /** What the Linux guest suite's boots share: their time limits, their checks of the kernel log, and where logs go. */
 final class LinuxSuite {
@@ -24,6 +29,30 @@ final class LinuxSuite {
     private static final List<String> TROUBLE = List.of("BUG:", "Oops", "Call Trace", "WARNING:", "Kernel panic");
 
     private LinuxSuite() {}
+
+    /** Waits up to {@code timeout} for {@code value} to read {@code expected}. {@return whether it did} */
+    static boolean await(LongSupplier value, long expected, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (value.getAsLong() != expected && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        return value.getAsLong() == expected;
+    }
+
+    /**
+     * Says {@code CONNECT port} to a vsock device's unix socket. {@return what the socket said before it closed, then
+     * "<closed>"}
+     */
+    static String connectThroughUnixSocket(Path socket, int port) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            channel.write(ByteBuffer.wrap(("CONNECT " + port + "\n").getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer answer = ByteBuffer.allocate(64);
+            while (answer.hasRemaining() && channel.read(answer) >= 0) {
+                // until the device closes the socket
+            }
+            return StandardCharsets.US_ASCII.decode(answer.flip()) + "<closed>";
+        }
+    }
 
     /** Fails unless every one of {@code lines} is in the kernel log. */
     static void assertLines(Console console, String... lines) {

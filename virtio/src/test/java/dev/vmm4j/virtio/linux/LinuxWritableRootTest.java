@@ -13,7 +13,6 @@ import dev.vmm4j.virtio.rng.RngDevice;
 import dev.vmm4j.vmm.ExitStatus;
 import dev.vmm4j.vmm.VirtualMachine;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -74,22 +72,14 @@ class LinuxWritableRootTest {
             initStarted = console.await("Run /sbin/init as init process", LinuxSuite.BOOT_TIMEOUT);
             if (initStarted) {
                 balloon.setTargetBytes(BALLOON_TARGET);
-                inflated = await(balloon::actualBytes, BALLOON_TARGET, LinuxSuite.DRIVER_TIMEOUT);
+                inflated = LinuxSuite.await(balloon::actualBytes, BALLOON_TARGET, LinuxSuite.DRIVER_TIMEOUT);
                 balloon.setTargetBytes(0);
-                deflated = inflated && await(balloon::actualBytes, 0, LinuxSuite.DRIVER_TIMEOUT);
+                deflated = inflated && LinuxSuite.await(balloon::actualBytes, 0, LinuxSuite.DRIVER_TIMEOUT);
             }
             vm.stop();
             status = vm.awaitExit();
         }
         LinuxSuite.keepLog(getClass(), console);
-    }
-
-    private static boolean await(LongSupplier value, long expected, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (value.getAsLong() != expected && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        return value.getAsLong() == expected;
     }
 
     @Test

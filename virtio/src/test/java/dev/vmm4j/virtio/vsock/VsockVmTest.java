@@ -85,16 +85,8 @@ class VsockVmTest {
                 assertTrue(console.await("vsock: closed host port 5000", GUEST_START), console.text());
 
                 // 100 host processes at once, each 1 MiB there and back.
-                try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-                    List<Future<?>> echoes = new ArrayList<>();
-                    for (int i = 0; i < CONNECTIONS; i++) {
-                        long seed = i;
-                        echoes.add(threads.submit(() -> {
-                            echoThroughUnixSocket(socket, seed);
-                            return null;
-                        }));
-                    }
-                    for (Future<?> echo : echoes) {
+                {
+                    for (Future<?> echo : echoAtOnce(socket, CONNECTIONS)) {
                         try {
                             echo.get(8, TimeUnit.MINUTES);
                         } catch (java.util.concurrent.ExecutionException e) {
@@ -165,18 +157,8 @@ class VsockVmTest {
                 try (SocketChannel fromGuest = port5000.accept()) {
                     assertEquals("hello from cid 3\n", new String(readAll(fromGuest), StandardCharsets.US_ASCII));
                 }
-                try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-                    List<Future<?>> echoes = new ArrayList<>();
-                    for (int i = 0; i < JAILED_CONNECTIONS; i++) {
-                        long seed = i;
-                        echoes.add(threads.submit(() -> {
-                            echoThroughUnixSocket(socket, seed);
-                            return null;
-                        }));
-                    }
-                    for (Future<?> echo : echoes) {
-                        echo.get(8, TimeUnit.MINUTES);
-                    }
+                for (Future<?> echo : echoAtOnce(socket, JAILED_CONNECTIONS)) {
+                    echo.get(8, TimeUnit.MINUTES);
                 }
                 assertTrue(
                         console.await("vsock: echo connections served " + JAILED_CONNECTIONS, GUEST_START),
@@ -190,6 +172,21 @@ class VsockVmTest {
             }
         }
         assertTrue(!Files.exists(socket), "the device process deleted its socket when the VM closed");
+    }
+
+    /** {@return the echoes of {@code connections} host connections made at once, each on a virtual thread} */
+    private static List<Future<?>> echoAtOnce(Path socket, int connections) {
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+        List<Future<?>> echoes = new ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            long seed = i;
+            echoes.add(threads.submit(() -> {
+                echoThroughUnixSocket(socket, seed);
+                return null;
+            }));
+        }
+        threads.shutdown(); // its threads end with their echoes
+        return echoes;
     }
 
     /** Connects, says CONNECT, writes 1 MiB while reading the echo, and compares digests. */

@@ -68,10 +68,10 @@ public final class BusProxy implements BusDevice {
             return;
         }
         prepare(ProxyMessages.READ, length, 0, offset);
-        if (exchange()) {
+        if (exchange() && reply.get(ValueLayout.JAVA_BYTE, ProxyMessages.OP) == ProxyMessages.OK) {
             MemorySegment.copy(reply, ProxyMessages.DATA, data, 0, length);
         } else {
-            data.fill((byte) 0xff);
+            data.fill((byte) 0xff); // a device that failed the read answers as absent hardware does
         }
     }
 

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
@@ -47,9 +48,7 @@ final class ClassPath {
                         manifest == null ? null : manifest.getMainAttributes().getValue("Class-Path");
                 if (classPath != null) {
                     for (String reference : classPath.trim().split("\\s+")) {
-                        if (!reference.isEmpty()) {
-                            add(resolve(entry, reference), entries, depth + 1);
-                        }
+                        resolve(entry, reference).ifPresent(path -> add(path, entries, depth + 1));
                     }
                 }
             } catch (IOException | RuntimeException e) {
@@ -58,11 +57,24 @@ final class ClassPath {
         }
     }
 
-    /** A manifest's Class-Path holds URLs relative to the jar, or absolute {@code file:} URLs. */
-    private static Path resolve(Path jar, String reference) {
-        URI uri = jar.getParent().toUri().resolve(reference);
-        return "file".equals(uri.getScheme())
-                ? Path.of(uri).normalize()
-                : jar.getParent().resolve(reference);
+    /**
+     * A manifest's Class-Path holds URLs relative to the jar, or absolute {@code file:} URLs. {@return the path, or
+     * empty for a reference that is no path} One bad reference does not cost the others.
+     */
+    private static Optional<Path> resolve(Path jar, String reference) {
+        if (reference.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            URI uri = jar.getParent().toUri().resolve(reference);
+            return "file".equals(uri.getScheme()) ? Optional.of(Path.of(uri).normalize()) : Optional.empty();
+        } catch (IllegalArgumentException e) {
+            // Not a URI (a "[" in a name, say), which the JDK's class loader still takes as a relative path.
+            try {
+                return Optional.of(jar.getParent().resolve(reference).normalize());
+            } catch (RuntimeException invalid) {
+                return Optional.empty();
+            }
+        }
     }
 }

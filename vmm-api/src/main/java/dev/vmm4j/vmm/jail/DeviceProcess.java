@@ -62,6 +62,8 @@ public final class DeviceProcess implements AutoCloseable {
     private final String device;
     private final Consumer<DeviceProcessException> onDeath;
     private final CompletableFuture<Process> started = new CompletableFuture<>();
+    /** Whether {@link #start} succeeded: a child that dies while it is started is start's failure, not a death. */
+    private final CompletableFuture<Boolean> startSucceeded = new CompletableFuture<>();
     // Guarded by itself.
     private final Deque<String> stderrTail = new ArrayDeque<>();
     private volatile boolean closing;
@@ -103,13 +105,24 @@ public final class DeviceProcess implements AutoCloseable {
             threads.newThread(() -> process.keep(command, threads)).start();
             Process child = process.awaitStart();
             process.socket = process.accept(listener.get(), child, sandbox);
+            process.startSucceeded.complete(true);
             return process;
         } catch (IOException | RuntimeException e) {
+            process.startSucceeded.complete(false);
             process.close();
             throw e;
         } finally {
-            Files.deleteIfExists(socketPath);
-            Files.deleteIfExists(directory);
+            deleteQuietly(socketPath);
+            deleteQuietly(directory);
+        }
+    }
+
+    /** Deletes the connection's socket or directory; one that cannot be deleted is left, with a log line. */
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot delete " + path + ": " + e);
         }
     }
 
@@ -133,7 +146,8 @@ public final class DeviceProcess implements AutoCloseable {
         for (Path path : launch.readWritePaths()) {
             command.addAll(List.of("--bind", path.toString(), path.toString()));
         }
-        command.addAll(List.of("--bind", socketDirectory.toString(), SOCKET_DIRECTORY, "--chdir", "/"));
+        // Read-only: connecting to a socket needs no write access to its file system, and the child leaves nothing.
+        command.addAll(List.of("--ro-bind", socketDirectory.toString(), SOCKET_DIRECTORY, "--chdir", "/"));
         command.add(javaHome.resolve("bin").resolve("java").toString());
         command.addAll(DeviceSandbox.BASE_JAVA_OPTIONS);
         command.addAll(sandbox.javaOptions());
@@ -172,7 +186,7 @@ public final class DeviceProcess implements AutoCloseable {
             }
         }
         awaitStderr();
-        if (!closing) {
+        if (startSucceeded.join() && !closing) {
             onDeath.accept(new DeviceProcessException(
                     "the device process of " + device + " " + describeExit(status) + stderrSummary()));
         }

@@ -151,7 +151,8 @@ public final class DeviceSandbox {
     @Override
     public String toString() {
         return "DeviceSandbox[bwrap " + bubblewrap.map(Path::toString).orElse("(none on PATH)") + ", request timeout "
-                + requestTimeout.toMillis() + " ms" + (javaOptions.isEmpty() ? "" : ", java " + javaOptions) + "]";
+                + requestTimeout.toMillis() + " ms, start timeout " + startTimeout.toSeconds() + " s"
+                + (javaOptions.isEmpty() ? "" : ", java " + javaOptions) + "]";
     }
 
     /** Collects a sandbox's options; each may be set once. */

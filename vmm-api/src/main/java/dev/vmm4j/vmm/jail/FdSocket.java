@@ -123,7 +123,7 @@ public final class FdSocket implements AutoCloseable {
                 sent = Libc.sendmsg(fd.get(), message, LinuxHeaders.MSG_NOSIGNAL());
             } while (sent == -LinuxHeaders.EINTR());
             if (sent < 0) {
-                throw new IOException("sending to the device process failed: "
+                throw new IOException("sending a message on " + fd + " failed: "
                         + new NativeCallException("sendmsg", (int) -sent).getMessage());
             }
         }
@@ -131,12 +131,13 @@ public final class FdSocket implements AutoCloseable {
 
     /**
      * {@return the next message, waiting up to {@code timeout} for it; empty at end of stream} Every fd that came with
-     * it is marked close-on-exec and returned, so that none leaks whatever the caller does with the bytes.
+     * it is marked close-on-exec and returned, so that none leaks whatever the caller does with the bytes. (A message
+     * of no bytes and no fds would read as the end of the stream, which is why {@link #send} refuses to send one.)
      *
      * @throws IOException if the time runs out, the message is longer than {@link #MAX_MESSAGE}, or receiving fails
      */
     public java.util.Optional<Message> receive(Duration timeout) throws IOException {
-        awaitReadable(fd.get(), timeout, "a message from the device process");
+        awaitReadable(fd.get(), timeout, "a message on " + fd);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment message = arena.allocate(msghdr.layout());
             MemorySegment data = arena.allocate(MAX_MESSAGE + 1);
@@ -154,13 +155,13 @@ public final class FdSocket implements AutoCloseable {
                 received = Libc.recvmsg(fd.get(), message, 0);
             } while (received == -LinuxHeaders.EINTR());
             if (received < 0) {
-                throw new IOException("receiving from the device process failed: "
+                throw new IOException("receiving a message on " + fd + " failed: "
                         + new NativeCallException("recvmsg", (int) -received).getMessage());
             }
             List<OwnedFd> fds = takeFds(message, control);
             if (received > MAX_MESSAGE) {
                 fds.forEach(OwnedFd::close);
-                throw new IOException("a message longer than " + MAX_MESSAGE + " bytes came from the device process");
+                throw new IOException("a message longer than " + MAX_MESSAGE + " bytes came on " + fd);
             }
             if (received == 0 && fds.isEmpty()) {
                 return java.util.Optional.empty();
@@ -208,7 +209,7 @@ public final class FdSocket implements AutoCloseable {
             pollfd.fd(pollFd, fd);
             pollfd.events(pollFd, (short) LinuxHeaders.POLLIN());
             if (!poll(pollFd, timeout.toNanos())) {
-                throw new IOException("no " + what + " within " + timeout.toMillis() + " ms");
+                throw new IOException(what + " did not come within " + timeout.toMillis() + " ms");
             }
         }
     }

@@ -156,6 +156,7 @@ class DeviceSandboxTest {
                 .requestTimeout(Duration.ofMillis(1500))
                 .build();
 
-        assertEquals("DeviceSandbox[bwrap /usr/bin/bwrap, request timeout 1500 ms]", sandbox.toString());
+        assertEquals(
+                "DeviceSandbox[bwrap /usr/bin/bwrap, request timeout 1500 ms, start timeout 60 s]", sandbox.toString());
     }
 }
