@@ -29,6 +29,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -43,6 +44,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * is the event loop's cost, not the queue's. Each operation reads the next 4 KiB of a 16 MiB image (read once in
  * setup, so it is cached). GB/s = 4096 / (ns per op). Run with {@code -prof gc}: the path must show 0 B/op.
  * {@link #preadOnly4KiB} is the floor: the same {@code pread} with no queue around it.
+ *
+ * <p>{@code backing} is the guest memory's: {@code anonymous} (private anonymous memory, an unjailed VM's) or
+ * {@code memfd} (a shared mapping of a memfd, as {@code VirtualMachineBuilder.sandbox(..)} makes it and a jailed
+ * device process maps it; here driver and device share one mapping): the data path of a device process is this same
+ * code over that memory.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -53,6 +59,9 @@ import org.openjdk.jmh.annotations.Warmup;
 public class VirtqueueBenchmark {
     private static final int IMAGE_BYTES = 16 << 20;
     private static final int DATA_BYTES = 4096;
+
+    @Param({"anonymous", "memfd"})
+    public String backing;
 
     private Path image;
     private GuestMemoryMmap memory;
@@ -71,7 +80,14 @@ public class VirtqueueBenchmark {
         image = Files.createTempFile("vmm4j-virtqueue", ".img");
         Files.write(image, new byte[IMAGE_BYTES]);
         Files.readAllBytes(image); // into the page cache
-        memory = GuestMemoryMmap.builder().anonymous(0, 16 << 20).build();
+        memory = switch (backing) {
+            case "anonymous" -> GuestMemoryMmap.builder().anonymous(0, 16 << 20).build();
+            case "memfd" ->
+                GuestMemoryMmap.builder()
+                        .memfd(0, 16 << 20, "virtqueue-benchmark")
+                        .build();
+            default -> throw new IllegalArgumentException("no guest memory backing " + backing);
+        };
         GuestAllocator allocator = new GuestAllocator(0x1000, (16 << 20) - 0x1000);
         driver = new DriverQueue(memory, allocator, BlockDevice.QUEUE_SIZE);
         SplitQueue queue = new SplitQueue(BlockDevice.QUEUE_SIZE);
