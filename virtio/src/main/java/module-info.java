@@ -20,4 +20,5 @@ module dev.vmm4j.virtio {
     exports dev.vmm4j.virtio.devices;
     exports dev.vmm4j.virtio.p9;
     exports dev.vmm4j.virtio.vsock;
+    exports dev.vmm4j.virtio.jail;
 }

@@ -5,11 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.google.common.testing.NullPointerTester;
 import dev.vmm4j.virtio.balloon.BalloonPolicy;
+import dev.vmm4j.virtio.jail.DeviceRecipe;
+import dev.vmm4j.virtio.jail.EntropyFactory;
 import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.virtio.queue.SplitQueue;
 import dev.vmm4j.virtio.testing.GuestAllocator;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.memory.GuestMemoryMmap;
 import dev.vmm4j.vmm.testing.PublicApi;
 import java.net.Inet4Address;
@@ -38,14 +41,21 @@ class PublicApiNullTest {
                     .setDefault(GuestAllocator.class, new GuestAllocator(0x1000, 0x1000))
                     .setDefault(BalloonPolicy.Parameters.class, BalloonPolicy.Parameters.crosvm(2L << 30))
                     .setDefault(Inet4Address.class, (Inet4Address) InetAddress.ofLiteral("10.0.2.1"))
-                    .setDefault(NetConfig.TapSource.class, new NetConfig.InheritedTap(3));
+                    .setDefault(NetConfig.TapSource.class, new NetConfig.InheritedTap(3))
+                    .setDefault(DeviceSandbox.class, DeviceSandbox.bubblewrap())
+                    .setDefault(DeviceRecipe.class, EntropyFactory.recipe());
             // VhostNetDevice.open(tap, mac) needs a real tap to test its second argument, and a tap needs
             // CAP_NET_ADMIN: its null checks are VhostNetDeviceTest's. VhostRings.start needs an open Vhost, which
-            // needs a /dev/vhost-* this host may lack: its null checks are VhostRingsTest's.
+            // needs a /dev/vhost-* this host may lack: its null checks are VhostRingsTest's. NetworkFactory.recipe(tap,
+            // mac)
+            // needs a real tap too; it reads both at once.
             List<Class<?>> checked = PublicApi.checkNulls(
                     tester,
                     PublicApi.classes(Path.of("target/classes")),
-                    Set.of("dev.vmm4j.virtio.net.VhostNetDevice", "dev.vmm4j.virtio.vhost.VhostRings"));
+                    Set.of(
+                            "dev.vmm4j.virtio.net.VhostNetDevice",
+                            "dev.vmm4j.virtio.vhost.VhostRings",
+                            "dev.vmm4j.virtio.jail.NetworkFactory"));
             assertFalse(checked.isEmpty());
         }
     }

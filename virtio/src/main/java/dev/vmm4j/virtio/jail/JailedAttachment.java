@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The VMM's side of a virtio device in a device process: starts the process, gives it guest memory, the irqfd, the
@@ -26,10 +27,27 @@ import java.util.List;
  * {@link BusProxy} on the MMIO bus at the device's window. A device process that dies or stops answering ends the VM
  * with an {@link ExitStatus.Failure} that names the device.
  *
- * @param proxy the bus device at the window
- * @param process the device process; the VM closes it
+ * <p><b>Ownership:</b> the VM closes the device process (it is registered with the context's {@code closeOnExit}).
  */
-public record JailedAttachment(BusProxy proxy, DeviceProcess process) {
+public final class JailedAttachment {
+    private final BusProxy proxy;
+    private final DeviceProcess process;
+
+    private JailedAttachment(BusProxy proxy, DeviceProcess process) {
+        this.proxy = proxy;
+        this.process = process;
+    }
+
+    /** {@return the bus device at the device's window, which forwards to the device process} */
+    public BusProxy proxy() {
+        return proxy;
+    }
+
+    /** {@return the device process} */
+    public DeviceProcess process() {
+        return process;
+    }
+
     /**
      * {@return the device {@code recipe} describes, running in a process of its own as {@code sandbox} says, with the
      * register window at {@code base} and the interrupt line {@code irq} that the caller allocated}
@@ -41,6 +59,10 @@ public record JailedAttachment(BusProxy proxy, DeviceProcess process) {
     public static JailedAttachment start(
             DeviceContext context, DeviceSandbox sandbox, DeviceRecipe recipe, String role, long base, int irq)
             throws IOException {
+        Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(sandbox, "sandbox");
+        Objects.requireNonNull(recipe, "recipe");
+        Objects.requireNonNull(role, "role");
         DeviceProcess process;
         try {
             process = converse(context, sandbox, recipe, role, base, irq);
@@ -48,7 +70,7 @@ public record JailedAttachment(BusProxy proxy, DeviceProcess process) {
             recipe.fds().forEach(OwnedFd::close); // the device process has its own now, or none is coming
         }
         BusProxy proxy = new BusProxy(role, process.socket(), sandbox.requestTimeout(), failure -> {
-            context.requestExit(new ExitStatus.Failure("the device process of " + role, failure));
+            context.requestExit(new ExitStatus.Failure(role, failure));
             process.kill();
         });
         return new JailedAttachment(proxy, process);
@@ -69,7 +91,7 @@ public record JailedAttachment(BusProxy proxy, DeviceProcess process) {
                 new DeviceLaunch(
                         role, VirtioDeviceHost.class.getName(), recipe.readOnlyPaths(), recipe.readWritePaths()),
                 context.threadFactory(),
-                death -> context.requestExit(new ExitStatus.Failure("the device process of " + role, death)));
+                death -> context.requestExit(new ExitStatus.Failure(role, death)));
         context.closeOnExit(process);
         FdSocket socket = process.socket();
         List<String> lines = new ArrayList<>();
