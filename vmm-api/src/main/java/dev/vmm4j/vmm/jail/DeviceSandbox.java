@@ -51,6 +51,10 @@ public final class DeviceSandbox {
             "-Xshare:auto",
             "--enable-native-access=ALL-UNNAMED");
 
+    /** How to do without the sandbox, for every problem's message. */
+    private static final String UNSANDBOXED =
+            "or run the devices in the VMM's process (no sandbox(..) on the builder; simple-vmm --disable-sandbox)";
+
     private final Optional<Path> bubblewrap;
     private final List<String> javaOptions;
     private final Duration requestTimeout;
@@ -99,12 +103,12 @@ public final class DeviceSandbox {
      */
     public List<String> problems() {
         if (bubblewrap.isEmpty()) {
-            return List.of("the device sandbox needs bubblewrap (bwrap), which is not on PATH (apt-get install"
-                    + " bubblewrap), or run the devices unsandboxed (--disable-sandbox)");
+            return List.of("the device sandbox needs bubblewrap (bwrap), which is not on PATH: apt-get install"
+                    + " bubblewrap, " + UNSANDBOXED);
         }
         Path bwrap = bubblewrap.get();
         if (!Files.isExecutable(bwrap)) {
-            return List.of("the device sandbox's bubblewrap " + bwrap + " is not an executable file");
+            return List.of("the device sandbox's bubblewrap " + bwrap + " is not an executable file: " + UNSANDBOXED);
         }
         List<String> command = new ArrayList<>(List.of(bwrap.toString()));
         command.addAll(DeviceProcess.NAMESPACE_OPTIONS);
@@ -121,7 +125,7 @@ public final class DeviceSandbox {
             if (probe.exitValue() != 0) {
                 return List.of("bubblewrap cannot make the device sandbox's namespaces here (" + output + "): this"
                         + " host may not allow user namespaces (sysctl kernel.unprivileged_userns_clone=1,"
-                        + " user.max_user_namespaces), or run the devices unsandboxed (--disable-sandbox)");
+                        + " user.max_user_namespaces), " + UNSANDBOXED);
             }
             return List.of();
         } catch (IOException e) {
