@@ -17,6 +17,7 @@ import dev.vmm4j.virtio.net.VhostNetDevice;
 import dev.vmm4j.virtio.p9.P9Device;
 import dev.vmm4j.virtio.rng.RngDevice;
 import dev.vmm4j.virtio.vsock.VhostVsockDevice;
+import dev.vmm4j.virtio.vsock.VsockBroker;
 import dev.vmm4j.virtio.vsock.VsockConfig;
 import dev.vmm4j.virtio.vsock.VsockDevice;
 import dev.vmm4j.vmm.devices.DeviceContext;
@@ -169,12 +170,19 @@ public final class VirtioDevices {
                 + (config.vhost() ? " (vhost-vsock)" : "");
         return VirtioMmio.of(description, new VirtioMmio.JailableFactory() {
             @Override
-            public Optional<DeviceRecipe> recipe(DeviceContext context) {
+            public Optional<DeviceRecipe> recipe(DeviceContext context) throws IOException {
                 // A VsockHost's channels live in this JVM, and vhost-vsock's data path is the kernel's.
                 if (config.vhost() || config.host().isPresent()) {
                     return Optional.empty();
                 }
-                return config.unixSocket().map(socket -> VsockFactory.recipe(config.guestCid(), socket));
+                if (config.unixSocket().isEmpty()) {
+                    return Optional.empty();
+                }
+                // The VMM keeps the socket and makes the guest's host connections; the device process gets fds.
+                Path socket = config.unixSocket().get();
+                VsockBroker broker = VsockBroker.open(socket, context.threadFactory());
+                context.closeOnExit(broker);
+                return Optional.of(VsockFactory.recipe(config.guestCid(), socket, broker));
             }
 
             @Override

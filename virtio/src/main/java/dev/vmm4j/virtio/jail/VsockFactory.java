@@ -1,36 +1,60 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.jail;
 
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.virtio.VirtioDevice;
-import dev.vmm4j.virtio.vsock.VsockConfig;
+import dev.vmm4j.virtio.vsock.VsockBroker;
 import dev.vmm4j.virtio.vsock.VsockDevice;
+import dev.vmm4j.vmm.jail.FdSocket;
 import dev.vmm4j.vmm.jail.SyscallPolicy;
-import java.io.IOException;
+import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
 import java.nio.file.Path;
 
 /**
  * Makes a virtio socket device over a host unix socket in a device process ({@code VirtioDevices.vsock(..)} with
- * {@code withUnixSocket}). The jail shows the socket's directory read-write: the device makes its socket there and
- * connects to {@code <path>_<port>} for the guest's connections. A device with a {@code VsockHost} (channels in the
- * VMM's JVM) or vhost-vsock does not run in a device process.
+ * {@code withUnixSocket}). The VMM owns the socket and makes the connections to {@code <path>_<port>}
+ * ({@link VsockBroker}): the device process gets the listening socket and the broker's socket pair as fds, no file
+ * system and no way to create or connect a socket of its own. A device with a {@code VsockHost} (channels in the VMM's
+ * JVM) or vhost-vsock does not run in a device process.
  */
 public final class VsockFactory implements JailedDeviceFactory {
-    /** {@return the recipe of a vsock device for guest CID {@code cid} with its socket at {@code socket}} */
-    public static DeviceRecipe recipe(long cid, Path socket) {
-        Path absolute = socket.toAbsolutePath().normalize();
+    /**
+     * {@return the recipe of a vsock device for guest CID {@code cid} whose socket {@code broker} owns} The recipe gets
+     * duplicates of the broker's listening socket and of its device end.
+     */
+    public static DeviceRecipe recipe(long cid, Path socket, VsockBroker broker) {
         return DeviceRecipe.of(VsockFactory.class, "virtio-vsock")
                 .with("cid", Long.toString(cid))
-                .with("socket", absolute.toString())
-                .withReadWrite(absolute.getParent());
+                .with("socket", socket.toAbsolutePath().normalize().toString())
+                .withFd(duplicate(broker.listener(), "vsock listener"))
+                .withFd(duplicate(broker.deviceEnd().fd(), "vsock broker"));
+    }
+
+    private static OwnedFd duplicate(int fd, String what) {
+        int copy = Libc.fcntl(fd, LinuxHeaders.F_DUPFD_CLOEXEC(), 0);
+        if (copy < 0) {
+            throw new IllegalStateException("cannot duplicate the " + what + " for its device process");
+        }
+        return new OwnedFd(copy, what);
     }
 
     /** For the device process. */
     public VsockFactory() {}
 
     @Override
-    public VirtioDevice create(DeviceRecipe recipe) throws IOException {
-        return VsockDevice.open(VsockConfig.of(Long.parseLong(recipe.required("cid")))
-                .withUnixSocket(Path.of(recipe.required("socket"))));
+    public VirtioDevice create(DeviceRecipe recipe) {
+        if (recipe.fds().size() != 2) {
+            throw new IllegalArgumentException("a vsock device's recipe carries its listener and broker fds, not "
+                    + recipe.fds().size() + " fds");
+        }
+        // The broker's socket lives as long as this process: the device asks it for every guest connection.
+        FdSocket broker = FdSocket.adopt(recipe.fds().get(1).release(), "vsock broker");
+        return VsockDevice.adopt(
+                Long.parseLong(recipe.required("cid")),
+                Path.of(recipe.required("socket")),
+                recipe.fds().getFirst(),
+                broker);
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.vmm4j.kvm.bindings.Errno;
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +13,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
+import java.util.function.IntUnaryOperator;
 
 /**
  * The host end of the userspace vsock backend, with Firecracker's conventions so that existing tools work: the device
@@ -19,7 +21,11 @@ import java.util.Objects;
  * reach guest port {@code port} (and is answered {@code OK <host port>\n}); a guest connection to host port {@code P}
  * goes to the unix socket {@code <path>_<P>} if something listens there.
  *
- * <p><b>Ownership:</b> owns the listening socket and its path: {@link #close()} closes the one and deletes the other.
+ * <p>In a device process the bridge is {@linkplain #adopt adopted}: the VMM made the listening socket and passed it
+ * over, makes the {@code <path>_<P>} connections for it ({@link VsockBroker}), and deletes the path itself.
+ *
+ * <p><b>Ownership:</b> owns the listening socket and, unless adopted, its path: {@link #close()} closes the one and
+ * deletes the other.
  *
  * <p><b>Thread safety:</b> {@link #connectToHostPort} is safe from any thread.
  */
@@ -29,13 +35,26 @@ final class UnixSocketBridge implements AutoCloseable {
 
     private final Path path;
     private final int listenerFd;
+    /** The socket file's identity, to delete only our own; null when adopted (the VMM deletes it). */
     private final Object socketFile;
+
+    private final IntUnaryOperator connector;
     private boolean closed;
 
-    private UnixSocketBridge(Path path, int listenerFd, Object socketFile) {
+    private UnixSocketBridge(Path path, int listenerFd, Object socketFile, IntUnaryOperator connector) {
         this.path = path;
         this.listenerFd = listenerFd;
         this.socketFile = socketFile;
+        this.connector = connector;
+    }
+
+    /**
+     * {@return a bridge over {@code listener}, a socket listening at {@code path} that the VMM made, whose
+     * {@code <path>_<P>} connections {@code connector} makes (port to fd, or {@code -errno})} The bridge owns the
+     * listener; the path stays the VMM's.
+     */
+    static UnixSocketBridge adopt(Path path, OwnedFd listener, IntUnaryOperator connector) {
+        return new UnixSocketBridge(path, listener.release(), null, connector);
     }
 
     /**
@@ -57,7 +76,7 @@ final class UnixSocketBridge implements AutoCloseable {
                     "the vsock device cannot listen on the unix socket " + path + ": " + e.getMessage(), e);
         }
         try {
-            return new UnixSocketBridge(path, fd, identity(path));
+            return new UnixSocketBridge(path, fd, identity(path), null);
         } catch (IOException e) {
             Libc.close(fd);
             throw e;
@@ -111,6 +130,9 @@ final class UnixSocketBridge implements AutoCloseable {
      * nothing listens there or its backlog is full}
      */
     int connectToHostPort(int port) {
+        if (connector != null) {
+            return connector.applyAsInt(port);
+        }
         Path target = Path.of(path + "_" + Integer.toUnsignedString(port));
         int fd;
         try {
@@ -157,6 +179,9 @@ final class UnixSocketBridge implements AutoCloseable {
         }
         closed = true;
         Libc.close(listenerFd);
+        if (socketFile == null) {
+            return; // adopted: the path is the VMM's to delete
+        }
         try {
             if (Files.exists(path, LinkOption.NOFOLLOW_LINKS) && socketFile.equals(identity(path))) {
                 Files.delete(path); // ours still: not a socket someone else made there since

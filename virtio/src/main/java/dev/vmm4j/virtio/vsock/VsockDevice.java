@@ -9,7 +9,9 @@ import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.SplitQueue;
 import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
+import dev.vmm4j.vmm.jail.FdSocket;
 import dev.vmm4j.vmm.sys.Libc;
+import dev.vmm4j.vmm.sys.OwnedFd;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,6 +20,7 @@ import java.net.SocketTimeoutException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -103,6 +106,23 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * {@return a device for guest CID {@code guestCid} in a device process, over the unix socket the VMM made at
+     * {@code path} and passed over as {@code listener}} The VMM makes the connections to {@code <path>_<P>} for the
+     * guest and sends them over {@code broker} ({@link VsockBroker}), so the device process needs no file system and no
+     * socket of its own; the VMM also deletes the path. The device owns {@code listener}; {@code broker} stays the
+     * caller's and must outlive the device.
+     */
+    public static VsockDevice adopt(long guestCid, Path path, OwnedFd listener, FdSocket broker) {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(broker, "broker");
+        VsockConfig.of(guestCid); // checks the CID
+        UnixSocketBridge bridge =
+                UnixSocketBridge.adopt(path, listener, port -> VsockBroker.connectThrough(broker, port));
+        return new VsockDevice(guestCid, bridge, null, EventFd.createNonBlocking());
     }
 
     @Override

@@ -108,7 +108,8 @@ public final class DeviceSandbox {
         }
         Path bwrap = bubblewrap.get();
         if (!Files.isExecutable(bwrap)) {
-            return List.of("the device sandbox's bubblewrap " + bwrap + " is not an executable file: " + UNSANDBOXED);
+            return List.of("the device sandbox's bubblewrap " + bwrap
+                    + " is not an executable file: give the path of bwrap, " + UNSANDBOXED);
         }
         List<String> command = new ArrayList<>(List.of(bwrap.toString()));
         command.addAll(DeviceProcess.NAMESPACE_OPTIONS);

@@ -233,6 +233,16 @@ public final class FdSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * Shuts the socket down both ways: a thread waiting to receive on it wakes to the end of the stream, and the peer
+     * sees it too. The fd stays open until {@link #close()}. Idempotent.
+     */
+    public void shutdown() {
+        if (!fd.isClosed()) {
+            Libc.shutdown(fd.get(), LinuxHeaders.SHUT_RDWR());
+        }
+    }
+
     /** Closes the socket; the peer sees the end of the stream. Idempotent. */
     @Override
     public void close() {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.jail;
 
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.AF_UNIX;
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.CLONE_NEWNET;
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.CLONE_NEWUSER;
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.CLONE_THREAD;
@@ -93,16 +92,13 @@ final class StandardPolicies {
     }
 
     static SyscallPolicy vsockDevice() {
-        // Host-side connections are unix sockets: new ones to a host listener (socket + connect), accepted ones from
-        // the device's own listener, in-process pairs for Java-side connections; data with send/recv (sendto/
-        // recvfrom); socket errors (getsockopt SO_ERROR); the muxer's credit and retransmit timer; and, when the VM
-        // closes, the deletion of the device's own socket (unlink; the jail shows it only the socket's directory).
+        // The VMM owns the unix socket and connects to <path>_<port> for the device (VsockBroker), passing the fds
+        // over: the device accepts host connections on the listening socket it was given (accept4), moves data
+        // (sendto/recvfrom), reads socket errors (getsockopt SO_ERROR), shuts connections down, and runs the muxer's
+        // credit and retransmit timer. It creates no socket and connects nowhere itself.
         return SyscallPolicy.builder("vsock-device")
-                .allowIf("socket", 0, AF_UNIX())
-                .allowIf("socketpair", 0, AF_UNIX())
-                .allow("connect", "accept4", "shutdown", "sendto", "recvfrom", "getsockopt")
+                .allow("accept4", "shutdown", "sendto", "recvfrom", "getsockopt")
                 .allow("timerfd_create", "timerfd_settime", "timerfd_gettime")
-                .allow("unlink", "unlinkat")
                 .build();
     }
 

@@ -93,8 +93,9 @@ public final class SyscallPolicy {
     }
 
     /**
-     * {@return what a vsock device adds to {@link #jvm()}}: {@code AF_UNIX} sockets only (host-side connections are
-     * unix sockets), connect, accept, shutdown, socket options and timers for its credit and retransmit logic.
+     * {@return what a vsock device adds to {@link #jvm()}}: accepting on the listening socket the VMM gave it, data on
+     * connected sockets, shutdown, socket errors and timers for its credit and retransmit logic. It creates no socket
+     * and connects nowhere: the VMM makes its host connections ({@code VsockBroker}).
      */
     public static SyscallPolicy vsockDevice() {
         return StandardPolicies.vsockDevice();

@@ -102,9 +102,14 @@ class DeviceSandboxTest {
         Path missing = Path.of("/nonexistent/bwrap");
         DeviceSandbox sandbox = DeviceSandbox.builder().bubblewrap(missing).build();
 
-        assertEquals(
-                List.of("the device sandbox's bubblewrap /nonexistent/bwrap is not an executable file"),
-                sandbox.problems());
+        List<String> problems = sandbox.problems();
+        assertEquals(1, problems.size(), problems.toString());
+        assertTrue(
+                problems.getFirst()
+                        .startsWith(
+                                "the device sandbox's bubblewrap /nonexistent/bwrap is not an executable" + " file: "),
+                problems.toString());
+        assertTrue(problems.getFirst().contains("--disable-sandbox"), "how to do without: " + problems);
     }
 
     @Test

@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * The child JVM of {@link JailedJvmTest}: does a device process's kinds of work, installs a filter, does them again,
  * then tries each call the filter must refuse and prints what it got ({@code probe <call> <errno name or ok>}).
  *
- * <p>Arguments: the policy ({@code jvm} or {@code vsock}, the latter adding {@link SyscallPolicy#vsockDevice()}), a
+ * <p>Arguments: the policy ({@code jvm} or {@code unix-sockets}, the latter adding {@code socket(AF_UNIX)}), a
  * file to read through a channel opened before the filter, and the parent's pid.
  */
 final class JailedChild {
@@ -59,8 +59,12 @@ final class JailedChild {
             work(channel, pair, 1);
             probes(parentPid, false);
             Errno.name(1);
-            SyscallPolicy policy =
-                    mode.equals("vsock") ? SyscallPolicy.jvm().with(SyscallPolicy.vsockDevice()) : SyscallPolicy.jvm();
+            SyscallPolicy policy = mode.equals("unix-sockets")
+                    ? SyscallPolicy.jvm()
+                            .with(SyscallPolicy.builder("unix-sockets")
+                                    .allowIf("socket", 0, AF_UNIX())
+                                    .build())
+                    : SyscallPolicy.jvm();
             SeccompFilter filter = SeccompFilter.compile(policy);
             filter.install();
             System.out.println("installed " + filter);

@@ -87,9 +87,9 @@ class JailedJvmTest {
 
     @Test
     void aDeviceAdditionAllowsOnlyWhatItNames() throws Exception {
-        ChildJvm child = runChild("vsock", "G1");
+        ChildJvm child = runChild("unix-sockets", "G1");
         Map<String, String> probes = child.values("probe");
-        assertTrue(child.stdout().contains("installed SeccompFilter[jvm+vsock-device, "), child.transcript());
+        assertTrue(child.stdout().contains("installed SeccompFilter[jvm+unix-sockets, "), child.transcript());
         assertEquals("ok", probes.get("socket AF_UNIX"), child.transcript());
         assertEquals("EPERM", probes.get("socket AF_INET"));
         assertEquals("EPERM", probes.get("openat /etc/passwd"));
