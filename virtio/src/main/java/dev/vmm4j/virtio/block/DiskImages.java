@@ -3,8 +3,14 @@ package dev.vmm4j.virtio.block;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /** Opens a disk image of whichever format it is: qcow2 by its magic, raw otherwise. */
@@ -20,6 +26,63 @@ public final class DiskImages {
      */
     public static DiskImage open(Path path, boolean readOnly) throws IOException {
         return detect(ImageFile.open(path, readOnly), 0, new HashSet<>(), true);
+    }
+
+    /**
+     * {@return the backing files below the qcow2 image {@code path}, nearest first; empty for a raw image or a qcow2
+     * image without one} Read without locking, for what a device process's jail must show (the image opens and locks
+     * them itself); a chain that is too deep, loops, or has a file that cannot be read ends where it breaks, and
+     * opening the image reports that.
+     *
+     * @throws IOException if {@code path} itself cannot be read
+     */
+    public static List<Path> backingChain(Path path) throws IOException {
+        List<Path> chain = new ArrayList<>();
+        Set<Path> seen = new HashSet<>();
+        Path image = path.toRealPath();
+        seen.add(image);
+        while (chain.size() < Qcow2Image.MAX_BACKING_DEPTH) {
+            Optional<String> backing;
+            try {
+                backing = backingFileOf(image);
+            } catch (IOException | RuntimeException e) {
+                if (chain.isEmpty() && image.equals(path.toRealPath())) {
+                    throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+                }
+                break;
+            }
+            if (backing.isEmpty()) {
+                break;
+            }
+            Path next;
+            try {
+                next = image.getParent().resolve(backing.get()).normalize().toRealPath();
+            } catch (IOException | RuntimeException e) {
+                break;
+            }
+            if (!seen.add(next)) {
+                break;
+            }
+            chain.add(next);
+            image = next;
+        }
+        return chain;
+    }
+
+    /** {@return the backing file name in the header of {@code image}, if it is qcow2 and has one} */
+    private static Optional<String> backingFileOf(Path image) throws IOException {
+        try (FileChannel file = FileChannel.open(image, StandardOpenOption.READ)) {
+            long size = file.size();
+            ByteBuffer first = ByteBuffer.allocate((int) Math.min(size, 1 << Qcow2Header.MAX_CLUSTER_BITS));
+            while (first.hasRemaining() && file.read(first, first.position()) > 0) {
+                // until the first cluster (or the file) is read
+            }
+            byte[] bytes = Arrays.copyOf(first.array(), first.position());
+            if (bytes.length < 4 || ByteBuffer.wrap(bytes).getInt() != Qcow2Header.MAGIC) {
+                return Optional.empty();
+            }
+            return Optional.ofNullable(Qcow2Header.parse(image, bytes, size).backingFile());
+        }
     }
 
     /** Checks that an access of {@code length} bytes at {@code position} lies inside a disk of {@code sizeBytes}. */

@@ -72,7 +72,7 @@ public final class VirtioDevices {
                 : set.contains(DiskOption.RAW) ? DiskFactory.Format.RAW : DiskFactory.Format.PROBE;
         return VirtioMmio.of(description, new VirtioMmio.JailableFactory() {
             @Override
-            public Optional<DeviceRecipe> recipe(DeviceContext context) {
+            public Optional<DeviceRecipe> recipe(DeviceContext context) throws IOException {
                 return Optional.of(DiskFactory.recipe(image, readOnly, format));
             }
 

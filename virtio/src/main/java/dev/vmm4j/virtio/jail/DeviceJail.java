@@ -28,19 +28,24 @@ final class DeviceJail {
 
     private DeviceJail() {}
 
-    static void close(DeviceRecipe recipe, SyscallPolicy devicePolicy) {
+    /**
+     * Closes the jail. {@return whether Landlock restricts the device}
+     *
+     * @throws IllegalStateException if the device needs Landlock and the kernel lacks it
+     */
+    static boolean close(DeviceRecipe recipe, SyscallPolicy devicePolicy, boolean needsLandlock) {
         int loaded = preloadClasses();
         readFilesLoggingReads();
         LOG.log(System.Logger.Level.DEBUG, () -> "loaded " + loaded + " classes before closing the jail");
         List<Path> readOnly = new ArrayList<>(recipe.readOnlyPaths());
         readOnly.add(Path.of(System.getProperty("java.home")));
         boolean landlocked = Landlock.restrictSelf(readOnly, recipe.readWritePaths());
-        if (!landlocked) {
-            LOG.log(
-                    System.Logger.Level.INFO,
-                    "this kernel has no Landlock: the device process relies on its" + " namespaces and seccomp filter");
+        if (!landlocked && needsLandlock) {
+            throw new IllegalStateException("this kernel has no Landlock, without which a jailed " + recipe.kind()
+                    + " device could open any path its jail shows: run it in the VMM's process (no sandbox)");
         }
         SeccompFilter.compile(SyscallPolicy.jvm().with(devicePolicy)).install();
+        return landlocked;
     }
 
     /**

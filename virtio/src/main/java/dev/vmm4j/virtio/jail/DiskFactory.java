@@ -3,6 +3,7 @@ package dev.vmm4j.virtio.jail;
 
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.block.BlockDevice;
+import dev.vmm4j.virtio.block.DiskImages;
 import dev.vmm4j.vmm.jail.SyscallPolicy;
 import dev.vmm4j.vmm.sys.OwnedFd;
 import java.io.IOException;
@@ -12,8 +13,8 @@ import java.util.regex.Pattern;
 
 /**
  * Makes a virtio block device in a device process ({@code VirtioDevices.disk(..)}). The jail shows the image at its
- * path (read-write unless the disk is read-only) and, for an image that may be qcow2, its directory read-only, where
- * a backing file is looked for; the device process opens and locks the image, as the VMM would.
+ * path (read-write unless the disk is read-only) and each file of a qcow2 image's backing chain read-only at its own
+ * path (nothing else of their directories); the device process opens and locks them, as the VMM would.
  */
 public final class DiskFactory implements JailedDeviceFactory {
     private static final Pattern INHERITED_FD = Pattern.compile("/proc/self/fd/(\\d+)");
@@ -32,7 +33,7 @@ public final class DiskFactory implements JailedDeviceFactory {
      * {@return the recipe of a block device over {@code image}} An image given as {@code /proc/self/fd/N} (crosvm's
      * inherited fd) is passed to the device process as that fd, which the recipe takes over, as the VMM would have.
      */
-    public static DeviceRecipe recipe(Path image, boolean readOnly, Format format) {
+    public static DeviceRecipe recipe(Path image, boolean readOnly, Format format) throws IOException {
         Matcher inherited = INHERITED_FD.matcher(image.toString());
         if (inherited.matches()) {
             int fd = Integer.parseInt(inherited.group(1));
@@ -46,8 +47,10 @@ public final class DiskFactory implements JailedDeviceFactory {
                 .with("image", absolute.toString())
                 .with("readOnly", Boolean.toString(readOnly))
                 .with("format", format.name());
-        if (format != Format.RAW && absolute.getParent() != null) {
-            recipe = recipe.withReadOnly(absolute.getParent());
+        if (format != Format.RAW) {
+            for (Path backing : DiskImages.backingChain(absolute)) {
+                recipe = recipe.withReadOnly(backing); // each at its own path, where the image's header finds it
+            }
         }
         return readOnly ? recipe.withReadOnly(absolute) : recipe.withReadWrite(absolute);
     }

@@ -30,6 +30,8 @@ import java.util.Objects;
  * <p><b>Ownership:</b> the VM closes the device process (it is registered with the context's {@code closeOnExit}).
  */
 public final class JailedAttachment {
+    private static final System.Logger LOG = System.getLogger(JailedAttachment.class.getName());
+
     private final BusProxy proxy;
     private final DeviceProcess process;
 
@@ -73,6 +75,7 @@ public final class JailedAttachment {
             context.requestExit(new ExitStatus.Failure(role, failure));
             process.kill();
         });
+        context.closeOnExit(proxy); // after the process: closed first (in reverse), so nothing reaches its socket after
         return new JailedAttachment(proxy, process);
     }
 
@@ -112,7 +115,12 @@ public final class JailedAttachment {
                     .fd());
         }
         socket.send("queue eventfds".getBytes(StandardCharsets.UTF_8), notifications);
-        expect(socket, sandbox, role, "ready");
+        if (!expect(socket, sandbox, role, "ready ").equals("landlock=true")) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    role + " runs without Landlock (this kernel lacks it): its"
+                            + " namespaces and seccomp filter are its jail");
+        }
         return process;
     }
 

@@ -27,6 +27,15 @@ public interface JailedDeviceFactory {
     SyscallPolicy policy(DeviceRecipe recipe);
 
     /**
+     * {@return whether the device must not run without Landlock} True for a device whose policy lets it open paths (a
+     * shared directory): without Landlock, its seccomp filter would not keep it inside the directory it serves, so on a
+     * kernel without Landlock it refuses to start. False by default: the namespaces and the filter suffice.
+     */
+    default boolean needsLandlock() {
+        return false;
+    }
+
+    /**
      * {@return what answers the VMM's control calls for {@code device} (a balloon's target, say)} None by default: a
      * control call is then refused.
      */

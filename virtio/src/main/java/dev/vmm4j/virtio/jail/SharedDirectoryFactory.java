@@ -33,6 +33,12 @@ public final class SharedDirectoryFactory implements JailedDeviceFactory {
                 Boolean.parseBoolean(recipe.required("readOnly")));
     }
 
+    /** The 9P server opens paths (openat2 below its root): only Landlock keeps that inside the share. */
+    @Override
+    public boolean needsLandlock() {
+        return true;
+    }
+
     @Override
     public SyscallPolicy policy(DeviceRecipe recipe) {
         return SyscallPolicy.sharedDirectory();

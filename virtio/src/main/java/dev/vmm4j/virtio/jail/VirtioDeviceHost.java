@@ -28,7 +28,8 @@ import java.util.List;
  *       irqfd and the recipe's fds, in that order;
  *   <li>device: {@code queues N} once the device is made;
  *   <li>VMM: the N queue-notification eventfds;
- *   <li>device: {@code ready} once the jail is closed, or {@code failed MESSAGE} at any point instead;
+ *   <li>device: {@code ready landlock=true} (or {@code false}, on a kernel without Landlock) once the jail is closed,
+ *       or {@code failed MESSAGE} at any point instead;
  *   <li>then register accesses and control calls, one at a time ({@link dev.vmm4j.vmm.jail.BusProxy}).
  * </ol>
  *
@@ -111,13 +112,13 @@ public final class VirtioDeviceHost {
             }
             EventLoop loop = EventLoop.create(device);
             MmioTransport transport = new MmioTransport(made, memory, queueEvents, Interrupt.of(irqfd), loop);
-            DeviceJail.close(recipe, factory.policy(recipe));
+            boolean landlocked = DeviceJail.close(recipe, factory.policy(recipe), factory.needsLandlock());
             loop.start(runnable -> {
                 Thread thread = new Thread(runnable, device);
                 thread.setDaemon(true);
                 return thread;
             });
-            socket.send("ready".getBytes(java.nio.charset.StandardCharsets.UTF_8), List.of());
+            socket.send(("ready landlock=" + landlocked).getBytes(java.nio.charset.StandardCharsets.UTF_8), List.of());
             DeviceControl control = factory.control(made).orElse((selector, argument) -> {
                 throw new IllegalArgumentException(device + " has no operation " + selector);
             });

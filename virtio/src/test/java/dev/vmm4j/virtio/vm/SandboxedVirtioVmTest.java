@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.guests.Guests;
 import dev.vmm4j.virtio.devices.VirtioDevices;
+import dev.vmm4j.virtio.mmio.VirtioMmio;
 import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.VmBuildException;
@@ -23,6 +24,12 @@ class SandboxedVirtioVmTest extends VirtioVmTest {
     @Override
     VirtualMachineBuilder newBuilder() {
         return VirtualMachine.builder().sandbox(DeviceSandbox.bubblewrap());
+    }
+
+    @Override
+    void assertRanWhereExpected(VirtioMmio device) {
+        assertTrue(device.jailed().isPresent(), device + " ran in the VMM's process");
+        assertTrue(device.jailed().get().process().isAlive(), "its device process runs until the VM closes");
     }
 
     @Test

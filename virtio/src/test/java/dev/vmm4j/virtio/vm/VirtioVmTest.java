@@ -57,6 +57,11 @@ class VirtioVmTest {
         return VirtualMachine.builder();
     }
 
+    /** Checks that {@code device} ran where this class runs devices: here, in the VMM's process. */
+    void assertRanWhereExpected(VirtioMmio device) {
+        assertTrue(device.jailed().isEmpty(), device + " ran in a device process");
+    }
+
     private VirtualMachineBuilder builder(ByteArrayOutputStream console) throws Exception {
         Path guest = Files.write(dir.resolve("virtio.elf"), Guests.VIRTIO.elf());
         return newBuilder().memory(VirtualMachineBuilder.MiB(64)).kernel(guest).serial(console);
@@ -75,11 +80,12 @@ class VirtioVmTest {
         Path image = image();
         byte[] original = Files.readAllBytes(image);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        try (VirtualMachine vm = builder(console)
-                .device(VirtioDevices.disk(image))
-                .device(VirtioDevices.rng())
-                .build()) {
+        VirtioMmio disk = VirtioDevices.disk(image);
+        VirtioMmio rng = VirtioDevices.rng();
+        try (VirtualMachine vm = builder(console).device(disk).device(rng).build()) {
             assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            assertRanWhereExpected(disk);
+            assertRanWhereExpected(rng);
         }
         String out = console.toString();
         assertTrue(out.contains("virtio: done"), out);
@@ -128,6 +134,28 @@ class VirtioVmTest {
             written.read(0, MemorySegment.ofArray(sectors));
             assertArrayEquals(expected, sectors, "the image holds the guest's write (zeros inverted)");
         }
+    }
+
+    @Test
+    void aQcow2OverlayReadsItsBackingFileInAnotherDirectory() throws Exception {
+        Path base = Files.createDirectory(dir.resolve("base"));
+        Path overlays = Files.createDirectory(dir.resolve("overlays"));
+        byte[] original = Files.readAllBytes(image());
+        Files.write(base.resolve("base.img"), original);
+        Path overlay = overlays.resolve("overlay.qcow2");
+        Qcow2Image.create(overlay, SECTORS * 512L, Path.of("../base/base.img"), "raw");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VirtioMmio disk = VirtioDevices.disk(overlay);
+        try (VirtualMachine vm = builder(console).device(disk).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            assertRanWhereExpected(disk);
+        }
+        String out = console.toString();
+        assertTrue(
+                out.contains("virtio: blk sector 0 starts " + HexFormat.of().formatHex(original, 0, 16)),
+                "the guest read the backing file through the overlay:\n" + out);
+        assertTrue(out.contains("virtio: done"), out);
+        assertArrayEquals(original, Files.readAllBytes(base.resolve("base.img")), "the backing file is untouched");
     }
 
     @Test
@@ -224,6 +252,7 @@ class VirtioVmTest {
             assertEquals(VmStatus.State.ENDED, after.state());
             assertInstanceOf(ExitStatus.GuestReset.class, after.exitStatus().orElseThrow());
             assertEquals(1L << 20, balloon.targetBytes());
+            assertRanWhereExpected(balloon.mmio());
         }
         assertTrue(console.toString().contains("virtio-balloon at 0xd0000000 irq 5"), console.toString());
         assertTrue(

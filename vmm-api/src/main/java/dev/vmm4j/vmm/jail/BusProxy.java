@@ -26,11 +26,17 @@ import java.util.function.Consumer;
  *
  * <p>An access allocates nothing: the messages live in buffers the proxy keeps.
  *
- * <p><b>Ownership:</b> the proxy uses the socket but does not own it; the device process does.
+ * <p>Each request carries a sequence number the answer must echo, and a request is sent without waiting: a device
+ * process that answers what was not asked, or leaves requests unread until the socket is full, is broken rather than
+ * able to make a vCPU wait without a time limit.
+ *
+ * <p><b>Ownership:</b> the proxy uses the socket but does not own it; the device process does. {@link #close()} (the VM
+ * calls it before it closes the device process) makes every later call fail at once, so that nothing reaches an fd
+ * number the kernel may have given to something else.
  *
  * <p><b>Thread safety:</b> safe for concurrent use; vCPUs take turns (one request is in flight at a time).
  */
-public final class BusProxy implements BusDevice {
+public final class BusProxy implements BusDevice, AutoCloseable {
     private final String device;
     private final int socket;
     private final long timeoutNanos;
@@ -40,6 +46,8 @@ public final class BusProxy implements BusDevice {
     private final MemorySegment reply;
     private final MemorySegment pollFd;
     private boolean broken;
+    private boolean closed;
+    private short sequence;
 
     /**
      * A proxy for {@code device} (its name, for messages) over {@code socket}, which must outlive it.
@@ -49,7 +57,11 @@ public final class BusProxy implements BusDevice {
      */
     public BusProxy(String device, FdSocket socket, Duration timeout, Consumer<DeviceProcessException> onFailure) {
         this.device = Objects.requireNonNull(device, "device");
-        this.socket = socket.fd();
+        this.socket = Objects.requireNonNull(socket, "socket").fd();
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("a proxy's timeout must be positive, not " + timeout);
+        }
         this.timeoutNanos = timeout.toNanos();
         this.onFailure = Objects.requireNonNull(onFailure, "onFailure");
         Arena arena = Arena.ofAuto();
@@ -63,7 +75,7 @@ public final class BusProxy implements BusDevice {
     @Override
     public synchronized void read(long offset, MemorySegment data) {
         int length = (int) data.byteSize();
-        if (broken || length < 1 || length > ProxyMessages.MAX_ACCESS) {
+        if (broken || closed || length < 1 || length > ProxyMessages.MAX_ACCESS) {
             data.fill((byte) 0xff);
             return;
         }
@@ -78,7 +90,7 @@ public final class BusProxy implements BusDevice {
     @Override
     public synchronized void write(long offset, MemorySegment data) {
         int length = (int) data.byteSize();
-        if (broken || length < 1 || length > ProxyMessages.MAX_ACCESS) {
+        if (broken || closed || length < 1 || length > ProxyMessages.MAX_ACCESS) {
             return;
         }
         prepare(ProxyMessages.WRITE, length, 0, offset);
@@ -93,6 +105,9 @@ public final class BusProxy implements BusDevice {
      * @throws DeviceProcessException if the device process is broken or refused the operation
      */
     public synchronized long control(int selector, long argument) {
+        if (closed) {
+            throw new IllegalStateException(device + " is closed: its VM was closed");
+        }
         if (broken) {
             throw new DeviceProcessException("the device process of " + device + " has failed");
         }
@@ -106,6 +121,12 @@ public final class BusProxy implements BusDevice {
         return reply.get(ProxyMessages.LONG, ProxyMessages.DATA);
     }
 
+    /** Makes every later access answer nothing and every control call throw; the socket stays open. Idempotent. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+    }
+
     /** {@return whether the device process has failed, so that the proxy answers nothing more} */
     public synchronized boolean isBroken() {
         return broken;
@@ -115,6 +136,7 @@ public final class BusProxy implements BusDevice {
         request.fill((byte) 0);
         request.set(ValueLayout.JAVA_BYTE, ProxyMessages.OP, op);
         request.set(ValueLayout.JAVA_BYTE, ProxyMessages.LENGTH, (byte) length);
+        request.set(ProxyMessages.SHORT, ProxyMessages.SEQUENCE, ++sequence);
         request.set(ProxyMessages.INT, ProxyMessages.SELECTOR, selector);
         request.set(ProxyMessages.LONG, ProxyMessages.ARGUMENT, argument);
     }
@@ -124,10 +146,13 @@ public final class BusProxy implements BusDevice {
      * unless it fails.
      */
     private boolean exchange() {
-        long sent = Libc.sendWaiting(socket, request, 0, ProxyMessages.SIZE);
+        // Without waiting: one request is in flight at a time, so a full socket means the device leaves them unread.
+        long sent = Libc.send(socket, request, 0, ProxyMessages.SIZE);
         if (sent != ProxyMessages.SIZE) {
             return fail(what() + " could not be sent"
-                    + (sent < 0 ? ": " + new NativeCallException("send", (int) -sent).getMessage() : ""));
+                    + (sent == -LinuxHeaders.EAGAIN()
+                            ? ": its socket is full of requests it left unread"
+                            : sent < 0 ? ": " + new NativeCallException("send", (int) -sent).getMessage() : ""));
         }
         try {
             if (!FdSocket.poll(pollFd, timeoutNanos)) {
@@ -148,6 +173,9 @@ public final class BusProxy implements BusDevice {
                     + (received < 0
                             ? new NativeCallException("read", (int) -received).getMessage()
                             : received + " bytes, not " + ProxyMessages.SIZE));
+        }
+        if (reply.get(ProxyMessages.SHORT, ProxyMessages.SEQUENCE) != sequence) {
+            return fail("its answer to " + what() + " answers another request");
         }
         byte status = reply.get(ValueLayout.JAVA_BYTE, ProxyMessages.OP);
         return status == ProxyMessages.OK

@@ -73,6 +73,8 @@ public final class BusProxyServer {
 
     private void answer() {
         reply.fill((byte) 0);
+        reply.set(
+                ProxyMessages.SHORT, ProxyMessages.SEQUENCE, request.get(ProxyMessages.SHORT, ProxyMessages.SEQUENCE));
         byte status = ProxyMessages.OK;
         int length = Byte.toUnsignedInt(request.get(ValueLayout.JAVA_BYTE, ProxyMessages.LENGTH));
         long argument = request.get(ProxyMessages.LONG, ProxyMessages.ARGUMENT);

@@ -6,13 +6,11 @@ import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.kvm.bindings.pollfd;
 import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -58,6 +56,8 @@ public final class DeviceProcess implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(DeviceProcess.class.getName());
     private static final int STDERR_LINES = 12;
+    private static final int STDERR_LINE_BYTES = 1024;
+    private static final int STDERR_LOGGED_LINES = 1000;
 
     private final String device;
     private final Consumer<DeviceProcessException> onDeath;
@@ -107,10 +107,10 @@ public final class DeviceProcess implements AutoCloseable {
             process.socket = process.accept(listener.get(), child, sandbox);
             process.startSucceeded.complete(true);
             return process;
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable failure) { // an Error too: the keeper waits to learn whether start succeeded
             process.startSucceeded.complete(false);
             process.close();
-            throw e;
+            throw failure;
         } finally {
             deleteQuietly(socketPath);
             deleteQuietly(directory);
@@ -233,22 +233,61 @@ public final class DeviceProcess implements AutoCloseable {
         return FdSocket.adopt(fd, "socket to the device process of " + device);
     }
 
+    /**
+     * The stderr reader: logs the child's lines, each cut at {@link #STDERR_LINE_BYTES} with control characters shown
+     * as {@code ?}, the first {@link #STDERR_LOGGED_LINES} of them (then it only counts), and keeps the last few for
+     * the death message. A child that writes without end costs the VMM a fixed buffer, not its memory or its log.
+     */
     private void pumpStderr(Process child) {
         Thread.currentThread().setName("device process " + device + " stderr");
-        try (BufferedReader lines =
-                new BufferedReader(new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = lines.readLine()) != null) {
-                LOG.log(System.Logger.Level.INFO, device + " (device process): " + line);
-                synchronized (stderrTail) {
-                    if (stderrTail.size() == STDERR_LINES) {
-                        stderrTail.removeFirst();
+        byte[] line = new byte[STDERR_LINE_BYTES];
+        int length = 0;
+        long lines = 0;
+        try (InputStream in = child.getErrorStream()) {
+            byte[] chunk = new byte[8192];
+            int read;
+            while ((read = in.read(chunk)) >= 0) {
+                for (int i = 0; i < read; i++) {
+                    byte b = chunk[i];
+                    if (b == '\n' || length == line.length) {
+                        keepLine(line, length, ++lines);
+                        length = 0;
+                        if (b == '\n') {
+                            continue;
+                        }
                     }
-                    stderrTail.addLast(line);
+                    line[length++] = b;
                 }
+            }
+            if (length > 0) {
+                keepLine(line, length, ++lines);
             }
         } catch (IOException e) {
             // The child is gone; its exit is reported by the keeper.
+        }
+        if (lines > STDERR_LOGGED_LINES) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    device + " (device process) wrote " + lines + " lines to stderr; the" + " first "
+                            + STDERR_LOGGED_LINES + " were logged");
+        }
+    }
+
+    private void keepLine(byte[] line, int length, long number) {
+        char[] text = new char[length];
+        for (int i = 0; i < length; i++) {
+            int c = line[i] & 0xff;
+            text[i] = c >= 0x20 && c < 0x7f ? (char) c : c == '\t' ? ' ' : '?';
+        }
+        String kept = new String(text);
+        if (number <= STDERR_LOGGED_LINES) {
+            LOG.log(System.Logger.Level.INFO, device + " (device process): " + kept);
+        }
+        synchronized (stderrTail) {
+            if (stderrTail.size() == STDERR_LINES) {
+                stderrTail.removeFirst();
+            }
+            stderrTail.addLast(kept);
         }
     }
 
@@ -329,9 +368,13 @@ public final class DeviceProcess implements AutoCloseable {
         }
         Process child;
         try {
-            child = started.isDone() ? started.getNow(null) : null;
-        } catch (RuntimeException e) {
+            // A start still on its way (an interrupted build) is waited for, so that no child outlives its close.
+            child = started.get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             child = null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            child = started.getNow(null);
         }
         if (child == null) {
             return;

@@ -10,9 +10,9 @@ import java.nio.ByteOrder;
  * time: 24 bytes each, little-endian.
  *
  * <pre>
- * request: [0] op (READ, WRITE, CONTROL) [1] length 1..8 (READ/WRITE) [4..7] control selector
+ * request: [0] op (READ, WRITE, CONTROL) [1] length 1..8 (READ/WRITE) [2..3] sequence [4..7] control selector
  *          [8..15] offset (READ/WRITE) or control argument [16..23] data (WRITE)
- * reply:   [0] OK or FAILED [16..23] data (READ) or control result
+ * reply:   [0] OK or FAILED [2..3] the request's sequence [16..23] data (READ) or control result
  * </pre>
  */
 final class ProxyMessages {
@@ -25,10 +25,12 @@ final class ProxyMessages {
     static final int MAX_ACCESS = 8;
 
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     static final long OP = 0;
     static final long LENGTH = 1;
+    static final long SEQUENCE = 2;
     static final long SELECTOR = 4;
     static final long ARGUMENT = 8;
     static final long DATA = 16;
