@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.jail;
 
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.EACCES;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.ENOENT;
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.EPERM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -39,11 +41,14 @@ class DeviceEscapeVmTest {
     Path dir;
 
     private VirtioMmio escapingDevice() {
-        long vmm = ProcessHandle.current().pid();
+        return escapingDevice(EscapeAttempts.recipe(ProcessHandle.current().pid()));
+    }
+
+    private VirtioMmio escapingDevice(DeviceRecipe recipe) {
         return VirtioMmio.of("escape attempts", new VirtioMmio.JailableFactory() {
             @Override
             public Optional<DeviceRecipe> recipe(DeviceContext context) {
-                return Optional.of(EscapeAttempts.recipe(vmm));
+                return Optional.of(recipe);
             }
 
             @Override
@@ -96,6 +101,41 @@ class DeviceEscapeVmTest {
             assertEquals(0, proxy.control(EscapeAttempts.STRAY_FDS_AT_START, 0), "no fd the child should not have");
             assertTrue(proxy.control(EscapeAttempts.FDS_AT_START, 0) >= 5, "the listing saw the child's fds");
             assertTrue(device.jailed().orElseThrow().process().isAlive(), "the device process goes on");
+        }
+    }
+
+    @Test
+    void theVsockPolicyMakesNoSocketOfItsOwn() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VirtioMmio device =
+                escapingDevice(EscapeAttempts.recipe(ProcessHandle.current().pid(), "vsock", null));
+        try (VirtualMachine vm = builder(Guests.VIRTIO, console).device(device).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            BusProxy proxy = device.jailed().orElseThrow().proxy();
+            assertEquals(-EPERM(), proxy.control(EscapeAttempts.CONNECT_UNIX_SOCKET, 0), "the VMM makes its sockets");
+            assertEquals(-EPERM(), proxy.control(EscapeAttempts.OPEN_PASSWD, 0));
+            assertEquals(-EPERM(), proxy.control(EscapeAttempts.EXECVE, 0));
+        }
+    }
+
+    @Test
+    void theSharedDirectoryPolicyOpensOnlyInsideItsShare() throws Exception {
+        Path share = Files.createDirectory(dir.resolve("share"));
+        Files.writeString(share.resolve("inside.txt"), "shared");
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        VirtioMmio device =
+                escapingDevice(EscapeAttempts.recipe(ProcessHandle.current().pid(), "shared-directory", share));
+        try (VirtualMachine vm = builder(Guests.VIRTIO, console).device(device).build()) {
+            assertInstanceOf(ExitStatus.GuestReset.class, vm.run(), console.toString());
+            BusProxy proxy = device.jailed().orElseThrow().proxy();
+            assertEquals(0, proxy.control(EscapeAttempts.OPEN_IN_SHARE, 0), "its policy may open inside the share");
+            assertEquals(
+                    -EACCES(),
+                    proxy.control(EscapeAttempts.OPEN_CLASS_PATH, 0),
+                    "in the jail, outside the share: Landlock refuses what seccomp allows");
+            assertEquals(-ENOENT(), proxy.control(EscapeAttempts.OPEN_PASSWD, 0), "not in the jail at all");
+            assertEquals(-ENOENT(), proxy.control(EscapeAttempts.OPEN_DEV_KVM, 0), "bwrap's /dev has no kvm");
+            assertEquals(-EPERM(), proxy.control(EscapeAttempts.SOCKET_UNIX, 0));
         }
     }
 

@@ -50,13 +50,26 @@ public final class EscapeAttempts implements JailedDeviceFactory {
     static final int OPEN_DEV_KVM = 18;
     static final int FDS_AT_START = 19;
     static final int HANG = 20;
+    static final int CONNECT_UNIX_SOCKET = 21;
+    static final int OPEN_IN_SHARE = 22;
+    static final int OPEN_CLASS_PATH = 23;
 
     /** {@return the recipe; {@code vmmPid} is the VMM's pid, which the device tries to ptrace and signal} */
     static DeviceRecipe recipe(long vmmPid) {
         return DeviceRecipe.of(EscapeAttempts.class, "virtio-rng").with("vmmPid", Long.toString(vmmPid));
     }
 
+    /**
+     * {@return a recipe whose device has the syscall policy of vmm4j's {@code policy} device ("vsock", or
+     * "shared-directory" with {@code share} read-write, as a 9p device's jail has it), to attack that policy}
+     */
+    static DeviceRecipe recipe(long vmmPid, String policy, Path share) {
+        DeviceRecipe recipe = recipe(vmmPid).with("policy", policy);
+        return share == null ? recipe : recipe.with("share", share.toString()).withReadWrite(share);
+    }
+
     private long vmmPid;
+    private Path share;
     private final List<String> startFds = new ArrayList<>();
 
     /** For the device process. */
@@ -65,6 +78,7 @@ public final class EscapeAttempts implements JailedDeviceFactory {
     @Override
     public VirtioDevice create(DeviceRecipe recipe) throws IOException {
         vmmPid = Long.parseLong(recipe.required("vmmPid"));
+        share = recipe.setting("share").map(Path::of).orElse(null);
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path fd : fds.toList()) {
                 try {
@@ -79,7 +93,16 @@ public final class EscapeAttempts implements JailedDeviceFactory {
 
     @Override
     public SyscallPolicy policy(DeviceRecipe recipe) {
-        return SyscallPolicy.entropy();
+        return switch (recipe.setting("policy").orElse("entropy")) {
+            case "vsock" -> SyscallPolicy.vsockDevice();
+            case "shared-directory" -> SyscallPolicy.sharedDirectory();
+            default -> SyscallPolicy.entropy();
+        };
+    }
+
+    @Override
+    public boolean needsLandlock() {
+        return share != null;
     }
 
     @Override
@@ -146,8 +169,36 @@ public final class EscapeAttempts implements JailedDeviceFactory {
                             .filter(link -> link.equals("/dev/kvm") || link.startsWith("anon_inode:kvm"))
                             .count();
                 case STRAY_FDS_AT_START ->
-                    startFds.stream().filter(fd -> !expected(fd)).count();
+                    startFds.stream().filter(fd -> !expected(fd)).count()
+                            + Math.max(
+                                    0,
+                                    startFds.stream()
+                                                    .filter(fd -> fd.contains(" socket:"))
+                                                    .count()
+                                            - 1);
                 case FDS_AT_START -> startFds.size();
+                case CONNECT_UNIX_SOCKET -> {
+                    long fd = RawSyscalls.call(SYS_socket(), AF_UNIX(), SOCK_STREAM(), 0);
+                    yield fd < 0 ? fd : -1000; // a socket was made: the attack went further than it may
+                }
+                case OPEN_CLASS_PATH -> {
+                    // In the jail (bound for the JVM) but not among the device's Landlock paths.
+                    String entry = System.getProperty("java.class.path").split(java.io.File.pathSeparator)[0];
+                    long fd = RawSyscalls.call(SYS_openat(), AT_FDCWD(), RawSyscalls.string(arena, entry), O_RDONLY());
+                    yield fd < 0 ? fd : 0;
+                }
+                case OPEN_IN_SHARE -> {
+                    long fd = RawSyscalls.call(
+                            SYS_openat(),
+                            AT_FDCWD(),
+                            RawSyscalls.string(
+                                    arena, share.resolve("inside.txt").toString()),
+                            O_RDONLY());
+                    if (fd >= 0) {
+                        RawSyscalls.call(SYS_close(), fd);
+                    }
+                    yield fd < 0 ? fd : 0;
+                }
                 case HANG -> {
                     // The proxy's thread stops answering, as a device stuck in a loop or a lock would.
                     while (true) {
@@ -161,7 +212,8 @@ public final class EscapeAttempts implements JailedDeviceFactory {
 
     /**
      * {@return whether a device process may hold {@code fd} (its number and link) when it makes its device} Its
-     * standard streams, the socket to the VMM, guest memory, eventfds, and the JVM's own files.
+     * standard streams, the socket to the VMM, guest memory, eventfds, and the JVM's own files. (One socket only: the
+     * count of sockets is checked apart.)
      */
     private static boolean expected(String fd) {
         String link = fd.substring(fd.indexOf(' ') + 1);
