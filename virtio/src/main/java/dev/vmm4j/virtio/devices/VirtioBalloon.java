@@ -27,7 +27,8 @@ public final class VirtioBalloon implements VmDevice, Balloon {
     private final VirtioMmio mmio = VirtioMmio.of("virtio-balloon", new VirtioMmio.JailableFactory() {
         @Override
         public Optional<DeviceRecipe> recipe(DeviceContext context) {
-            return Optional.of(BalloonFactory.recipe(context.memory().totalSize()));
+            memoryBytes = context.memory().totalSize();
+            return Optional.of(BalloonFactory.recipe(memoryBytes));
         }
 
         @Override
@@ -35,6 +36,9 @@ public final class VirtioBalloon implements VmDevice, Balloon {
             return new BalloonDevice(context.memory().totalSize());
         }
     });
+
+    /** The guest's memory, for checking what a device process answers; set when the VM is built. */
+    private volatile long memoryBytes;
 
     VirtioBalloon() {}
 

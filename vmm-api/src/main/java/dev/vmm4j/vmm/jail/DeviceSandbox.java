@@ -123,6 +123,10 @@ public final class DeviceSandbox {
                 return List.of("bubblewrap (" + bwrap + ") did not start a sandbox within 10 s");
             }
             String output = new String(probe.getInputStream().readAllBytes()).strip();
+            if (probe.exitValue() != 0 && output.contains("Unknown option")) {
+                return List.of("bubblewrap (" + bwrap + ") is too old for the device sandbox (" + output + "): it needs"
+                        + " bubblewrap 0.8 or later (--disable-userns), " + UNSANDBOXED);
+            }
             if (probe.exitValue() != 0) {
                 return List.of("bubblewrap cannot make the device sandbox's namespaces here (" + output + "): this"
                         + " host may not allow user namespaces (sysctl kernel.unprivileged_userns_clone=1,"

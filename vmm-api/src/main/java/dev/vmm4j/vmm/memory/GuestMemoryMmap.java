@@ -145,8 +145,8 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         /**
          * Adds the first {@code size} bytes of the memfd {@code fd}, mapped shared, at {@code gpa}: guest memory another
          * process made and shares ({@link GuestMemoryMmap#sharedRegions()}). The memory owns {@code fd} from now on.
-         * {@link #build()} checks that the memfd is sealed against shrinking (so that no access can fault on a page the
-         * file lost) and holds {@code size} bytes.
+         * {@link #build()} checks that the memfd is sealed against shrinking and growing (so that no access can fault
+         * on a page the file lost, and its size is what both processes think) and holds {@code size} bytes.
          */
         public Builder shared(long gpa, long size, OwnedFd fd) {
             Objects.requireNonNull(fd, "fd");
@@ -307,9 +307,10 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
                 case SharedFd given -> {
                     fds.add(given.fd);
                     int seals = Libc.fcntl(given.fd.get(), LinuxHeaders.F_GET_SEALS(), 0);
-                    if (seals < 0 || (seals & LinuxHeaders.F_SEAL_SHRINK()) == 0) {
+                    int sizeSeals = LinuxHeaders.F_SEAL_SHRINK() | LinuxHeaders.F_SEAL_GROW();
+                    if (seals < 0 || (seals & sizeSeals) != sizeSeals) {
                         throw new IllegalArgumentException(what + ": the shared fd is not a memfd sealed against"
-                                + " shrinking (F_GET_SEALS " + seals + ")");
+                                + " shrinking and growing (F_GET_SEALS " + seals + ")");
                     }
                     long fileSize = Libc.lseek(given.fd.get(), 0, LinuxHeaders.SEEK_END());
                     if (fileSize < given.size) {

@@ -398,7 +398,9 @@ class BusProxyTest {
         MemorySegment message = Arena.ofAuto().allocate(ProxyMessages.SIZE);
         onThread("nonsense-server", () -> {
             Libc.read(pair[1].fd(), message, 0, ProxyMessages.SIZE);
+            short sequence = message.get(ProxyMessages.SHORT, ProxyMessages.SEQUENCE);
             message.fill((byte) 0);
+            message.set(ProxyMessages.SHORT, ProxyMessages.SEQUENCE, sequence); // the right request, a wrong status
             message.set(ValueLayout.JAVA_BYTE, ProxyMessages.OP, (byte) 77);
             Libc.write(pair[1].fd(), message);
         });
@@ -411,5 +413,39 @@ class BusProxyTest {
         assertTrue(
                 failures.getFirst().getMessage().contains("nonsense"),
                 failures.getFirst().getMessage());
+    }
+
+    @Test
+    void anAnswerToAnotherRequestBreaksTheProxy() {
+        FdSocket[] pair = pair();
+        MemorySegment message = Arena.ofAuto().allocate(ProxyMessages.SIZE);
+        onThread("stale-server", () -> {
+            Libc.read(pair[1].fd(), message, 0, ProxyMessages.SIZE);
+            short sequence = message.get(ProxyMessages.SHORT, ProxyMessages.SEQUENCE);
+            message.fill((byte) 0);
+            message.set(ProxyMessages.SHORT, ProxyMessages.SEQUENCE, (short) (sequence + 1));
+            message.set(ValueLayout.JAVA_BYTE, ProxyMessages.OP, ProxyMessages.OK);
+            Libc.write(pair[1].fd(), message);
+        });
+        BusProxy proxy = new BusProxy("rtc", pair[0], ANSWERED, failures::add);
+
+        assertArrayEquals(allOnes(4), read(proxy, 0, 4));
+
+        assertTrue(proxy.isBroken());
+        assertTrue(
+                failures.getFirst().getMessage().contains("answers another request"),
+                failures.getFirst().getMessage());
+    }
+
+    @Test
+    void aProxyWhoseVmIsClosedAnswersNothingAndRefusesControlCalls() {
+        FdSocket[] pair = pair();
+        BusProxy proxy = new BusProxy("rtc", pair[0], ANSWERED, failures::add);
+        proxy.close();
+
+        assertArrayEquals(allOnes(4), read(proxy, 0, 4));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> proxy.control(1, 0));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertTrue(failures.isEmpty(), "a closed proxy is not a failed device: " + failures);
     }
 }
