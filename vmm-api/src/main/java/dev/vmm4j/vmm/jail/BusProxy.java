@@ -59,6 +59,7 @@ public final class BusProxy implements BusDevice, AutoCloseable {
         this.device = Objects.requireNonNull(device, "device");
         this.socket = Objects.requireNonNull(socket, "socket").fd();
         Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(onFailure, "onFailure");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("a proxy's timeout must be positive, not " + timeout);
         }
