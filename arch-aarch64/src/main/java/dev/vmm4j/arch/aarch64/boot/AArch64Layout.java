@@ -56,12 +56,21 @@ public final class AArch64Layout {
         return GIC_DIST_BASE - GIC_CPU_SIZE;
     }
 
-    /** {@return the base of the GICv3 redistributors for {@code vcpus} vCPUs} */
+    /**
+     * {@return the base of the GICv3 redistributors for {@code vcpus} vCPUs}
+     *
+     * @param vcpus the VM's vCPU count, 1 or more (not checked); each takes {@link #GIC_REDIST_SIZE_PER_CPU} below
+     *     the distributor
+     */
     public static long gicRedistributorBase(int vcpus) {
         return GIC_DIST_BASE - GIC_REDIST_SIZE_PER_CPU * vcpus;
     }
 
-    /** {@return where the device tree goes in {@code memoryBytes} of RAM: the last 2 MiB} */
+    /**
+     * {@return where the device tree goes in {@code memoryBytes} of RAM: the last 2 MiB}
+     *
+     * @param memoryBytes the RAM from {@link #RAM_BASE}; more than {@link #FDT_MAX_SIZE} (not checked)
+     */
     public static long fdtAddress(long memoryBytes) {
         return RAM_BASE + memoryBytes - FDT_MAX_SIZE;
     }

@@ -26,8 +26,11 @@ public final class DeviceTree {
     /**
      * What the tree describes.
      *
-     * @param memoryBytes RAM from {@link AArch64Layout#RAM_BASE}
+     * @param memoryBytes RAM from {@link AArch64Layout#RAM_BASE}, more than the device tree's 2 MiB at its end
+     * @param vcpus how many vCPUs, 1 or more; at most 8 with a GICv2
+     * @param bootargs the kernel command line, written to {@code /chosen/bootargs}
      * @param initrd the initrd's start and size in guest memory, if there is one
+     * @param gic which GIC the VM has, as KVM created it
      * @param devices what the devices announced; an MMIO device's interrupt is its SPI number
      */
     public record Spec(
@@ -37,7 +40,11 @@ public final class DeviceTree {
             Optional<long[]> initrd,
             GicVersion gic,
             List<DeviceNode> devices) {
-        /** Checks the values. */
+        /**
+         * Checks the values.
+         *
+         * @throws IllegalArgumentException if there is no RAM beyond 2 MiB, no vCPU, or more than 8 with a GICv2
+         */
         public Spec {
             Objects.requireNonNull(bootargs, "bootargs");
             Objects.requireNonNull(initrd, "initrd");
@@ -69,7 +76,11 @@ public final class DeviceTree {
 
     private DeviceTree() {}
 
-    /** {@return the blob for {@code spec}} */
+    /**
+     * {@return the blob for {@code spec}}
+     *
+     * @param spec what to describe, already checked when it was made
+     */
     public static byte[] write(Spec spec) {
         FdtWriter fdt = new FdtWriter();
         int gicPhandle = fdt.allocatePhandle();

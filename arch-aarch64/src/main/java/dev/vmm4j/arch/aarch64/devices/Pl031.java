@@ -35,7 +35,12 @@ public final class Pl031 implements BusDevice {
     private int match;
     private int mask;
 
-    /** A clock reading {@code clock}, such as {@link Clock#systemUTC()}. */
+    /**
+     * A clock reading {@code clock}, such as {@link Clock#systemUTC()}.
+     *
+     * @param clock read whenever the guest reads or sets the time; what the guest sets is kept as an offset from it,
+     *     so the clock itself never changes
+     */
     public Pl031(Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
     }

@@ -67,7 +67,13 @@ public final class FdtWriter {
     /** An empty tree: begin with the root, {@code beginNode("")}. */
     public FdtWriter() {}
 
-    /** Reserves {@code [address, address + size)} from the kernel's use (the memory reservation map). */
+    /**
+     * Reserves {@code [address, address + size)} from the kernel's use (the memory reservation map).
+     *
+     * @param address the range's guest-physical start
+     * @param size the range's size in bytes, positive
+     * @throws IllegalArgumentException if {@code size} is not positive
+     */
     public void reserveMemory(long address, long size) {
         if (size <= 0) {
             throw new IllegalArgumentException("a memory reservation needs a positive size, not " + size);
@@ -80,7 +86,15 @@ public final class FdtWriter {
         return nextPhandle++;
     }
 
-    /** Opens node {@code name} ("" for the root) inside the node that is open. */
+    /**
+     * Opens node {@code name} ("" for the root) inside the node that is open.
+     *
+     * @param name "" for the root, and only for it; else 1 to 31 of {@code [0-9a-zA-Z,._+-]}, then optionally
+     *     {@code @} and a unit address, such as {@code memory@80000000}
+     * @throws IllegalStateException if no node is open and either the root was closed already (a tree has one root) or
+     *     {@code name} is not ""
+     * @throws IllegalArgumentException if {@code name} is not a node name
+     */
     public void beginNode(String name) {
         if (open.isEmpty()) {
             if (rootDone || !name.isEmpty()) {
@@ -108,7 +122,11 @@ public final class FdtWriter {
                 new boolean[1]));
     }
 
-    /** Closes the node that is open. */
+    /**
+     * Closes the node that is open.
+     *
+     * @throws IllegalStateException if no node is open
+     */
     public void endNode() {
         if (open.isEmpty()) {
             throw new IllegalStateException("no node is open");
@@ -120,22 +138,41 @@ public final class FdtWriter {
         }
     }
 
-    /** An empty property: a flag, such as {@code interrupt-controller}. */
+    /**
+     * An empty property: a flag, such as {@code interrupt-controller}.
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     */
     public void property(String name) {
         property(name, new byte[0]);
     }
 
-    /** A 32-bit cell. */
+    /**
+     * A 32-bit cell.
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     * @param value the cell, such as a phandle or a count; written big-endian
+     */
     public void property(String name, int value) {
         property(name, ByteBuffer.allocate(4).putInt(value).array());
     }
 
-    /** A 64-bit value, as two cells. */
+    /**
+     * A 64-bit value, as two cells.
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     * @param value written big-endian, the high cell first
+     */
     public void property(String name, long value) {
         property(name, ByteBuffer.allocate(8).putLong(value).array());
     }
 
-    /** Cells. */
+    /**
+     * Cells.
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     * @param cells the cells in order, each written big-endian; copied, so the caller may reuse the array
+     */
     public void property(String name, int[] cells) {
         ByteBuffer bytes = ByteBuffer.allocate(4 * cells.length);
         for (int cell : cells) {
@@ -144,7 +181,13 @@ public final class FdtWriter {
         property(name, bytes.array());
     }
 
-    /** 64-bit values, two cells each (a {@code reg} with #address-cells = #size-cells = 2). */
+    /**
+     * 64-bit values, two cells each (a {@code reg} with #address-cells = #size-cells = 2).
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     * @param values the values in order, each written big-endian, high cell first; copied, so the caller may reuse the
+     *     array
+     */
     public void property(String name, long[] values) {
         ByteBuffer bytes = ByteBuffer.allocate(8 * values.length);
         for (long value : values) {
@@ -153,12 +196,24 @@ public final class FdtWriter {
         property(name, bytes.array());
     }
 
-    /** A string. */
+    /**
+     * A string.
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     * @param value written in UTF-8 with a terminating NUL
+     * @throws IllegalArgumentException if {@code value} contains NUL
+     */
     public void property(String name, String value) {
         propertyStrings(name, value);
     }
 
-    /** A string list, such as {@code compatible = "arm,pl031", "arm,primecell"}. */
+    /**
+     * A string list, such as {@code compatible = "arm,pl031", "arm,primecell"}.
+     *
+     * @param name the property's name, checked as {@link #property(String, byte[])} says
+     * @param values the strings in order, each written in UTF-8 with a terminating NUL
+     * @throws IllegalArgumentException if a string contains NUL
+     */
     public void propertyStrings(String name, String... values) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         for (String value : values) {
@@ -171,7 +226,15 @@ public final class FdtWriter {
         property(name, bytes.toByteArray());
     }
 
-    /** Raw bytes. */
+    /**
+     * Raw bytes.
+     *
+     * @param name 1 to 31 of {@code [0-9a-zA-Z,._+?#-]}, such as {@code #address-cells}; each name is stored once, in
+     *     the strings block
+     * @param value the value as it goes into the blob, padded to 4 bytes; copied, so the caller may reuse the array
+     * @throws IllegalStateException if no node is open, the node already has a subnode or already has this property
+     * @throws IllegalArgumentException if {@code name} is not a property name
+     */
     public void property(String name, byte[] value) {
         Open node = open.peek();
         if (node == null) {
@@ -196,6 +259,7 @@ public final class FdtWriter {
     /**
      * {@return the blob} with {@code bootCpuId} as the boot CPU's physical id
      *
+     * @param bootCpuId the header's {@code boot_cpuid_phys}: the {@code reg} of the boot CPU's node
      * @throws IllegalStateException if a node is still open or there is no root
      */
     public byte[] finish(int bootCpuId) {

@@ -26,7 +26,12 @@ public final class ArmRegisters {
 
     private ArmRegisters() {}
 
-    /** {@return the id of the 64-bit core register at byte {@code offset} of struct kvm_regs} */
+    /**
+     * {@return the id of the 64-bit core register at byte {@code offset} of struct kvm_regs}
+     *
+     * @param offset from the generated layouts, as for {@link #PC}; a multiple of 4 (not checked), since the id counts
+     *     32-bit words
+     */
     public static long core(long offset) {
         return Aarch64Headers.KVM_REG_ARM64()
                 | Aarch64Headers.KVM_REG_SIZE_U64()

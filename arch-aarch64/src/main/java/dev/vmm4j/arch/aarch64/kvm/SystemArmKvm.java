@@ -13,7 +13,11 @@ public final class SystemArmKvm implements ArmKvm {
     private final Vm vm;
     private final List<Vcpu> vcpus = new ArrayList<>();
 
-    /** The calls on {@code vm}. */
+    /**
+     * The calls on {@code vm}.
+     *
+     * @param vm the VM; the caller keeps owning it, and closing it closes the vCPUs and devices made here
+     */
     public SystemArmKvm(Vm vm) {
         this.vm = Objects.requireNonNull(vm, "vm");
     }

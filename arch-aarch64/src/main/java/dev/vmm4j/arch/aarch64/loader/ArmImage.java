@@ -25,7 +25,9 @@ import java.util.Objects;
  * @param anywhere whether the base may be any 2 MiB-aligned address
  */
 public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean anywhere) {
+    /** Size in bytes of the header, at the start of the file: what {@link #parse} needs. */
     public static final int HEADER_SIZE = 64;
+    /** The header's {@code magic} at byte 56, "ARM\x64", as a little-endian 32-bit value. */
     public static final int MAGIC = 0x644d_5241;
     /** The base is 2 MiB-aligned. */
     public static final long BASE_ALIGNMENT = 2L << 20;
@@ -33,8 +35,13 @@ public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean
     private static final long LEGACY_TEXT_OFFSET = 0x80000;
 
     /**
-     * Parses and checks the header of a {@code fileSize}-byte kernel from its first bytes.
+     * {@return the header of a {@code fileSize}-byte kernel, parsed from its first bytes and checked} The bytes and
+     * the file must each hold a whole header, which must have the magic and say little-endian; unless it is a pre-3.17 header (image_size
+     * 0), its text_offset must be 4 KiB-aligned below 2 MiB and its image_size from the file's size up to 4 GiB.
      *
+     * @param what names the kernel in error messages, such as its path
+     * @param start the file's first bytes, at least {@link #HEADER_SIZE} of them; only those are read
+     * @param fileSize the whole file's size in bytes, taken as the image size when the header has none
      * @throws InvalidKernelException saying what is wrong, naming {@code what}
      */
     public static ArmImage parse(String what, byte[] start, long fileSize) {
@@ -82,7 +89,12 @@ public record ArmImage(long textOffset, long imageSize, int pageSizeKiB, boolean
         return new ArmImage(textOffset, imageSize, pageSize, (flags & 8) != 0);
     }
 
-    /** {@return where the kernel goes in RAM that starts at {@code ramBase}: the first 2 MiB-aligned base, plus text_offset} */
+    /**
+     * {@return where the kernel goes in RAM that starts at {@code ramBase}: the first 2 MiB-aligned base, plus
+     * text_offset}
+     *
+     * @param ramBase the guest-physical address where RAM starts, aligned or not
+     */
     public long loadAddress(long ramBase) {
         long base = (ramBase + BASE_ALIGNMENT - 1) & -BASE_ALIGNMENT;
         return base + textOffset;

@@ -18,7 +18,14 @@ import java.util.Optional;
  * the device tree's room at the end of RAM.
  */
 public final class ArmKernelLoader {
-    /** Where the kernel went, and the initrd (start and size) if there is one. */
+    /**
+     * Where the kernel went, and the initrd (start and size) if there is one.
+     *
+     * @param entry the kernel's guest-physical load address, where vCPU 0 starts
+     * @param kernelEnd the guest-physical address just past the kernel's image_size: the running kernel uses all of
+     *     {@code [entry, kernelEnd)}, its BSS included, not only what the file filled
+     * @param initrd the initrd's guest-physical start, 2 MiB-aligned, and its size in bytes, as {@code {start, size}}
+     */
     public record Loaded(long entry, long kernelEnd, Optional<long[]> initrd) {
         /** Checks that the initrd is given, if only as empty. */
         public Loaded {
@@ -31,6 +38,12 @@ public final class ArmKernelLoader {
     /**
      * Loads {@code kernel} (and {@code initrd}) into RAM {@code [ramBase, limit)}.
      *
+     * @param memory the guest's RAM, written and not kept
+     * @param ramBase the guest-physical address where RAM starts
+     * @param limit where the RAM the files may use ends (exclusive), such as the start of the device tree's room
+     * @param kernel an uncompressed arm64 {@code Image} (not {@code Image.gz})
+     * @param initrd an initrd or initramfs, copied as is, if there is one
+     * @return where they went, for the device tree and vCPU 0
      * @throws InvalidKernelException if the kernel is not an arm64 Image or does not fit
      * @throws IOException if a file cannot be read
      */
