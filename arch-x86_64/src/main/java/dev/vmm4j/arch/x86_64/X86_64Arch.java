@@ -43,7 +43,12 @@ public final class X86_64Arch implements LinuxArch {
         this(EmulationAssists.standard(), true);
     }
 
-    /** The x86_64 architecture completing what KVM's emulator cannot with {@code assists} (which count for every VM). */
+    /**
+     * The x86_64 architecture completing what KVM's emulator cannot with {@code assists} (which count for every VM),
+     * adapting Linux's command line to a KVM that emulates ring 0.
+     *
+     * @param assists tried in order on each emulation failure; one instance serves every VM this architecture builds
+     */
     public X86_64Arch(EmulationAssists assists) {
         this(assists, true);
     }
@@ -53,6 +58,10 @@ public final class X86_64Arch implements LinuxArch {
      * {@code adaptLinuxToEmulatingKvm} and KVM does not take the CPUID table (the mark of a KVM that emulates ring 0),
      * putting {@link #emulatingKvmParameters()} on the kernel command line so that Linux keeps off what
      * that KVM cannot run. Where KVM takes the table (hardware KVM), nothing is added.
+     *
+     * @param assists tried in order on each emulation failure; one instance serves every VM this architecture builds
+     * @param adaptLinuxToEmulatingKvm false to leave the command line as the embedder wrote it on every KVM; the
+     *     guest then has to keep off what the emulator cannot run by itself
      */
     public X86_64Arch(EmulationAssists assists, boolean adaptLinuxToEmulatingKvm) {
         this.assists = Objects.requireNonNull(assists, "assists");

@@ -20,6 +20,9 @@ public interface EmulationAssist {
     /**
      * Completes {@code instruction} through {@code vcpu} if this assist knows it.
      *
+     * @param instruction where it failed, and the bytes KVM reported: the only bytes the assist may decode
+     * @param vcpu what the assist may do to the vCPU (skip bytes, inject an exception); {@link EmulationAssists}
+     *     holds these requests and carries them out only once this returns true
      * @return whether it did; false
      *         leaves the vCPU untouched
      */

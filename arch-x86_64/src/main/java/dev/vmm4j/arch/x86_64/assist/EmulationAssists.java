@@ -44,7 +44,11 @@ public final class EmulationAssists {
         return new EmulationAssists(List.of());
     }
 
-    /** {@return these assists and then {@code assist}, counted afresh} */
+    /**
+     * {@return these assists and then {@code assist}, counted afresh}
+     *
+     * @param assist tried after these, on the failures none of them completes
+     */
     public EmulationAssists with(EmulationAssist assist) {
         Objects.requireNonNull(assist, "assist");
         List<EmulationAssist> more = new ArrayList<>(assists);
@@ -63,6 +67,8 @@ public final class EmulationAssists {
      * An assist's requests are held until it returns true, so one that refuses or throws
      * half way (a failure that is logged) leaves the vCPU untouched for the next.
      *
+     * @param instruction the failure, shown to each assist in turn
+     * @param vcpu the failing vCPU; only the assist that completes the instruction changes it, once it has returned
      * @return whether one did
      */
     public boolean complete(FailedInstruction instruction, VcpuControl vcpu) {

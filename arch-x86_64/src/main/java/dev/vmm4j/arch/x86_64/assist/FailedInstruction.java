@@ -7,6 +7,11 @@ import java.util.Locale;
 /**
  * An instruction KVM's emulator failed on: where (the vCPU, RIP, and the privilege level it ran at) and its bytes as
  * KVM reported them (up to 15; possibly fewer than the instruction has, and possibly none).
+ *
+ * @param vcpu the id of the vCPU it failed on; 0 is the boot vCPU
+ * @param rip the guest's RIP at the instruction: a guest-virtual address, not a guest-physical one
+ * @param cpl the privilege level it ran at (SS.DPL), 0 (kernel) to 3 (user)
+ * @param bytes the bytes KVM reported, at most {@link #MAX_LENGTH}; copied on the way in and on the way out
  */
 public record FailedInstruction(int vcpu, long rip, int cpl, byte[] bytes) {
     /** The longest x86 instruction. */
@@ -29,7 +34,11 @@ public record FailedInstruction(int vcpu, long rip, int cpl, byte[] bytes) {
         return bytes.clone();
     }
 
-    /** {@return whether KVM reported at least one byte and the first is {@code opcode}} */
+    /**
+     * {@return whether KVM reported at least one byte and the first is {@code opcode}}
+     *
+     * @param opcode the byte as an unsigned value, 0 to 255 ({@code 0xcc}, not {@code (byte) 0xcc})
+     */
     public boolean startsWith(int opcode) {
         return bytes.length > 0 && (bytes[0] & 0xff) == opcode;
     }

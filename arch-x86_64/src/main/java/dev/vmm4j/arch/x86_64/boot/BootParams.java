@@ -29,7 +29,14 @@ public final class BootParams {
 
     private static final int MAX_E820 = 128; // E820_MAX_ENTRIES_ZEROPAGE
 
-    /** One e820 entry. */
+    /**
+     * One e820 entry.
+     *
+     * @param address guest-physical address where the range starts
+     * @param size the range's length in bytes
+     * @param type what the range is: {@link BootParams#E820_RAM}, {@link BootParams#E820_RESERVED}, or another e820
+     *     type, passed to the kernel unchecked
+     */
     public record E820Entry(long address, long size, int type) {
         @Override
         public String toString() {
@@ -53,7 +60,11 @@ public final class BootParams {
     /** An empty zero page: no setup header (a vmlinux gets a minimal one), no command line, initrd or e820 map. */
     public BootParams() {}
 
-    /** {@return the e820 map crosvm gives a guest with RAM regions as in {@code memory}, the MMIO hole left out} */
+    /**
+     * {@return the e820 map crosvm gives a guest with RAM regions as in {@code memory}, the MMIO hole left out}
+     *
+     * @param memory the VM's guest memory; only its regions are looked at
+     */
     public static List<E820Entry> e820For(GuestMemory memory) {
         List<E820Entry> map = new ArrayList<>();
         map.add(new E820Entry(0, X86Layout.EBDA_START, E820_RAM));
@@ -73,6 +84,9 @@ public final class BootParams {
     /**
      * Sets the bzImage's setup header, copied into the zero page's {@code hdr}.
      *
+     * @param header the bytes from file offset 0x1f1, as {@link dev.vmm4j.arch.x86_64.loader.BzImage#setupHeader()}
+     *     gives them; copied now and cut to {@code sizeof(struct setup_header)}; the loader type, command line and
+     *     initrd fields this class sets replace the header's
      * @return this
      */
     public BootParams setupHeader(byte[] header) {
@@ -83,6 +97,9 @@ public final class BootParams {
     /**
      * Sets where the command line is in guest memory and its size, the terminating NUL included.
      *
+     * @param address guest-physical; the bits above 32 go in {@code ext_cmd_line_ptr}
+     * @param sizeWithNul in bytes; not checked against what the kernel takes
+     *     ({@link dev.vmm4j.arch.x86_64.loader.BzImage#commandLineSize()})
      * @return this
      */
     public BootParams commandLine(long address, int sizeWithNul) {
@@ -94,6 +111,9 @@ public final class BootParams {
     /**
      * Sets where the initrd is in guest memory and its size in bytes.
      *
+     * @param address guest-physical, as {@link dev.vmm4j.arch.x86_64.loader.Initrd.Placement#address()} gives it;
+     *     the bits above 32 go in {@code ext_ramdisk_image}
+     * @param size in bytes; 0 (the default) means no initrd
      * @return this
      */
     public BootParams initrd(long address, long size) {
@@ -105,6 +125,7 @@ public final class BootParams {
     /**
      * Sets where the ACPI RSDP is (boot protocol 2.14's {@code acpi_rsdp_addr}).
      *
+     * @param address guest-physical; 0 (the default) leaves Linux to search the BIOS area for it
      * @return this
      */
     public BootParams acpiRsdp(long address) {
@@ -115,7 +136,9 @@ public final class BootParams {
     /**
      * Sets the e820 memory map, at most 128 entries.
      *
+     * @param entries in the order the kernel gets them; copied, replacing any map set before
      * @return this
+     * @throws IllegalArgumentException if there are more than 128 entries
      */
     public BootParams e820(List<E820Entry> entries) {
         if (entries.size() > MAX_E820) {
@@ -127,7 +150,14 @@ public final class BootParams {
         return this;
     }
 
-    /** Writes the zero page at {@code address} in {@code memory}. */
+    /**
+     * Writes the zero page at {@code address} in {@code memory}.
+     *
+     * @param memory the guest memory to write into
+     * @param address guest-physical, normally {@link X86Layout#ZERO_PAGE}; the boot vCPU's {@code rsi} must hold it
+     * @throws GuestMemoryException if the page ({@code sizeof(struct boot_params)}, 4 KiB) is not all in guest memory;
+     *     what comes before the gap may have been written
+     */
     public void writeTo(GuestMemory memory, long address) throws GuestMemoryException {
         Objects.requireNonNull(memory, "memory");
         try (Arena arena = Arena.ofConfined()) {

@@ -32,7 +32,15 @@ public final class CpuidFilter {
 
     private CpuidFilter() {}
 
-    /** {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, after {@code customiser}} */
+    /**
+     * {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, after {@code customiser}} KVM's
+     * paravirtual features are left as KVM reports them.
+     *
+     * @param supported what KVM supports ({@link dev.vmm4j.vmm.kvm.Kvm#supportedCpuid()}); not changed
+     * @param vcpuId the vCPU's id, which becomes its APIC id: 0 to 255, as leaf 1 holds 8 bits of it
+     * @param vcpuCount the VM's vCPUs, the logical processor count of leaf 1 (its low 8 bits)
+     * @param customiser applied to every entry last; {@link UnaryOperator#identity()} for none
+     */
     public static Cpuid forVcpu(Cpuid supported, int vcpuId, int vcpuCount, UnaryOperator<CpuidEntry> customiser) {
         return forVcpu(supported, vcpuId, vcpuCount, false, customiser);
     }
@@ -41,6 +49,13 @@ public final class CpuidFilter {
      * {@return the CPUID of vCPU {@code vcpuId} in a VM of {@code vcpuCount} vCPUs, without KVM's hypercall-based
      * paravirtual features if {@code withoutHypercalls} (for a KVM that does not complete hypercalls), after
      * {@code customiser}}
+     *
+     * @param supported what KVM supports ({@link dev.vmm4j.vmm.kvm.Kvm#supportedCpuid()}); not changed
+     * @param vcpuId the vCPU's id, which becomes its APIC id: 0 to 255, as leaf 1 holds 8 bits of it
+     * @param vcpuCount the VM's vCPUs, the logical processor count of leaf 1 (its low 8 bits)
+     * @param withoutHypercalls whether to clear {@link #KVM_HYPERCALL_FEATURES} from leaf {@link #KVM_CPUID_FEATURES}
+     * @param customiser applied to every entry last, so it can undo any of the above;
+     *     {@link UnaryOperator#identity()} for none
      */
     public static Cpuid forVcpu(
             Cpuid supported,
@@ -67,7 +82,11 @@ public final class CpuidFilter {
                 .map(customiser);
     }
 
-    /** {@return a customiser that clears {@code ecxBits} of leaf 1} */
+    /**
+     * {@return a customiser that clears {@code ecxBits} of leaf 1}
+     *
+     * @param ecxBits the feature bits to clear, such as {@code ECX_XSAVE | ECX_OSXSAVE}, which go together
+     */
     public static UnaryOperator<CpuidEntry> maskLeaf1Ecx(int ecxBits) {
         return entry -> entry.function() == 1
                 ? entry.withRegisters(entry.eax(), entry.ebx(), entry.ecx() & ~ecxBits, entry.edx())

@@ -36,7 +36,14 @@ public final class Gdt {
                 | (limit & 0xffffL);
     }
 
-    /** Decodes GDT entry {@code entry} at {@code selector} into {@code segment}, a {@code struct kvm_segment}. */
+    /**
+     * Decodes GDT entry {@code entry} at {@code selector} into {@code segment}, a {@code struct kvm_segment}.
+     *
+     * @param entry the 8-byte descriptor as the CPU reads it, such as one of {@link #ENTRIES}; a not-present one
+     *     decodes as unusable
+     * @param selector the selector that names it: its index times 8, such as {@link #CODE_SELECTOR}
+     * @param segment where it goes, such as {@code kvm_sregs.cs}; every field but the padding is overwritten
+     */
     public static void toSegment(long entry, int selector, MemorySegment segment) {
         long base = ((entry >>> 16) & 0xff_ffffL) | ((entry >>> 32) & 0xff00_0000L);
         long limit = (entry & 0xffffL) | ((entry >>> 32) & 0xf_0000L);

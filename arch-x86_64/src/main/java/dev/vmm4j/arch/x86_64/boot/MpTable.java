@@ -37,12 +37,23 @@ public final class MpTable {
 
     private MpTable() {}
 
-    /** {@return the number of bytes the table takes for {@code cpus} vCPUs} */
+    /**
+     * {@return the number of bytes the table takes for {@code cpus} vCPUs}
+     *
+     * @param cpus 1 to {@link #MAX_CPUS}; not checked here
+     */
     public static int size(int cpus) {
         return 16 + HEADER_SIZE + cpus * PROCESSOR_SIZE + (1 + 1 + IOAPIC_PINS + 2) * SMALL_ENTRY_SIZE;
     }
 
-    /** Writes the table for {@code cpus} vCPUs at {@link X86Layout#EBDA_START}. */
+    /**
+     * Writes the table for {@code cpus} vCPUs at {@link X86Layout#EBDA_START}.
+     *
+     * @param memory the guest memory; {@link #size(int)} bytes from the EBDA's start are overwritten
+     * @param cpus the VM's vCPUs, 1 to {@link #MAX_CPUS}
+     * @throws IllegalArgumentException if {@code cpus} is out of range
+     * @throws GuestMemoryException if those bytes are not all in guest memory
+     */
     public static void write(GuestMemory memory, int cpus) throws GuestMemoryException {
         Objects.requireNonNull(memory, "memory");
         if (cpus < 1 || cpus > MAX_CPUS) {

@@ -18,7 +18,10 @@ public final class PageTables {
     /**
      * Writes the tables at {@link X86Layout#PML4}.
      *
+     * @param memory the guest memory; the three 4 KiB tables from {@link X86Layout#PML4} to the end of
+     *     {@link X86Layout#PAGE_DIRECTORY} are overwritten
      * @return the value for CR3
+     * @throws GuestMemoryException if guest memory does not hold those pages
      */
     public static long writeIdentityMap(GuestMemory memory) throws GuestMemoryException {
         memory.putLong(X86Layout.PML4, X86Layout.PDPT | PRESENT_WRITABLE);

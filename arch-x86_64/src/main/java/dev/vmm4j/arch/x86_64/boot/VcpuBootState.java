@@ -47,7 +47,14 @@ public final class VcpuBootState {
 
     private VcpuBootState() {}
 
-    /** Writes the GDT and page tables into {@code memory}; once per VM. */
+    /**
+     * Writes the GDT and page tables into {@code memory}; once per VM.
+     *
+     * @param memory the guest memory; the GDT at {@link X86Layout#GDT}, an empty IDT at {@link X86Layout#IDT} and
+     *     the {@linkplain PageTables#writeIdentityMap page tables} are overwritten
+     * @return the value for CR3, for {@link #configureBootVcpu}
+     * @throws GuestMemoryException if guest memory does not hold those addresses
+     */
     public static long writeTables(GuestMemory memory) throws GuestMemoryException {
         for (int i = 0; i < Gdt.ENTRIES.length; i++) {
             memory.putLong(X86Layout.GDT + 8L * i, Gdt.ENTRIES[i]);
@@ -56,7 +63,16 @@ public final class VcpuBootState {
         return PageTables.writeIdentityMap(memory);
     }
 
-    /** Sets up the boot vCPU to enter the kernel at {@code entry} with the zero page at {@code zeroPage}. */
+    /**
+     * Sets up the boot vCPU to enter the kernel at {@code entry} with the zero page at {@code zeroPage}.
+     *
+     * @param vcpu the vCPU that enters the kernel (vCPU 0), before it first runs; its general and FPU registers are
+     *     replaced (zero but for what the boot protocol sets), and its segments, control registers and MSRs set
+     * @param cr3 the page tables' root, as {@link #writeTables} returns it
+     * @param entry guest-physical address of the kernel's 64-bit entry point, such as
+     *     {@link dev.vmm4j.arch.x86_64.loader.LoadedKernel#entry()}
+     * @param zeroPage guest-physical address of the zero page, put in {@code rsi}
+     */
     public static void configureBootVcpu(Vcpu vcpu, long cr3, long entry, long zeroPage) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment sregs = kvm_sregs.allocate(arena);
@@ -94,7 +110,11 @@ public final class VcpuBootState {
         vcpu.setMsrs(BOOT_MSRS);
     }
 
-    /** Wires local APIC LINT0 to ExtINT (the PIC) and LINT1 to NMI; needs an in-kernel irqchip. */
+    /**
+     * Wires local APIC LINT0 to ExtINT (the PIC) and LINT1 to NMI; needs an in-kernel irqchip.
+     *
+     * @param vcpu each of the VM's vCPUs, once the irqchip exists and before the vCPU first runs
+     */
     public static void configureLapic(Vcpu vcpu) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment lapic = kvm_lapic_state.allocate(arena);

@@ -54,6 +54,12 @@ public final class Cmos implements BusDevice {
     /**
      * A CMOS for a guest whose RAM below 4 GiB ends at {@code memoryBelow4g} and which has {@code memoryAbove4g}
      * bytes above 4 GiB; time comes from {@code clock}.
+     *
+     * @param clock read on every access to a clock register, in its own zone; the x86_64 machine passes
+     *     {@link Clock#systemUTC()}, since Linux takes the RTC for UTC
+     * @param memoryBelow4g in bytes, 0 to 4 GiB; what lies above 16 MiB is shown in 64 KiB units, at most 0xffff
+     * @param memoryAbove4g in bytes, not negative; shown in 64 KiB units, at most 24 bits' worth
+     * @throws IllegalArgumentException if a size is out of range
      */
     public Cmos(Clock clock, long memoryBelow4g, long memoryAbove4g) {
         this.clock = Objects.requireNonNull(clock, "clock");

@@ -24,7 +24,13 @@ public final class I8042 implements BusDevice {
 
     private final Runnable resetRequested;
 
-    /** An i8042 that calls {@code resetRequested} (once per request, from the vCPU thread) when the guest resets the machine. */
+    /**
+     * An i8042 that calls {@code resetRequested} (once per request, from the vCPU thread) when the guest resets the
+     * machine.
+     *
+     * @param resetRequested should only ask for the VM to end or restart (the x86_64 machine requests a
+     *     {@code GuestReset} exit), not block: the vCPU that wrote the command waits for it
+     */
     public I8042(Runnable resetRequested) {
         this.resetRequested = Objects.requireNonNull(resetRequested, "resetRequested");
     }

@@ -66,14 +66,27 @@ public final class BzImage {
         this.version = version;
     }
 
-    /** {@return whether {@code image} looks like a bzImage: boot flag and "HdrS" in place} */
+    /**
+     * {@return whether {@code image} looks like a bzImage: boot flag and "HdrS" in place}
+     *
+     * @param image the file's bytes; only those two fields are read, and a shorter image is not one
+     */
     public static boolean isBzImage(MemorySegment image) {
         return image.byteSize() >= HEADER + 4
                 && (image.get(U16, BOOT_FLAG) & 0xffff) == 0xaa55
                 && image.get(U32, HEADER) == MAGIC;
     }
 
-    /** Parses {@code image}; {@code what} names it in errors. */
+    /**
+     * Parses {@code image}; {@code what} names it in errors.
+     *
+     * @param image the whole file; the result reads it on demand and hands out slices of it, so it must stay mapped
+     *     while they are used
+     * @param what such as the file's path
+     * @return the parsed image, its header checked against the file
+     * @throws InvalidKernelException if it is not a bzImage, speaks a boot protocol older than 2.12, has no
+     *     protected-mode code or no 64-bit entry point, or its payload runs past the end of the file
+     */
     public static BzImage parse(MemorySegment image, String what) throws InvalidKernelException {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(what, "what");

@@ -34,7 +34,11 @@ public final class ElfKernel {
 
     private ElfKernel() {}
 
-    /** {@return whether {@code image} starts with the ELF magic} */
+    /**
+     * {@return whether {@code image} starts with the ELF magic}
+     *
+     * @param image the file's bytes; only the first four are read
+     */
     public static boolean isElf(MemorySegment image) {
         return image.byteSize() >= 4 && image.get(U32, 0) == 0x464c_457f; // "\x7fELF"
     }
@@ -42,6 +46,11 @@ public final class ElfKernel {
     /**
      * Loads {@code image} into {@code memory}. {@code what} names the image in errors.
      *
+     * @param image the whole file; read, not kept
+     * @param memory where each segment goes, at its {@code p_paddr}; nothing is written unless every segment fits
+     * @param what such as the file's path
+     * @return the entry point and the range from the lowest segment's start to the highest segment's end, with no
+     *     setup header
      * @throws InvalidKernelException if the image is not a well-formed ELF64 x86-64 executable, or a segment does
      *     not fit in guest memory
      */

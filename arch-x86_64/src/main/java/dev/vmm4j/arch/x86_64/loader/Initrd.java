@@ -16,7 +16,12 @@ import java.util.Objects;
 public final class Initrd {
     private static final long PAGE = 4096;
 
-    /** Where an initrd went. */
+    /**
+     * Where an initrd went.
+     *
+     * @param address guest-physical address of its first byte, page-aligned
+     * @param size its length in bytes, as the image has it (not rounded up to a page)
+     */
     public record Placement(long address, long size) {}
 
     private Initrd() {}
@@ -25,6 +30,15 @@ public final class Initrd {
      * Copies the initrd in {@code file} into {@code memory}, ending at or below {@code limit} (exclusive: the boot
      * protocol's {@code initrd_addr_max + 1}, or the end of low RAM) and starting at or above {@code lowest} (the
      * kernel's end).
+     *
+     * @param file the initrd, copied as it is (compressed or not); mapped while it is copied, and closed after
+     * @param memory where it goes
+     * @param lowest guest-physical address, normally {@link LoadedKernel#end()}
+     * @param limit guest-physical address; the initrd goes as close below it as page alignment allows
+     * @return where it went
+     * @throws IOException if the file cannot be opened or read
+     * @throws InvalidKernelException if the file is empty or bigger than 1 GiB, or it does not fit between
+     *     {@code lowest} and {@code limit} in guest RAM
      */
     public static Placement load(Path file, GuestMemory memory, long lowest, long limit)
             throws IOException, InvalidKernelException {
@@ -45,7 +59,18 @@ public final class Initrd {
         }
     }
 
-    /** Copies the initrd {@code image} into {@code memory} as {@link #load(Path, GuestMemory, long, long)} does. */
+    /**
+     * Copies the initrd {@code image} into {@code memory} as {@link #load(Path, GuestMemory, long, long)} does.
+     *
+     * @param image the initrd's bytes; read, not kept
+     * @param memory where it goes
+     * @param lowest guest-physical address it must not start below, normally {@link LoadedKernel#end()}
+     * @param limit guest-physical address it must end at or below (exclusive)
+     * @param what names the initrd in errors, such as the file's path
+     * @return where it went
+     * @throws InvalidKernelException if it is empty or does not fit between {@code lowest} and {@code limit} in guest
+     *     RAM
+     */
     public static Placement load(MemorySegment image, GuestMemory memory, long lowest, long limit, String what)
             throws InvalidKernelException {
         Objects.requireNonNull(image, "image");

@@ -7,12 +7,21 @@ import java.util.Objects;
 public final class InvalidKernelException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    /** A kernel that cannot be loaded, for the reason {@code message} gives. */
+    /**
+     * A kernel that cannot be loaded, for the reason {@code message} gives.
+     *
+     * @param message for the user: which image, and what is wrong with it; not null
+     */
     public InvalidKernelException(String message) {
         super(Objects.requireNonNull(message, "message"));
     }
 
-    /** A kernel that cannot be loaded, for the reason {@code message} gives, which {@code cause} found. */
+    /**
+     * A kernel that cannot be loaded, for the reason {@code message} gives, which {@code cause} found.
+     *
+     * @param message for the user: which image, and what is wrong with it; not null
+     * @param cause such as the decompressor's {@code IOException}; not null
+     */
     public InvalidKernelException(String message, Throwable cause) {
         super(Objects.requireNonNull(message, "message"), Objects.requireNonNull(cause, "cause"));
     }

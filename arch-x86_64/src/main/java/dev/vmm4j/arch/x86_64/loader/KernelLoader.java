@@ -41,7 +41,17 @@ public final class KernelLoader {
 
     private KernelLoader() {}
 
-    /** Loads the kernel in {@code file} into {@code memory}. */
+    /**
+     * Loads the kernel in {@code file} into {@code memory}.
+     *
+     * @param file an ELF vmlinux or a bzImage, at most 1 GiB; mapped while it loads, and closed after
+     * @param memory where the kernel goes, at the addresses the image asks for
+     * @param decompression where a bzImage's payload is decompressed; an ELF vmlinux ignores it
+     * @return where the kernel went, and for a bzImage its setup header
+     * @throws IOException if the file cannot be opened or read
+     * @throws InvalidKernelException if the file is bigger than 1 GiB or, as for
+     *     {@link #load(MemorySegment, GuestMemory, Decompression, String)}, cannot be loaded
+     */
     public static LoadedKernel load(Path file, GuestMemory memory, Decompression decompression)
             throws IOException, InvalidKernelException {
         Objects.requireNonNull(file, "file");
@@ -57,7 +67,17 @@ public final class KernelLoader {
         }
     }
 
-    /** Loads the kernel {@code image} into {@code memory}; {@code what} names it in errors. */
+    /**
+     * Loads the kernel {@code image} into {@code memory}; {@code what} names it in errors.
+     *
+     * @param image the whole file; read, not kept
+     * @param memory where the kernel goes, at the addresses the image asks for
+     * @param decompression where a bzImage's payload is decompressed; an ELF vmlinux ignores it
+     * @param what such as the file's path
+     * @return where the kernel went, and for a bzImage its setup header
+     * @throws InvalidKernelException if the image is neither an ELF vmlinux nor a bzImage, is malformed, does not fit
+     *     in guest memory, or has a payload that {@link Decompression#HOST} cannot decompress (only gzip and xz)
+     */
     public static LoadedKernel load(MemorySegment image, GuestMemory memory, Decompression decompression, String what)
             throws InvalidKernelException {
         Objects.requireNonNull(image, "image");
