@@ -257,7 +257,7 @@ public final class FdtWriter {
     }
 
     /**
-     * {@return the blob} with {@code bootCpuId} as the boot CPU's physical id
+     * {@return the blob, with {@code bootCpuId} as the boot CPU's physical id}
      *
      * @param bootCpuId the header's {@code boot_cpuid_phys}: the {@code reg} of the boot CPU's node
      * @throws IllegalStateException if a node is still open or there is no root
