@@ -15,6 +15,7 @@ import dev.vmm4j.vmm.event.EventFd;
 import dev.vmm4j.vmm.event.EventLoop;
 import dev.vmm4j.vmm.jail.DeviceSandbox;
 import dev.vmm4j.vmm.memory.GuestMemoryMmap;
+import dev.vmm4j.vmm.jail.FdSocket;
 import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
 import dev.vmm4j.vmm.testing.PublicApi;
@@ -55,7 +56,8 @@ class PublicApiNullTest {
                     .setDefault(DeviceSandbox.class, DeviceSandbox.bubblewrap())
                     .setDefault(DeviceRecipe.class, EntropyFactory.recipe())
                     .setDefault(OwnedFd.class, fd)
-                    .setDefault(VsockBroker.class, broker);
+                    .setDefault(VsockBroker.class, broker)
+                    .setDefault(FdSocket.class, broker.deviceEnd());
             // VhostNetDevice.open(tap, mac) needs a real tap to test its second argument, and a tap needs
             // CAP_NET_ADMIN: its null checks are VhostNetDeviceTest's. VhostRings.start needs an open Vhost, which
             // needs a /dev/vhost-* this host may lack: its null checks are VhostRingsTest's. NetworkFactory.recipe(tap,

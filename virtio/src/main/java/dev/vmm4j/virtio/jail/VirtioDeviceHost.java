@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The main class of a device process: connects to the VMM, makes the device its recipe describes over guest memory it
@@ -40,8 +41,14 @@ public final class VirtioDeviceHost {
 
     private VirtioDeviceHost() {}
 
-    /** Serves one device; {@code args[0]} is the path of the VMM's socket. */
+    /**
+     * Serves one device; {@code args[0]} is the path of the VMM's socket. Never returns: the process halts, with status
+     * 0 when the VMM hangs up, 1 when the device fails, 2 for bad arguments, 3 when a thread dies.
+     *
+     * @param args one argument: the path of the VMM's unix socket
+     */
     public static void main(String[] args) {
+        Objects.requireNonNull(args, "args"); // before anything of this process is changed
         String device = System.getProperty("vmm4j.device", "device");
         Thread.setDefaultUncaughtExceptionHandler((thread, failure) -> {
             System.err.println(device + ": thread " + thread.getName() + " died: " + failure);
