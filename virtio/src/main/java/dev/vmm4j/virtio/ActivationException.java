@@ -7,7 +7,11 @@ import java.util.Objects;
 public final class ActivationException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    /** A failed activation, with why. */
+    /**
+     * A failed activation, with why.
+     *
+     * @param message what is wrong with the setup, such as which queue the driver did not make ready; not null
+     */
     public ActivationException(String message) {
         super(Objects.requireNonNull(message, "message"));
     }

@@ -37,7 +37,11 @@ public record DeviceActivation(
         queueEvents = List.copyOf(queueEvents);
     }
 
-    /** {@return whether the driver accepted feature {@code bit}} */
+    /**
+     * {@return whether the driver accepted feature {@code bit}}
+     *
+     * @param bit the feature bit number, 0 to 63 (not checked: Java takes the shift count modulo 64)
+     */
     public boolean hasFeature(int bit) {
         return (ackedFeatures & (1L << bit)) != 0;
     }

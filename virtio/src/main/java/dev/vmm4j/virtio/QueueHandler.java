@@ -32,6 +32,8 @@ public final class QueueHandler implements EventSubscriber {
         /**
          * Serves {@code chain}.
          *
+         * @param chain a chain that passed {@link DescriptorChain#isValid()}; the handler's reusable cursor, valid only
+         *     until this method returns
          * @return the bytes written to its device-writable buffers
          * @throws GuestMemoryException only if guest memory is gone, which a validated chain rules out
          */
@@ -48,7 +50,20 @@ public final class QueueHandler implements EventSubscriber {
     private boolean broken;
     private long malformedChains;
 
-    /** A handler serving queue {@code queueIndex} of device {@code name} (for logs), notified through {@code notification}. */
+    /**
+     * A handler serving queue {@code queueIndex} of device {@code name} (for logs), notified through
+     * {@code notification}.
+     *
+     * @param name the device's name, used only in log messages and the DEVICE_NEEDS_RESET reason
+     * @param queueIndex the queue's index in the device, passed to {@link VirtioInterrupt#signalUsed} and used as the
+     *     event loop's token for the notification; not checked
+     * @param queue the queue to serve; the handler takes a chain cursor from it now
+     * @param notification the eventfd the driver's notifications for this queue arrive on; registered by
+     *     {@link #init}, read (cleared) on each event
+     * @param interrupt how to tell the driver about used buffers, or that the queue broke
+     * @param server what to do with each valid chain; called on the event loop's thread
+     * @throws NullPointerException if any argument is null
+     */
     public QueueHandler(
             String name,
             int queueIndex,
@@ -69,6 +84,11 @@ public final class QueueHandler implements EventSubscriber {
      * {@return a handler serving queue {@code queueIndex} of an activated device {@code name}} The queue, its
      * notification and the interrupt are the activation's.
      *
+     * @param name the device's name, used only in log messages and the DEVICE_NEEDS_RESET reason
+     * @param activation what the device got from {@link VirtioDevice#activate}
+     * @param queueIndex the queue's index in the device, from 0
+     * @param server what to do with each valid chain; called on the event loop's thread
+     * @throws NullPointerException if {@code name}, {@code activation} or {@code server} is null
      * @throws IndexOutOfBoundsException if the device has no queue {@code queueIndex}
      */
     public static QueueHandler forQueue(String name, DeviceActivation activation, int queueIndex, ChainServer server) {

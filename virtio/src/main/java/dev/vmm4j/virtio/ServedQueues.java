@@ -17,7 +17,13 @@ public final class ServedQueues {
     /** Serving nothing yet. */
     public ServedQueues() {}
 
-    /** Starts serving {@code handlers} on {@code eventLoop}. @throws IllegalStateException if already serving */
+    /**
+     * Starts serving {@code handlers} on {@code eventLoop}.
+     *
+     * @param eventLoop the loop to add the handlers to as subscribers; {@link #stop} removes them from it
+     * @param handlers the handlers, one per queue the device serves; none may be null
+     * @throws IllegalStateException if already serving (call {@link #stop} first)
+     */
     public synchronized void serve(EventLoop eventLoop, QueueHandler... handlers) {
         if (loop != null) {
             throw new IllegalStateException("already serving " + subscriptions.length + " queues; stop() first");

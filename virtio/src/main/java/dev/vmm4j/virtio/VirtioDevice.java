@@ -46,15 +46,28 @@ public interface VirtioDevice {
      */
     List<Integer> queueMaxSizes();
 
-    /** Answers a driver read of configuration space at {@code offset}: fills {@code data} (1, 2, 4 or 8 bytes). */
+    /**
+     * Answers a driver read of configuration space at {@code offset}: fills {@code data} (1, 2, 4 or 8 bytes).
+     *
+     * @param offset in bytes from the start of configuration space; from 0, but not checked against its size, so the
+     *     device must answer reads past its end (vmm4j's devices answer zeros)
+     * @param data where the answer goes, as wide as the driver's access; the transport's, valid only during the call
+     */
     void readConfig(long offset, MemorySegment data);
 
-    /** Takes a driver write to configuration space. The default ignores it, as for a read-only configuration. */
+    /**
+     * Takes a driver write to configuration space. The default ignores it, as for a read-only configuration.
+     *
+     * @param offset in bytes from the start of configuration space; from 0, but not checked against its size
+     * @param data the bytes the driver wrote, as wide as its access; the transport's, valid only during the call
+     */
     default void writeConfig(long offset, MemorySegment data) {}
 
     /**
      * Starts serving the driver: the features it accepted are final, and the queues it made ready are active.
      *
+     * @param activation guest memory, the accepted features, the queues with their notification eventfds, the
+     *     interrupt and the event loop; the device keeps it until {@link #reset}
      * @throws ActivationException if the device cannot work as set up (a queue it needs is not ready); the transport
      *     then reports DEVICE_NEEDS_RESET to the driver
      */

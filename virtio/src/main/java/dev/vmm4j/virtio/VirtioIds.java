@@ -20,7 +20,11 @@ public final class VirtioIds {
 
     private VirtioIds() {}
 
-    /** {@return the conventional short name of device type {@code id}, such as {@code virtio-blk}} */
+    /**
+     * {@return the conventional short name of device type {@code id}, such as {@code virtio-blk}}
+     *
+     * @param id a virtio device ID; one this class has no constant for gets {@code virtio-<id>}
+     */
     public static String name(int id) {
         return switch (id) {
             case NET -> "virtio-net";

@@ -13,6 +13,7 @@ public interface Balloon {
      * Asks the guest to give back {@code bytes} of its memory (rounded down to whole 4 KiB pages, and to at most the
      * guest's memory); 0 gives everything back to the guest.
      *
+     * @param bytes the balloon's new size in bytes, from 0; the driver is told, and moves in its own time
      * @throws IllegalArgumentException if {@code bytes} is negative
      */
     void setTargetBytes(long bytes);

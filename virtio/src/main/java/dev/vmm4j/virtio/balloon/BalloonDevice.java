@@ -41,13 +41,18 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     /** The most page frame numbers one chain gets served (Linux sends at most 256). */
     public static final int MAX_PFNS_PER_CHAIN = 65_536;
 
+    /** Feature bit: the driver tells the host (on the deflate queue) before it reuses a page it gave back. */
     public static final int VIRTIO_BALLOON_F_MUST_TELL_HOST = 0;
+    /** Feature bit: the driver may deflate the balloon when the guest runs out of memory. */
     public static final int VIRTIO_BALLOON_F_DEFLATE_ON_OOM = 2;
     /** Page frame numbers count 4 KiB pages, whatever the guest's page size. */
     public static final int PFN_SHIFT = 12;
 
+    /** The size of the page a page frame number names, 4096 bytes; the unit of {@code num_pages} and {@code actual}. */
     public static final long PAGE_SIZE = 1L << PFN_SHIFT;
+    /** Configuration-space offset of {@code le32 num_pages}, the target in pages (read-only for the driver). */
     public static final int CONFIG_NUM_PAGES = 0;
+    /** Configuration-space offset of {@code le32 actual}, the pages the driver says the balloon holds. */
     public static final int CONFIG_ACTUAL = 4;
     private static final long CONFIG_SIZE = 8;
     private static final int INFLATE_QUEUE = 0;
@@ -65,7 +70,12 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     private final ServedQueues served = new ServedQueues();
     private GuestMemory memory;
 
-    /** A balloon for a guest with {@code guestMemoryBytes} of RAM, which caps its target. */
+    /**
+     * A balloon for a guest with {@code guestMemoryBytes} of RAM, which caps its target.
+     *
+     * @param guestMemoryBytes the guest's RAM in bytes; rounded down to whole 4 KiB pages for the cap
+     * @throws IllegalArgumentException if {@code guestMemoryBytes} is not positive
+     */
     public BalloonDevice(long guestMemoryBytes) {
         if (guestMemoryBytes <= 0) {
             throw new IllegalArgumentException("guest memory must be positive, not " + guestMemoryBytes);

@@ -32,7 +32,18 @@ import java.util.random.RandomGenerator;
 public final class BalloonPolicy {
     private static final System.Logger LOG = System.getLogger(BalloonPolicy.class.getName());
 
-    /** How the policy moves the balloon. */
+    /**
+     * How the policy moves the balloon.
+     *
+     * @param maxBytes the largest target the policy sets, in bytes; 0 turns the policy off (a target set by someone
+     *     else is left alone)
+     * @param stepBytes how much one growth or one reclaim moves the target, in bytes; positive unless
+     *     {@code maxBytes} is 0
+     * @param mute how long after a growth the policy does not grow again, whatever the pressure
+     * @param muteJitter the bound of the random time added to each mute (from 0, exclusive of it); zero for none
+     * @param reclaimDelay how long after a growth (or a target set by someone else) before the first reclaim
+     * @param reclaimInterval the time between reclaims after that; positive
+     */
     public record Parameters(
             long maxBytes,
             long stepBytes,
@@ -40,7 +51,13 @@ public final class BalloonPolicy {
             Duration muteJitter,
             Duration reclaimDelay,
             Duration reclaimInterval) {
-        /** Checks that sizes are not negative, the step is positive when there is room, and durations are not negative. */
+        /**
+         * Checks that sizes are not negative, the step is positive when there is room, durations are not negative,
+         * and the reclaim interval is positive.
+         *
+         * @throws IllegalArgumentException if a check fails
+         * @throws NullPointerException if a duration is null
+         */
         public Parameters {
             if (maxBytes < 0
                     || stepBytes < 0
@@ -62,7 +79,12 @@ public final class BalloonPolicy {
             }
         }
 
-        /** {@return crosvm's parameters for a guest with {@code guestMemoryBytes} of RAM} */
+        /**
+         * {@return crosvm's parameters for a guest with {@code guestMemoryBytes} of RAM}
+         *
+         * @param guestMemoryBytes the guest's RAM in bytes; below 512 MiB (or negative) gives a policy that never
+         *     moves the balloon
+         */
         public static Parameters crosvm(long guestMemoryBytes) {
             long gib = 1L << 30;
             long max = guestMemoryBytes >= gib * 3 / 2
@@ -88,7 +110,15 @@ public final class BalloonPolicy {
     private long nextReclaimNanos;
     private boolean sourceFailed;
 
-    /** A policy moving {@code balloon} as {@code source} says, with {@code jitter} for the mute time. */
+    /**
+     * A policy moving {@code balloon} as {@code source} says, with {@code jitter} for the mute time.
+     *
+     * @param balloon the balloon whose target the policy sets; others may set it too
+     * @param source sampled once per tick; while it fails the balloon stays put, and the failure is logged once
+     * @param parameters how far, how fast and how often the balloon moves
+     * @param jitter draws each mute's random extra time; used only from {@link #tick}'s thread
+     * @throws NullPointerException if any argument is null
+     */
     public BalloonPolicy(Balloon balloon, MemoryPressureSource source, Parameters parameters, RandomGenerator jitter) {
         this.balloon = Objects.requireNonNull(balloon, "balloon");
         this.source = Objects.requireNonNull(source, "source");
@@ -100,6 +130,8 @@ public final class BalloonPolicy {
      * Looks at the host at time {@code nowNanos} (any monotonic clock, such as {@link System#nanoTime()}) and moves
      * the balloon if the policy says so.
      *
+     * @param nowNanos the time in nanoseconds, from the same clock at every tick; only differences are used, so it
+     *     may wrap
      * @return the balloon's target afterwards
      */
     public long tick(long nowNanos) {

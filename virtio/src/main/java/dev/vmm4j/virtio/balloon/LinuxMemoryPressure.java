@@ -26,7 +26,15 @@ public final class LinuxMemoryPressure implements MemoryPressureSource {
     private final double stallPercent;
     private final double marginFraction;
 
-    /** Reads {@code proc} (normally {@code /proc}) with the given thresholds. */
+    /**
+     * Reads {@code proc} (normally {@code /proc}) with the given thresholds.
+     *
+     * @param proc the procfs root, where {@code meminfo} and {@code pressure/memory} are read on each sample; a
+     *     directory of fakes in tests
+     * @param stallPercent the "some avg10" stall, in percent, at or above which the host is short; in (0, 100]
+     * @param marginFraction the share of MemTotal to keep available, in [0, 1); without PSI, the host is short below it
+     * @throws IllegalArgumentException if a threshold is out of its range
+     */
     public LinuxMemoryPressure(Path proc, double stallPercent, double marginFraction) {
         Objects.requireNonNull(proc, "proc");
         if (!(stallPercent > 0 && stallPercent <= 100) || !(marginFraction >= 0 && marginFraction < 1)) {

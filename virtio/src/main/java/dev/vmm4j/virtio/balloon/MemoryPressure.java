@@ -12,6 +12,8 @@ public record MemoryPressure(boolean low, long availableBytes, long marginBytes)
     /**
      * {@return whether the balloon may give {@code stepBytes} back to the guest} As crosvm decides: only when the host
      * is not short, and would still have its margin plus two steps available.
+     *
+     * @param stepBytes how much the balloon would shrink by, in bytes
      */
     public boolean canReclaim(long stepBytes) {
         return !low && availableBytes - marginBytes >= 2 * stepBytes;

@@ -54,6 +54,10 @@ public final class VirtioDevices {
      * (a second VM cannot open it), and qcow2 (versions 2 and 3, with backing files) or raw as its first bytes say;
      * {@link DiskOption}s change that. Its ID (GET_ID) is the file's name.
      *
+     * @param image the image file (a regular file; block devices are not supported yet); checked, opened and locked
+     *     when the VM is built, not now
+     * @param options how to open it; none for a writable image of the probed format, repeats are harmless
+     * @throws NullPointerException if {@code image} or an option is null
      * @throws IllegalArgumentException if both {@link DiskOption#QCOW2} and {@link DiskOption#RAW} are given
      */
     public static VirtioMmio disk(Path image, DiskOption... options) {
@@ -107,6 +111,9 @@ public final class VirtioDevices {
      * from then on. A tap the caller made ({@link NetConfig#of}) goes with the device: once the device is given to
      * {@code builder.device(..)} the VM closes it, also if {@code build()} fails; a device never given to a builder
      * must be closed by the caller ({@code close()}), which closes the tap.
+     *
+     * @param config the tap, the guest's MAC and whether the kernel (vhost-net) moves the frames
+     * @throws NullPointerException if {@code config} is null
      */
     public static VirtioMmio net(NetConfig config) {
         Objects.requireNonNull(config, "config");
@@ -161,6 +168,10 @@ public final class VirtioDevices {
     /**
      * {@return a virtio socket device as {@code config} says} Its unix socket, if it has one, is made when the VM is
      * built (and deleted when the VM is closed); vhost-vsock claims the guest's CID then. The VM owns the device.
+     *
+     * @param config the guest's CID and how the host reaches it; its {@link VsockConfig#problems()} fail
+     *     {@code build()}
+     * @throws NullPointerException if {@code config} is null
      */
     public static VirtioMmio vsock(VsockConfig config) {
         Objects.requireNonNull(config, "config");
@@ -241,6 +252,10 @@ public final class VirtioDevices {
      * confined to {@code source}: nothing outside it is read, written, created or revealed, whatever the guest sends.
      * With {@code readOnly} every change is refused ({@code EROFS}). The directory is opened when the VM is built.
      *
+     * @param source the host directory to share; checked and opened when the VM is built, not now
+     * @param tag the mount tag the guest names it by: 1 to 255 bytes of UTF-8 without NUL, checked now
+     * @param readOnly whether the guest may only read; the directory then needs only to be readable by this user
+     * @throws NullPointerException if {@code source} or {@code tag} is null
      * @throws IllegalArgumentException if the tag is empty, longer than 255 bytes or has a NUL
      */
     public static VirtioMmio sharedDirectory(Path source, String tag, boolean readOnly) {

@@ -20,7 +20,12 @@ public final class BalloonFactory implements JailedDeviceFactory {
     /** Control call: answers how many bytes the guest has given back. */
     public static final int ACTUAL = 3;
 
-    /** {@return the recipe of a balloon for a guest of {@code guestMemoryBytes}} */
+    /**
+     * {@return the recipe of a balloon for a guest of {@code guestMemoryBytes}}
+     *
+     * @param guestMemoryBytes the guest's RAM in bytes, which caps the balloon; checked (positive) only when the
+     *     device process makes the device
+     */
     public static DeviceRecipe recipe(long guestMemoryBytes) {
         return DeviceRecipe.of(BalloonFactory.class, "virtio-balloon")
                 .with("guestMemoryBytes", Long.toString(guestMemoryBytes));

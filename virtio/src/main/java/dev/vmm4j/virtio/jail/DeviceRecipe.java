@@ -20,6 +20,13 @@ import java.util.Optional;
  *
  * <p><b>Ownership:</b> a recipe owns its fds. In the VMM they are closed once sent (the device process has its own);
  * in the device process the factory takes those it keeps.
+ *
+ * @param factory the binary name of the {@link JailedDeviceFactory} class the device process makes the device with
+ * @param kind the device's kind, such as {@code virtio-blk}, for names and messages
+ * @param settings the factory's settings, as text; copied, in no particular order
+ * @param readOnlyPaths host paths the jail shows read-only, at the same paths; copied
+ * @param readWritePaths host paths the jail shows read-write, at the same paths; copied
+ * @param fds the fds passed to the device process, in order; copied, but the recipe owns the fds themselves
  */
 public record DeviceRecipe(
         String factory,
@@ -28,6 +35,11 @@ public record DeviceRecipe(
         List<Path> readOnlyPaths,
         List<Path> readWritePaths,
         List<OwnedFd> fds) {
+    /**
+     * Checks the arguments and copies the map and lists (not the fds).
+     *
+     * @throws NullPointerException if an argument, a list element, or a key or value of {@code settings} is null
+     */
     public DeviceRecipe {
         Objects.requireNonNull(factory, "factory");
         Objects.requireNonNull(kind, "kind");
@@ -37,40 +49,66 @@ public record DeviceRecipe(
         fds = List.copyOf(fds);
     }
 
-    /** {@return a recipe for a device of {@code kind} that {@code factory} makes, with nothing else yet} */
+    /**
+     * {@return a recipe for a device of {@code kind} that {@code factory} makes, with nothing else yet}
+     *
+     * @param factory the factory class; it needs a public no-argument constructor, which the device process calls
+     * @param kind the device's kind, such as {@code virtio-blk}
+     */
     public static DeviceRecipe of(Class<? extends JailedDeviceFactory> factory, String kind) {
         return new DeviceRecipe(factory.getName(), kind, Map.of(), List.of(), List.of(), List.of());
     }
 
-    /** {@return this recipe with the setting {@code key} = {@code value}} */
+    /**
+     * {@return this recipe with the setting {@code key} = {@code value}} The recipe itself is not changed.
+     *
+     * @param key the setting's name; replaces a setting of that name
+     * @param value the setting, as text (any characters: it is escaped for the device process)
+     */
     public DeviceRecipe with(String key, String value) {
         Map<String, String> more = new LinkedHashMap<>(settings);
         more.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
         return new DeviceRecipe(factory, kind, more, readOnlyPaths, readWritePaths, fds);
     }
 
-    /** {@return this recipe with {@code path} shown read-only in the jail} */
+    /**
+     * {@return this recipe with {@code path} shown read-only in the jail}
+     *
+     * @param path a host file or directory; made absolute and normalised, shown at that path
+     */
     public DeviceRecipe withReadOnly(Path path) {
         List<Path> more = new ArrayList<>(readOnlyPaths);
         more.add(path.toAbsolutePath().normalize());
         return new DeviceRecipe(factory, kind, settings, more, readWritePaths, fds);
     }
 
-    /** {@return this recipe with {@code path} shown read-write in the jail} */
+    /**
+     * {@return this recipe with {@code path} shown read-write in the jail}
+     *
+     * @param path a host file or directory; made absolute and normalised, shown at that path
+     */
     public DeviceRecipe withReadWrite(Path path) {
         List<Path> more = new ArrayList<>(readWritePaths);
         more.add(path.toAbsolutePath().normalize());
         return new DeviceRecipe(factory, kind, settings, readOnlyPaths, more, fds);
     }
 
-    /** {@return this recipe with {@code fd} passed to the device process (the recipe owns it from now on)} */
+    /**
+     * {@return this recipe with {@code fd} passed to the device process (the recipe owns it from now on)}
+     *
+     * @param fd the fd; it comes after the recipe's other fds, which is how the factory finds it
+     */
     public DeviceRecipe withFd(OwnedFd fd) {
         List<OwnedFd> more = new ArrayList<>(fds);
         more.add(Objects.requireNonNull(fd, "fd"));
         return new DeviceRecipe(factory, kind, settings, readOnlyPaths, readWritePaths, more);
     }
 
-    /** {@return the setting {@code key}, if there is one} */
+    /**
+     * {@return the setting {@code key}, if there is one}
+     *
+     * @param key the setting's name
+     */
     public Optional<String> setting(String key) {
         return Optional.ofNullable(settings.get(key));
     }
@@ -78,6 +116,7 @@ public record DeviceRecipe(
     /**
      * {@return the setting {@code key}}
      *
+     * @param key the setting's name
      * @throws IllegalArgumentException if the recipe lacks it
      */
     public String required(String key) {

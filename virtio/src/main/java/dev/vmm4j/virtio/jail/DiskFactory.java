@@ -32,6 +32,12 @@ public final class DiskFactory implements JailedDeviceFactory {
     /**
      * {@return the recipe of a block device over {@code image}} An image given as {@code /proc/self/fd/N} (crosvm's
      * inherited fd) is passed to the device process as that fd, which the recipe takes over, as the VMM would have.
+     *
+     * @param image the image file; made absolute, and shown in the jail at that path
+     * @param readOnly whether the guest may only read; the image is then shown read-only
+     * @param format the format to open it as; for any but {@link Format#RAW}, the qcow2 backing chain is read now, to
+     *     show each backing file read-only (not for an inherited fd)
+     * @throws IOException if the image cannot be read to find its backing files
      */
     public static DeviceRecipe recipe(Path image, boolean readOnly, Format format) throws IOException {
         Matcher inherited = INHERITED_FD.matcher(image.toString());

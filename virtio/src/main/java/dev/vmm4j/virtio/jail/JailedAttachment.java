@@ -54,7 +54,15 @@ public final class JailedAttachment {
      * {@return the device {@code recipe} describes, running in a process of its own as {@code sandbox} says, with the
      * register window at {@code base} and the interrupt line {@code irq} that the caller allocated}
      *
+     * @param context the VM's devices' context: its guest memory (which must be shared memfds), irqfds, ioeventfds and
+     *     threads; the process and the proxy are closed with it
+     * @param sandbox how to jail the process, and how long it may take to start and to answer
+     * @param recipe what the device process makes; its fds are closed before this method returns, sent or not
      * @param role the device's name ({@code virtio-blk-0})
+     * @param base guest-physical address of the device's virtio-mmio register window; queue notifications there go to
+     *     the process as ioeventfds
+     * @param irq the device's interrupt line, whose irqfd the process gets
+     * @throws IllegalStateException if the VM's guest memory cannot be shared with a process (no memfd)
      * @throws IOException if the device process cannot be started or fails to make its device; the message has its
      *     reason
      */

@@ -19,11 +19,16 @@ public interface JailedDeviceFactory {
     /**
      * {@return the device, made from {@code recipe}} It may take the recipe's fds.
      *
+     * @param recipe the recipe the VMM sent, with fds in this process; called before the jail is closed
      * @throws IOException if a file it needs cannot be opened; the message says which and why
      */
     VirtioDevice create(DeviceRecipe recipe) throws IOException;
 
-    /** {@return the system calls the device needs beyond what a JVM serving it does ({@link SyscallPolicy#jvm()})} */
+    /**
+     * {@return the system calls the device needs beyond what a JVM serving it does ({@link SyscallPolicy#jvm()})}
+     *
+     * @param recipe the recipe the device was made from
+     */
     SyscallPolicy policy(DeviceRecipe recipe);
 
     /**
@@ -38,6 +43,8 @@ public interface JailedDeviceFactory {
     /**
      * {@return what answers the VMM's control calls for {@code device} (a balloon's target, say)} None by default: a
      * control call is then refused.
+     *
+     * @param device the device {@link #create} made
      */
     default Optional<DeviceControl> control(VirtioDevice device) {
         return Optional.empty();

@@ -21,6 +21,10 @@ public final class NetworkFactory implements JailedDeviceFactory {
     /**
      * {@return the recipe of a network device over {@code tap}} The recipe gets a duplicate of the tap's fd; the
      * caller still owns (and closes) {@code tap}.
+     *
+     * @param tap the tap the VMM made or adopted, already configured; its fd is duplicated now
+     * @param mac the guest's MAC address, or empty to let the guest's driver pick one
+     * @throws IllegalStateException if the tap's fd cannot be duplicated
      */
     public static DeviceRecipe recipe(Tap tap, Optional<MacAddress> mac) {
         int duplicate = Libc.fcntl(tap.fd(), LinuxHeaders.F_DUPFD_CLOEXEC(), 0);

@@ -12,7 +12,13 @@ import java.nio.file.Path;
  * directory at its path, read-only if the share is, and Landlock confines the process to it.
  */
 public final class SharedDirectoryFactory implements JailedDeviceFactory {
-    /** {@return the recipe of a device sharing {@code source} as {@code tag}} */
+    /**
+     * {@return the recipe of a device sharing {@code source} as {@code tag}}
+     *
+     * @param source the host directory; made absolute and shown in the jail at that path
+     * @param tag the guest's mount tag; checked only when the device process makes the device
+     * @param readOnly whether the guest may only read; the directory is then shown read-only
+     */
     public static DeviceRecipe recipe(Path source, String tag, boolean readOnly) {
         Path absolute = source.toAbsolutePath().normalize();
         DeviceRecipe recipe = DeviceRecipe.of(SharedDirectoryFactory.class, "virtio-9p")

@@ -22,6 +22,11 @@ public final class VsockFactory implements JailedDeviceFactory {
     /**
      * {@return the recipe of a vsock device for guest CID {@code cid} whose socket {@code broker} owns} The recipe gets
      * duplicates of the broker's listening socket and of its device end.
+     *
+     * @param cid the guest's context ID, checked only when the device process makes the device
+     * @param socket the host unix socket's path (connections to port P go to {@code <socket>_<port>}); made absolute
+     * @param broker the VMM's broker, which keeps owning its sockets
+     * @throws IllegalStateException if a socket cannot be duplicated
      */
     public static DeviceRecipe recipe(long cid, Path socket, VsockBroker broker) {
         return DeviceRecipe.of(VsockFactory.class, "virtio-vsock")

@@ -27,6 +27,9 @@ public interface FramePort extends AutoCloseable {
     /**
      * Takes one frame into the buffers {@code count} iovecs at {@code iovecs} describe.
      *
+     * @param iovecs native memory holding at least {@code count} {@code struct iovec}s (16 bytes each: a host address
+     *     and a length), each pointing into guest memory; the caller's, read only during the call
+     * @param count how many iovecs to use, 1 to 1024 (Linux's UIO_MAXIOV)
      * @return the frame's length
      *         with its header, which exceeds the buffers' size if the frame did not fit (it was cut short and is lost);
      *         {@link #AGAIN} if none is waiting; 0 if the other side is gone for good; or another negative errno
@@ -36,6 +39,9 @@ public interface FramePort extends AutoCloseable {
     /**
      * Sends one frame gathered from {@code count} iovecs at {@code iovecs}.
      *
+     * @param iovecs native memory holding at least {@code count} {@code struct iovec}s (16 bytes each: a host address
+     *     and a length), each pointing into guest memory; the caller's, read only during the call
+     * @param count how many iovecs to use, 1 to 1024 (Linux's UIO_MAXIOV)
      * @return the bytes sent; {@link #AGAIN} if
      *         there is no room now (the device retries once the fd is writable); or another negative errno, such as EINVAL
      *         for a header the host rejects: that frame is dropped
@@ -46,6 +52,7 @@ public interface FramePort extends AutoCloseable {
      * Tells the port which offloads the guest accepted ({@link NetFeatures#tapOffload}), so that it hands the guest
      * only frames the guest can take. The default does nothing, for ports that never make such frames.
      *
+     * @param tunFlags TUNSETOFFLOAD flags, as {@link NetFeatures#tapOffload} computes them; 0 for none
      * @throws IOException if the host refuses the setting
      */
     default void setOffload(int tunFlags) throws IOException {}

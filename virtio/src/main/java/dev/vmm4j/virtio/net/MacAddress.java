@@ -13,7 +13,11 @@ import java.util.Objects;
 public record MacAddress(byte[] bytes) {
     private static final HexFormat COLONS = HexFormat.ofDelimiter(":");
 
-    /** Checks the length and copies the bytes. @throws IllegalArgumentException if there are not six */
+    /**
+     * Checks the length and copies the bytes. A multicast address is taken here; {@link #parse} refuses one.
+     *
+     * @throws IllegalArgumentException if there are not six bytes
+     */
     public MacAddress {
         Objects.requireNonNull(bytes, "bytes");
         if (bytes.length != 6) {
@@ -25,6 +29,7 @@ public record MacAddress(byte[] bytes) {
     /**
      * {@return the address written as {@code aa:bb:cc:dd:ee:ff}}
      *
+     * @param text exactly 17 characters: six hex bytes (either case) separated by colons
      * @throws IllegalArgumentException if {@code text} is not six two-digit hex bytes separated by colons, or names a
      *     multicast address (a device's own address must be unicast)
      */

@@ -83,27 +83,52 @@ public record NetConfig(TapSource tap, Optional<MacAddress> mac, boolean vhost) 
         Objects.requireNonNull(mac, "mac");
     }
 
-    /** {@return a device on a new tap named {@value #DEFAULT_TAP_NAME} with {@code hostIp}/{@code netmask}} */
+    /**
+     * {@return a device on a new tap named {@value #DEFAULT_TAP_NAME} with {@code hostIp}/{@code netmask}}
+     *
+     * @param hostIp the host's address on the link; the guest needs an address of its own in the same subnet
+     * @param netmask the link's netmask: ones followed by zeros, such as 255.255.255.0
+     * @throws IllegalArgumentException if {@code netmask} is not a netmask
+     */
     public static NetConfig newTap(Inet4Address hostIp, Inet4Address netmask) {
         return new NetConfig(new NewTap(DEFAULT_TAP_NAME, hostIp, netmask, Optional.empty()), Optional.empty(), false);
     }
 
-    /** {@return a device on the tap a parent process passed as {@code fd}} */
+    /**
+     * {@return a device on the tap a parent process passed as {@code fd}}
+     *
+     * @param fd the inherited descriptor, stays the caller's; checked when the VM is built (open, not close-on-exec,
+     *     a tap with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR)
+     */
     public static NetConfig inheritedTap(int fd) {
         return new NetConfig(new InheritedTap(fd), Optional.empty(), false);
     }
 
-    /** {@return a device on {@code tap}, which the VM then owns} */
+    /**
+     * {@return a device on {@code tap}, which the VM then owns}
+     *
+     * @param tap a tap the caller made and configured; owned by the VM once the device is given to a builder
+     */
     public static NetConfig of(Tap tap) {
         return new NetConfig(new GivenTap(tap), Optional.empty(), false);
     }
 
-    /** {@return this configuration with the guest's MAC address {@code guestMac}} */
+    /**
+     * {@return this configuration with the guest's MAC address {@code guestMac}}
+     *
+     * @param guestMac the address the device shows the guest's driver; not checked to be unicast (use
+     *     {@link MacAddress#parse}, which is)
+     */
     public NetConfig withMac(MacAddress guestMac) {
         return new NetConfig(tap, Optional.of(guestMac), vhost);
     }
 
-    /** {@return this configuration with the kernel's vhost-net moving the frames, or not} */
+    /**
+     * {@return this configuration with the kernel's vhost-net moving the frames, or not}
+     *
+     * @param kernelMovesFrames true for vhost-net (needs /dev/vhost-net, checked when the VM is built); false for
+     *     vmm4j's own device, the default
+     */
     public NetConfig withVhost(boolean kernelMovesFrames) {
         return new NetConfig(tap, mac, kernelMovesFrames);
     }
@@ -111,6 +136,8 @@ public record NetConfig(TapSource tap, Optional<MacAddress> mac, boolean vhost) 
     /**
      * {@return this configuration with the new tap named {@code nameTemplate}}
      *
+     * @param nameTemplate the interface name, 1 to 15 bytes (checked when the tap is made); a {@code %d} in it picks
+     *     the first free number
      * @throws IllegalStateException unless the tap is one vmm4j makes
      */
     public NetConfig withTapName(String nameTemplate) {
@@ -124,6 +151,7 @@ public record NetConfig(TapSource tap, Optional<MacAddress> mac, boolean vhost) 
      * {@return this configuration with the new tap's own (host-side) MAC address {@code hostMac}, as crosvm's
      * {@code --mac} sets it}
      *
+     * @param hostMac the MAC address of the host's end of the link, set when the tap is made
      * @throws IllegalStateException unless the tap is one vmm4j makes
      */
     public NetConfig withTapMac(MacAddress hostMac) {

@@ -39,12 +39,22 @@ public final class NetDevice implements VirtioDevice, AutoCloseable {
     private EventLoop loop;
     private int subscription;
 
-    /** A device whose frames go through {@code port}, with no MAC address of its own (the driver makes one up). */
+    /**
+     * A device whose frames go through {@code port}, with no MAC address of its own (the driver makes one up).
+     *
+     * @param port where the frames go; the device owns it and closes it on {@link #close()}
+     */
     public NetDevice(FramePort port) {
         this(port, Optional.empty());
     }
 
-    /** A device whose frames go through {@code port}, with MAC address {@code mac} if present. */
+    /**
+     * A device whose frames go through {@code port}, with MAC address {@code mac} if present.
+     *
+     * @param port where the frames go; the device owns it and closes it on {@link #close()}
+     * @param mac the address shown in configuration space (with VIRTIO_NET_F_MAC), or empty for the driver to make
+     *     one up
+     */
     public NetDevice(FramePort port, Optional<MacAddress> mac) {
         this.port = Objects.requireNonNull(port, "port");
         this.config = new NetConfigSpace(Objects.requireNonNull(mac, "mac"));

@@ -33,7 +33,11 @@ public final class NetFeatures {
 
     private NetFeatures() {}
 
-    /** {@return the feature bits offered: crosvm's set, plus {@link #MAC} when the device has an address} */
+    /**
+     * {@return the feature bits offered: crosvm's set, plus {@link #MAC} when the device has an address}
+     *
+     * @param withMac whether the device shows the driver a MAC address in its configuration space
+     */
     public static long offered(boolean withMac) {
         long features = bit(CSUM) | bit(GUEST_CSUM) | bit(GUEST_TSO4) | bit(GUEST_UFO) | bit(HOST_TSO4) | bit(HOST_UFO);
         return withMac ? features | bit(MAC) : features;
@@ -42,6 +46,8 @@ public final class NetFeatures {
     /**
      * {@return the TUNSETOFFLOAD flags matching what the driver accepted} The tap may hand the guest only packets it
      * can take: partial checksums once it accepted GUEST_CSUM, and large segments only on top of that.
+     *
+     * @param acked the feature bits the driver accepted
      */
     public static int tapOffload(long acked) {
         if ((acked & bit(GUEST_CSUM)) == 0) {

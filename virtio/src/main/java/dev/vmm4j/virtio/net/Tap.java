@@ -60,6 +60,7 @@ public final class Tap implements FramePort {
      * {@return a new tap interface named {@code nameTemplate}} A {@code %d} in the name picks the first free number
      * ({@code vmtap%d} as crosvm); a name of an existing tap that no process holds attaches to it.
      *
+     * @param nameTemplate the interface name, 1 to 15 bytes of UTF-8, made in the calling thread's network namespace
      * @throws IllegalArgumentException if the name is empty or longer than 15 bytes
      * @throws TapException if /dev/net/tun is missing, this process lacks CAP_NET_ADMIN, or the name is taken
      */
@@ -130,6 +131,8 @@ public final class Tap implements FramePort {
      * of this JVM's own), and be a tap opened with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR. The tap works on a duplicate;
      * {@code inheritedFd} stays open and the caller's to close. Its file is made non-blocking.
      *
+     * @param inheritedFd the descriptor number in this process; its open file (shared with {@code inheritedFd} and
+     *     the parent's copy) is switched to non-blocking
      * @throws TapException if the fd is not open, is close-on-exec, is not a tap, or has the wrong flags
      */
     public static Tap adopt(int inheritedFd) throws TapException {
@@ -212,6 +215,8 @@ public final class Tap implements FramePort {
      * Gives the host's end of the link IPv4 address {@code address} with {@code netmask} (crosvm's {@code --host_ip}
      * and {@code --netmask}).
      *
+     * @param address the host's IPv4 address on the link
+     * @param netmask the link's netmask; not checked here (the kernel may refuse one that is not contiguous)
      * @throws TapException if the host refuses (no CAP_NET_ADMIN, or the interface is gone)
      */
     public void setIpv4(Inet4Address address, Inet4Address netmask) throws TapException {
@@ -235,7 +240,12 @@ public final class Tap implements FramePort {
         in_addr.s_addr(sockaddr_in.sin_addr(address), networkOrder);
     }
 
-    /** Gives the host's end of the link the MAC address {@code mac}. @throws TapException if the host refuses */
+    /**
+     * Gives the host's end of the link the MAC address {@code mac}.
+     *
+     * @param mac the address, for the host's end, not the guest's (see {@link NetConfig#withMac})
+     * @throws TapException if the host refuses (no CAP_NET_ADMIN, or the interface is gone)
+     */
     public void setMacAddress(MacAddress mac) throws TapException {
         Objects.requireNonNull(mac, "mac");
         byte[] bytes = mac.bytes();
@@ -248,7 +258,11 @@ public final class Tap implements FramePort {
         });
     }
 
-    /** Brings the interface up (IFF_UP), as {@code ip link set NAME up}. @throws TapException if the host refuses */
+    /**
+     * Brings the interface up (IFF_UP), as {@code ip link set NAME up}.
+     *
+     * @throws TapException if the host refuses (no CAP_NET_ADMIN, or the interface is gone)
+     */
     public void up() throws TapException {
         short[] flags = new short[1];
         interfaceIoctl(
@@ -315,7 +329,11 @@ public final class Tap implements FramePort {
         return Libc.writev(fd.get(), iovecs, count);
     }
 
-    /** Sets the offloads the guest accepted (TUNSETOFFLOAD). @throws TapException if the host refuses them */
+    /**
+     * Sets the offloads the guest accepted (TUNSETOFFLOAD).
+     *
+     * @throws TapException if the host refuses them
+     */
     @Override
     public void setOffload(int tunFlags) throws TapException {
         int result = NativeCall.ioctl(fd.get(), LinuxHeaders.TUNSETOFFLOAD(), tunFlags);

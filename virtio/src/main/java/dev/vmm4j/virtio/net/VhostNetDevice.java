@@ -52,6 +52,8 @@ public final class VhostNetDevice implements VirtioDevice, AutoCloseable {
      * {@return a device whose frames the kernel moves between the guest and {@code tap}} The device owns the tap from
      * here, also when this fails.
      *
+     * @param tap the tap, already configured; the device owns it from now on and closes it even if this throws
+     * @param mac the address shown in configuration space, or empty for the driver to make one up
      * @throws IOException if /dev/vhost-net is missing or refuses, or its rings lack a feature vmm4j's transport offers
      */
     public static VhostNetDevice open(Tap tap, Optional<MacAddress> mac) throws IOException {

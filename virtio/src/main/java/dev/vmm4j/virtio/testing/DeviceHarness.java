@@ -69,24 +69,39 @@ public final class DeviceHarness implements AutoCloseable {
         this.transport = new MmioTransport(device, memory, queueEvents, interrupts::incrementAndGet, loop);
     }
 
-    /** {@return a harness for {@code device} with {@link #DEFAULT_MEMORY_BYTES} of guest memory} */
+    /**
+     * {@return a harness for {@code device} with {@link #DEFAULT_MEMORY_BYTES} of guest memory}
+     *
+     * @param device the device under test; the harness owns it, resets it and closes it (if it is
+     *     {@link AutoCloseable}) on {@link #close()}
+     */
     public static DeviceHarness create(VirtioDevice device) {
         return create(device, DEFAULT_MEMORY_BYTES);
     }
 
-    /** {@return a harness for {@code device} with {@code memoryBytes} (a multiple of 4 KiB) of guest memory} */
+    /**
+     * {@return a harness for {@code device} with {@code memoryBytes} (a multiple of 4 KiB) of guest memory}
+     *
+     * @param device the device under test; the harness owns it, resets it and closes it (if it is
+     *     {@link AutoCloseable}) on {@link #close()}
+     * @param memoryBytes guest memory in bytes, a positive multiple of 4 KiB; the first 4 KiB are never allocated
+     * @throws IllegalArgumentException if {@code memoryBytes} is not a positive multiple of 4 KiB
+     */
     public static DeviceHarness create(VirtioDevice device, long memoryBytes) {
         return new DeviceHarness(device, memoryBytes);
     }
 
+    /** {@return the device under test} */
     public VirtioDevice device() {
         return device;
     }
 
+    /** {@return the guest memory, from guest-physical 0, for reading what the device wrote; the harness's to close} */
     public GuestMemory memory() {
         return memory;
     }
 
+    /** {@return the virtio-mmio transport the device sits behind, which the register methods go through} */
     public MmioTransport transport() {
         return transport;
     }
@@ -96,26 +111,49 @@ public final class DeviceHarness implements AutoCloseable {
         return allocator;
     }
 
-    /** {@return the address of {@code bytes} fresh guest bytes, 8-byte aligned} */
+    /**
+     * {@return the address of {@code bytes} fresh guest bytes, 8-byte aligned}
+     *
+     * @param bytes how many, from 0; zeroed unless something wrote them before (the allocator never hands out twice)
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     * @throws IllegalStateException if guest memory is used up
+     */
     public long allocate(long bytes) {
         return allocator.allocate(bytes);
     }
 
-    /** {@return the value of the 32-bit register at {@code offset}, read as a guest does} */
+    /**
+     * {@return the value of the 32-bit register at {@code offset}, read as a guest does}
+     *
+     * @param offset from the start of the register window, such as {@code MmioRegisters.STATUS}; an offset of
+     *     configuration space or not 4-byte aligned gets what the transport answers a guest
+     */
     public int readRegister(int offset) {
         MemorySegment data = register.asSlice(0, 4);
         transport.read(offset, data);
         return data.get(INT, 0);
     }
 
-    /** Writes the 32-bit register at {@code offset} as a guest does. */
+    /**
+     * Writes the 32-bit register at {@code offset} as a guest does.
+     *
+     * @param offset from the start of the register window, such as {@code MmioRegisters.STATUS}
+     * @param value the value written, little-endian as a guest writes it
+     */
     public void writeRegister(int offset, int value) {
         MemorySegment data = register.asSlice(0, 4);
         data.set(INT, 0, value);
         transport.write(offset, data);
     }
 
-    /** {@return {@code size} (1, 2, 4 or 8) bytes of configuration space at {@code offset}, little-endian} */
+    /**
+     * {@return {@code size} (1, 2, 4 or 8) bytes of configuration space at {@code offset}, little-endian}
+     *
+     * @param offset in bytes from the start of configuration space
+     * @param size the access width in bytes: 1, 2, 4 or 8
+     * @throws IllegalArgumentException if {@code size} is 0, 3, 5, 6 or 7 (after the read reached the device); a
+     *     negative size or one above 8 throws {@link IndexOutOfBoundsException} instead
+     */
     public long readConfig(int offset, int size) {
         MemorySegment data = register.asSlice(0, size);
         transport.read(CONFIG + offset, data);
@@ -137,7 +175,13 @@ public final class DeviceHarness implements AutoCloseable {
         return low | ((long) readRegister(DEVICE_FEATURES) << 32);
     }
 
-    /** Does the driver's whole set-up, accepting every offered feature, with every queue at its maximum size. */
+    /**
+     * Does the driver's whole set-up, accepting every offered feature, with every queue at its maximum size.
+     *
+     * @return the driver's view of each queue, in queue order
+     * @throws IllegalStateException if the device refuses the features, reports DEVICE_NEEDS_RESET, or guest memory
+     *     has no room for the rings
+     */
     public List<DriverQueue> activate() {
         return activate(offeredFeatures(), 0);
     }
@@ -147,8 +191,13 @@ public final class DeviceHarness implements AutoCloseable {
      * {@code features}, FEATURES_OK (checked), every queue at {@code queueSize} (0: its maximum) with rings from
      * {@link #allocator()}, DRIVER_OK.
      *
+     * @param features the feature bits the driver accepts; not checked against what the device offers, so a test can
+     *     accept one the device did not offer
+     * @param queueSize the size of every queue, or 0 for each queue's maximum; not checked (a device refuses a size
+     *     that is not a power of two or is above its maximum)
      * @return the driver's view of each queue
-     * @throws IllegalStateException if the device refuses the features or reports DEVICE_NEEDS_RESET
+     * @throws IllegalStateException if the device refuses the features or reports DEVICE_NEEDS_RESET, or guest
+     *     memory has no room for the rings
      */
     public List<DriverQueue> activate(long features, int queueSize) {
         writeRegister(STATUS, 0);
@@ -186,12 +235,22 @@ public final class DeviceHarness implements AutoCloseable {
         return List.copyOf(queues);
     }
 
-    /** {@return the driver's view of queue {@code index}, after {@link #activate}} */
+    /**
+     * {@return the driver's view of queue {@code index}, after {@link #activate}}
+     *
+     * @param index the queue's index, from 0
+     * @throws IndexOutOfBoundsException if the device has no such queue, or has not been activated
+     */
     public DriverQueue queue(int index) {
         return queues.get(index);
     }
 
-    /** Notifies queue {@code index} with a QueueNotify write, as a guest does. */
+    /**
+     * Notifies queue {@code index} with a QueueNotify write, as a guest does. The device sees it in the next
+     * {@link #runUntilIdle()}.
+     *
+     * @param index the queue's index, from 0; the transport ignores one the device does not have
+     */
     public void notifyQueue(int index) {
         writeRegister(QUEUE_NOTIFY, index);
     }

@@ -29,7 +29,11 @@ import java.util.Objects;
 public class ForwardingVirtioDevice implements VirtioDevice, AutoCloseable {
     private final VirtioDevice delegate;
 
-    /** A device that forwards to {@code delegate}, and owns it. */
+    /**
+     * A device that forwards to {@code delegate}, and owns it.
+     *
+     * @param delegate the real device; closed by {@link #close()} if it is {@link AutoCloseable}
+     */
     public ForwardingVirtioDevice(VirtioDevice delegate) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
     }

@@ -52,8 +52,11 @@ public final class FrameSocketPair implements AutoCloseable {
     /**
      * Sends the guest one frame (its header first).
      *
+     * @param headerAndFrame the virtio-net header and the frame, 1 byte to 128 KiB; copied
      * @return false if the socket had no room for it
      * @throws IllegalArgumentException if it is empty (an empty record reads as the end of the stream)
+     * @throws IndexOutOfBoundsException if it is longer than 128 KiB
+     * @throws IllegalStateException if the socket refuses it (such as a frame larger than its send buffer)
      */
     public boolean sendToGuest(byte[] headerAndFrame) {
         if (headerAndFrame.length == 0) {
@@ -86,7 +89,9 @@ public final class FrameSocketPair implements AutoCloseable {
     /**
      * Receives the next frame the guest sent into {@code into} (native memory).
      *
-     * @return its length, or -1 if none is waiting
+     * @param into where the frame goes, header first; a longer frame is cut to fit and the rest is lost
+     * @return its length (as received, so at most {@code into}'s size), or -1 if none is waiting
+     * @throws IllegalStateException if the read fails otherwise
      */
     public int receiveFromGuest(MemorySegment into) {
         long received = Libc.read(host.get(), into);
@@ -102,7 +107,10 @@ public final class FrameSocketPair implements AutoCloseable {
     /**
      * Sends the guest one frame from {@code headerAndFrame} (native memory).
      *
+     * @param headerAndFrame the virtio-net header and the frame, all of the segment; not empty
      * @return false if there was no room
+     * @throws IllegalArgumentException if it is empty (an empty record reads as the end of the stream)
+     * @throws IllegalStateException if the socket refuses it (such as a frame larger than its send buffer)
      */
     public boolean sendToGuest(MemorySegment headerAndFrame) {
         if (headerAndFrame.byteSize() == 0) {

@@ -12,7 +12,12 @@ public final class GuestAllocator {
     private final long end;
     private long next;
 
-    /** Allocates from {@code [start, start + size)}. */
+    /**
+     * Allocates from {@code [start, start + size)}.
+     *
+     * @param start guest-physical address of the first byte it may hand out; not checked against guest memory
+     * @param size the range's length in bytes
+     */
     public GuestAllocator(long start, long size) {
         this.next = start;
         this.end = start + size;
@@ -21,6 +26,9 @@ public final class GuestAllocator {
     /**
      * {@return the address of {@code bytes} fresh bytes aligned to {@code alignment} (a power of two)}
      *
+     * @param bytes how many, from 0
+     * @param alignment in bytes, a power of two
+     * @throws IllegalArgumentException if {@code bytes} is negative or {@code alignment} is not a power of two
      * @throws IllegalStateException if the range is used up
      */
     public long allocate(long bytes, long alignment) {
@@ -40,7 +48,13 @@ public final class GuestAllocator {
         return address;
     }
 
-    /** {@return the address of {@code bytes} fresh bytes, 8-byte aligned} */
+    /**
+     * {@return the address of {@code bytes} fresh bytes, 8-byte aligned}
+     *
+     * @param bytes how many, from 0
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     * @throws IllegalStateException if the range is used up
+     */
     public long allocate(long bytes) {
         return allocate(bytes, 8);
     }

@@ -47,6 +47,8 @@ public final class VhostVsockDevice implements VirtioDevice, AutoCloseable {
     /**
      * {@return a device whose connections the kernel serves, with the guest at {@code config}'s CID}
      *
+     * @param config a configuration with vhost on and no other host end ({@link VsockConfig#withVhost})
+     * @throws IllegalArgumentException if {@code config} is not for vhost-vsock or has {@link VsockConfig#problems()}
      * @throws IOException if /dev/vhost-vsock is missing or refuses, the CID is taken by another VM, or its rings lack
      *     a feature vmm4j's transport offers
      */

@@ -47,6 +47,10 @@ public final class VsockBroker implements AutoCloseable {
     /**
      * {@return a broker listening at {@code socket}, answering the device process on a thread from {@code threads}}
      *
+     * @param socket the unix socket's path, as {@link VsockConfig#withUnixSocket} takes it; the broker makes the
+     *     socket now and deletes it when closed
+     * @param threads makes the one thread that answers the device process, started now; it ends when the device
+     *     process hangs up or the broker closes
      * @throws IOException if the socket cannot be made (see {@link VsockConfig#withUnixSocket})
      */
     public static VsockBroker open(Path socket, ThreadFactory threads) throws IOException {

@@ -123,7 +123,12 @@ public final class VsockChannel implements ByteChannel {
         }
     }
 
-    /** Tells the guest this side will send no more; reading goes on. */
+    /**
+     * Tells the guest this side will send no more; reading goes on.
+     *
+     * @throws java.nio.channels.ClosedChannelException if the channel is closed; a failing {@code shutdown(2)} itself
+     *     is not reported
+     */
     public void shutdownOutput() throws IOException {
         writeLock.lock(); // close() takes it too: the fd cannot be closed, and its number reused, meanwhile
         try {

@@ -38,7 +38,11 @@ public record VsockConfig(long guestCid, Optional<Path> unixSocket, Optional<Vso
     /** The longest unix socket path: 107 bytes, less an underscore and ten digits for a port. */
     public static final int MAX_SOCKET_PATH_BYTES = 107 - 11;
 
-    /** Checks the arguments. @throws IllegalArgumentException for a reserved CID */
+    /**
+     * Checks the arguments; only the CID's range is checked here, the rest by {@link #problems()}.
+     *
+     * @throws IllegalArgumentException for a CID outside 3 to {@link #MAX_GUEST_CID}
+     */
     public VsockConfig {
         Objects.requireNonNull(unixSocket, "unixSocket");
         Objects.requireNonNull(host, "host");
@@ -49,7 +53,12 @@ public record VsockConfig(long guestCid, Optional<Path> unixSocket, Optional<Vso
         }
     }
 
-    /** {@return a device for guest CID {@code guestCid}, with no host end yet} */
+    /**
+     * {@return a device for guest CID {@code guestCid}, with no host end yet}
+     *
+     * @param guestCid the guest's context ID, 3 to {@link #MAX_GUEST_CID}
+     * @throws IllegalArgumentException if {@code guestCid} is reserved or too large
+     */
     public static VsockConfig of(long guestCid) {
         return new VsockConfig(guestCid, Optional.empty(), Optional.empty(), false);
     }
@@ -60,17 +69,29 @@ public record VsockConfig(long guestCid, Optional<Path> unixSocket, Optional<Vso
      * stream follows (the guest refusing closes the socket). A guest connection to host port {@code P} goes to the unix
      * socket {@code <path>_<P>}, if something listens there, and is refused otherwise. A socket a VMM that is gone left
      * at {@code path} is replaced; anything else there is refused when the VM is built.
+     *
+     * @param path the socket's path, at most {@link #MAX_SOCKET_PATH_BYTES} bytes in a directory that exists (both
+     *     checked by {@link #problems()}, not here); a relative path is resolved against the working directory
      */
     public VsockConfig withUnixSocket(Path path) {
         return new VsockConfig(guestCid, Optional.of(path), host, vhost);
     }
 
-    /** {@return a copy whose host end includes {@code javaHost}} */
+    /**
+     * {@return a copy whose host end includes {@code javaHost}}
+     *
+     * @param javaHost the embedding program's side; it can serve one device at a time
+     */
     public VsockConfig withHost(VsockHost javaHost) {
         return new VsockConfig(guestCid, unixSocket, Optional.of(javaHost), vhost);
     }
 
-    /** {@return a copy served by the kernel's vhost-vsock, or not} */
+    /**
+     * {@return a copy served by the kernel's vhost-vsock, or not}
+     *
+     * @param useVhost true for vhost-vsock (needs /dev/vhost-vsock, and neither a unix socket nor a {@link VsockHost});
+     *     false, the default, for vmm4j's own device
+     */
     public VsockConfig withVhost(boolean useVhost) {
         return new VsockConfig(guestCid, unixSocket, host, useVhost);
     }

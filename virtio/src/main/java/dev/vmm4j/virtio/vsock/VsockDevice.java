@@ -74,6 +74,8 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
      * {@return a device as {@code config} says} It listens on its unix socket from here on (host processes that connect
      * before the guest's driver is up wait in the socket's backlog).
      *
+     * @param config a configuration without vhost and without {@link VsockConfig#problems()}; its {@link VsockHost},
+     *     if any, is attached to this device
      * @throws IOException if the unix socket cannot be made (see {@link VsockConfig#withUnixSocket})
      * @throws IllegalArgumentException if the configuration has problems or asks for vhost-vsock
      * @throws IllegalStateException if its {@link VsockHost} already serves another device
@@ -114,6 +116,12 @@ public final class VsockDevice implements VirtioDevice, AutoCloseable {
      * guest and sends them over {@code broker} ({@link VsockBroker}), so the device process needs no file system and no
      * socket of its own; the VMM also deletes the path. The device owns {@code listener}; {@code broker} stays the
      * caller's and must outlive the device.
+     *
+     * @param guestCid the guest's context ID, 3 to {@link VsockConfig#MAX_GUEST_CID}
+     * @param path the unix socket's path, where the VMM made it; names the {@code <path>_<P>} sockets
+     * @param listener the listening socket's fd; the device owns it from now on
+     * @param broker the device process's end of the broker's socket pair; stays the caller's
+     * @throws IllegalArgumentException if {@code guestCid} is reserved or too large
      */
     public static VsockDevice adopt(long guestCid, Path path, OwnedFd listener, FdSocket broker) {
         Objects.requireNonNull(path, "path");

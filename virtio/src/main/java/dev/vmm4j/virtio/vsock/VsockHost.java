@@ -34,6 +34,7 @@ public final class VsockHost {
      * {@return a listener for the guest's connections to host port {@code port}} (any 32-bit value; the guest sees it
      * unsigned)
      *
+     * @param port the host port, any 32-bit value (read unsigned); free again once its listener is closed
      * @throws IllegalStateException if the port already has an open listener
      */
     public VsockListener listen(int port) {
@@ -48,6 +49,8 @@ public final class VsockHost {
     /**
      * Connects to guest port {@code guestPort}, waiting up to {@code timeout} for the guest to answer.
      *
+     * @param guestPort the guest port, any 32-bit value (read unsigned)
+     * @param timeout how long to wait for the guest to accept or refuse
      * @return the connection
      * @throws ConnectException if no VM uses this host yet, the guest's driver is not running, or the guest refused
      *     (nothing listens on that port)

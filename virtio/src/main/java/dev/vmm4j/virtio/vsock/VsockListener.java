@@ -63,6 +63,7 @@ public final class VsockListener implements AutoCloseable {
     /**
      * Waits up to {@code timeout} for the guest's next connection.
      *
+     * @param timeout how long to wait; zero or negative takes a connection only if one is already waiting
      * @return the connection
      * @throws SocketTimeoutException if none came in time
      * @throws ClosedChannelException if the listener is closed, before or while waiting
