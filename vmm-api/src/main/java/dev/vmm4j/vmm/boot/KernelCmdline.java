@@ -25,7 +25,12 @@ public final class KernelCmdline {
     private final int capacity;
     private final StringBuilder line = new StringBuilder();
 
-    /** An empty command line of at most {@code capacity} bytes, the terminating NUL included. */
+    /**
+     * An empty command line of at most {@code capacity} bytes, the terminating NUL included.
+     *
+     * @param capacity in bytes, the NUL included, at least 1; on x86 at most the bzImage's {@code cmdline_size} + 1
+     * @throws IllegalArgumentException if {@code capacity} is less than 1
+     */
     public KernelCmdline(int capacity) {
         if (capacity < 1) {
             throw new IllegalArgumentException("command line capacity must hold at least the NUL, got " + capacity);
@@ -33,7 +38,15 @@ public final class KernelCmdline {
         this.capacity = capacity;
     }
 
-    /** Appends {@code key=value}, quoting the value if it has spaces. */
+    /**
+     * Appends {@code key=value}, quoting the value if it has spaces. Nothing is appended if this throws.
+     *
+     * @param key not empty, printable ASCII without spaces, {@code =} or quotes
+     * @param value printable ASCII without quotes, possibly empty ({@code key=})
+     * @return this
+     * @throws IllegalArgumentException if {@code key} or {@code value} breaks those rules, or the line would no longer
+     *     fit the capacity
+     */
     public KernelCmdline insert(String key, String value) {
         checkKey(key);
         Objects.requireNonNull(value, "value");
@@ -45,13 +58,29 @@ public final class KernelCmdline {
         return append(key + "=" + (value.indexOf(' ') >= 0 ? '"' + value + '"' : value));
     }
 
-    /** Appends a parameter without a value, such as {@code noxsave}. */
+    /**
+     * Appends a parameter without a value, such as {@code noxsave}. Nothing is appended if this throws.
+     *
+     * @param key not empty, printable ASCII without spaces, {@code =} or quotes
+     * @return this
+     * @throws IllegalArgumentException if {@code key} breaks those rules, or the line would no longer fit the
+     *     capacity
+     */
     public KernelCmdline insertFlag(String key) {
         checkKey(key);
         return append(key);
     }
 
-    /** Appends {@code parameters} as written, such as {@code "console=ttyS0 panic=1"}, after checking it. */
+    /**
+     * Appends {@code parameters} as written, such as {@code "console=ttyS0 panic=1"}, after checking it. Nothing is
+     * appended if this throws.
+     *
+     * @param parameters printable ASCII with balanced quotes; leading and trailing spaces are dropped, and a blank
+     *     string appends nothing
+     * @return this
+     * @throws IllegalArgumentException if {@code parameters} has a character that is not printable ASCII or an odd
+     *     number of quotes, or the line would no longer fit the capacity
+     */
     public KernelCmdline insertStr(String parameters) {
         Objects.requireNonNull(parameters, "parameters");
         checkCharacters(parameters, "parameters");

@@ -24,17 +24,37 @@ public final class Bus {
     private final Object writeLock = new Object();
     private volatile BusSnapshot snapshot = BusSnapshot.EMPTY;
 
-    /** An empty bus; {@code name} ("io", "mmio") appears in errors. */
+    /**
+     * An empty bus; {@code name} ("io", "mmio") appears in errors.
+     *
+     * @param name what the bus is, for messages and {@link #toString()}
+     */
     public Bus(String name) {
         this.name = Objects.requireNonNull(name, "name");
     }
 
-    /** Maps {@code [base, base + length)} to {@code device}, which then sees offsets from {@code base}. */
+    /**
+     * Maps {@code [base, base + length)} to {@code device}, which then sees offsets from {@code base}.
+     *
+     * @param device answers the range; it may be mapped at other ranges too
+     * @param base the range's first bus address (port or guest-physical address), unsigned
+     * @param length in bytes, positive
+     * @throws IllegalArgumentException if {@code length} is not positive, the range runs past 2^64 - 1, or it
+     *     overlaps a range already mapped
+     */
     public void insert(BusDevice device, long base, long length) {
         add(new BusRange(base, length, Objects.requireNonNull(device, "device"), false));
     }
 
-    /** Maps {@code [base, base + length)} to {@code device}, which then sees full bus addresses. */
+    /**
+     * Maps {@code [base, base + length)} to {@code device}, which then sees full bus addresses.
+     *
+     * @param device answers the range; it may be mapped at other ranges too
+     * @param base the range's first bus address (port or guest-physical address), unsigned
+     * @param length in bytes, positive
+     * @throws IllegalArgumentException if {@code length} is not positive, the range runs past 2^64 - 1, or it
+     *     overlaps a range already mapped
+     */
     public void insertFullAddress(BusDevice device, long base, long length) {
         add(new BusRange(base, length, Objects.requireNonNull(device, "device"), true));
     }
@@ -72,8 +92,10 @@ public final class Bus {
     }
 
     /**
-     * Removes the range that starts at {@code base}.
+     * Removes the range that starts at {@code base}. A vCPU that looked the address up just before may still call
+     * the device after this returns.
      *
+     * @param base the first address of the range, as it was inserted; an address inside a range removes nothing
      * @return the device it mapped, or empty if none did
      */
     public Optional<BusDevice> remove(long base) {
@@ -90,7 +112,11 @@ public final class Bus {
         }
     }
 
-    /** {@return the range that holds {@code address}} */
+    /**
+     * {@return the range that holds {@code address}, or empty if none does}
+     *
+     * @param address a bus address, unsigned
+     */
     public Optional<BusRange> rangeOf(long address) {
         BusSnapshot s = snapshot;
         BusSnapshot.Target target = s.target(address);
@@ -103,8 +129,12 @@ public final class Bus {
     }
 
     /**
-     * Sends a read at {@code address} to its device.
+     * Sends a read at {@code address} to its device, on the calling vCPU thread.
      *
+     * @param address the bus address of the access's first byte, unsigned; only it is looked up, so the access may
+     *     run past the end of the range
+     * @param data the device fills it: the access's bytes from the vCPU's exit (1 to 8, or {@code size * count} for a
+     *     port I/O string instruction); left as it is if no device holds the address
      * @return false if no device holds the address
      */
     public boolean read(long address, MemorySegment data) {
@@ -117,8 +147,12 @@ public final class Bus {
     }
 
     /**
-     * Sends a write at {@code address} to its device.
+     * Sends a write at {@code address} to its device, on the calling vCPU thread.
      *
+     * @param address the bus address of the access's first byte, unsigned; only it is looked up, so the access may
+     *     run past the end of the range
+     * @param data the bytes the guest wrote, from the vCPU's exit (1 to 8, or {@code size * count} for a port I/O
+     *     string instruction); valid only during the call
      * @return false if no device holds the address
      */
     public boolean write(long address, MemorySegment data) {

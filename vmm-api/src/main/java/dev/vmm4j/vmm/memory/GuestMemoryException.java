@@ -11,7 +11,9 @@ import java.util.Objects;
 public abstract sealed class GuestMemoryException extends Exception {
     private static final long serialVersionUID = 1L;
 
+    /** The guest-physical address of the access, unsigned. */
     private final long address;
+    /** The length of the access in bytes. */
     private final long length;
 
     private GuestMemoryException(String message, long address, long length) {
@@ -37,8 +39,16 @@ public abstract sealed class GuestMemoryException extends Exception {
     /** No region holds the byte at {@link #missing()}; nothing was copied. */
     public static final class InvalidAddress extends GuestMemoryException {
         private static final long serialVersionUID = 1L;
+        /** The first address of the access that no region holds. */
         private final long missing;
 
+        /**
+         * An access no region wholly holds.
+         *
+         * @param address guest-physical address of the access
+         * @param length its length in bytes
+         * @param missing the first address in it that no region holds, normally in {@code [address, address + length)}
+         */
         public InvalidAddress(long address, long length, long missing) {
             super(
                     String.format(
@@ -62,6 +72,12 @@ public abstract sealed class GuestMemoryException extends Exception {
     public static final class AddressOverflow extends GuestMemoryException {
         private static final long serialVersionUID = 1L;
 
+        /**
+         * An access that wraps past 2^64 - 1.
+         *
+         * @param address guest-physical address of the access
+         * @param length its length in bytes, printed unsigned
+         */
         public AddressOverflow(long address, long length) {
             super(
                     String.format(
@@ -77,8 +93,17 @@ public abstract sealed class GuestMemoryException extends Exception {
     /** Only the first {@link #completed()} of {@link #length()} bytes were copied: a gap in guest memory, or end of file. */
     public static final class PartialAccess extends GuestMemoryException {
         private static final long serialVersionUID = 1L;
+        /** How many bytes were copied before the access stopped. */
         private final long completed;
 
+        /**
+         * An access that stopped part way.
+         *
+         * @param address guest-physical address of the access
+         * @param length the bytes it should have copied
+         * @param completed the bytes it did copy, from the start
+         * @param why what stopped it, for the message: a gap (at which address), a region boundary, or end of file
+         */
         public PartialAccess(long address, long length, long completed, String why) {
             super(
                     String.format(
@@ -103,6 +128,12 @@ public abstract sealed class GuestMemoryException extends Exception {
     public static final class Misaligned extends GuestMemoryException {
         private static final long serialVersionUID = 1L;
 
+        /**
+         * An atomic access that is not naturally aligned; its {@link #length()} is the alignment.
+         *
+         * @param address guest-physical address of the access
+         * @param alignment the size of the access in bytes, which is also the alignment it needs
+         */
         public Misaligned(long address, int alignment) {
             super(
                     String.format(

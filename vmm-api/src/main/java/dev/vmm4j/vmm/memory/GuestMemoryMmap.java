@@ -71,6 +71,10 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     /**
      * A region another process can map: {@code size} bytes of guest memory at {@code gpa} are the first {@code size}
      * bytes of the memfd {@code fd}, which is sealed against shrinking and growing. The fd stays the memory's.
+     *
+     * @param gpa guest-physical address of the region's first byte, page-aligned
+     * @param size in bytes, a multiple of {@link #PAGE_SIZE}
+     * @param fd the memfd's descriptor, open until the memory is closed; pass on a duplicate, never close it
      */
     public record SharedRegion(long gpa, long size, int fd) {}
 
@@ -131,12 +135,31 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
 
         private Builder() {}
 
-        /** Adds {@code size} bytes of private anonymous memory (zeroed, allocated on first touch) at {@code gpa}. */
+        /**
+         * Adds {@code size} bytes of private anonymous memory (zeroed, allocated on first touch) at {@code gpa}.
+         *
+         * @param gpa guest-physical address of the first byte, a multiple of {@link #PAGE_SIZE}
+         * @param size in bytes, a positive multiple of {@link #PAGE_SIZE}; reserved lazily, so it may exceed free RAM
+         * @return this
+         * @throws IllegalArgumentException if {@code gpa} or {@code size} is not page-aligned, {@code size} is not
+         *     positive, or the region runs past 2^64 - 1 or overlaps one added before
+         */
         public Builder anonymous(long gpa, long size) {
             return add(gpa, size, new Anonymous(size));
         }
 
-        /** Adds {@code size} bytes of a new memfd, mapped shared, at {@code gpa}; the memfd is closed with the memory. */
+        /**
+         * Adds {@code size} bytes of a new memfd, mapped shared, at {@code gpa}; the memfd is closed with the memory.
+         * The memfd is sealed against shrinking and growing, and another process can map it
+         * ({@link GuestMemoryMmap#sharedRegions()}).
+         *
+         * @param gpa guest-physical address of the first byte, a multiple of {@link #PAGE_SIZE}
+         * @param size in bytes, a positive multiple of {@link #PAGE_SIZE}
+         * @param name the memfd's name, for {@code /proc/<pid>/fd} and errors; the kernel takes at most 249 bytes
+         * @return this
+         * @throws IllegalArgumentException if {@code gpa} or {@code size} is not page-aligned, {@code size} is not
+         *     positive, or the region runs past 2^64 - 1 or overlaps one added before
+         */
         public Builder memfd(long gpa, long size, String name) {
             Objects.requireNonNull(name, "name");
             return add(gpa, size, new Memfd(size, name));
@@ -147,13 +170,34 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
          * process made and shares ({@link GuestMemoryMmap#sharedRegions()}). The memory owns {@code fd} from now on.
          * {@link #build()} checks that the memfd is sealed against shrinking and growing (so that no access can fault
          * on a page the file lost, and its size is what both processes think) and holds {@code size} bytes.
+         *
+         * @param gpa guest-physical address of the first byte, a multiple of {@link #PAGE_SIZE}
+         * @param size in bytes, a positive multiple of {@link #PAGE_SIZE}; the first {@code size} bytes of the memfd
+         * @param fd the memfd; once this call returns, the memory owns it: closed with the memory, or by
+         *     {@link #build()} if that fails (if this call throws, the caller keeps it)
+         * @return this
+         * @throws IllegalArgumentException if {@code gpa} or {@code size} is not page-aligned, {@code size} is not
+         *     positive, or the region runs past 2^64 - 1 or overlaps one added before
          */
         public Builder shared(long gpa, long size, OwnedFd fd) {
             Objects.requireNonNull(fd, "fd");
             return add(gpa, size, new SharedFd(size, fd));
         }
 
-        /** Adds {@code size} bytes of {@code file} from {@code offset}, mapped shared (guest writes reach the file), at {@code gpa}. */
+        /**
+         * Adds {@code size} bytes of {@code file} from {@code offset}, mapped shared (guest writes reach the file), at
+         * {@code gpa}. {@link #build()} opens the file read-write and checks that it holds {@code offset + size}
+         * bytes; its pages are never discarded.
+         *
+         * @param gpa guest-physical address of the first byte, a multiple of {@link #PAGE_SIZE}
+         * @param file the file to map; it must be readable and writable
+         * @param offset the file offset of the first byte, a multiple of {@link #PAGE_SIZE}
+         * @param size in bytes, a positive multiple of {@link #PAGE_SIZE}
+         * @return this
+         * @throws IllegalArgumentException if {@code offset} is negative or not page-aligned, {@code gpa} or
+         *     {@code size} is not page-aligned, {@code size} is not positive, or the region runs past 2^64 - 1 or
+         *     overlaps one added before
+         */
         public Builder file(long gpa, Path file, long offset, long size) {
             Objects.requireNonNull(file, "file");
             if (offset < 0 || offset % PAGE_SIZE != 0) {
@@ -162,7 +206,16 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             return add(gpa, size, new MappedFile(file, offset, size));
         }
 
-        /** Adds {@code memory}, which the caller owns and must keep mapped while this memory is used, at {@code gpa}. */
+        /**
+         * Adds {@code memory}, which the caller owns and must keep mapped while this memory is used, at {@code gpa}.
+         * Its pages are never discarded, and {@link GuestMemoryMmap#close()} leaves it mapped.
+         *
+         * @param gpa guest-physical address of the first byte, a multiple of {@link #PAGE_SIZE}
+         * @param memory native memory at a page-aligned address, a positive multiple of {@link #PAGE_SIZE} bytes long
+         * @return this
+         * @throws IllegalArgumentException if {@code memory} is a heap segment, empty, or not page-aligned in address or
+         *     size, {@code gpa} is not page-aligned, or the region runs past 2^64 - 1 or overlaps one added before
+         */
         public Builder borrowed(long gpa, MemorySegment memory) {
             Objects.requireNonNull(memory, "memory");
             if (!memory.isNative() || memory.address() % PAGE_SIZE != 0) {
@@ -207,7 +260,18 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
             return this;
         }
 
-        /** Maps the regions. @throws IllegalStateException if there are none */
+        /**
+         * Maps the regions. If anything fails, what was mapped is unmapped and every memfd, the shared ones included,
+         * is closed. Call it once: a second call would map the regions again, and the two memories would share the
+         * shared fds, so that closing either closes them for both.
+         *
+         * @return the memory, which owns the mappings and memfds until {@link GuestMemoryMmap#close()}
+         * @throws IllegalStateException if there are no regions
+         * @throws IllegalArgumentException if a file cannot be sized or is shorter than its region needs, or a shared
+         *     fd is not a memfd sealed against shrinking and growing or holds fewer bytes than its region
+         * @throws dev.vmm4j.kvm.bindings.NativeCallException if a system call fails ({@code mmap}, {@code open},
+         *     {@code memfd_create}, {@code ftruncate}, {@code fcntl}), naming the call and its errno
+         */
         public GuestMemoryMmap build() {
             if (planned.isEmpty()) {
                 throw new IllegalStateException("guest memory needs at least one region");
@@ -327,7 +391,14 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
     /**
      * Registers every region with {@code vm} as memory slots 0, 1, ... in address order, with {@code flags}.
      *
+     * @param vm the VM, whose slots 0 to {@code regions().size() - 1} should be free
+     * @param flags applied to every slot, such as dirty-page logging or read-only
      * @return the number of slots used
+     * @throws IllegalArgumentException if a region's last byte is at or above guest-physical 2^63 - 1, which
+     *     {@link Vm#setUserMemoryRegion} refuses; the slots registered before it stay registered
+     * @throws dev.vmm4j.vmm.kvm.KvmException if KVM refuses a slot, for example because it overlaps one the VM
+     *     already has, or read-only slots are asked for and KVM lacks them; the slots registered before it stay
+     *     registered
      */
     public int registerWith(Vm vm, MemorySlotFlag... flags) {
         EnumSet<MemorySlotFlag> set = EnumSet.noneOf(MemorySlotFlag.class);
