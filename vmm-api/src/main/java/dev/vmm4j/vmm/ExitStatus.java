@@ -29,14 +29,28 @@ public sealed interface ExitStatus {
         }
     }
 
-    /** The guest triple-faulted: KVM reported a shutdown of vCPU {@code vcpu}. */
+    /**
+     * The guest triple-faulted: KVM reported a shutdown of vCPU {@code vcpu}.
+     *
+     * @param vcpu the vCPU's id, from 0 (on x86, its initial APIC id)
+     */
     record TripleFault(int vcpu) implements ExitStatus {
         public String description() {
             return "vcpu " + vcpu + " triple-faulted (KVM shutdown): the guest crashed";
         }
     }
 
-    /** KVM could not go on with vCPU {@code vcpu}: an internal error, with the guest's RIP and the instruction bytes. */
+    /**
+     * KVM could not go on with vCPU {@code vcpu}: an internal error, with the guest's RIP and the instruction bytes.
+     *
+     * @param vcpu the vCPU's id, from 0 (on x86, its initial APIC id)
+     * @param suberror KVM's {@code KVM_INTERNAL_ERROR_*} code: 1 emulation, 2 simultaneous exceptions, 3 delivery
+     *     event, ...
+     * @param rip the vCPU's program counter when it stopped (x86: RIP), a guest-virtual address; -1 if it could not be
+     *     read
+     * @param instruction the bytes of the instruction KVM failed to emulate, empty when KVM gave none; copied, here and
+     *     by the accessor, and compared by identity in {@code equals}
+     */
     record InternalError(int vcpu, int suberror, long rip, byte[] instruction) implements ExitStatus {
         /** Copies the instruction bytes. */
         public InternalError {
@@ -62,7 +76,13 @@ public sealed interface ExitStatus {
         }
     }
 
-    /** The CPU refused to enter the guest on vCPU {@code vcpu}. */
+    /**
+     * The CPU refused to enter the guest on vCPU {@code vcpu}.
+     *
+     * @param vcpu the vCPU's id, from 0 (on x86, its initial APIC id)
+     * @param hardwareReason KVM's {@code hardware_entry_failure_reason} (on Intel, the VM-entry failure exit reason),
+     *     as the hardware reported it
+     */
     record FailEntry(int vcpu, long hardwareReason) implements ExitStatus {
         public String description() {
             return String.format(
@@ -81,6 +101,9 @@ public sealed interface ExitStatus {
      * Something the VM runs failed in a way it cannot go on from: a vCPU or device thread that died of an exception or
      * an error (then {@code what} names the thread, such as {@code vcpu-0} or {@code virtio-blk-0}), or a device that
      * gave up.
+     *
+     * @param what names what failed, such as a thread ({@code vcpu-0}) or {@code the guest}; not null
+     * @param cause what it failed with; not null
      */
     record Failure(String what, Throwable cause) implements ExitStatus {
         /** Checks the arguments. */

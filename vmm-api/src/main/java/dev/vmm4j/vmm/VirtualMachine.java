@@ -359,6 +359,9 @@ public final class VirtualMachine implements AutoCloseable {
      * {@code body} throws anything, {@link Error}s included, the VM ends with an {@link ExitStatus.Failure} that names
      * the thread. For an embedder's work that lives with the VM (a control socket, a balloon policy); the VM does not
      * join it.
+     *
+     * @param name the thread's name, which a {@link ExitStatus.Failure} repeats; not null
+     * @param body what the thread runs; not null
      */
     public Thread newThread(String name, Runnable body) {
         return vmThread(Objects.requireNonNull(name, "name"), true, Objects.requireNonNull(body, "body"));
@@ -368,6 +371,9 @@ public final class VirtualMachine implements AutoCloseable {
      * Starts the VM and waits until it ends.
      *
      * @return why it ended
+     * @throws IllegalStateException if already started or closed
+     * @throws InterruptedException if the calling thread is interrupted while it waits; the VM goes on running (call
+     *     {@link #stop()} to end it)
      */
     public ExitStatus run() throws InterruptedException {
         start();
@@ -378,6 +384,7 @@ public final class VirtualMachine implements AutoCloseable {
      * Waits until the VM ends and its vCPU threads are gone.
      *
      * @return why it ended
+     * @throws InterruptedException if the calling thread is interrupted while it waits; the VM is not stopped
      */
     public ExitStatus awaitExit() throws InterruptedException {
         exited.await();
@@ -388,7 +395,10 @@ public final class VirtualMachine implements AutoCloseable {
     /**
      * Waits up to {@code timeout} for the VM to end.
      *
+     * @param timeout how long to wait for the end, counted in whole milliseconds (rounded down); zero or negative does
+     *     not wait. Once the VM has ended, the wait for its vCPU threads to be gone is not bounded by it
      * @return why it ended, or empty if it still runs
+     * @throws InterruptedException if the calling thread is interrupted while it waits; the VM is not stopped
      */
     public Optional<ExitStatus> awaitExit(Duration timeout) throws InterruptedException {
         if (!exited.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {

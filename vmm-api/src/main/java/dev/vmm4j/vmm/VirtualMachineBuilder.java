@@ -95,7 +95,12 @@ public final class VirtualMachineBuilder {
 
     VirtualMachineBuilder() {}
 
-    /** {@return {@code mib} MiB in bytes, for {@link #memory(long)}} */
+    /**
+     * {@return {@code mib} MiB in bytes, for {@link #memory(long)}}
+     *
+     * @param mib a number of mebibytes; not checked: a negative one gives a negative size, and one above
+     *     {@code 2^43 - 1} overflows
+     */
     public static long MiB(long mib) {
         return mib << 20;
     }
@@ -109,6 +114,10 @@ public final class VirtualMachineBuilder {
     /**
      * The VM's name, for logs and for the JFR events it records (see {@link VirtualMachine#name()}): 1 to 64
      * characters, none of them a control character. Default: {@code vm-N}, N counting the VMs built without a name.
+     *
+     * @param name the name, kept as given (not stripped)
+     * @return this
+     * @throws IllegalArgumentException if it is empty, longer than 64 characters, or holds a control character
      */
     public VirtualMachineBuilder name(String name) {
         Objects.requireNonNull(name, "name");
@@ -121,7 +130,14 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** Guest RAM in bytes: a multiple of 4 KiB, at least 16 MiB. Default: 256 MiB. */
+    /**
+     * Guest RAM in bytes: a multiple of 4 KiB, at least 16 MiB. Default: 256 MiB.
+     *
+     * @param bytes the size in bytes, such as {@code MiB(512)}; whether the host can back it is found at
+     *     {@link #build()}
+     * @return this
+     * @throws IllegalArgumentException if it is below 16 MiB or not a multiple of 4 KiB
+     */
     public VirtualMachineBuilder memory(long bytes) {
         requireUnset(memoryBytes, "memory");
         if (bytes < MIN_MEMORY || bytes % PAGE != 0) {
@@ -135,7 +151,13 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** The number of vCPUs, at least 1 (and at most what KVM allows, checked by {@link #build()}). Default: 1. */
+    /**
+     * The number of vCPUs, at least 1 (and at most what KVM allows, checked by {@link #build()}). Default: 1.
+     *
+     * @param count how many vCPUs; they get ids 0 to {@code count - 1}
+     * @return this
+     * @throws IllegalArgumentException if it is below 1
+     */
     public VirtualMachineBuilder vcpus(int count) {
         requireUnset(vcpus, "vcpus");
         if (count < 1) {
@@ -145,7 +167,12 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** The kernel: an ELF vmlinux or a bzImage on x86_64, an {@code Image} on aarch64. Required. */
+    /**
+     * The kernel: an ELF vmlinux or a bzImage on x86_64, an {@code Image} on aarch64. Required.
+     *
+     * @param file the kernel's path; that it is a readable file is checked by {@link #build()}, which reads it then
+     * @return this
+     */
     public VirtualMachineBuilder kernel(Path file) {
         Objects.requireNonNull(file, "file");
         requireUnset(kernel, "kernel");
@@ -153,7 +180,13 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** An initial ramdisk for the kernel. Default: none. */
+    /**
+     * An initial ramdisk for the kernel. Default: none.
+     *
+     * @param file the initrd's path; that it is a readable file is checked by {@link #build()}, which copies it into
+     *     guest memory as it is
+     * @return this
+     */
     public VirtualMachineBuilder initrd(Path file) {
         Objects.requireNonNull(file, "file");
         requireUnset(initrd, "initrd");
@@ -164,6 +197,10 @@ public final class VirtualMachineBuilder {
     /**
      * Kernel command-line parameters, after the architecture's own (such as {@code console=ttyS0}) and those that
      * announce devices. Default: none.
+     *
+     * @param parameters space-separated parameters, kept without leading and trailing white space; the architecture
+     *     checks the whole line's length when it boots
+     * @return this
      */
     public VirtualMachineBuilder cmdline(String parameters) {
         Objects.requireNonNull(parameters, "parameters");
@@ -172,7 +209,12 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** Where the serial console's output goes; the stream stays the caller's. Default: {@link System#out}. */
+    /**
+     * Where the serial console's output goes; the stream stays the caller's. Default: {@link System#out}.
+     *
+     * @param output gets the guest's console bytes as they come; never closed by the VM
+     * @return this
+     */
     public VirtualMachineBuilder serial(OutputStream output) {
         Objects.requireNonNull(output, "output");
         requireUnset(serialOutput, "serial");
@@ -180,7 +222,12 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** Where the serial console's input comes from; the stream stays the caller's. Default: none. */
+    /**
+     * Where the serial console's input comes from; the stream stays the caller's. Default: none.
+     *
+     * @param input read from by a thread of the VM, its bytes passed to the guest; never closed by the VM
+     * @return this
+     */
     public VirtualMachineBuilder serialInput(InputStream input) {
         Objects.requireNonNull(input, "input");
         requireUnset(serialInput, "serialInput");
@@ -188,7 +235,12 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** The architecture, instead of the one {@link java.util.ServiceLoader} finds for this host. */
+    /**
+     * The architecture, instead of the one {@link java.util.ServiceLoader} finds for this host.
+     *
+     * @param architecture the architecture to boot with; whether it suits this host is not checked here
+     * @return this
+     */
     public VirtualMachineBuilder arch(LinuxArch architecture) {
         Objects.requireNonNull(architecture, "architecture");
         requireUnset(arch == null ? null : arch.name(), "arch");
@@ -196,7 +248,13 @@ public final class VirtualMachineBuilder {
         return this;
     }
 
-    /** Changes the CPUID each vCPU sees, leaf by leaf, after the architecture's own filtering (x86 only). */
+    /**
+     * Changes the CPUID each vCPU sees, leaf by leaf, after the architecture's own filtering (x86 only).
+     *
+     * @param customiser called with each entry of each vCPU's table when the vCPUs are set up, and returns the entry
+     *     to use in its place; ignored on aarch64
+     * @return this
+     */
     public VirtualMachineBuilder cpuid(UnaryOperator<CpuidEntry> customiser) {
         Objects.requireNonNull(customiser, "customiser");
         requireUnset(cpuid, "cpuid");
@@ -207,6 +265,9 @@ public final class VirtualMachineBuilder {
     /**
      * Whether a compressed kernel (bzImage) is decompressed on the host, so the guest skips its decompressor.
      * Default: true.
+     *
+     * @param enabled false to load a bzImage as it is and let the guest decompress itself
+     * @return this
      */
     public VirtualMachineBuilder hostDecompression(boolean enabled) {
         requireUnset(hostDecompression, "hostDecompression");
@@ -218,6 +279,10 @@ public final class VirtualMachineBuilder {
      * How the guest kernel learns of the devices: {@link DeviceAnnouncement#FIRMWARE} (the default: ACPI tables on
      * x86_64, the device tree on aarch64) or {@link DeviceAnnouncement#KERNEL_COMMAND_LINE} (Linux's
      * {@code virtio_mmio.device=} parameters, for kernels without ACPI).
+     *
+     * @param announcement how devices are announced; {@link #build()} reports {@code KERNEL_COMMAND_LINE} as a problem
+     *     on aarch64, where only the device tree announces them
+     * @return this
      */
     public VirtualMachineBuilder deviceAnnouncement(DeviceAnnouncement announcement) {
         Objects.requireNonNull(announcement, "announcement");
@@ -230,6 +295,10 @@ public final class VirtualMachineBuilder {
      * Adds {@code device} at ports {@code [port, port + length)} of the I/O bus (x86). The device stays the caller's:
      * the VM never closes a bus device (see {@link #device} for devices the VM owns).
      *
+     * @param device gets the accesses to the range, at offsets from {@code port}
+     * @param port the first port, 0 to 0xffff
+     * @param length the number of ports, at least 1; an overlap with another device is found by {@link #build()}
+     * @return this
      * @throws IllegalArgumentException if the range is empty or not within ports 0 to 0xffff
      */
     public VirtualMachineBuilder ioDevice(BusDevice device, long port, long length) {
@@ -252,6 +321,10 @@ public final class VirtualMachineBuilder {
      * the architecture's device windows (on x86, from 0xd0000000; on aarch64, from 0x01010000). The device stays the
      * caller's: the VM never closes a bus device.
      *
+     * @param device gets the accesses to the range, at offsets from {@code address}
+     * @param address the range's first guest-physical address, taken as unsigned
+     * @param length the range's size in bytes, at least 1; an overlap with another device is found by {@link #build()}
+     * @return this
      * @throws IllegalArgumentException if the range is empty or runs past the end of the address space
      */
     public VirtualMachineBuilder mmioDevice(BusDevice device, long address, long length) {
@@ -279,6 +352,10 @@ public final class VirtualMachineBuilder {
      * Adds a device that attaches itself (see {@link VmDevice}), such as {@code VirtioDevices.disk(path)} or
      * {@code VirtioMmio.of(new MyDevice())}. Devices attach, and appear to the guest, in the order they are added.
      * The device belongs to the builder from now on (see the class comment).
+     *
+     * @param device the device; {@link #build()} checks its configuration, then attaches it
+     * @return this
+     * @throws IllegalStateException if this builder has already built its VM
      */
     public VirtualMachineBuilder device(VmDevice device) {
         Objects.requireNonNull(device, "device");
@@ -293,6 +370,10 @@ public final class VirtualMachineBuilder {
      * in another process (a vsock device with a {@code VsockHost}, whose channels live in this JVM; vhost devices,
      * whose data path is the kernel's) stay in this one, and the VM's log says so. Without it, every device runs in
      * this process.
+     *
+     * @param sandbox how the device processes are jailed; whether the host can jail them is checked by {@link #build()}
+     *     when there are devices
+     * @return this
      */
     public VirtualMachineBuilder sandbox(DeviceSandbox sandbox) {
         Objects.requireNonNull(sandbox, "sandbox");
@@ -305,6 +386,7 @@ public final class VirtualMachineBuilder {
      * Checks the configuration, opens KVM, and sets the VM up (memory, platform and other devices, kernel, vCPUs)
      * without starting it. The VM owns the devices from now on.
      *
+     * @return the VM, set up but not started; the caller closes it
      * @throws VmBuildException listing every problem with the configuration, or with the failure that stopped the
      *     build as its cause (KVM refused a call, a kernel or image could not be loaded or locked); the devices were
      *     closed and nothing is left open

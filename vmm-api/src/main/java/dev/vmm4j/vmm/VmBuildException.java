@@ -16,13 +16,25 @@ public final class VmBuildException extends RuntimeException {
     /** The problems, in the order found; transient because a build's problems are for the user, not for the wire. */
     private final transient List<String> problems;
 
-    /** A build that failed for {@code problems}, each a line a user can act on; nothing failed, the configuration is wrong. */
+    /**
+     * A build that failed for {@code problems}, each a line a user can act on; nothing failed, the configuration is
+     * wrong.
+     *
+     * @param problems at least one; copied
+     * @throws IllegalArgumentException if {@code problems} is empty
+     */
     public VmBuildException(List<String> problems) {
         super(message(problems));
         this.problems = List.copyOf(problems);
     }
 
-    /** A build that failed for {@code problems}, the first of which {@code cause} explains. */
+    /**
+     * A build that failed for {@code problems}, the first of which {@code cause} explains.
+     *
+     * @param problems at least one; copied
+     * @param cause the failure behind the first problem, with any later ones suppressed in it; not null
+     * @throws IllegalArgumentException if {@code problems} is empty
+     */
     public VmBuildException(List<String> problems, Throwable cause) {
         super(message(problems, cause), cause);
         this.problems = List.copyOf(problems);

@@ -20,6 +20,9 @@ public interface ArchMachine {
      * those that announce {@code devices} (where the architecture announces devices on it) and
      * {@code spec.commandLine()}, in that order, then creates every vCPU and sets it up to boot. Call it once.
      *
+     * @param spec the kernel, initrd and embedder's parameters, as the builder checked them
+     * @param devices every device the VM's devices announced, in the order they attached; the architecture announces
+     *     them to the guest as {@code spec.deviceAnnouncement()} says
      * @return the vCPUs to run and the command line as written
      * @throws IOException if the kernel or initrd cannot be read
      * @throws IllegalArgumentException with the reason, if the kernel or initrd cannot be loaded, a device cannot be
@@ -28,7 +31,11 @@ public interface ArchMachine {
      */
     Boot boot(BootSpec spec, List<DeviceNode> devices) throws IOException;
 
-    /** {@return vCPU {@code vcpu}'s program counter (x86: RIP), for error reports; call it on that vCPU's thread} */
+    /**
+     * {@return vCPU {@code vcpu}'s program counter (x86: RIP), for error reports; call it on that vCPU's thread}
+     *
+     * @param vcpu the vCPU's id, as {@link Boot#vcpus()} numbers them from 0
+     */
     long programCounter(int vcpu);
 
     /**
@@ -36,6 +43,10 @@ public interface ArchMachine {
      * x86, an instruction its emulator rejected) and return true, and the vCPU runs on. False, the default, ends the VM
      * with {@code ExitStatus.InternalError}. Called on that vCPU's thread; it decides from what KVM reported, never
      * guesses.
+     *
+     * @param vcpu the vCPU's id, as {@link Boot#vcpus()} numbers them from 0
+     * @param error what KVM reported, valid only until the vCPU runs again
+     * @return true if the architecture completed the instruction and the vCPU may run on; false to end the VM
      */
     default boolean assist(int vcpu, VcpuExit.InternalError error) {
         return false;

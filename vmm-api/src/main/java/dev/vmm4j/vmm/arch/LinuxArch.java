@@ -32,18 +32,27 @@ public interface LinuxArch {
     /**
      * {@return what is wrong with booting {@code spec} on this architecture, in words a user can act on; none by
      * default} The builder asks before it opens KVM, so that such a VM fails to build with the reason.
+     *
+     * @param spec what the VM would boot; its files are not read here
      */
     default List<String> checkBootSpec(BootSpec spec) {
         return List.of();
     }
 
-    /** {@return where {@code memoryBytes} of RAM go, and a fresh allocator of what devices may take, for one VM} */
+    /**
+     * {@return where {@code memoryBytes} of RAM go, and a fresh allocator of what devices may take, for one VM}
+     *
+     * @param memoryBytes the guest's RAM in bytes, a multiple of 4 KiB as the builder checked; it may be split into
+     *     several regions around the architecture's device windows
+     */
     MachineLayout layout(long memoryBytes);
 
     /**
      * Sets up one VM's machine before any vCPU exists: the in-kernel interrupt controller and timers, and the platform
      * devices (serial console, reset, clock), which attach through {@link MachineContext#devices()}.
      *
+     * @param context the VM, its KVM and what its machine attaches to; the machine keeps it
+     * @return the VM's machine, whose {@link ArchMachine#boot} is still to be called
      * @throws dev.vmm4j.vmm.kvm.KvmException if KVM refuses a call; the message names it
      * @throws IllegalStateException if the host's KVM lacks what the architecture needs; the message says what
      */

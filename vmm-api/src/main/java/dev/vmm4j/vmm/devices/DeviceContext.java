@@ -66,12 +66,19 @@ public interface DeviceContext {
     /**
      * {@return an eventfd that raises an edge on interrupt line {@code line} when written (a KVM irqfd)} The VM owns it;
      * {@code dev.vmm4j.vmm.devices.Interrupt.of(eventFd)} makes an {@link Interrupt} of it.
+     *
+     * @param line the interrupt line (GSI), normally one the device took from {@link #allocator()}
+     * @throws dev.vmm4j.vmm.kvm.KvmException if KVM refuses to register it
      */
     EventFd irqfd(int line);
 
     /**
      * {@return a non-blocking eventfd that a guest write to {@code address} accepted by {@code datamatch} signals
      * without leaving the kernel (a KVM ioeventfd)} The VM owns it.
+     *
+     * @param address the port or guest-physical address the guest writes, such as a virtio-mmio queue-notify register
+     * @param datamatch which writes there signal it: {@link Datamatch#any()}, or only one length and value
+     * @throws dev.vmm4j.vmm.kvm.KvmException if KVM refuses to register it
      */
     EventFd ioeventfd(IoEventAddress address, Datamatch datamatch);
 
@@ -79,6 +86,8 @@ public interface DeviceContext {
      * {@return a new event loop that the VM runs on a platform thread named {@code name} from {@code start()} until
      * it ends} The VM owns it. If the loop's thread dies of anything (an {@link Error} a subscriber throws included),
      * the VM ends with an {@link ExitStatus.Failure} that names the thread.
+     *
+     * @param name the loop's thread name, such as the device's {@link #instanceName}
      */
     EventLoop eventLoop(String name);
 
@@ -89,18 +98,35 @@ public interface DeviceContext {
      */
     ThreadFactory threadFactory();
 
-    /** {@return a name for the next device of {@code kind}: {@code kind-0} for the first, {@code kind-1} next, ...} */
+    /**
+     * {@return a name for the next device of {@code kind}: {@code kind-0} for the first, {@code kind-1} next, ...}
+     *
+     * @param kind the kind of device, such as {@code virtio-blk}; each kind is counted on its own, within this VM
+     */
     String instanceName(String kind);
 
-    /** Tells the guest about a device, in the way the architecture's guests discover devices. */
+    /**
+     * Tells the guest about a device, in the way the architecture's guests discover devices.
+     *
+     * @param node where the device is and what it is; the guest learns of nodes in the order announced
+     * @throws IllegalStateException if the kernel is already loaded: devices announce themselves in {@link
+     *     VmDevice#attach}, while the VM is built
+     */
     void announce(DeviceNode node);
 
-    /** Closes {@code resource} when the VM is closed (see the class comment for when). */
+    /**
+     * Closes {@code resource} when the VM is closed (see the class comment for when).
+     *
+     * @param resource closed once, after what was registered later and before what was registered earlier; a failure to
+     *     close it does not stop the others being closed
+     */
     void closeOnExit(AutoCloseable resource);
 
     /**
      * Ends the VM with {@code status}, as a guest reset through a platform device does ({@link ExitStatus.GuestReset})
      * or a device that cannot go on ({@link ExitStatus.Failure}); returns at once. The first reason a VM ends for wins.
+     *
+     * @param status why the VM ends; ignored if it has already ended
      */
     void requestExit(ExitStatus status);
 }

@@ -17,7 +17,11 @@ public sealed interface DeviceNode {
      * A memory-mapped device: a register window of {@code size} bytes at guest-physical {@code base}, raising interrupt
      * line {@code interrupt} (an IOAPIC pin on x86, an SPI number on aarch64).
      *
-     * @param compatible what the device is, as a device tree's {@code compatible} says it
+     * @param compatible what the device is, as a device tree's {@code compatible} says it; not blank
+     * @param base guest-physical address of the window, 4 KiB-aligned; {@code base + size} must not overflow a
+     *     {@code long}
+     * @param size the window's length in bytes, positive and a multiple of 4 KiB
+     * @param interrupt the interrupt line, 0 or more, as the allocator numbers it
      */
     record Mmio(String compatible, long base, long size, int interrupt) implements DeviceNode {
         /** Checks that the window is page-aligned, not empty and not wrapping, and that the line is not negative. */

@@ -15,7 +15,12 @@ public interface Interrupt {
     /** Raises an edge on the line. */
     void trigger();
 
-    /** {@return an interrupt that writes {@code irqfd}, an eventfd registered with {@code Vm.registerIrqfd}} */
+    /**
+     * {@return an interrupt that writes {@code irqfd}, an eventfd registered with {@code Vm.registerIrqfd}}
+     *
+     * @param irqfd the eventfd, such as {@link DeviceContext#irqfd} makes; it stays its owner's, and must stay open as
+     *     long as the interrupt is triggered
+     */
     static Interrupt of(EventFd irqfd) {
         Objects.requireNonNull(irqfd, "irqfd");
         return () -> irqfd.write(1);

@@ -15,7 +15,11 @@ import java.util.Objects;
 public final class NullDevice implements BusDevice {
     private final String name;
 
-    /** A null device named {@code name} in bus listings and errors. */
+    /**
+     * A null device named {@code name} in bus listings and errors.
+     *
+     * @param name what {@link #toString()} returns, such as {@code "delay port"}; not null
+     */
     public NullDevice(String name) {
         this.name = Objects.requireNonNull(name, "name");
     }

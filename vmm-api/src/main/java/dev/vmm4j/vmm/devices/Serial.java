@@ -86,7 +86,15 @@ public final class Serial implements BusDevice, AutoCloseable {
     private boolean closed;
     private Thread inputThread;
 
-    /** A UART named {@code name} (in log messages) that writes to {@code output} and raises {@code interrupt}. */
+    /**
+     * A UART named {@code name} (in log messages) that writes to {@code output} and raises {@code interrupt}.
+     *
+     * @param name names the port in log messages and its input thread ({@code <name>-input}), such as {@code ttyS0}
+     * @param interrupt raised for received data and an empty transmitter, when the guest enabled them in IER; called
+     *     on vCPU threads and the input thread
+     * @param output gets each byte the guest transmits, as it is written; it stays the caller's: {@link #close()}
+     *     flushes it but does not close it
+     */
     public Serial(String name, Interrupt interrupt, OutputStream output) {
         this.name = Objects.requireNonNull(name, "name");
         this.interrupt = Objects.requireNonNull(interrupt, "interrupt");
@@ -264,6 +272,8 @@ public final class Serial implements BusDevice, AutoCloseable {
     /**
      * Hands {@code bytes} to the guest as received data, waiting while the input buffer is full.
      *
+     * @param bytes queued in order; read as they are queued, not kept. Once the UART is closed, the rest are dropped
+     *     and the method returns
      * @throws InterruptedException if interrupted while waiting; bytes queued before that stay queued
      */
     public void queueInput(byte[] bytes) throws InterruptedException {
@@ -289,6 +299,11 @@ public final class Serial implements BusDevice, AutoCloseable {
      * a daemon, since a read blocked in the stream may never return), until end of stream, an error, or
      * {@link #close()}. In a VM, {@code threads} is the device context's factory, so that the thread's death ends the
      * VM. The stream stays the caller's to close.
+     *
+     * @param in read in chunks of up to 256 bytes, each queued as {@link #queueInput} does; a read that fails ends the
+     *     input with a warning in the log
+     * @param threads makes the one input thread, which this method names, marks as a daemon and starts
+     * @throws IllegalStateException if an input stream was connected before
      */
     public synchronized void connectInput(InputStream in, ThreadFactory threads) {
         Objects.requireNonNull(in, "in");

@@ -37,6 +37,9 @@ public interface VmDevice extends AutoCloseable {
     /**
      * Attaches the device to the VM being built.
      *
+     * @param context what the device attaches to: the buses, the allocator, eventfds, and where to announce itself and
+     *     register what the VM must close; valid while the VM is built (its thread factory and {@code requestExit} as
+     *     long as the VM lives)
      * @throws IOException if a file the device needs cannot be opened or locked; the message says which and why
      * @throws IllegalStateException if the VM has no room for the device (no address range or interrupt left)
      */

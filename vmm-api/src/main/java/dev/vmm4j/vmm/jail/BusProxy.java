@@ -52,7 +52,10 @@ public final class BusProxy implements BusDevice, AutoCloseable {
     /**
      * A proxy for {@code device} (its name, for messages) over {@code socket}, which must outlive it.
      *
-     * @param timeout how long an access waits for the answer
+     * @param device the device's name, such as {@code virtio-blk-0}, in the exceptions it makes
+     * @param socket the VMM's end of the socket pair to the device process's {@link BusProxyServer}; only its fd
+     *     number is kept, so the socket must stay open until {@link #close()}
+     * @param timeout how long an access waits for the answer; positive
      * @param onFailure told once when the device process breaks
      */
     public BusProxy(String device, FdSocket socket, Duration timeout, Consumer<DeviceProcessException> onFailure) {
@@ -103,7 +106,10 @@ public final class BusProxy implements BusDevice, AutoCloseable {
      * {@return the result of the device's own operation {@code selector} with {@code argument}} (see
      * {@link DeviceControl}).
      *
+     * @param selector which operation, as the device numbers them
+     * @param argument passed to the device's {@link DeviceControl#call} as it is
      * @throws DeviceProcessException if the device process is broken or refused the operation
+     * @throws IllegalStateException if the proxy is closed
      */
     public synchronized long control(int selector, long argument) {
         if (closed) {

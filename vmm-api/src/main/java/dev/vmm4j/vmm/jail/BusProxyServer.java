@@ -26,7 +26,13 @@ public final class BusProxyServer {
     private final MemorySegment reply;
     private final MemorySegment[] accesses = new MemorySegment[ProxyMessages.MAX_ACCESS + 1];
 
-    /** A server of {@code device} and {@code control} over {@code socket}, which it uses but does not own. */
+    /**
+     * A server of {@code device} and {@code control} over {@code socket}, which it uses but does not own.
+     *
+     * @param socket the device process's end of the socket pair whose other end the VMM's {@link BusProxy} holds
+     * @param device answers the register accesses, at the offsets the proxy got them (1 to 8 bytes each)
+     * @param control answers the proxy's {@link BusProxy#control} calls
+     */
     public BusProxyServer(FdSocket socket, BusDevice device, DeviceControl control) {
         this.socket = Objects.requireNonNull(socket, "socket");
         this.device = Objects.requireNonNull(device, "device");

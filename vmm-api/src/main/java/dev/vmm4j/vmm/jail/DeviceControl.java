@@ -13,8 +13,11 @@ public interface DeviceControl {
     /**
      * {@return the result of operation {@code selector} with {@code argument}}
      *
+     * @param selector which operation, as the device numbers them
+     * @param argument the operation's argument, as the VMM's caller passed it
      * @throws IllegalArgumentException if the device has no such operation or the argument is out of range; the
-     *     parent's caller gets a {@link DeviceProcessException} with the message
+     *     message is logged in the device process, and the parent's caller gets a {@link DeviceProcessException} that
+     *     names the selector and the argument (any other runtime exception is answered the same way)
      */
     long call(int selector, long argument);
 }

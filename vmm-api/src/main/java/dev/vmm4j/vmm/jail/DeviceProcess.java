@@ -78,11 +78,15 @@ public final class DeviceProcess implements AutoCloseable {
     /**
      * Starts the device process {@code launch} describes in {@code sandbox} and waits until it connects.
      *
+     * @param sandbox the bubblewrap executable, the device JVM's options and the start timeout
+     * @param launch the device's name, main class and the host files its jail shows
      * @param threads makes the threads that start and wait for the child and read its stderr
      * @param onDeath told once if the child exits before {@link #close()}
+     * @return the connected process, the caller's to close
      * @throws DeviceProcessException if bubblewrap is missing, or the child exits or does not connect in time; the
      *     message has its stderr's last lines
-     * @throws IOException if the socket cannot be made
+     * @throws IOException if the socket cannot be made or accepted, bubblewrap cannot be run, or the calling thread is
+     *     interrupted while it waits for the child to start
      */
     public static DeviceProcess start(
             DeviceSandbox sandbox, DeviceLaunch launch, ThreadFactory threads, Consumer<DeviceProcessException> onDeath)

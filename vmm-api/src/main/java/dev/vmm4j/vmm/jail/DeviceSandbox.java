@@ -173,28 +173,51 @@ public final class DeviceSandbox {
 
         private Builder() {}
 
-        /** Uses {@code executable} as bubblewrap instead of {@code bwrap} from {@code PATH}. */
+        /**
+         * Uses {@code executable} as bubblewrap instead of {@code bwrap} from {@code PATH}.
+         *
+         * @param executable the path of {@code bwrap}; that it can be run is checked by {@link DeviceSandbox#problems()}
+         * @return this
+         */
         public Builder bubblewrap(Path executable) {
             requireUnset(bubblewrap, "bubblewrap");
             bubblewrap = Objects.requireNonNull(executable, "executable");
             return this;
         }
 
-        /** Adds {@code options} to each device JVM's command line, after vmm4j's own ({@code -Xmx256m}, say). */
+        /**
+         * Adds {@code options} to each device JVM's command line, after vmm4j's own ({@code -Xmx256m}, say).
+         *
+         * @param options one command-line argument each, passed as they are; none may be null
+         * @return this
+         */
         public Builder javaOptions(String... options) {
             requireUnset(javaOptions, "javaOptions");
             javaOptions = List.of(options);
             return this;
         }
 
-        /** Sets how long a register access waits for a device process (default 2 s). */
+        /**
+         * Sets how long a register access waits for a device process (default 2 s).
+         *
+         * @param timeout at least 1 ms; a device process that does not answer in time is taken as broken, and its VM
+         *     ends
+         * @return this
+         * @throws IllegalArgumentException if it is shorter than 1 ms
+         */
         public Builder requestTimeout(Duration timeout) {
             requireUnset(requestTimeout, "requestTimeout");
             requestTimeout = positive(timeout, "requestTimeout");
             return this;
         }
 
-        /** Sets how long a device process may take to start and report ready (default 60 s). */
+        /**
+         * Sets how long a device process may take to start and report ready (default 60 s).
+         *
+         * @param timeout at least 1 ms; a device process that does not connect in time fails the VM's build
+         * @return this
+         * @throws IllegalArgumentException if it is shorter than 1 ms
+         */
         public Builder startTimeout(Duration timeout) {
             requireUnset(startTimeout, "startTimeout");
             startTimeout = positive(timeout, "startTimeout");

@@ -35,13 +35,22 @@ public final class FdSocket implements AutoCloseable {
     /** The largest message {@link #receive} takes. */
     public static final int MAX_MESSAGE = 64 * 1024;
 
-    /** A message: its bytes and the fds that came with it, which the receiver owns. */
+    /**
+     * A message: its bytes and the fds that came with it, which the receiver owns.
+     *
+     * @param bytes the message's bytes (a received message has at most {@link #MAX_MESSAGE}); copied, here and by the
+     *     accessor
+     * @param fds the fds that came with it, in the order sent, each already close-on-exec; the list is copied, and
+     *     whoever has the message closes each fd
+     */
     public record Message(byte[] bytes, List<OwnedFd> fds) {
+        /** Copies the bytes and the list. */
         public Message {
             bytes = bytes.clone();
             fds = List.copyOf(fds);
         }
 
+        /** {@return the message's bytes (a copy)} */
         @Override
         public byte[] bytes() {
             return bytes.clone();
@@ -60,7 +69,12 @@ public final class FdSocket implements AutoCloseable {
         return new FdSocket[] {new FdSocket(fds[0], "seqpacket socket"), new FdSocket(fds[1], "seqpacket socket")};
     }
 
-    /** {@return an end over {@code fd}, which it owns from now on} */
+    /**
+     * {@return an end over {@code fd}, which it owns from now on}
+     *
+     * @param fd a connected {@code SOCK_SEQPACKET} unix socket; not checked
+     * @param what describes the socket in errors, such as {@code "socket to the device process of virtio-blk-0"}
+     */
     public static FdSocket adopt(int fd, String what) {
         return new FdSocket(fd, what);
     }
@@ -68,6 +82,7 @@ public final class FdSocket implements AutoCloseable {
     /**
      * {@return an end connected to the listening socket at {@code path}}
      *
+     * @param path the file of a listening {@code SOCK_SEQPACKET} unix socket
      * @throws IOException if nothing listens there
      */
     public static FdSocket connect(Path path) throws IOException {
@@ -89,8 +104,11 @@ public final class FdSocket implements AutoCloseable {
     /**
      * Sends {@code bytes} with {@code fds} as one message, waiting for room.
      *
-     * @throws IOException if the peer is gone
-     * @throws IllegalArgumentException if there are more than {@link #MAX_FDS} fds or the message is too long
+     * @param bytes the message, 1 to {@link #MAX_MESSAGE} bytes; copied before it is sent
+     * @param fds open fds to pass, at most {@link #MAX_FDS}; they stay the caller's (the peer gets duplicates)
+     * @throws IOException if the peer is gone, or sending fails otherwise; the message names the errno
+     * @throws IllegalArgumentException if there are more than {@link #MAX_FDS} fds, or the message is empty or longer
+     *     than {@link #MAX_MESSAGE} bytes
      */
     public void send(byte[] bytes, List<Integer> fds) throws IOException {
         Objects.requireNonNull(bytes, "bytes");
@@ -134,6 +152,8 @@ public final class FdSocket implements AutoCloseable {
      * it is marked close-on-exec and returned, so that none leaks whatever the caller does with the bytes. (A message
      * of no bytes and no fds would read as the end of the stream, which is why {@link #send} refuses to send one.)
      *
+     * @param timeout how long to wait for a message to arrive, counted in nanoseconds and rounded up to whole
+     *     milliseconds per wait; the receive itself does not wait once the socket is readable
      * @throws IOException if the time runs out, the message is longer than {@link #MAX_MESSAGE}, or receiving fails
      */
     public java.util.Optional<Message> receive(Duration timeout) throws IOException {

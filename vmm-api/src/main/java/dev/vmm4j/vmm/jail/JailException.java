@@ -14,12 +14,22 @@ import java.util.Objects;
 public class JailException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** A failure described by {@code message}. */
+    /**
+     * A failure described by {@code message}.
+     *
+     * @param message what was refused or cannot be built, and what the user can do; not null
+     */
     public JailException(String message) {
         super(Objects.requireNonNull(message, "message"));
     }
 
-    /** A failure described by {@code message}, caused by {@code cause}. */
+    /**
+     * A failure described by {@code message}, caused by {@code cause}.
+     *
+     * @param message what was refused, and what the user can do; not null
+     * @param cause the failed call, normally a {@link dev.vmm4j.kvm.bindings.NativeCallException} with its errno; not
+     *     null
+     */
     public JailException(String message, Throwable cause) {
         super(Objects.requireNonNull(message, "message"), Objects.requireNonNull(cause, "cause"));
     }

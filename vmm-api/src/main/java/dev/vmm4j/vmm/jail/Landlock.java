@@ -122,6 +122,10 @@ public final class Landlock {
      * <p>Threads that exist already are not restricted (see the class description). Paths are resolved now: a rule
      * follows the file or directory, not its name, so a directory renamed later keeps its rule.
      *
+     * @param readOnly existing files and directories the thread may read (and list, and execute); relative paths are
+     *     resolved against the working directory; may be empty
+     * @param readWrite existing files and directories the thread may also write, and create and remove entries in;
+     *     resolved as {@code readOnly} is; may be empty
      * @return {@code true} if the restriction is in place; {@code false}, changing nothing, if the kernel has no
      *     Landlock ({@link #abiVersion()} is 0): the caller decides whether to go on without it
      * @throws JailException if a path cannot be opened, or the kernel refuses a rule or the restriction; the thread is

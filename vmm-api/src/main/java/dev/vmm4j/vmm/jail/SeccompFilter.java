@@ -75,6 +75,8 @@ public final class SeccompFilter {
     /**
      * {@return {@code policy} compiled for this host}
      *
+     * @param policy the syscalls to allow, with their argument rules and default action; its names are looked up in
+     *     x86_64's syscall table
      * @throws JailException if this host is not x86_64
      * @throws IllegalArgumentException if the program would be longer than the kernel's 4096 instructions
      */

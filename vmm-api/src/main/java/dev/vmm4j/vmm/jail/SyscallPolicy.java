@@ -54,7 +54,12 @@ public final class SyscallPolicy {
         this.rules = Collections.unmodifiableMap(new LinkedHashMap<>(rules));
     }
 
-    /** {@return a builder for a policy called {@code name}, such as {@code virtio-blk}} */
+    /**
+     * {@return a builder for a policy called {@code name}, such as {@code virtio-blk}}
+     *
+     * @param name names the policy in errors and in {@link #toString()}; not blank
+     * @throws IllegalArgumentException if {@code name} is blank
+     */
     public static Builder builder(String name) {
         return new Builder(name);
     }
@@ -133,7 +138,11 @@ public final class SyscallPolicy {
         return Collections.unmodifiableSequencedSet(new LinkedHashSet<>(rules.keySet()));
     }
 
-    /** {@return whether {@code syscall} is allowed whatever its arguments} */
+    /**
+     * {@return whether {@code syscall} is allowed whatever its arguments}
+     *
+     * @param syscall an x86_64 syscall name, such as {@code read}; a name the policy does not mention gives false
+     */
     public boolean allowsAlways(String syscall) {
         SyscallRule rule = rules.get(Objects.requireNonNull(syscall, "syscall"));
         return rule != null && rule.always();
@@ -143,6 +152,7 @@ public final class SyscallPolicy {
      * {@return this policy and {@code other} together, called {@code name()+other.name()}}: a call is allowed if
      * either allows it.
      *
+     * @param other the policy to add; its rules come after this one's, except for syscalls this one already mentions
      * @throws IllegalStateException if one allows a call whatever its arguments that the other makes fail, or the two
      *     make a call fail with different errnos
      */
@@ -188,7 +198,11 @@ public final class SyscallPolicy {
         /**
          * Allows each of {@code names} whatever its arguments.
          *
+         * @param names x86_64 syscall names, such as {@code read}; each is checked as it is added, so those before a
+         *     bad one stay added
          * @return this builder
+         * @throws IllegalArgumentException if x86_64 has no syscall of one of the names
+         * @throws IllegalStateException if one of them was made to {@link #fail} before
          */
         public Builder allow(String... names) {
             Objects.requireNonNull(names, "names");
@@ -202,7 +216,12 @@ public final class SyscallPolicy {
         /**
          * Allows {@code name} when argument {@code argIndex} (0 to 5) equals {@code value} on all 64 bits.
          *
+         * @param name an x86_64 syscall name
+         * @param argIndex which argument, 0 for the first (x86_64's {@code rdi}) to 5
+         * @param value what the whole 64-bit register must hold; an {@code int} argument is compared as its caller
+         *     extended it (see the class comment)
          * @return this builder
+         * @throws IllegalArgumentException if x86_64 has no syscall {@code name}, or {@code argIndex} is not 0 to 5
          */
         public Builder allowIf(String name, int argIndex, long value) {
             return allowIfMaskedEquals(name, argIndex, -1L, value);
@@ -212,9 +231,13 @@ public final class SyscallPolicy {
          * Allows {@code name} when argument {@code argIndex} (0 to 5), masked with {@code mask}, equals {@code value}:
          * with {@code mask == value == CLONE_THREAD}, a {@code clone} that starts a thread.
          *
+         * @param name an x86_64 syscall name
+         * @param argIndex which argument, 0 for the first (x86_64's {@code rdi}) to 5
+         * @param mask the bits of the 64-bit register to compare; {@code 0xffffffffL} tests an {@code int}'s low half
+         * @param value what the masked bits must equal; a subset of {@code mask}
          * @return this builder
          * @throws IllegalArgumentException if {@code value} has bits outside {@code mask} (the check could never
-         *     hold)
+         *     hold), x86_64 has no syscall {@code name}, or {@code argIndex} is not 0 to 5
          */
         public Builder allowIfMaskedEquals(String name, int argIndex, long mask, long value) {
             Objects.requireNonNull(name, "name");
@@ -244,7 +267,12 @@ public final class SyscallPolicy {
          * Makes {@code name} fail with {@code errno} (1 to 4095) instead of {@code EPERM} when no argument check of
          * this policy allows it.
          *
+         * @param name an x86_64 syscall name, such as {@code clone3}
+         * @param errno the errno the call fails with, such as 38 for {@code ENOSYS}
          * @return this builder
+         * @throws IllegalArgumentException if x86_64 has no syscall {@code name}, or {@code errno} is not 1 to 4095
+         * @throws IllegalStateException if {@code name} is allowed whatever its arguments, or was made to fail with
+         *     another errno
          */
         public Builder fail(String name, int errno) {
             Objects.requireNonNull(name, "name");
@@ -259,7 +287,9 @@ public final class SyscallPolicy {
         /**
          * Adds every rule of {@code policy}.
          *
+         * @param policy whose rules are merged into this builder's, in its order
          * @return this builder
+         * @throws IllegalStateException if one of its rules contradicts one said before (see {@link SyscallPolicy#with})
          */
         public Builder include(SyscallPolicy policy) {
             Objects.requireNonNull(policy, "policy");
