@@ -16,7 +16,8 @@ import java.util.List;
  * Every address and length may come from the guest. An access that is not wholly inside guest memory fails with a
  * {@link GuestMemoryException} that names the address and the length, and touches nothing outside the regions.
  * Addresses are unsigned 64-bit values; an access that would run past 2^64 - 1 fails with
- * {@link GuestMemoryException.AddressOverflow}. A zero-length access always succeeds and touches nothing.
+ * {@link GuestMemoryException.AddressOverflow}. A zero-length access succeeds and touches nothing, except that
+ * {@link #slice(long, long)} needs a region to hold {@code gpa} even then.
  *
  * <h2>Partial and full copies</h2>
  * {@link #read(long, MemorySegment)} and {@link #write(long, MemorySegment)} copy up to the first gap and return the
