@@ -61,6 +61,10 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
     /**
      * A block device over {@code image}, answering GET_ID with {@code id} (up to 20 bytes of ASCII).
      * The device owns the image and closes it.
+     *
+     * @param image the disk; its size, read-only flag and discard support are read once, here, for the features and
+     *     the configuration space (a size that is not a multiple of 512 loses its partial last sector)
+     * @param id the GET_ID answer: cut to its first 20 bytes, characters outside ASCII sent as {@code '?'}
      */
     public BlockDevice(DiskImage image, String id) {
         this.image = Objects.requireNonNull(image, "image");
@@ -84,18 +88,39 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
      * Opens and locks the image {@code path}, qcow2 or raw as its first bytes say (see {@link DiskImages}), and makes a
      * block device of it, with the file's name as its ID.
      *
+     * @param path the image file, or {@code /proc/self/fd/N} for an inherited fd N
+     * @param readOnly whether the image is opened read-only (and the device offers VIRTIO_BLK_F_RO)
+     * @return the device, which owns the image and closes it in {@link #close()}
      * @throws IOException if the image cannot be opened, is locked by another VM, or is not a usable qcow2 image
      */
     public static BlockDevice open(Path path, boolean readOnly) throws IOException {
         return new BlockDevice(DiskImages.open(path, readOnly), idOf(path));
     }
 
-    /** Opens and locks {@code path} as a raw image, whatever its first bytes (see {@link RawDiskImage}). */
+    /**
+     * Opens and locks {@code path} as a raw image, whatever its first bytes (see {@link RawDiskImage}), and makes a
+     * block device of it, with the file's name as its ID. The guest may then write a qcow2 header into it.
+     *
+     * @param path the image file, or {@code /proc/self/fd/N} for an inherited fd N
+     * @param readOnly whether the image is opened read-only (and the device offers VIRTIO_BLK_F_RO)
+     * @return the device, which owns the image and closes it in {@link #close()}
+     * @throws IOException if the image cannot be opened or is locked by another VM or process
+     */
     public static BlockDevice openRaw(Path path, boolean readOnly) throws IOException {
         return new BlockDevice(RawDiskImage.open(path, readOnly), idOf(path));
     }
 
-    /** Opens and locks {@code path} as a qcow2 image (see {@link Qcow2Image}). */
+    /**
+     * Opens and locks {@code path} as a qcow2 image (see {@link Qcow2Image}), and makes a block device of it, with the
+     * file's name as its ID.
+     *
+     * @param path the image file, or {@code /proc/self/fd/N} for an inherited fd N
+     * @param readOnly whether the image is opened read-only (and the device offers VIRTIO_BLK_F_RO); its backing chain
+     *     is read-only either way
+     * @return the device, which owns the image and closes it in {@link #close()}
+     * @throws IOException if the image cannot be opened, is locked by another VM or process, or is not a usable qcow2
+     *     image ({@link InvalidImageException})
+     */
     public static BlockDevice openQcow2(Path path, boolean readOnly) throws IOException {
         return new BlockDevice(Qcow2Image.open(path, readOnly), idOf(path));
     }
@@ -161,8 +186,14 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
      * Serves one valid request chain of an activated device, on the device's thread: what its {@link QueueHandler}
      * does with each chain, public for handlers and benchmarks of your own.
      *
-     * @return the bytes written to the chain's
-     *         writable buffers
+     * @param chain a chain popped from the request queue that {@link DescriptorChain#isValid() is valid}; it is read
+     *     and its writable buffers are written (the status byte last), but it is not returned to the used ring: that is
+     *     the caller's job
+     * @return the bytes written to the chain's writable buffers
+     * @throws GuestMemoryException if a buffer is not in guest memory;
+     *     {@link dev.vmm4j.virtio.queue.SplitQueue#popChain} checked each one, so not for a chain it gave
+     * @throws IllegalStateException if the device is not activated, or the chain is not valid (one too short to hold a
+     *     header and a status byte is answered 0 before that is checked)
      */
     public long serve(DescriptorChain chain) throws GuestMemoryException {
         if (memory == null) {

@@ -22,6 +22,11 @@ public interface DiskImage extends AutoCloseable {
      * Fills {@code length} bytes of {@code dst} from {@code offset} with the disk's bytes at {@code position}. The
      * offset form lets a device read into part of a guest memory region without making a view of it.
      *
+     * @param position byte offset in the disk; {@code [position, position + length)} must lie inside
+     *     {@link #sizeBytes()}
+     * @param dst where the bytes go, usually a guest memory region; the image keeps no reference to it
+     * @param offset byte offset in {@code dst}
+     * @param length how many bytes to read
      * @throws IOException if the image cannot be read there (the message names the image and the errno)
      * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code dst}
      */
@@ -30,17 +35,36 @@ public interface DiskImage extends AutoCloseable {
     /**
      * Writes {@code length} bytes of {@code src} from {@code offset} to the disk at {@code position}.
      *
+     * @param position byte offset in the disk; {@code [position, position + length)} must lie inside
+     *     {@link #sizeBytes()}
+     * @param src where the bytes come from, usually a guest memory region; the image keeps no reference to it
+     * @param offset byte offset in {@code src}
+     * @param length how many bytes to write
      * @throws IOException if the image is read-only or the write fails
      * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code src}
      */
     void write(long position, MemorySegment src, long offset, long length) throws IOException;
 
-    /** Fills {@code dst} with the disk's bytes at {@code position}. */
+    /**
+     * Fills {@code dst} with the disk's bytes at {@code position}: {@link #read(long, MemorySegment, long, long)} over
+     * all of {@code dst}.
+     *
+     * @param position byte offset in the disk
+     * @param dst filled from its start to its end
+     * @throws IOException if the image cannot be read there, or the range is not inside the disk
+     */
     default void read(long position, MemorySegment dst) throws IOException {
         read(position, dst, 0, dst.byteSize());
     }
 
-    /** Writes {@code src} to the disk at {@code position}. */
+    /**
+     * Writes {@code src} to the disk at {@code position}: {@link #write(long, MemorySegment, long, long)} of all of
+     * {@code src}.
+     *
+     * @param position byte offset in the disk
+     * @param src written from its start to its end
+     * @throws IOException if the image is read-only, the write fails, or the range is not inside the disk
+     */
     default void write(long position, MemorySegment src) throws IOException {
         write(position, src, 0, src.byteSize());
     }
@@ -59,10 +83,19 @@ public interface DiskImage extends AutoCloseable {
      * Tells the image that {@code [position, position + length)} is no longer needed: the whole
      * {@linkplain #discardGranularity() units} inside it may be given back and then read as zeros. The default does
      * nothing, which the virtio spec allows for a discard.
+     *
+     * @param position byte offset in the disk where the range starts
+     * @param length the range's size in bytes; partial units at either end are kept
+     * @throws IOException if the image cannot give the space back (read-only, the range is outside the disk, or the
+     *     metadata update fails); the default never throws
      */
     default void discard(long position, long length) throws IOException {}
 
-    /** Makes every completed write durable (fsync). */
+    /**
+     * Makes every completed write durable (fsync).
+     *
+     * @throws IOException if the fsync fails; writes since the last successful flush may then be lost
+     */
     void flush() throws IOException;
 
     /** Releases the image and its lock. */

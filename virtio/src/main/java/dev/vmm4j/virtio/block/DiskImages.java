@@ -23,6 +23,13 @@ public final class DiskImages {
      * <p>A raw image found this way cannot be given qcow2's magic by the guest: qemu's guard against a guest that
      * writes an image header into its disk, so that the next probe reads the host's files through a backing file of
      * the guest's choosing. Name the format ({@link RawDiskImage#open}) to lift it.
+     *
+     * @param path the image file, or {@code /proc/self/fd/N} for an inherited fd N (see {@link RawDiskImage})
+     * @param readOnly whether to open it read-only and lock it shared, rather than read-write and exclusive; a qcow2
+     *     image's backing files are read-only either way
+     * @return the open image, which the caller owns and must close
+     * @throws IOException if the image cannot be opened, another process or VM holds a conflicting lock, or it is not a
+     *     usable qcow2 image ({@link InvalidImageException}, which names the problem)
      */
     public static DiskImage open(Path path, boolean readOnly) throws IOException {
         return detect(ImageFile.open(path, readOnly), 0, new HashSet<>(), true);
@@ -34,6 +41,7 @@ public final class DiskImages {
      * them itself); a chain that is too deep, loops, or has a file that cannot be read ends where it breaks, and
      * opening the image reports that.
      *
+     * @param path the image file; its backing file names are resolved against each image's directory
      * @throws IOException if {@code path} itself cannot be read
      */
     public static List<Path> backingChain(Path path) throws IOException {

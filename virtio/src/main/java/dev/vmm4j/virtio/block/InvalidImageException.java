@@ -12,7 +12,13 @@ import java.util.Objects;
 public final class InvalidImageException extends IOException {
     private static final long serialVersionUID = 1L;
 
-    /** {@code image} is unusable because of {@code problem}. */
+    /**
+     * {@code image} is unusable because of {@code problem}.
+     *
+     * @param image the image file at fault (in a backing chain, the one whose header or tables are wrong)
+     * @param problem what is wrong and, where it helps, how to repair it; the message is {@code "disk image <image>:
+     *     <problem>"}
+     */
     public InvalidImageException(Path image, String problem) {
         super("disk image " + Objects.requireNonNull(image, "image") + ": "
                 + Objects.requireNonNull(problem, "problem"));

@@ -93,6 +93,10 @@ public final class Qcow2Image implements DiskImage {
     /**
      * Opens and locks the qcow2 image {@code path} (see {@link ImageFile}), and its backing chain read-only.
      *
+     * @param path the image file, or {@code /proc/self/fd/N} to use inherited fd N (see {@link RawDiskImage#open})
+     * @param readOnly whether to open it read-only and lock it shared, rather than read-write and exclusive; an image
+     *     marked dirty or corrupt opens only read-only
+     * @return the open image, which the caller owns and must close (closing it closes its backing chain)
      * @throws InvalidImageException if it is not a usable qcow2 image; the message says why
      * @throws IOException if it cannot be opened or is locked by another VM
      */
@@ -167,6 +171,18 @@ public final class Qcow2Image implements DiskImage {
      * Creates a qcow2 (version 3) image of {@code sizeBytes} at {@code path}, which must not exist: 64 KiB clusters,
      * 16-bit refcounts, optionally over {@code backingFile} (stored as given; a relative name is resolved against the
      * new image's directory) of format {@code backingFormat} ({@code "raw"} or {@code "qcow2"}).
+     *
+     * @param path where the image goes; it must not exist
+     * @param sizeBytes the disk's size as the guest sees it, 0 to 2^61; not rounded to sectors, so make it a multiple
+     *     of 512 for the whole disk to be visible
+     * @param backingFile the image the new one reads unallocated clusters from, or null for none; not opened or checked
+     *     here
+     * @param backingFormat the backing file's format, written to the header as given (opening the image refuses
+     *     anything but {@code "raw"} and {@code "qcow2"}); null means {@code "raw"}; ignored without a backing file
+     * @throws IllegalArgumentException if {@code sizeBytes} is out of range or too big for the one refcount block
+     *     written (above about 128 PiB), or the backing file's name is longer than 1023 bytes
+     * @throws IOException if {@code path} exists ({@link java.nio.file.FileAlreadyExistsException}) or cannot be
+     *     written
      */
     public static void create(Path path, long sizeBytes, Path backingFile, String backingFormat) throws IOException {
         Qcow2Creation.write(path, sizeBytes, backingFile, backingFormat);

@@ -24,6 +24,10 @@ public final class RawDiskImage implements DiskImage {
     /**
      * Opens and locks {@code path}.
      *
+     * @param path the image file, or {@code /proc/self/fd/N} to use inherited fd N, which must be open for reading (and
+     *     writing, unless {@code readOnly})
+     * @param readOnly whether to open it read-only and lock it shared, rather than read-write and exclusive
+     * @return the open image, which the caller owns and must close
      * @throws IOException if it cannot be opened, or another process or VM holds a conflicting lock (the message says
      *     which kind)
      */

@@ -87,9 +87,14 @@ public final class MmioTransport implements BusDevice {
     /**
      * A transport in front of {@code device}.
      *
+     * @param device the device; its queue sizes and features are read once, here. The transport activates and resets
+     *     it, but does not own it (it never closes it)
+     * @param memory the VM's guest memory, which queues are checked against and the device is activated with
      * @param queueEvents one non-blocking eventfd per queue of the device, in order; the transport does not own them
      * @param interruptLine the device's interrupt line
      * @param eventLoop the loop the device serves its queues on; the transport does not own it
+     * @throws IllegalArgumentException if {@code queueEvents} does not hold one eventfd per queue, or one of them is
+     *     blocking
      */
     public MmioTransport(
             VirtioDevice device,

@@ -51,6 +51,8 @@ public final class VirtioMmio implements VmDevice {
         /**
          * {@return the device, for the VM {@code context} belongs to}
          *
+         * @param context the VM being built: its guest memory, allocator and sandbox, for a device that sizes itself
+         *     to the VM
          * @throws IOException if a file it needs cannot be opened or locked; the message says which and why
          */
         VirtioDevice create(DeviceContext context) throws IOException;
@@ -78,6 +80,7 @@ public final class VirtioMmio implements VmDevice {
          * {@return the device's recipe, or empty if this device must run in the VMM's process after all} It may open
          * here what the device process cannot (a tap), as fds of the recipe.
          *
+         * @param context the VM being built, whose sandbox the device process will run in
          * @throws IOException if something the device needs cannot be opened; the message says which and why
          */
         Optional<DeviceRecipe> recipe(DeviceContext context) throws IOException;
@@ -99,7 +102,12 @@ public final class VirtioMmio implements VmDevice {
         this.device = device;
     }
 
-    /** {@return {@code device} behind a virtio-mmio transport, ready to be added with {@code builder.device(..)}} */
+    /**
+     * {@return {@code device} behind a virtio-mmio transport, ready to be added with {@code builder.device(..)}}
+     *
+     * @param device the device, made already (so it always runs in the VMM's process); the {@code VirtioMmio} owns it
+     *     from now on and closes it if it is {@link AutoCloseable}
+     */
     public static VirtioMmio of(VirtioDevice device) {
         Objects.requireNonNull(device, "device");
         return new VirtioMmio(device.name(), context -> device, device);
@@ -109,6 +117,10 @@ public final class VirtioMmio implements VmDevice {
      * {@return a device {@code factory} makes when the VM is built, behind a virtio-mmio transport} For devices that
      * open or lock something ({@code BlockDevice.open(..)}), so that this happens in {@code build()}, whose failure then
      * names it. {@code description} names the device until then (in the builder's {@code toString}).
+     *
+     * @param description a name for the device until it is made, e.g. {@code "virtio-blk disk.qcow2"}
+     * @param factory called once, in {@code build()}; a {@link JailableFactory} may run the device in a device process
+     *     instead, when the VM has a sandbox
      */
     public static VirtioMmio of(String description, DeviceFactory factory) {
         return new VirtioMmio(

@@ -63,6 +63,10 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
      * {@return a device sharing the directory {@code source} under the mount tag {@code tag}, through a
      * {@link P9Server} with the default bounds} Close it to close the server.
      *
+     * @param source the host directory to share; everything the guest reaches stays beneath it (see {@link P9Server})
+     * @param tag the name the guest mounts it by ({@code mount -t 9p <tag> ...}): 1 to {@link #MAX_TAG_BYTES} bytes
+     *     of UTF-8, no NUL
+     * @param readOnly whether the share refuses every change with {@code EROFS}
      * @throws IllegalArgumentException if the tag is empty, longer than {@link #MAX_TAG_BYTES} bytes or has a NUL
      * @throws IOException if the directory cannot be opened
      */
@@ -75,6 +79,7 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
     /**
      * Checks a mount tag.
      *
+     * @param tag the mount tag to check, not null
      * @throws IllegalArgumentException if the tag is empty, longer than {@link #MAX_TAG_BYTES} bytes or has a NUL
      */
     public static void checkTag(String tag) {

@@ -233,14 +233,34 @@ public final class P9Server implements AutoCloseable {
         }
     }
 
-    /** {@return a server for the directory {@code root}, with the default bounds} @throws IOException if it cannot be opened */
+    /**
+     * {@return a server for the directory {@code root}, with the default bounds ({@link #DEFAULT_MAX_FIDS},
+     * {@link #DEFAULT_MAX_OPEN_FILES})} The caller owns it and must close it.
+     *
+     * @param root the directory to share, resolved against the working directory if relative; a symlink to a
+     *     directory is followed once, here
+     * @param readOnly whether every mutation is refused with {@code EROFS}
+     * @throws IOException if {@code root} cannot be opened as a directory or {@code /proc/self/fd} is missing (the
+     *     message says which)
+     */
     public static P9Server open(Path root, boolean readOnly) throws IOException {
         return open(root, readOnly, DEFAULT_MAX_FIDS, DEFAULT_MAX_OPEN_FILES);
     }
 
     /**
      * {@return a server for the directory {@code root}, with at most {@code maxFids} fids and {@code maxOpenFiles} of
-     * them open} @throws IOException if it cannot be opened
+     * them open} The caller owns it and must close it.
+     *
+     * @param root the directory to share, resolved against the working directory if relative; a symlink to a
+     *     directory is followed once, here
+     * @param readOnly whether every mutation is refused with {@code EROFS}
+     * @param maxFids at least 1: the most fids the client may hold at once (more get {@code EMFILE}); each holds an
+     *     {@code O_PATH} fd, so this bounds the host fds the guest can pin
+     * @param maxOpenFiles at least 1: the most of those fids that may be open at once (more get {@code ENFILE}); each
+     *     holds one more fd
+     * @throws IllegalArgumentException if {@code maxFids} or {@code maxOpenFiles} is below 1
+     * @throws IOException if {@code root} cannot be opened as a directory or {@code /proc/self/fd} is missing (the
+     *     message says which)
      */
     public static P9Server open(Path root, boolean readOnly, int maxFids, int maxOpenFiles) throws IOException {
         Objects.requireNonNull(root, "root");
@@ -273,12 +293,16 @@ public final class P9Server implements AutoCloseable {
 
     /**
      * Serves the T-message in the first {@code requestLength} bytes of {@link #requestBuffer()}, writing at most
-     * {@code replyCapacity} bytes of R-message into {@link #replyBuffer()}.
-     * Never throws for
-     * anything a client sends.
+     * {@code replyCapacity} bytes of R-message into {@link #replyBuffer()}. Never throws for anything a client sends.
      *
-     * @return the reply's length; 0 when the
-     *         message is too short to carry a tag or no error reply fits, so there is nothing to answer
+     * @param requestLength the bytes of {@link #requestBuffer()} that hold the request, as the transport received them;
+     *     the message's own size field must not exceed it ({@code EPROTO}), and a length outside 7 to
+     *     {@link #MAX_MSIZE} gets no answer
+     * @param replyCapacity the most bytes the transport can take back (the chain's writable bytes); the reply is also
+     *     held to the negotiated msize, and a reply that does not fit becomes {@code Rlerror(EMSGSIZE)}
+     * @return the reply's length; 0 when the message is too short to carry a tag or no error reply fits, so there is
+     *     nothing to answer
+     * @throws IllegalStateException if the server is closed
      */
     public synchronized int serve(int requestLength, int replyCapacity) {
         if (closed) {
@@ -326,11 +350,13 @@ public final class P9Server implements AutoCloseable {
     }
 
     /**
-     * Serves {@code request} (one T-message) and copies the R-message into {@code reply}.
-     * For tests and transports that do not fill {@link #requestBuffer()} themselves.
+     * Serves {@code request} (one T-message) and copies the R-message into {@code reply}. For tests and transports that
+     * do not fill {@link #requestBuffer()} themselves.
      *
-     * @return the reply's length,
-     *         or 0 if there is none
+     * @param request the T-message; only its first {@link #MAX_MSIZE} bytes are read
+     * @param reply where the R-message is copied; its size is the reply capacity (see {@link #serve})
+     * @return the reply's length, or 0 if there is none
+     * @throws IllegalStateException if the server is closed
      */
     public synchronized int handle(MemorySegment request, MemorySegment reply) {
         int length = (int) Math.min(request.byteSize(), MAX_MSIZE);
@@ -340,7 +366,11 @@ public final class P9Server implements AutoCloseable {
         return n;
     }
 
-    /** {@return how many T-messages of {@code type} (e.g. {@link P9Messages#TWALK}) this server has received} */
+    /**
+     * {@return how many T-messages of {@code type} (e.g. {@link P9Messages#TWALK}) this server has received}
+     *
+     * @param type a message type; only its low 8 bits count, as on the wire
+     */
     public synchronized long requestCount(int type) {
         return requestCounts[type & 0xff];
     }

@@ -50,7 +50,14 @@ public final class DescriptorChain {
     private long writableBytes;
     private ChainError error;
 
-    /** A cursor for chains of up to {@code maxDescriptors} descriptors (a queue's maximum size). */
+    /**
+     * A cursor for chains of up to {@code maxDescriptors} descriptors (a queue's maximum size).
+     *
+     * @param maxDescriptors 1 to {@link VirtqLayout#MAX_QUEUE_SIZE}; the two arrays that hold a chain's addresses and
+     *     lengths are allocated now at this size, so popping never allocates. It must be at least the size of any
+     *     queue the cursor is used with ({@link SplitQueue#newChain()} makes one that fits)
+     * @throws IllegalArgumentException if {@code maxDescriptors} is out of range
+     */
     public DescriptorChain(int maxDescriptors) {
         if (maxDescriptors < 1 || maxDescriptors > VirtqLayout.MAX_QUEUE_SIZE) {
             throw new IllegalArgumentException("a chain holds 1 to 32768 descriptors, not " + maxDescriptors);
@@ -174,19 +181,34 @@ public final class DescriptorChain {
         return readableCount;
     }
 
-    /** {@return the guest-physical address of buffer {@code i}} */
+    /**
+     * {@return the guest-physical address of buffer {@code i}}
+     *
+     * @param i the buffer's position in the chain, 0 to {@link #descriptorCount()} - 1; readable buffers first
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     */
     public long address(int i) {
         Objects.checkIndex(i, count);
         return addresses[i];
     }
 
-    /** {@return the length in bytes of buffer {@code i}} */
+    /**
+     * {@return the length in bytes of buffer {@code i}}
+     *
+     * @param i the buffer's position in the chain, 0 to {@link #descriptorCount()} - 1; readable buffers first
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     */
     public long length(int i) {
         Objects.checkIndex(i, count);
         return lengths[i];
     }
 
-    /** {@return whether buffer {@code i} is device-writable} */
+    /**
+     * {@return whether buffer {@code i} is device-writable}
+     *
+     * @param i the buffer's position in the chain, 0 to {@link #descriptorCount()} - 1
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     */
     public boolean isWritable(int i) {
         Objects.checkIndex(i, count);
         return i >= readableCount;
@@ -205,7 +227,12 @@ public final class DescriptorChain {
     /**
      * Copies bytes {@code [offset, offset + dst.byteSize())} of the readable stream into {@code dst}.
      *
+     * @param offset where to start in the readable stream (all readable buffers end to end), in bytes
+     * @param dst filled completely; its size is how many bytes are copied
      * @throws IndexOutOfBoundsException if the readable buffers hold fewer bytes
+     * @throws IllegalStateException if the chain is not valid
+     * @throws GuestMemoryException if a buffer is not in guest memory; each was checked when the chain was popped, so
+     *     not for a chain {@link SplitQueue#popChain} filled
      */
     public void readReadable(long offset, MemorySegment dst) throws GuestMemoryException {
         transfer(0, readableCount, readableBytes, offset, dst, false);
@@ -214,7 +241,12 @@ public final class DescriptorChain {
     /**
      * Copies {@code src} into the writable stream at {@code offset}.
      *
+     * @param offset where to start in the writable stream (all writable buffers end to end), in bytes
+     * @param src copied completely into guest memory
      * @throws IndexOutOfBoundsException if the writable buffers hold fewer bytes
+     * @throws IllegalStateException if the chain is not valid
+     * @throws GuestMemoryException if a buffer is not in guest memory; each was checked when the chain was popped, so
+     *     not for a chain {@link SplitQueue#popChain} filled
      */
     public void writeWritable(long offset, MemorySegment src) throws GuestMemoryException {
         transfer(readableCount, count, writableBytes, offset, src, true);

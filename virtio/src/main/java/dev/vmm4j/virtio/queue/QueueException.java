@@ -10,7 +10,12 @@ import java.util.Objects;
 public final class QueueException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    /** A broken queue, with what is wrong. */
+    /**
+     * A broken queue, with what is wrong.
+     *
+     * @param message what the driver got wrong, with the addresses or indices involved, e.g. {@code "used ring at
+     *     0x1002 is not 4-byte aligned"}
+     */
     public QueueException(String message) {
         super(Objects.requireNonNull(message, "message"));
     }

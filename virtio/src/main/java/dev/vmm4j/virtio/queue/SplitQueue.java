@@ -83,7 +83,13 @@ public final class SplitQueue {
 
     private int usedAtLastDecision;
 
-    /** A queue whose driver may choose any power-of-two size up to {@code maxSize}. */
+    /**
+     * A queue whose driver may choose any power-of-two size up to {@code maxSize}.
+     *
+     * @param maxSize what the transport reports as the queue's maximum size: a power of two from 1 to
+     *     {@link VirtqLayout#MAX_QUEUE_SIZE}; also the size until the driver sets one
+     * @throws IllegalArgumentException if {@code maxSize} is not such a power of two
+     */
     public SplitQueue(int maxSize) {
         if (maxSize < 1 || maxSize > VirtqLayout.MAX_QUEUE_SIZE || Integer.bitCount(maxSize) != 1) {
             throw new IllegalArgumentException(
@@ -103,7 +109,11 @@ public final class SplitQueue {
         return size;
     }
 
-    /** Sets the size the driver chose; {@link #activate} checks it. */
+    /**
+     * Sets the size the driver chose; {@link #activate} checks it.
+     *
+     * @param size in descriptors, stored as written (a valid one is a power of two up to {@link #maxSize()})
+     */
     public void setSize(int size) {
         this.size = size;
     }
@@ -113,7 +123,12 @@ public final class SplitQueue {
         return ready;
     }
 
-    /** Sets whether the driver marked the queue ready. */
+    /**
+     * Sets whether the driver marked the queue ready.
+     *
+     * @param ready the driver's QueueReady value; {@link #activate} refuses a queue that is not ready, and setting it
+     *     false does not deactivate an active queue
+     */
     public void setReady(boolean ready) {
         this.ready = ready;
     }
@@ -123,7 +138,11 @@ public final class SplitQueue {
         return descTableGpa;
     }
 
-    /** Sets the descriptor table's guest-physical address; {@link #activate} checks it. */
+    /**
+     * Sets the descriptor table's guest-physical address; {@link #activate} checks it.
+     *
+     * @param gpa guest-physical, stored as written; valid if 16-byte aligned and the table lies in one region
+     */
     public void setDescTableAddress(long gpa) {
         this.descTableGpa = gpa;
     }
@@ -133,7 +152,11 @@ public final class SplitQueue {
         return availRingGpa;
     }
 
-    /** Sets the available ring's guest-physical address; {@link #activate} checks it. */
+    /**
+     * Sets the available ring's guest-physical address; {@link #activate} checks it.
+     *
+     * @param gpa guest-physical, stored as written; valid if 2-byte aligned and the ring lies in one region
+     */
     public void setAvailRingAddress(long gpa) {
         this.availRingGpa = gpa;
     }
@@ -143,7 +166,11 @@ public final class SplitQueue {
         return usedRingGpa;
     }
 
-    /** Sets the used ring's guest-physical address; {@link #activate} checks it. */
+    /**
+     * Sets the used ring's guest-physical address; {@link #activate} checks it.
+     *
+     * @param gpa guest-physical, stored as written; valid if 4-byte aligned and the ring lies in one region
+     */
     public void setUsedRingAddress(long gpa) {
         this.usedRingGpa = gpa;
     }
@@ -151,6 +178,8 @@ public final class SplitQueue {
     /**
      * Checks the programmed size and ring addresses against {@code memory}.
      *
+     * @param memory the VM's guest memory; each ring must lie wholly inside it (that a ring stays in one region is
+     *     checked only by {@link #activate})
      * @throws QueueException naming what is wrong
      */
     public void validate(GuestMemory memory) throws QueueException {
@@ -180,7 +209,13 @@ public final class SplitQueue {
      * Validates the queue and resolves its rings for use with the features the driver accepted. The device's
      * counters start at 0, as after a reset.
      *
-     * @throws QueueException if the queue is not ready or the driver programmed it wrongly
+     * @param guestMemory the VM's guest memory; the queue keeps it, and views of the rings in it, until {@link #reset}
+     * @param eventIdxNegotiated whether the driver accepted VIRTIO_RING_F_EVENT_IDX: notifications are then decided by
+     *     used_event and avail_event rather than by the rings' flags
+     * @param indirectNegotiated whether the driver accepted VIRTIO_RING_F_INDIRECT_DESC; without it a chain with an
+     *     indirect descriptor is invalid
+     * @throws QueueException if the queue is not ready or the driver programmed it wrongly (a ring that crosses from
+     *     one region into another included)
      */
     public void activate(GuestMemory guestMemory, boolean eventIdxNegotiated, boolean indirectNegotiated)
             throws QueueException {
@@ -232,7 +267,12 @@ public final class SplitQueue {
         return new DescriptorChain(maxSize);
     }
 
-    /** {@return how many chains the driver made available that the device has not taken} */
+    /**
+     * {@return how many chains the driver made available that the device has not taken}
+     *
+     * @throws QueueException if the avail index runs more than the queue size ahead: the queue is broken
+     * @throws IllegalStateException if the queue is not active
+     */
     public int pending() throws QueueException {
         requireActive();
         int pending = (availIdxAcquire() - nextAvail) & 0xffff;
@@ -250,8 +290,11 @@ public final class SplitQueue {
     /**
      * Takes the next available chain into {@code chain}, which is then valid or says why not.
      *
+     * @param chain the cursor to fill, overwriting the chain it held; it must hold chains of this queue's size
+     *     ({@link #newChain()})
      * @return false if the driver has made nothing new available
      * @throws QueueException if the avail index is corrupt: the queue is broken
+     * @throws IllegalStateException if the queue is not active, or {@code chain} is too small for the queue
      */
     public boolean popChain(DescriptorChain chain) throws QueueException {
         if (pending() == 0) {
@@ -280,7 +323,15 @@ public final class SplitQueue {
         nextAvail = (nextAvail - 1) & 0xffff;
     }
 
-    /** Puts chain {@code head} in the used ring with {@code writtenBytes} written to its buffers, and publishes it. */
+    /**
+     * Puts chain {@code head} in the used ring with {@code writtenBytes} written to its buffers, and publishes it.
+     *
+     * @param head the chain's {@link DescriptorChain#head()}, valid or not; not checked, so return only heads this
+     *     queue popped, each once
+     * @param writtenBytes how many bytes the device wrote into the chain's writable buffers, from their start (0 for
+     *     an invalid chain); capped at 2^32 - 1, the field's width
+     * @throws IllegalStateException if the queue is not active
+     */
     public void addUsed(int head, long writtenBytes) {
         requireActive();
         long element = USED_RING + (long) USED_ELEM_SIZE * (nextUsed & (size - 1));
@@ -304,11 +355,12 @@ public final class SplitQueue {
     }
 
     /**
-     * Asks the driver to notify for the next chain it adds.
-     * : then the
-     * device must go on draining, as no notification will come for them.
+     * Asks the driver to notify for the next chain it adds. If chains arrived meanwhile, the device must go on
+     * draining, as no notification will come for them.
      *
      * @return whether chains arrived meanwhile
+     * @throws QueueException if the avail index runs more than the queue size ahead: the queue is broken
+     * @throws IllegalStateException if the queue is not active
      */
     public boolean enableNotification() throws QueueException {
         requireActive();

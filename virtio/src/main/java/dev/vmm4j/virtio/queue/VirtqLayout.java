@@ -74,17 +74,30 @@ public final class VirtqLayout {
 
     private VirtqLayout() {}
 
-    /** {@return the descriptor table's size in bytes for a queue of {@code size}} */
+    /**
+     * {@return the descriptor table's size in bytes for a queue of {@code size}}
+     *
+     * @param size the queue size in descriptors; not checked (a power of two up to {@link #MAX_QUEUE_SIZE} in a valid
+     *     queue)
+     */
     public static long descTableBytes(int size) {
         return (long) DESC_SIZE * size;
     }
 
-    /** {@return the available ring's size in bytes, used_event included} */
+    /**
+     * {@return the available ring's size in bytes, used_event included}
+     *
+     * @param size the queue size in descriptors; not checked
+     */
     public static long availRingBytes(int size) {
         return AVAIL_RING + 2L * size + 2;
     }
 
-    /** {@return the used ring's size in bytes, avail_event included} */
+    /**
+     * {@return the used ring's size in bytes, avail_event included}
+     *
+     * @param size the queue size in descriptors; not checked
+     */
     public static long usedRingBytes(int size) {
         return USED_RING + (long) USED_ELEM_SIZE * size + 2;
     }

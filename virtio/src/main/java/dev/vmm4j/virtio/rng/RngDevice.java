@@ -42,7 +42,12 @@ public final class RngDevice implements VirtioDevice {
         this(hostRandom());
     }
 
-    /** An entropy device fed from {@code source} (for tests; a guest deserves a secure source). */
+    /**
+     * An entropy device fed from {@code source} (for tests; a guest deserves a secure source).
+     *
+     * @param source where the bytes come from, called on the device's event loop only; a seeded generator makes a
+     *     test's bytes reproducible, and nothing checks that it is secure
+     */
     public RngDevice(RandomGenerator source) {
         this.source = Objects.requireNonNull(source, "source");
     }

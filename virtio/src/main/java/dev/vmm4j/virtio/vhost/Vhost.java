@@ -46,9 +46,12 @@ public final class Vhost implements AutoCloseable {
     }
 
     /**
-     * {@return {@code path} opened and owned by this process (VHOST_SET_OWNER)}
+     * {@return {@code path} opened and owned by this process (VHOST_SET_OWNER)} The caller owns the result and must
+     * close it.
      *
-     * @throws IOException if the device node is missing (the module is not loaded) or cannot be opened
+     * @param path the vhost device node, such as {@code /dev/vhost-net}; opened read-write
+     * @throws IOException if the device node is missing (the module is not loaded) or cannot be opened, or the kernel
+     *     refuses VHOST_SET_OWNER; the message names the node and the errno
      */
     public static Vhost open(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
@@ -75,7 +78,11 @@ public final class Vhost implements AutoCloseable {
         return vhost;
     }
 
-    /** {@return the virtio and vhost feature bits the kernel's device supports} */
+    /**
+     * {@return the virtio and vhost feature bits the kernel's device supports}
+     *
+     * @throws IOException if VHOST_GET_FEATURES fails (the message names the errno)
+     */
     public long features() throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment features = arena.allocate(ValueLayout.JAVA_LONG);
@@ -84,7 +91,12 @@ public final class Vhost implements AutoCloseable {
         }
     }
 
-    /** Tells the kernel the features the driver accepted (only bits {@link #features()} has). */
+    /**
+     * Tells the kernel the features the driver accepted (only bits {@link #features()} has).
+     *
+     * @param features the feature bits, as a 64-bit mask; vhost's own bits (such as VHOST_F_LOG_ALL) count too
+     * @throws IOException if the kernel refuses them, such as for a bit it does not support ({@code EOPNOTSUPP})
+     */
     public void setFeatures(long features) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             call(
@@ -94,7 +106,14 @@ public final class Vhost implements AutoCloseable {
         }
     }
 
-    /** Tells the kernel where each region of guest memory is mapped in this process. */
+    /**
+     * Tells the kernel where each region of guest memory is mapped in this process.
+     *
+     * @param memory the VM's guest memory; the kernel keeps each region's guest-physical address, size and host
+     *     address, so the mappings must outlive the vhost worker's use of them (close the rings before unmapping)
+     * @throws IOException if VHOST_SET_MEM_TABLE fails, such as for more regions than the kernel's
+     *     {@code max_mem_regions}
+     */
     public void setMemoryTable(GuestMemory memory) throws IOException {
         List<GuestRegion> regions = memory.regions();
         try (Arena arena = Arena.ofConfined()) {
@@ -115,6 +134,16 @@ public final class Vhost implements AutoCloseable {
     /**
      * Hands the kernel queue {@code index}, as the driver set it up in {@code queue} (already activated, so its rings
      * are checked to lie in guest memory): its size, start 0, ring addresses, and the kick and call eventfds.
+     *
+     * @param index the queue's index in the device, 0 first
+     * @param memory the guest memory the queue was activated with, to turn ring addresses into this process's
+     * @param queue the activated queue; its size and the driver's ring addresses are read
+     * @param kickFd the eventfd the guest's notifications arrive on (KVM's ioeventfd for the queue); the kernel takes
+     *     its own reference, the caller keeps its fd
+     * @param callFd the eventfd the kernel signals when it used buffers; the kernel takes its own reference, the
+     *     caller keeps its fd
+     * @throws IOException if a ring does not lie in one region of guest memory, or the kernel refuses one of the
+     *     requests (the message names which)
      */
     public void setVring(int index, GuestMemory memory, SplitQueue queue, int kickFd, int callFd) throws IOException {
         int size = queue.size();
@@ -146,7 +175,9 @@ public final class Vhost implements AutoCloseable {
     /**
      * Stops the kernel serving queue {@code index}.
      *
+     * @param index the queue's index in the device, as given to {@link #setVring}
      * @return the index it had reached in the available ring
+     * @throws IOException if VHOST_GET_VRING_BASE fails, such as for an index the device does not have
      */
     public int stopVring(int index) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
@@ -157,7 +188,15 @@ public final class Vhost implements AutoCloseable {
         }
     }
 
-    /** Makes a device-specific vring-file request, such as VHOST_NET_SET_BACKEND ({@code fd} -1 detaches). */
+    /**
+     * Makes a device-specific vring-file request, such as VHOST_NET_SET_BACKEND ({@code fileFd} -1 detaches).
+     *
+     * @param name the request's name, for the error message
+     * @param request the ioctl request number, such as {@code LinuxHeaders.VHOST_NET_SET_BACKEND()}
+     * @param index the queue the request is for
+     * @param fileFd the fd passed with it, or -1; the caller keeps its fd
+     * @throws IOException if the kernel refuses the request (the message names it and the errno)
+     */
     public void vringFile(String name, long request, int index, int fileFd) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = vhost_vring_file.allocate(arena);
@@ -167,7 +206,14 @@ public final class Vhost implements AutoCloseable {
         }
     }
 
-    /** Makes a device-specific request with a 64-bit value, such as VHOST_VSOCK_SET_GUEST_CID. */
+    /**
+     * Makes a device-specific request with a 64-bit value, such as VHOST_VSOCK_SET_GUEST_CID.
+     *
+     * @param name the request's name, for the error message
+     * @param request the ioctl request number, such as {@code LinuxHeaders.VHOST_VSOCK_SET_GUEST_CID()}
+     * @param value passed to the kernel by pointer, as the request expects
+     * @throws IOException if the kernel refuses the request (the message names it and the errno)
+     */
     public void setValue(String name, long request, long value) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             call(name, request, arena.allocateFrom(ValueLayout.JAVA_LONG, value));

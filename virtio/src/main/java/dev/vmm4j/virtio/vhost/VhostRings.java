@@ -40,7 +40,14 @@ public final class VhostRings implements AutoCloseable {
      * {@return the first {@code count} queues of {@code activation} served by {@code vhost}, with {@code features} (the
      * accepted ones the kernel knows)} On failure nothing is left behind: the rings are stopped and the eventfds closed.
      *
+     * @param vhost the opened vhost device; the caller keeps owning it (closing the rings does not close it)
+     * @param activation the device's activation: its guest memory, queues, queue eventfds (the kicks), interrupt and
+     *     event loop
+     * @param count how many queues, from the first, the kernel serves: 1 to the number of queues
+     * @param features the feature bits to set, the driver's accepted ones masked to those {@link Vhost#features()}
+     *     reports
      * @throws IOException if the kernel refuses a step
+     * @throws IndexOutOfBoundsException if {@code count} is not between 1 and the number of queues
      */
     public static VhostRings start(Vhost vhost, DeviceActivation activation, int count, long features)
             throws IOException {
