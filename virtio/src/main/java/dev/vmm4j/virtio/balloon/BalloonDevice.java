@@ -54,6 +54,7 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
     public static final int CONFIG_NUM_PAGES = 0;
     /** Configuration-space offset of {@code le32 actual}, the pages the driver says the balloon holds. */
     public static final int CONFIG_ACTUAL = 4;
+
     private static final long CONFIG_SIZE = 8;
     private static final int INFLATE_QUEUE = 0;
     private static final int DEFLATE_QUEUE = 1;
