@@ -42,6 +42,12 @@ public final class EventFd implements AutoCloseable {
      * {@return an eventfd over {@code fd}, an eventfd another process made and passed over (a device process gets its
      * irqfd and queue notifications so)} It owns {@code fd} from now on; {@code nonBlocking} says how {@code fd} was
      * made.
+     *
+     * @param fd an eventfd (not checked) that nothing else will close; with {@code O_CLOEXEC} if it should not leak
+     *     into child processes
+     * @param nonBlocking whether {@code fd} has {@code EFD_NONBLOCK} (not checked: if wrong, {@link #read()} blocks
+     *     where it should return 0, or answers 0 where it should block)
+     * @throws IllegalArgumentException if {@code fd} is negative
      */
     public static EventFd adopt(int fd, boolean nonBlocking) {
         return new EventFd(fd, nonBlocking);
@@ -57,7 +63,15 @@ public final class EventFd implements AutoCloseable {
         return fd.get();
     }
 
-    /** Adds {@code value} (at least 1) to the counter, waking readers and KVM's irqfd. */
+    /**
+     * Adds {@code value} (at least 1) to the counter, waking readers and KVM's irqfd. Allocates nothing.
+     *
+     * @param value what to add, 1 or more; 1 is the usual notification
+     * @throws IllegalArgumentException if {@code value} is not positive
+     * @throws NativeCallException if the write fails: on a non-blocking eventfd, {@code EAGAIN} when the counter would
+     *     pass 2^64 - 2 (a blocking one waits for a read instead)
+     * @throws IllegalStateException if this eventfd is closed
+     */
     public void write(long value) {
         if (value <= 0 || value == -1L) {
             throw new IllegalArgumentException("eventfd value must be positive, got " + value);
@@ -72,7 +86,12 @@ public final class EventFd implements AutoCloseable {
 
     /**
      * Takes the counter and resets it to 0. Blocks until it is not zero, unless this eventfd is non-blocking:
-     * then returns 0 when nothing was written.
+     * then returns 0 when nothing was written. Allocates nothing.
+     *
+     * @return the counter, the sum of the values written since the last read (unsigned, so it may read as negative
+     *     past 2^63; 1 from an adopted {@code EFD_SEMAPHORE} eventfd); 0 only from a non-blocking eventfd
+     * @throws NativeCallException if the read fails
+     * @throws IllegalStateException if this eventfd is closed
      */
     public long read() {
         return readCounter(fd.get(), "eventfd"); // only a non-blocking one answers EAGAIN

@@ -214,7 +214,13 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    /** {@return a new loop; {@code name} names its thread and appears in its log messages} */
+    /**
+     * {@return a new loop; {@code name} names its thread and appears in its log messages} It holds an epoll fd and an
+     * eventfd until {@link #close()}.
+     *
+     * @param name such as {@code "virtio-blk-0"}; the name of the thread {@link #start()} makes
+     * @throws NativeCallException if the epoll fd or the eventfd cannot be made (such as {@code EMFILE})
+     */
     public static EventLoop create(String name) {
         return new EventLoop(Objects.requireNonNull(name, "name"));
     }
@@ -228,9 +234,14 @@ public final class EventLoop implements AutoCloseable {
     }
 
     /**
-     * Adds {@code subscriber} and calls its {@link EventSubscriber#init}.
+     * Adds {@code subscriber} and calls its {@link EventSubscriber#init}, on the calling thread with the loop's lock
+     * held: {@code init} must not wait for the loop's thread.
      *
+     * @param subscriber what to add
      * @return its id, for {@link #removeSubscriber}
+     * @throws IllegalStateException if the loop is closed or closing
+     * @throws RuntimeException what {@code init} threw, after undoing the registrations it made; the subscriber is
+     *     then not added
      */
     public int addSubscriber(EventSubscriber subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
@@ -254,7 +265,10 @@ public final class EventLoop implements AutoCloseable {
     /**
      * Stops watching every fd of subscriber {@code id}; when it returns, the subscriber is not running and will not run
      * again (called on another thread, it waits for the subscriber's event in progress, if any, to finish).
+     * Called on the loop's thread (from a subscriber or a task), it returns at once; called from the subscriber's own
+     * {@link EventSubscriber#process}, that call is its last.
      *
+     * @param id what {@link #addSubscriber} returned
      * @return false if there was no such subscriber
      */
     public boolean removeSubscriber(int id) {
@@ -274,7 +288,13 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    /** Runs {@code task} on the loop's thread soon. Safe from any thread. */
+    /**
+     * Runs {@code task} on the loop's thread soon, after the events of the current batch. Safe from any thread.
+     *
+     * @param task what to run; an exception it throws is logged and counted in {@link #errorCount()}. Dropped if the
+     *     loop closes first
+     * @throws IllegalStateException if the loop is closed or closing
+     */
     public void post(Runnable task) {
         Objects.requireNonNull(task, "task");
         lock.lock(); // against release() closing the wake-up eventfd under us
@@ -291,7 +311,10 @@ public final class EventLoop implements AutoCloseable {
      * Waits up to {@code timeoutMs} (-1: forever) for events, dispatches them, then runs posted tasks. Call it only from
      * the loop's thread (or instead of {@link #run()}).
      *
-     * @return the events and tasks handled
+     * @param timeoutMs how long to wait for an event in milliseconds: 0 returns at once, -1 waits with no limit
+     * @return the events and tasks handled; 0 when the time ran out or a signal interrupted the wait
+     * @throws NativeCallException if {@code epoll_wait} fails other than by a signal
+     * @throws IllegalStateException if the loop is closed
      */
     public int runOnce(int timeoutMs) {
         int count = Libc.epollWait(epoll.get(), events, MAX_EVENTS, timeoutMs);
@@ -358,7 +381,11 @@ public final class EventLoop implements AutoCloseable {
         return handled;
     }
 
-    /** Runs the loop on the calling thread until {@link #close()}. */
+    /**
+     * Runs the loop on the calling thread until {@link #close()}, then closes the loop's own fds.
+     *
+     * @throws IllegalStateException if the loop is closed, or runs on another thread already
+     */
     public void run() {
         claim(Thread.currentThread());
         try {
@@ -374,7 +401,8 @@ public final class EventLoop implements AutoCloseable {
     /**
      * Runs the loop on a new platform thread named after the loop.
      *
-     * @return that thread
+     * @return that thread, started
+     * @throws IllegalStateException if the loop is closed or runs already
      */
     public Thread start() {
         return start(body -> Thread.ofPlatform().name(name).unstarted(body));
@@ -383,7 +411,10 @@ public final class EventLoop implements AutoCloseable {
     /**
      * Runs the loop on a thread {@code threads} makes (and this method starts), such as one that reports how it died.
      *
-     * @return that thread
+     * @param threads makes one unstarted thread for the loop's body; it should name it after {@link #name()}
+     * @return that thread, started
+     * @throws IllegalStateException if the loop is closed or runs already
+     * @throws NullPointerException if {@code threads} makes no thread
      */
     public Thread start(ThreadFactory threads) {
         Thread thread = Objects.requireNonNull(threads.newThread(this::run), "the factory made no thread");

@@ -31,8 +31,13 @@ public final class TimerFd implements AutoCloseable {
 
     /**
      * Arms the timer to expire after {@code first}, then every {@code interval} ({@link Duration#ZERO}: once).
+     * Replaces an earlier arming, and drops expirations not yet read.
      *
+     * @param first from now until the first expiry, on the monotonic clock; positive
+     * @param interval between later expiries; {@link Duration#ZERO} for none
      * @throws IllegalArgumentException if {@code first} is not positive or {@code interval} is negative
+     * @throws ArithmeticException if either is too long to count in nanoseconds as a {@code long} (about 292 years)
+     * @throws IllegalStateException if this timer is closed
      */
     public void arm(Duration first, Duration interval) {
         Objects.requireNonNull(first, "first");
@@ -45,7 +50,12 @@ public final class TimerFd implements AutoCloseable {
         Libc.timerfdSettime(fd.get(), first.toNanos(), interval.toNanos());
     }
 
-    /** Stops the timer; an expiry not yet read stays readable. */
+    /**
+     * Stops the timer, and drops expirations not yet read: the fd is no longer readable, and {@link #read()} returns
+     * 0 until the timer is armed again and expires.
+     *
+     * @throws IllegalStateException if this timer is closed
+     */
     public void disarm() {
         Libc.timerfdSettime(fd.get(), 0, 0);
     }

@@ -17,7 +17,13 @@ import java.util.TreeMap;
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class AddressAllocator {
-    /** A range handed out. */
+    /**
+     * A range handed out.
+     *
+     * @param address its first address, unsigned
+     * @param size its length in bytes (in ports for port I/O), more than 0 when handed out
+     * @param tag the name of its owner, such as {@code "virtio-blk-0"}
+     */
     public record Allocation(long address, long size, String tag) {
         /** Checks that there is a tag. */
         public Allocation {
@@ -40,7 +46,14 @@ public final class AddressAllocator {
     private final long last;
     private final TreeMap<Long, Allocation> allocations = new TreeMap<>(Long::compareUnsigned);
 
-    /** A pool named {@code name} ("MMIO") of {@code size} bytes at {@code base}. */
+    /**
+     * A pool named {@code name} ("MMIO") of {@code size} bytes at {@code base}.
+     *
+     * @param name names the pool in errors
+     * @param base the pool's first address, unsigned
+     * @param size the pool's length in bytes (in ports for port I/O), unsigned and not 0
+     * @throws IllegalArgumentException if {@code size} is 0 or the pool would pass the top of the 64-bit space
+     */
     public AddressAllocator(String name, long base, long size) {
         this.name = Objects.requireNonNull(name, "name");
         if (size == 0 || Long.compareUnsigned(base + size - 1, base) < 0) {
@@ -68,8 +81,12 @@ public final class AddressAllocator {
     /**
      * Takes {@code size} bytes aligned to {@code alignment} (a power of two) for {@code tag}, from the lowest place they fit.
      *
-     * @return the address
-     * @throws AllocationException if no free range is big enough
+     * @param size the length in bytes (in ports for port I/O), more than 0
+     * @param alignment what the address must be a multiple of: a power of two, such as the page size
+     * @param tag the owner's name, kept with the range and named in errors
+     * @return the address, a multiple of {@code alignment}
+     * @throws IllegalArgumentException if {@code size} is not positive or {@code alignment} is not a power of two
+     * @throws AllocationException if no free range is big enough; the message lists the ranges taken
      */
     public synchronized long allocate(long size, long alignment, String tag) {
         Objects.requireNonNull(tag, "tag");
@@ -124,7 +141,16 @@ public final class AddressAllocator {
         return OptionalLong.of(aligned);
     }
 
-    /** Takes exactly {@code [address, address + size)} for {@code tag}. @throws AllocationException if any of it is taken or outside the pool */
+    /**
+     * Takes exactly {@code [address, address + size)} for {@code tag}, for a device whose address is fixed (a legacy
+     * port, a platform device).
+     *
+     * @param address the first address, unsigned; need not be aligned
+     * @param size the length in bytes (in ports for port I/O), more than 0
+     * @param tag the owner's name, kept with the range and named in errors
+     * @throws IllegalArgumentException if {@code size} is not positive
+     * @throws AllocationException if any of it is taken or outside the pool
+     */
     public synchronized void allocateAt(long address, long size, String tag) {
         Objects.requireNonNull(tag, "tag");
         requireSize(size, tag);
@@ -153,13 +179,19 @@ public final class AddressAllocator {
     /**
      * Gives back the range that starts at {@code address}.
      *
+     * @param address the range's first address, as {@link #allocate} returned it; an address inside a range releases
+     *     nothing
      * @return it, or empty if nothing was allocated there
      */
     public synchronized Optional<Allocation> release(long address) {
         return Optional.ofNullable(allocations.remove(address));
     }
 
-    /** {@return the range holding {@code address}, if one does} */
+    /**
+     * {@return the range holding {@code address}, if one does}
+     *
+     * @param address any address, unsigned; need not be in the pool
+     */
     public synchronized Optional<Allocation> allocationAt(long address) {
         Map.Entry<Long, Allocation> below = allocations.floorEntry(address);
         return below != null && Long.compareUnsigned(address, below.getValue().last()) <= 0

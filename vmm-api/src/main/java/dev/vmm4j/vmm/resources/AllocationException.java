@@ -7,7 +7,11 @@ import java.util.Objects;
 public final class AllocationException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** A failure that {@code message} describes. */
+    /**
+     * A failure that {@code message} describes.
+     *
+     * @param message what was asked, for whom, and why it could not be given
+     */
     public AllocationException(String message) {
         super(Objects.requireNonNull(message, "message"));
     }

@@ -52,7 +52,15 @@ public final class SystemAllocator {
 
         private Builder() {}
 
-        /** Interrupt lines {@code first} to {@code last}, inclusive. */
+        /**
+         * Interrupt lines {@code first} to {@code last}, inclusive. Replaces an earlier call's range.
+         *
+         * @param first the lowest line to hand out, in the architecture's numbering (GSIs on x86_64, SPI numbers on
+         *     aarch64), 0 or more
+         * @param last the highest line to hand out, {@code first} or more
+         * @return this builder
+         * @throws IllegalArgumentException if {@code first} is negative or {@code last} is below it
+         */
         public Builder irqs(int first, int last) {
             if (first < 0 || last < first) {
                 throw new IllegalArgumentException("IRQ range must be 0 <= first <= last, got " + first + ".." + last);
@@ -62,7 +70,15 @@ public final class SystemAllocator {
             return this;
         }
 
-        /** Port I/O: {@code size} ports from {@code base}, within 0..0xffff. */
+        /**
+         * Port I/O: {@code size} ports from {@code base}, within 0..0xffff. Replaces an earlier call's pool.
+         *
+         * @param base the first port
+         * @param size how many ports, more than 0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code base} is negative, {@code size} is not positive, or the ports pass
+         *     0xffff; a {@code size} so large that {@code base + size} overflows a {@code long} is not caught
+         */
         public Builder ioPorts(long base, long size) {
             if (base < 0 || size <= 0 || base + size > 0x10000) {
                 throw new IllegalArgumentException(
@@ -72,18 +88,38 @@ public final class SystemAllocator {
             return this;
         }
 
-        /** MMIO: {@code size} bytes of guest-physical address space from {@code base}. */
+        /**
+         * MMIO: {@code size} bytes of guest-physical address space from {@code base}. Replaces an earlier call's pool.
+         *
+         * @param base guest-physical address of the pool's first byte, unsigned
+         * @param size the pool's length in bytes, unsigned and not 0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code size} is 0 or the pool would pass the top of the 64-bit space
+         */
         public Builder mmio(long base, long size) {
             this.mmio = new AddressAllocator("MMIO", base, size);
             return this;
         }
 
-        /** Device memory (shared memory regions, BARs): {@code size} bytes from {@code base}. */
+        /**
+         * Device memory (shared memory regions, BARs): {@code size} bytes from {@code base}. Replaces an earlier call's
+         * pool.
+         *
+         * @param base guest-physical address of the pool's first byte, unsigned
+         * @param size the pool's length in bytes, unsigned and not 0
+         * @return this builder
+         * @throws IllegalArgumentException if {@code size} is 0 or the pool would pass the top of the 64-bit space
+         */
         public Builder deviceMemory(long base, long size) {
             this.deviceMemory = new AddressAllocator("device memory", base, size);
             return this;
         }
 
+        /**
+         * {@return an allocator with the pools set so far} Nothing is checked here: a pool that was not set fails
+         * when it is asked for. Build once: a second allocator from the same builder has IRQs of its own but shares
+         * the first one's address pools.
+         */
         public SystemAllocator build() {
             return new SystemAllocator(this);
         }
@@ -92,8 +128,9 @@ public final class SystemAllocator {
     /**
      * Takes the lowest free interrupt line for {@code tag}.
      *
-     * @return it
-     * @throws AllocationException if none is left
+     * @param tag the owner's name, kept with the line and named in errors
+     * @return it, in the architecture's numbering that {@link Builder#irqs} used
+     * @throws AllocationException if no IRQ pool was set up or none is left
      */
     public synchronized int allocateIrq(String tag) {
         Objects.requireNonNull(tag, "tag");
@@ -118,6 +155,7 @@ public final class SystemAllocator {
     /**
      * Gives back interrupt line {@code irq}.
      *
+     * @param irq the line, as {@link #allocateIrq} returned it
      * @return false if it was not taken
      */
     public synchronized boolean releaseIrq(int irq) {
@@ -129,17 +167,29 @@ public final class SystemAllocator {
         return true;
     }
 
-    /** {@return the port-I/O pool} @throws AllocationException if none was set up */
+    /**
+     * {@return the port-I/O pool}
+     *
+     * @throws AllocationException if none was set up
+     */
     public AddressAllocator ioPorts() {
         return require(ioPorts, "I/O port");
     }
 
-    /** {@return the MMIO pool} @throws AllocationException if none was set up */
+    /**
+     * {@return the MMIO pool}
+     *
+     * @throws AllocationException if none was set up
+     */
     public AddressAllocator mmio() {
         return require(mmio, "MMIO");
     }
 
-    /** {@return the device-memory pool} @throws AllocationException if none was set up */
+    /**
+     * {@return the device-memory pool}
+     *
+     * @throws AllocationException if none was set up
+     */
     public AddressAllocator deviceMemory() {
         return require(deviceMemory, "device memory");
     }

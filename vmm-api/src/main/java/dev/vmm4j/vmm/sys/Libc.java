@@ -231,7 +231,18 @@ public final class Libc {
 
     private Libc() {}
 
-    /** {@code open(path, flags | O_CLOEXEC)}; a failure names the path and ends with {@code hintOnFailure}. */
+    /**
+     * {@code open(path, flags | O_CLOEXEC)}; a failure names the path and ends with {@code hintOnFailure}.
+     *
+     * <p>For opening what exists, not for creating files: the mode argument is 0, so a file made with {@code O_CREAT}
+     * would get no permission bits.
+     *
+     * @param path the file, encoded as UTF-8; relative to the working directory unless absolute
+     * @param flags {@code O_*} flags such as {@code O_RDWR | O_NONBLOCK}; {@code O_CLOEXEC} is always added
+     * @param hintOnFailure what the user can do about a failure, such as {@code "(needed to make a tap)"}
+     * @return the new fd, which the caller owns and must close ({@link #close}, or hand to an {@link OwnedFd})
+     * @throws NativeCallException if {@code open} fails
+     */
     public static int open(String path, int flags, String hintOnFailure) {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(hintOnFailure, "hintOnFailure");
@@ -248,7 +259,13 @@ public final class Libc {
         return fd;
     }
 
-    /** {@code close(fd)}. */
+    /**
+     * {@code close(fd)}. On Linux the fd is released even when this fails, so a failure must not be retried: by then
+     * the number may belong to another file.
+     *
+     * @param fd an fd the caller owns; the caller must not use it afterwards
+     * @throws NativeCallException if {@code close} fails ({@code EBADF}: not an open fd; {@code EIO}: an I/O error)
+     */
     public static void close(int fd) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -262,7 +279,13 @@ public final class Libc {
         }
     }
 
-    /** {@code read(fd, buffer, buffer.byteSize())}: bytes read, or {@code -errno}. Allocates nothing. */
+    /**
+     * {@code read(fd, buffer, buffer.byteSize())}: bytes read, or {@code -errno}. Allocates nothing.
+     *
+     * @param fd the fd to read; not closed
+     * @param buffer native memory the kernel fills from its start, up to its whole size
+     * @return bytes read (0 at end of file), or {@code -errno} ({@code -EAGAIN} when a non-blocking fd has nothing)
+     */
     public static long read(int fd, MemorySegment buffer) {
         MemorySegment state = NativeCall.callState();
         long result;
@@ -274,7 +297,14 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code write(fd, buffer, buffer.byteSize())}: bytes written, or {@code -errno}. Allocates nothing. */
+    /**
+     * {@code write(fd, buffer, buffer.byteSize())}: bytes written, or {@code -errno}. Allocates nothing.
+     *
+     * @param fd the fd to write; not closed
+     * @param buffer native memory holding the bytes to write, all of it
+     * @return bytes written, which may be fewer than {@code buffer.byteSize()}, or {@code -errno} ({@code -EAGAIN}
+     *     when a non-blocking fd has no room)
+     */
     public static long write(int fd, MemorySegment buffer) {
         MemorySegment state = NativeCall.callState();
         long result;
@@ -293,6 +323,12 @@ public final class Libc {
      * <p>The kernel writes through a raw address, which does not keep {@code memory} mapped during the call: the
      * caller must guarantee that {@code memory} is not unmapped before this returns (see {@link #nativeAddress}).
      *
+     * @param fd the file to read; its own file offset is not used nor moved
+     * @param memory native memory, such as a region of guest memory, that the bytes go into
+     * @param offset where in {@code memory} the bytes go, in bytes from its start
+     * @param length how many bytes to read at most
+     * @param position where in the file to read from, in bytes
+     * @return bytes read (0 at end of file, fewer than {@code length} near it), or {@code -errno}
      * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
      * @throws IllegalArgumentException if {@code memory} is not native
      * @throws IllegalStateException if {@code memory} was already unmapped (its scope is closed)
@@ -311,7 +347,17 @@ public final class Libc {
 
     /**
      * {@code pwrite(fd, memory + offset, length, position)} from part of a native segment, with the checks and the
-     * caller's duty of {@link #pread(int, MemorySegment, long, long, long)}.
+     * caller's duty of {@link #pread(int, MemorySegment, long, long, long)}. Allocates nothing.
+     *
+     * @param fd the file to write; its own file offset is not used nor moved
+     * @param memory native memory, such as a region of guest memory, that the bytes come from
+     * @param offset where in {@code memory} the bytes start, in bytes from its start
+     * @param length how many bytes to write
+     * @param position where in the file to write, in bytes; the file grows if this passes its end
+     * @return bytes written, which may be fewer than {@code length} (a full disk), or {@code -errno}
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
+     * @throws IllegalArgumentException if {@code memory} is not native
+     * @throws IllegalStateException if {@code memory} was already unmapped (its scope is closed)
      */
     public static long pwrite(int fd, MemorySegment memory, long offset, long length, long position) {
         long address = nativeAddress(memory, offset, length);
@@ -347,7 +393,12 @@ public final class Libc {
         return memory.address() + offset;
     }
 
-    /** {@code fsync(fd)}: 0, or {@code -errno}. */
+    /**
+     * {@code fsync(fd)}: 0, or {@code -errno}. Blocks until the file's data and metadata reach the device.
+     *
+     * @param fd the file to flush; not closed
+     * @return 0, or {@code -errno} ({@code -EIO} when a write back failed, {@code -EINVAL} for an fd that cannot sync)
+     */
     public static int fsync(int fd) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -359,7 +410,15 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code flock(fd, operation)}: 0, or {@code -errno} ({@code -EWOULDBLOCK} when {@code LOCK_NB} and held elsewhere). */
+    /**
+     * {@code flock(fd, operation)}: 0, or {@code -errno} ({@code -EWOULDBLOCK} when {@code LOCK_NB} and held elsewhere).
+     * The lock belongs to the open file, so it lasts until every fd sharing it is closed or {@code LOCK_UN}.
+     *
+     * @param fd the locked file; not closed
+     * @param operation {@code LOCK_SH}, {@code LOCK_EX} or {@code LOCK_UN}, with {@code | LOCK_NB} to fail rather than
+     *     wait
+     * @return 0, or {@code -errno}
+     */
     public static int flock(int fd, int operation) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -374,6 +433,20 @@ public final class Libc {
     /**
      * {@code mmap(NULL, length, prot, flags, fd, offset)}, as a segment of {@code length} bytes owned by
      * {@code owner}: closing {@code owner} unmaps it.
+     *
+     * @param length the mapping's size in bytes, more than 0; the kernel rounds the mapping up to whole pages, the
+     *     segment has exactly this size
+     * @param prot {@code PROT_*} bits, such as {@code PROT_READ | PROT_WRITE}
+     * @param flags {@code MAP_*} flags: {@code MAP_SHARED} or {@code MAP_PRIVATE}, with {@code MAP_ANONYMOUS} and
+     *     others as needed
+     * @param fd what to map, or -1 with {@code MAP_ANONYMOUS}; still owned by the caller, who may close it once this
+     *     returns (the mapping keeps the file)
+     * @param offset where in the file the mapping starts, in bytes; a multiple of the page size
+     * @param owner the arena whose closing unmaps the memory; the segment is usable by the threads {@code owner}
+     *     allows
+     * @param what names the mapping in a failure, such as {@code "guest memory"}
+     * @return the mapped memory
+     * @throws NativeCallException if {@code mmap} fails, naming {@code what} and the length
      */
     @SuppressWarnings("restricted")
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, Arena owner, String what) {
@@ -408,7 +481,14 @@ public final class Libc {
         }
     }
 
-    /** {@code eventfd(initial, flags | EFD_CLOEXEC)}. */
+    /**
+     * {@code eventfd(initial, flags | EFD_CLOEXEC)}; most callers want {@link dev.vmm4j.vmm.event.EventFd} instead.
+     *
+     * @param initial the counter's first value, an unsigned 32-bit number
+     * @param flags 0, or {@code EFD_NONBLOCK} and {@code EFD_SEMAPHORE}; {@code EFD_CLOEXEC} is always added
+     * @return the new fd, which the caller owns and must close
+     * @throws NativeCallException if {@code eventfd} fails (such as {@code EMFILE}: too many open fds)
+     */
     public static int eventfd(int initial, int flags) {
         MemorySegment state = NativeCall.callState();
         int fd;
@@ -423,7 +503,17 @@ public final class Libc {
         return fd;
     }
 
-    /** {@code memfd_create(name, flags | MFD_CLOEXEC)}. */
+    /**
+     * {@code memfd_create(name, flags | MFD_CLOEXEC)}: an anonymous file in memory, 0 bytes long until
+     * {@link #ftruncate}.
+     *
+     * @param name names the file in {@code /proc/<pid>/fd} (as {@code memfd:name}); at most 249 bytes, need not be
+     *     unique
+     * @param flags 0, or {@code MFD_ALLOW_SEALING}, {@code MFD_HUGETLB} and the like; {@code MFD_CLOEXEC} is always
+     *     added
+     * @return the new fd, which the caller owns and must close
+     * @throws NativeCallException if {@code memfd_create} fails, naming {@code name}
+     */
     public static int memfdCreate(String name, int flags) {
         MemorySegment state = NativeCall.callState();
         int fd;
@@ -439,7 +529,13 @@ public final class Libc {
         return fd;
     }
 
-    /** {@code ftruncate(fd, length)}. */
+    /**
+     * {@code ftruncate(fd, length)}: sets the file's size, cutting it or extending it with zeros.
+     *
+     * @param fd a file open for writing; not closed
+     * @param length the new size in bytes, 0 or more
+     * @throws NativeCallException if {@code ftruncate} fails, naming the length
+     */
     public static void ftruncate(int fd, long length) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -453,7 +549,14 @@ public final class Libc {
         }
     }
 
-    /** {@code madvise(memory, memory.byteSize(), advice)}. */
+    /**
+     * {@code madvise(memory, memory.byteSize(), advice)}.
+     *
+     * @param memory native memory that starts on a page boundary, such as a mapping from {@link #mmap}
+     * @param advice a {@code MADV_*} value, such as {@code MADV_DONTNEED} or {@code MADV_HUGEPAGE}
+     * @throws NativeCallException if {@code madvise} fails ({@code EINVAL}: not page-aligned, or advice this kernel
+     *     does not know), naming the advice
+     */
     public static void madvise(MemorySegment memory, int advice) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -467,7 +570,12 @@ public final class Libc {
         }
     }
 
-    /** {@code epoll_create1(EPOLL_CLOEXEC)}. */
+    /**
+     * {@code epoll_create1(EPOLL_CLOEXEC)}; most callers want {@link dev.vmm4j.vmm.event.EventLoop} instead.
+     *
+     * @return the new epoll fd, which the caller owns and must close
+     * @throws NativeCallException if {@code epoll_create1} fails
+     */
     public static int epollCreate() {
         MemorySegment state = NativeCall.callState();
         int fd;
@@ -482,7 +590,17 @@ public final class Libc {
         return fd;
     }
 
-    /** {@code epoll_ctl(epfd, op, fd, {events, data})}. */
+    /**
+     * {@code epoll_ctl(epfd, op, fd, {events, data})}.
+     *
+     * @param epfd the epoll fd, from {@link #epollCreate()}
+     * @param op {@code EPOLL_CTL_ADD}, {@code EPOLL_CTL_MOD} or {@code EPOLL_CTL_DEL}
+     * @param fd the watched fd; epoll does not own it, and closing it (every copy) takes it out of the set
+     * @param events {@code EPOLL*} bits to watch for; ignored by {@code EPOLL_CTL_DEL}
+     * @param data the 64-bit word {@link #epollWait} hands back with each event on {@code fd}
+     * @throws NativeCallException if {@code epoll_ctl} fails, naming {@code fd} and {@code op} ({@code EEXIST}: added
+     *     twice; {@code ENOENT}: not in the set; {@code EPERM}: a regular file, which epoll cannot watch)
+     */
     public static void epollCtl(int epfd, int op, int fd, int events, long data) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -499,7 +617,18 @@ public final class Libc {
         }
     }
 
-    /** {@code epoll_wait(epfd, events, maxEvents, timeoutMs)}: the number of events, or {@code -errno}. Allocates nothing. */
+    /**
+     * {@code epoll_wait(epfd, events, maxEvents, timeoutMs)}: the number of events, or {@code -errno}. Allocates
+     * nothing.
+     *
+     * @param epfd the epoll fd
+     * @param events native memory for at least {@code maxEvents} {@code struct epoll_event}s of
+     *     {@code epoll_event.sizeof()} bytes each, which the kernel fills from the start
+     * @param maxEvents the most events to take, at least 1
+     * @param timeoutMs how long to wait in milliseconds: 0 returns at once, -1 waits with no limit
+     * @return how many events were stored (0 when the time ran out), or {@code -errno} ({@code -EINTR} when a signal
+     *     came first)
+     */
     public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -511,7 +640,15 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code sigtimedwait(set, NULL, timeout)}: the signal taken, or {@code -errno} ({@code -EAGAIN} if none came). */
+    /**
+     * {@code sigtimedwait(set, NULL, timeout)}: the signal taken, or {@code -errno} ({@code -EAGAIN} if none came).
+     * The signals in {@code set} should be blocked on the calling thread, or they may be delivered instead.
+     *
+     * @param set a native {@code sigset_t} of the signals to take
+     * @param timeout a native {@code struct timespec}, or {@link MemorySegment#NULL} to wait with no limit
+     * @return the number of the signal taken, which is no longer pending, or {@code -errno} ({@code -EINTR} when
+     *     another signal interrupted the wait)
+     */
     public static int sigtimedwait(MemorySegment set, MemorySegment timeout) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -526,6 +663,11 @@ public final class Libc {
     /**
      * {@code readv(fd, iovecs, count)}: bytes read, or {@code -errno}. Allocates nothing. The kernel writes where the
      * iovecs point: the caller guarantees that memory stays mapped during the call (as for {@link #pread}).
+     *
+     * @param fd the fd to read; not closed
+     * @param iovecs native memory holding {@code count} {@code struct iovec}s, filled in order
+     * @param count the number of iovecs, 0 to {@code IOV_MAX} (1024)
+     * @return bytes read (0 at end of file), or {@code -errno} ({@code -EAGAIN} when a non-blocking fd has nothing)
      */
     public static long readv(int fd, MemorySegment iovecs, int count) {
         MemorySegment state = NativeCall.callState();
@@ -538,7 +680,16 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code writev(fd, iovecs, count)}: bytes written, or {@code -errno}. Allocates nothing; the duty of {@link #readv}. */
+    /**
+     * {@code writev(fd, iovecs, count)}: bytes written, or {@code -errno}. Allocates nothing; the caller's duty of
+     * {@link #readv}.
+     *
+     * @param fd the fd to write; not closed
+     * @param iovecs native memory holding {@code count} {@code struct iovec}s, written in order
+     * @param count the number of iovecs, 0 to {@code IOV_MAX} (1024)
+     * @return bytes written, which may be fewer than the iovecs hold, or {@code -errno} ({@code -EAGAIN} when a
+     *     non-blocking fd has no room)
+     */
     public static long writev(int fd, MemorySegment iovecs, int count) {
         MemorySegment state = NativeCall.callState();
         long result;
@@ -550,7 +701,17 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code recvmsg(fd, message, flags)}: bytes received, or {@code -errno}. Allocates nothing; the duty of {@link #readv}. */
+    /**
+     * {@code recvmsg(fd, message, flags)}: bytes received, or {@code -errno}. Allocates nothing; the caller's duty of
+     * {@link #readv}, for the iovecs and control buffer {@code message} points to.
+     *
+     * @param fd a socket; not closed
+     * @param message a native {@code struct msghdr} the caller set up; the kernel updates its lengths and flags. Fds
+     *     received in its control data ({@code SCM_RIGHTS}) belong to the caller
+     * @param flags {@code MSG_*} flags, such as {@code MSG_DONTWAIT} or {@code MSG_TRUNC}
+     * @return bytes received (0 when a stream peer has shut down; with {@code MSG_TRUNC}, a datagram's or packet's
+     *     whole length even if it did not fit), or {@code -errno}
+     */
     public static long recvmsg(int fd, MemorySegment message, int flags) {
         MemorySegment state = NativeCall.callState();
         long result;
@@ -562,7 +723,17 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code sendmsg(fd, message, flags)}: bytes sent, or {@code -errno}. */
+    /**
+     * {@code sendmsg(fd, message, flags)}: bytes sent, or {@code -errno}. Allocates nothing; the caller's duty of
+     * {@link #readv}, for what {@code message} points to.
+     *
+     * @param fd a socket; not closed
+     * @param message a native {@code struct msghdr} the caller set up; fds passed in its control data stay the
+     *     caller's
+     * @param flags {@code MSG_*} flags, such as {@code MSG_NOSIGNAL} (a gone peer then gives {@code -EPIPE} and no
+     *     SIGPIPE)
+     * @return bytes sent, which on a stream socket may be fewer than asked, or {@code -errno}
+     */
     public static long sendmsg(int fd, MemorySegment message, int flags) {
         MemorySegment state = NativeCall.callState();
         long result;
@@ -574,7 +745,15 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code lseek(fd, offset, whence)}: the new offset, or {@code -errno}. */
+    /**
+     * {@code lseek(fd, offset, whence)}: the new offset, or {@code -errno}.
+     *
+     * @param fd the file; not closed
+     * @param offset in bytes, from where {@code whence} says
+     * @param whence {@code SEEK_SET}, {@code SEEK_CUR}, {@code SEEK_END}, {@code SEEK_DATA} or {@code SEEK_HOLE}
+     * @return the new offset in bytes from the file's start, or {@code -errno} ({@code -ENXIO} when {@code SEEK_DATA}
+     *     or {@code SEEK_HOLE} starts at or past the end, or {@code SEEK_DATA} finds only a hole up to it)
+     */
     public static long lseek(int fd, long offset, int whence) {
         MemorySegment state = NativeCall.callState();
         long result;
@@ -589,6 +768,13 @@ public final class Libc {
     /**
      * {@code poll(fds, count, timeoutMs)} over {@code count} {@code struct pollfd}s the caller set up (-1: no time
      * limit): how many have events, 0 if the time ran out, or {@code -errno}. Allocates nothing.
+     *
+     * @param fds native memory holding {@code count} {@code struct pollfd}s; the kernel writes their
+     *     {@code revents}
+     * @param count the number of {@code struct pollfd}s
+     * @param timeoutMs how long to wait in milliseconds: 0 returns at once, -1 waits with no limit
+     * @return how many entries have events, 0 if the time ran out, or {@code -errno} ({@code -EINTR} when a signal
+     *     came first)
      */
     public static int poll(MemorySegment fds, int count, int timeoutMs) {
         MemorySegment state = NativeCall.callState();
@@ -601,7 +787,16 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code socket(domain, type | SOCK_CLOEXEC, 0)}; a failure names {@code what} the socket was for. */
+    /**
+     * {@code socket(domain, type | SOCK_CLOEXEC, 0)}; a failure names {@code what} the socket was for.
+     *
+     * @param domain {@code AF_UNIX}, {@code AF_INET} and the like
+     * @param type {@code SOCK_STREAM}, {@code SOCK_DGRAM} or {@code SOCK_SEQPACKET}, with {@code | SOCK_NONBLOCK} as
+     *     needed; {@code SOCK_CLOEXEC} is always added
+     * @param what what the socket is for, such as {@code "vsock"}, ending a failure's message
+     * @return the new socket's fd, which the caller owns and must close
+     * @throws NativeCallException if {@code socket} fails
+     */
     public static int socket(int domain, int type, String what) {
         Objects.requireNonNull(what, "what");
         MemorySegment state = NativeCall.callState();
@@ -620,7 +815,10 @@ public final class Libc {
     /**
      * {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}.
      *
-     * @return the two connected fds
+     * @param type {@code SOCK_STREAM}, {@code SOCK_DGRAM} or {@code SOCK_SEQPACKET}, with {@code | SOCK_NONBLOCK} for
+     *     both ends; {@code SOCK_CLOEXEC} is always added
+     * @return the two connected fds, a new array of 2 that the caller owns: both must be closed
+     * @throws NativeCallException if {@code socketpair} fails
      */
     public static int[] socketpair(int type) {
         MemorySegment state = NativeCall.callState();
@@ -638,7 +836,16 @@ public final class Libc {
         throw new NativeCallException("socketpair", NativeCall.errno(state));
     }
 
-    /** {@code fcntl(fd, command, argument)}: the result, or {@code -errno}. */
+    /**
+     * {@code fcntl(fd, command, argument)}: the result, or {@code -errno}. Only for commands whose argument is an
+     * {@code int} or unused; those that take a pointer ({@code F_GETLK} and the like) cannot be made with this.
+     *
+     * @param fd the fd; not closed
+     * @param command {@code F_DUPFD_CLOEXEC}, {@code F_GETFD}, {@code F_SETFL} and the like
+     * @param argument the command's {@code int} argument; 0 for commands that take none
+     * @return what the command returns (a new fd for {@code F_DUPFD*}, which the caller owns; the flags for
+     *     {@code F_GETFD} and {@code F_GETFL}; 0 for most others), or {@code -errno}
+     */
     public static int fcntl(int fd, int command, int argument) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -653,6 +860,14 @@ public final class Libc {
     /**
      * {@code setns(fd, type)}: moves the calling thread into the namespace {@code fd} refers to (a network namespace
      * moves only this thread).
+     *
+     * <p>On a virtual thread, what moves is the carrier thread under it: call it on a platform thread.
+     *
+     * @param fd an fd for a namespace ({@code /proc/<pid>/ns/net}, {@code /run/netns/<name>}); still the caller's,
+     *     and it may be closed once this returns
+     * @param type the namespace type {@code fd} must be, such as {@code CLONE_NEWNET}, or 0 for any
+     * @throws NativeCallException if {@code setns} fails ({@code EPERM}: without {@code CAP_SYS_ADMIN}; {@code EINVAL}:
+     *     {@code fd} is not a namespace of {@code type})
      */
     public static void setns(int fd, int type) {
         MemorySegment state = NativeCall.callState();
@@ -670,6 +885,16 @@ public final class Libc {
     /**
      * {@code read(fd, memory + offset, length)} into part of a native segment, with the checks and the caller's duty of
      * {@link #pread(int, MemorySegment, long, long, long)}: bytes read (0 at end of stream), or {@code -errno}.
+     * Allocates nothing.
+     *
+     * @param fd the fd to read, from its current offset; not closed
+     * @param memory native memory, such as a region of guest memory, that the bytes go into
+     * @param offset where in {@code memory} the bytes go, in bytes from its start
+     * @param length how many bytes to read at most
+     * @return bytes read (0 at end of stream), or {@code -errno} ({@code -EAGAIN} when a non-blocking fd has nothing)
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
+     * @throws IllegalArgumentException if {@code memory} is not native
+     * @throws IllegalStateException if {@code memory} was already unmapped (its scope is closed)
      */
     public static long read(int fd, MemorySegment memory, long offset, long length) {
         long address = nativeAddress(memory, offset, length);
@@ -687,6 +912,15 @@ public final class Libc {
      * {@code send(fd, memory + offset, length, MSG_DONTWAIT | MSG_NOSIGNAL)} from part of a native segment, with the
      * checks and the caller's duty of {@link #pread(int, MemorySegment, long, long, long)}: bytes sent, or
      * {@code -errno} ({@code -EAGAIN} when the socket has no room; {@code -EPIPE}, never SIGPIPE, when the peer is gone).
+     *
+     * @param fd a connected socket; not closed
+     * @param memory native memory, such as a region of guest memory, that the bytes come from
+     * @param offset where in {@code memory} the bytes start, in bytes from its start
+     * @param length how many bytes to send
+     * @return bytes sent, which may be fewer than {@code length}, or {@code -errno}
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
+     * @throws IllegalArgumentException if {@code memory} is not native
+     * @throws IllegalStateException if {@code memory} was already unmapped (its scope is closed)
      */
     public static long send(int fd, MemorySegment memory, long offset, long length) {
         return send(fd, memory, offset, length, LinuxHeaders.MSG_DONTWAIT() | LinuxHeaders.MSG_NOSIGNAL());
@@ -695,6 +929,16 @@ public final class Libc {
     /**
      * {@code send(fd, memory + offset, length, MSG_NOSIGNAL)}: as {@link #send(int, MemorySegment, long, long)}, but
      * waits for room on a blocking socket.
+     *
+     * @param fd a connected socket; not closed
+     * @param memory native memory that the bytes come from
+     * @param offset where in {@code memory} the bytes start, in bytes from its start
+     * @param length how many bytes to send
+     * @return bytes sent, which may be fewer than {@code length}, or {@code -errno} ({@code -EPIPE} when the peer is
+     *     gone; {@code -EAGAIN} only on a non-blocking socket)
+     * @throws IndexOutOfBoundsException if {@code [offset, offset + length)} is not inside {@code memory}
+     * @throws IllegalArgumentException if {@code memory} is not native
+     * @throws IllegalStateException if {@code memory} was already unmapped (its scope is closed)
      */
     public static long sendWaiting(int fd, MemorySegment memory, long offset, long length) {
         return send(fd, memory, offset, length, LinuxHeaders.MSG_NOSIGNAL());
@@ -715,6 +959,8 @@ public final class Libc {
     /**
      * {@code bind(fd, path)} and {@code listen(fd, SOMAXCONN)} for a unix stream socket at {@code path}.
      *
+     * @param fd an {@code AF_UNIX} stream or seqpacket socket, not yet bound; still the caller's
+     * @param path where the socket file is made; it must not exist yet, and is not removed when {@code fd} closes
      * @throws NativeCallException naming the path if either fails (EADDRINUSE: something already has that path)
      * @throws IllegalArgumentException if the path does not fit a {@code sockaddr_un} (107 bytes)
      */
@@ -742,6 +988,9 @@ public final class Libc {
      * {@code connect(fd, path)} for a unix stream socket: 0, or {@code -errno} (ENOENT or ECONNREFUSED when nothing
      * listens there, EAGAIN when the listener's backlog is full on a non-blocking socket).
      *
+     * @param fd an {@code AF_UNIX} socket, not yet connected; still the caller's, also when this fails
+     * @param path the listener's socket file
+     * @return 0, or {@code -errno}
      * @throws IllegalArgumentException if the path does not fit a {@code sockaddr_un} (107 bytes)
      */
     public static int connect(int fd, Path path) {
@@ -773,6 +1022,9 @@ public final class Libc {
     /**
      * {@code accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)}: the new connection's fd, non-blocking, or
      * {@code -errno} ({@code -EAGAIN} when none is waiting).
+     *
+     * @param fd a listening socket, such as one from {@link #bindAndListen}; not closed
+     * @return the new connection's fd, which the caller owns and must close, or {@code -errno}
      */
     public static int accept(int fd) {
         MemorySegment state = NativeCall.callState();
@@ -790,7 +1042,14 @@ public final class Libc {
         return result < 0 ? -NativeCall.errno(state) : result;
     }
 
-    /** {@code shutdown(fd, how)} with {@code how} one of SHUT_RD, SHUT_WR, SHUT_RDWR: 0, or {@code -errno}. */
+    /**
+     * {@code shutdown(fd, how)} with {@code how} one of SHUT_RD, SHUT_WR, SHUT_RDWR: 0, or {@code -errno}. Does not
+     * close {@code fd}.
+     *
+     * @param fd a connected socket
+     * @param how {@code SHUT_RD}, {@code SHUT_WR} (the peer reads end of stream) or {@code SHUT_RDWR}
+     * @return 0, or {@code -errno} ({@code -ENOTCONN} when the socket is not connected)
+     */
     public static int shutdown(int fd, int how) {
         MemorySegment state = NativeCall.callState();
         int result;
@@ -803,9 +1062,11 @@ public final class Libc {
     }
 
     /**
-     * {@code timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)}.
+     * {@code timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)}, disarmed; most callers want
+     * {@link dev.vmm4j.vmm.event.TimerFd} instead.
      *
-     * @return the timer's fd
+     * @return the timer's fd, which the caller owns and must close
+     * @throws NativeCallException if {@code timerfd_create} fails
      */
     public static int timerfdCreate() {
         MemorySegment state = NativeCall.callState();
@@ -824,7 +1085,12 @@ public final class Libc {
 
     /**
      * {@code timerfd_settime(fd, 0, {interval, first}, NULL)}: the timer expires after {@code firstNanos} (0 disarms
-     * it), then every {@code intervalNanos} (0: once).
+     * it), then every {@code intervalNanos} (0: once). Either way, expirations not yet read are dropped.
+     *
+     * @param fd a timerfd, such as one from {@link #timerfdCreate()}; not closed
+     * @param firstNanos nanoseconds from now on the monotonic clock until the first expiry, 0 or more; 0 disarms
+     * @param intervalNanos nanoseconds between later expiries, 0 or more
+     * @throws NativeCallException if {@code timerfd_settime} fails ({@code EINVAL}: a negative time)
      */
     public static void timerfdSettime(int fd, long firstNanos, long intervalNanos) {
         MemorySegment state = NativeCall.callState();

@@ -15,7 +15,13 @@ public final class OwnedFd implements AutoCloseable {
     private final String what;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    /** Takes ownership of {@code fd}; {@code what} names it in errors, such as {@code "vcpu 0"}. */
+    /**
+     * Takes ownership of {@code fd}; {@code what} names it in errors, such as {@code "vcpu 0"}.
+     *
+     * @param fd an open fd that nothing else will close; not checked to be open
+     * @param what names the fd in errors and {@link #toString()}
+     * @throws IllegalArgumentException if {@code fd} is negative
+     */
     public OwnedFd(int fd, String what) {
         if (fd < 0) {
             throw new IllegalArgumentException("not a file descriptor: " + fd);
@@ -24,7 +30,11 @@ public final class OwnedFd implements AutoCloseable {
         this.what = Objects.requireNonNull(what, "what");
     }
 
-    /** {@return the descriptor} @throws IllegalStateException if it is closed */
+    /**
+     * {@return the descriptor, still owned by this object}
+     *
+     * @throws IllegalStateException if it is closed or was released
+     */
     public int get() {
         if (closed.get()) {
             throw new IllegalStateException(what + " is closed");
