@@ -13,11 +13,19 @@ import java.util.function.UnaryOperator;
 /**
  * A CPUID table: what {@link Kvm#supportedCpuid()} reports and {@link Vcpu#setCpuid(Cpuid)} gives a vCPU.
  * Immutable; {@link #map} makes a changed copy.
+ *
+ * @param entries the leaves, in the order KVM gets them; copied, at most {@link #MAX_ENTRIES}, no nulls
  */
 public record Cpuid(List<CpuidEntry> entries) {
     /** The most entries KVM accepts in {@code KVM_SET_CPUID2} ({@code KVM_MAX_CPUID_ENTRIES}). */
     public static final int MAX_ENTRIES = 256;
 
+    /**
+     * Copies {@code entries} and checks their number.
+     *
+     * @throws IllegalArgumentException if there are more than {@link #MAX_ENTRIES}
+     * @throws NullPointerException if {@code entries} or one of them is null
+     */
     public Cpuid {
         entries = List.copyOf(entries);
         if (entries.size() > MAX_ENTRIES) {
@@ -26,12 +34,23 @@ public record Cpuid(List<CpuidEntry> entries) {
         }
     }
 
-    /** {@return the entry that answers CPUID with EAX = {@code function} and ECX = {@code index}} */
+    /**
+     * {@return the entry that answers CPUID with EAX = {@code function} and ECX = {@code index}} The first match
+     * wins; empty if no leaf matches.
+     *
+     * @param function the leaf (EAX), such as {@code 0x8000_0001}
+     * @param index the subleaf (ECX); ignored for leaves that are not {@linkplain CpuidEntry#isIndexed() indexed}
+     */
     public Optional<CpuidEntry> find(int function, int index) {
         return entries.stream().filter(e -> e.matches(function, index)).findFirst();
     }
 
-    /** {@return a copy in which every entry went through {@code change}} */
+    /**
+     * {@return a copy in which every entry went through {@code change}}
+     *
+     * @param change called once per entry, in order; returns the entry to keep (the same one to leave it as it is),
+     *     never null
+     */
     public Cpuid map(UnaryOperator<CpuidEntry> change) {
         Objects.requireNonNull(change, "change");
         return new Cpuid(entries.stream().map(change).toList());

@@ -8,8 +8,17 @@ public sealed interface IoEventAddress {
     /** {@return the port or guest-physical address} */
     long address();
 
-    /** An x86 I/O port. */
+    /**
+     * An x86 I/O port ({@code KVM_IOEVENTFD_FLAG_PIO}).
+     *
+     * @param address the port, 0 to 0xffff
+     */
     record Pio(long address) implements IoEventAddress {
+        /**
+         * Checks the port number.
+         *
+         * @throws IllegalArgumentException if {@code address} is not in 0 to 0xffff
+         */
         public Pio {
             if (address < 0 || address > 0xffff) {
                 throw new IllegalArgumentException(
@@ -18,6 +27,10 @@ public sealed interface IoEventAddress {
         }
     }
 
-    /** A guest-physical MMIO address. */
+    /**
+     * A guest-physical MMIO address.
+     *
+     * @param address the guest-physical address of the register; not checked here, KVM refuses what it cannot use
+     */
     record Mmio(long address) implements IoEventAddress {}
 }

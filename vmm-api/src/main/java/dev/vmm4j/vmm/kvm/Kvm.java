@@ -53,12 +53,25 @@ public final class Kvm implements AutoCloseable {
         this.vcpuMmapSize = KvmIoctl.KVM_GET_VCPU_MMAP_SIZE.call(fd.get(), 0L);
     }
 
-    /** Opens {@code /dev/kvm}. @throws KvmException if it is missing, not permitted, or not a KVM of version 12 */
+    /**
+     * Opens {@code /dev/kvm}.
+     *
+     * @return the open subsystem; close it when done
+     * @throws KvmException if it is missing, not permitted, or not a KVM of version {@value #API_VERSION}; the
+     *     message says what to do
+     */
     public static Kvm open() {
         return open(DEFAULT_DEVICE);
     }
 
-    /** Opens the KVM device at {@code device}. @throws KvmException if it is missing, not permitted, or not KVM */
+    /**
+     * Opens the KVM device at {@code device}.
+     *
+     * @param device the path of the KVM device node, normally {@link #DEFAULT_DEVICE}
+     * @return the open subsystem; close it when done
+     * @throws KvmException if it is missing, not permitted, or not a KVM of version {@value #API_VERSION}; the
+     *     message says what to do
+     */
     public static Kvm open(Path device) {
         Objects.requireNonNull(device, "device");
         int raw;
@@ -121,7 +134,11 @@ public final class Kvm implements AutoCloseable {
         return Optional.ofNullable(Probe.CAUSE);
     }
 
-    /** @throws IllegalStateException with the reason as its cause, if {@code /dev/kvm} cannot be used */
+    /**
+     * Checks that {@code /dev/kvm} can be used by this JVM, with the probe {@link #isAvailable()} runs.
+     *
+     * @throws IllegalStateException with the reason as its cause, if {@code /dev/kvm} cannot be used
+     */
     public static void ensureAvailable() {
         if (Probe.CAUSE != null) {
             throw new IllegalStateException("KVM is not available: " + Probe.CAUSE.getMessage(), Probe.CAUSE);
@@ -145,22 +162,43 @@ public final class Kvm implements AutoCloseable {
         return KvmIoctl.KVM_GET_API_VERSION.call(fd.get(), 0L);
     }
 
-    /** {@return KVM's answer to {@code KVM_CHECK_EXTENSION}: 0 if the capability is absent, else often a count or limit} */
+    /**
+     * {@return KVM's answer to {@code KVM_CHECK_EXTENSION}: 0 if the capability is absent, else often a count or
+     * limit} Some answers differ per VM; {@link Vm#checkExtension} asks a VM.
+     *
+     * @param capability the capability asked about
+     */
     public int checkExtension(Capability capability) {
         return checkExtension(capability.number());
     }
 
-    /** {@return KVM's answer to {@code KVM_CHECK_EXTENSION} for a raw {@code KVM_CAP_*} number} */
+    /**
+     * {@return KVM's answer to {@code KVM_CHECK_EXTENSION} for a raw {@code KVM_CAP_*} number} 0 for numbers this
+     * KVM does not know.
+     *
+     * @param capability a {@code KVM_CAP_*} number, for capabilities {@link Capability} does not name
+     */
     public int checkExtension(int capability) {
         return KvmIoctl.KVM_CHECK_EXTENSION.call(fd.get(), capability);
     }
 
-    /** {@return whether this host's KVM has {@code capability}} */
+    /**
+     * {@return whether this host's KVM has {@code capability}} That is, whether {@link #checkExtension(Capability)}
+     * answers more than 0.
+     *
+     * @param capability the capability asked about
+     */
     public boolean hasCapability(Capability capability) {
         return checkExtension(capability) > 0;
     }
 
-    /** @throws KvmException naming the capability and {@code neededFor}, if this host's KVM lacks it */
+    /**
+     * Checks that this host's KVM has {@code capability}, as {@link #hasCapability} answers.
+     *
+     * @param capability the capability that must be there
+     * @param neededFor what vmm4j needs it for, ending the message (such as {@code "virtio interrupts"})
+     * @throws KvmException naming the capability and {@code neededFor}, if this host's KVM lacks it
+     */
     public void requireCapability(Capability capability, String neededFor) {
         if (!hasCapability(capability)) {
             throw new KvmException(
@@ -228,19 +266,35 @@ public final class Kvm implements AutoCloseable {
         }
     }
 
-    /** Creates a VM of the default type. */
+    /**
+     * Creates a VM of the default type (on aarch64, a 40-bit guest-physical address space).
+     *
+     * @return the new VM; close it when done
+     * @throws KvmException if KVM cannot create it, as when the host is out of memory
+     */
     public Vm createVm() {
         return createVm(0);
     }
 
-    /** Creates a VM of {@code type} (architecture-specific: on aarch64 it carries the IPA size). */
+    /**
+     * Creates a VM of {@code type} (architecture-specific: on aarch64 it carries the IPA size).
+     *
+     * @param type the {@code KVM_CREATE_VM} argument: 0 for the default; on aarch64 the IPA size in bits in its low
+     *     byte (at most {@link Capability#ARM_VM_IPA_SIZE}'s answer)
+     * @return the new VM; close it when done
+     * @throws KvmException if KVM cannot create it, or does not know {@code type}
+     */
     public Vm createVm(long type) {
         int vmFd = KvmIoctl.KVM_CREATE_VM.call(
                 fd.get(), type, "the host may be out of memory, or the VM type " + type + " is not supported");
         return new Vm(this, new OwnedFd(vmFd, "VM"));
     }
 
-    /** Closes {@code /dev/kvm}; VMs already created stay usable until closed themselves. */
+    /**
+     * Closes {@code /dev/kvm}; VMs already created stay usable until closed themselves, except that
+     * {@link Vm#setUserMemoryRegion} with {@link MemorySlotFlag#READONLY} asks this object and then fails with
+     * {@link IllegalStateException}.
+     */
     @Override
     public void close() {
         fd.close();

@@ -33,14 +33,29 @@ public final class KvmDevice implements AutoCloseable {
         return fd.get();
     }
 
-    /** {@return whether the device knows attribute {@code attr} of {@code group} ({@code KVM_HAS_DEVICE_ATTR})} */
+    /**
+     * {@return whether the device knows attribute {@code attr} of {@code group} ({@code KVM_HAS_DEVICE_ATTR})} Any
+     * failure of the ioctl counts as no.
+     *
+     * @param group the {@code KVM_DEV_*_GRP_*} attribute group of this device type
+     * @param attr the attribute within {@code group}; its meaning (an index, a register offset, a command) is the
+     *     group's
+     */
     public boolean hasAttribute(int group, long attr) {
         try (Arena arena = Arena.ofConfined()) {
             return KvmIoctl.KVM_HAS_DEVICE_ATTR.raw(fd.get(), attribute(arena, group, attr, MemorySegment.NULL)) == 0;
         }
     }
 
-    /** Sets attribute {@code attr} of {@code group} to the 64-bit {@code value}. */
+    /**
+     * Sets attribute {@code attr} of {@code group} to the 64-bit {@code value} ({@code KVM_SET_DEVICE_ATTR}).
+     *
+     * @param group the {@code KVM_DEV_*_GRP_*} attribute group of this device type
+     * @param attr the attribute within {@code group}; its meaning (an index, a register offset, a command) is the
+     *     group's
+     * @param value the value, passed to KVM by address in 8 bytes; attributes of 32 bits read only the low half
+     * @throws KvmException if KVM refuses it; the message names the device type, group and attribute
+     */
     public void setAttribute(int group, long attr, long value) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment data = arena.allocateFrom(ValueLayout.JAVA_LONG, value);
@@ -48,7 +63,14 @@ public final class KvmDevice implements AutoCloseable {
         }
     }
 
-    /** Sets attribute {@code attr} of {@code group}, one that takes no value (such as a control command). */
+    /**
+     * Sets attribute {@code attr} of {@code group}, one that takes no value (such as a control command).
+     *
+     * @param group the {@code KVM_DEV_*_GRP_*} attribute group of this device type
+     * @param attr the attribute within {@code group}; its meaning (an index, a register offset, a command) is the
+     *     group's
+     * @throws KvmException if KVM refuses it; the message names the device type, group and attribute
+     */
     public void setAttribute(int group, long attr) {
         try (Arena arena = Arena.ofConfined()) {
             KvmIoctl.KVM_SET_DEVICE_ATTR.call(
@@ -56,7 +78,15 @@ public final class KvmDevice implements AutoCloseable {
         }
     }
 
-    /** {@return the 64-bit value of attribute {@code attr} of {@code group}} */
+    /**
+     * {@return the 64-bit value of attribute {@code attr} of {@code group} ({@code KVM_GET_DEVICE_ATTR})} A 32-bit
+     * attribute comes zero-extended.
+     *
+     * @param group the {@code KVM_DEV_*_GRP_*} attribute group of this device type
+     * @param attr the attribute within {@code group}; its meaning (an index, a register offset, a command) is the
+     *     group's
+     * @throws KvmException if KVM refuses it; the message names the device type, group and attribute
+     */
     public long getAttribute(int group, long attr) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment data = arena.allocate(ValueLayout.JAVA_LONG);

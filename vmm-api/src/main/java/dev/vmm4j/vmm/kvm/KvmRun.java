@@ -130,6 +130,11 @@ public final class KvmRun {
     /**
      * Wraps {@code run}, the mapping of a vCPU fd (or, in tests and benchmarks, any native memory laid out as
      * {@code struct kvm_run}, with the PIO page after it).
+     *
+     * @param run the whole mapping, {@code KVM_GET_VCPU_MMAP_SIZE} bytes; not copied, and it must outlive the
+     *     flyweight. A mapping without the PIO page works, but then port I/O data is sliced per exit.
+     * @return a flyweight whose exit variants are all allocated now, once
+     * @throws IllegalArgumentException if {@code run} is smaller than {@code struct kvm_run}
      */
     public static KvmRun wrap(MemorySegment run) {
         Objects.requireNonNull(run, "run");

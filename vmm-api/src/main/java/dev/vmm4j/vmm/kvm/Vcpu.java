@@ -117,6 +117,8 @@ public final class Vcpu implements AutoCloseable {
      * Runs the guest until it exits to userspace, and returns the exit (a reused view: valid until the next call).
      * A {@link #kick()} makes this (or the next) call return {@link VcpuExit.Intr}. Allocates nothing.
      *
+     * @return why the guest stopped: one of this vCPU's preallocated {@link VcpuExit} instances, overwritten by the
+     *     next call
      * @throws KvmException if {@code KVM_RUN} fails for another reason than a signal
      */
     public VcpuExit run() {
@@ -141,6 +143,7 @@ public final class Vcpu implements AutoCloseable {
      * kick signal in this thread and gives KVM a signal mask without it. Close the binding on the same thread
      * before the thread ends.
      *
+     * @return the binding; close it on this thread, after the last {@link #run()} here
      * @throws IllegalStateException if the vCPU is already bound
      */
     public ThreadBinding bindToCurrentThread() {
@@ -223,79 +226,151 @@ public final class Vcpu implements AutoCloseable {
 
     // ---- general-purpose, special and floating-point registers (x86) ---------------------------------------
 
-    /** Copies the general-purpose registers into {@code regs}, a {@code struct kvm_regs}. */
+    /**
+     * Copies the general-purpose registers into {@code regs}, a {@code struct kvm_regs}.
+     *
+     * @param regs a native {@code struct kvm_regs}, as {@code kvm_regs.allocate(arena)} makes it; overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getRegs(MemorySegment regs) {
         Structs.require(regs, kvm_regs.layout(), "struct kvm_regs");
         KvmIoctl.KVM_GET_REGS.call(rawFd, regs);
     }
 
-    /** Sets the general-purpose registers from {@code regs}, a {@code struct kvm_regs}. */
+    /**
+     * Sets the general-purpose registers from {@code regs}, a {@code struct kvm_regs}.
+     *
+     * @param regs a native {@code struct kvm_regs}, as {@code kvm_regs.allocate(arena)} makes it; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setRegs(MemorySegment regs) {
         Structs.require(regs, kvm_regs.layout(), "struct kvm_regs");
         KvmIoctl.KVM_SET_REGS.call(rawFd, regs);
     }
 
-    /** Copies the special registers (segments, control registers, descriptor tables) into {@code sregs}, a {@code struct kvm_sregs}. */
+    /**
+     * Copies the special registers (segments, control registers, descriptor tables) into {@code sregs}, a
+     * {@code struct kvm_sregs}.
+     *
+     * @param sregs a native {@code struct kvm_sregs}, as {@code kvm_sregs.allocate(arena)} makes it; overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getSregs(MemorySegment sregs) {
         Structs.require(sregs, kvm_sregs.layout(), "struct kvm_sregs");
         KvmIoctl.KVM_GET_SREGS.call(rawFd, sregs);
     }
 
-    /** Sets the special registers from {@code sregs}, a {@code struct kvm_sregs}. */
+    /**
+     * Sets the special registers from {@code sregs}, a {@code struct kvm_sregs}.
+     *
+     * @param sregs a native {@code struct kvm_sregs}, as {@code kvm_sregs.allocate(arena)} makes it; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     * @throws KvmException if KVM refuses the values, such as segments, control registers and EFER that do not
+     *     agree
+     */
     public void setSregs(MemorySegment sregs) {
         Structs.require(sregs, kvm_sregs.layout(), "struct kvm_sregs");
         KvmIoctl.KVM_SET_SREGS.call(rawFd, sregs, "the segment, control register or EFER values are inconsistent");
     }
 
-    /** Copies the FPU state into {@code fpu}, a {@code struct kvm_fpu}. */
+    /**
+     * Copies the FPU state into {@code fpu}, a {@code struct kvm_fpu}.
+     *
+     * @param fpu a native {@code struct kvm_fpu}, as {@code kvm_fpu.allocate(arena)} makes it; overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getFpu(MemorySegment fpu) {
         Structs.require(fpu, kvm_fpu.layout(), "struct kvm_fpu");
         KvmIoctl.KVM_GET_FPU.call(rawFd, fpu);
     }
 
-    /** Sets the FPU state from {@code fpu}, a {@code struct kvm_fpu}. */
+    /**
+     * Sets the FPU state from {@code fpu}, a {@code struct kvm_fpu}.
+     *
+     * @param fpu a native {@code struct kvm_fpu}, as {@code kvm_fpu.allocate(arena)} makes it; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setFpu(MemorySegment fpu) {
         Structs.require(fpu, kvm_fpu.layout(), "struct kvm_fpu");
         KvmIoctl.KVM_SET_FPU.call(rawFd, fpu);
     }
 
-    /** Copies the extended control registers into {@code xcrs}, a {@code struct kvm_xcrs}. */
+    /**
+     * Copies the extended control registers into {@code xcrs}, a {@code struct kvm_xcrs}.
+     *
+     * @param xcrs a native {@code struct kvm_xcrs}, as {@code kvm_xcrs.allocate(arena)} makes it; overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getXcrs(MemorySegment xcrs) {
         Structs.require(xcrs, kvm_xcrs.layout(), "struct kvm_xcrs");
         KvmIoctl.KVM_GET_XCRS.call(rawFd, xcrs);
     }
 
-    /** Sets the extended control registers from {@code xcrs}, a {@code struct kvm_xcrs}. */
+    /**
+     * Sets the extended control registers from {@code xcrs}, a {@code struct kvm_xcrs}.
+     *
+     * @param xcrs a native {@code struct kvm_xcrs}, as {@code kvm_xcrs.allocate(arena)} makes it; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setXcrs(MemorySegment xcrs) {
         Structs.require(xcrs, kvm_xcrs.layout(), "struct kvm_xcrs");
         KvmIoctl.KVM_SET_XCRS.call(rawFd, xcrs);
     }
 
-    /** Copies the XSAVE area into {@code xsave}, a {@code struct kvm_xsave}. */
+    /**
+     * Copies the XSAVE area into {@code xsave}, a {@code struct kvm_xsave}.
+     *
+     * @param xsave a native {@code struct kvm_xsave}, as {@code kvm_xsave.allocate(arena)} makes it; overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getXsave(MemorySegment xsave) {
         Structs.require(xsave, kvm_xsave.layout(), "struct kvm_xsave");
         KvmIoctl.KVM_GET_XSAVE.call(rawFd, xsave);
     }
 
-    /** Sets the XSAVE area from {@code xsave}, a {@code struct kvm_xsave}. */
+    /**
+     * Sets the XSAVE area from {@code xsave}, a {@code struct kvm_xsave}.
+     *
+     * @param xsave a native {@code struct kvm_xsave}, as {@code kvm_xsave.allocate(arena)} makes it; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setXsave(MemorySegment xsave) {
         Structs.require(xsave, kvm_xsave.layout(), "struct kvm_xsave");
         KvmIoctl.KVM_SET_XSAVE.call(rawFd, xsave);
     }
 
-    /** Copies the debug registers into {@code debugregs}, a {@code struct kvm_debugregs}. */
+    /**
+     * Copies the debug registers into {@code debugregs}, a {@code struct kvm_debugregs}.
+     *
+     * @param debugregs a native {@code struct kvm_debugregs}, as {@code kvm_debugregs.allocate(arena)} makes it;
+     *     overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getDebugRegs(MemorySegment debugregs) {
         Structs.require(debugregs, kvm_debugregs.layout(), "struct kvm_debugregs");
         KvmIoctl.KVM_GET_DEBUGREGS.call(rawFd, debugregs);
     }
 
-    /** Sets the debug registers from {@code debugregs}, a {@code struct kvm_debugregs}. */
+    /**
+     * Sets the debug registers from {@code debugregs}, a {@code struct kvm_debugregs}.
+     *
+     * @param debugregs a native {@code struct kvm_debugregs}, as {@code kvm_debugregs.allocate(arena)} makes it;
+     *     read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setDebugRegs(MemorySegment debugregs) {
         Structs.require(debugregs, kvm_debugregs.layout(), "struct kvm_debugregs");
         KvmIoctl.KVM_SET_DEBUGREGS.call(rawFd, debugregs);
     }
 
-    /** Enables breakpoints or single-stepping as {@code debug}, a {@code struct kvm_guest_debug}, says. */
+    /**
+     * Enables breakpoints or single-stepping as {@code debug}, a {@code struct kvm_guest_debug}, says. They exit
+     * with {@link VcpuExit.Debug}; {@code control} 0 turns debugging off.
+     *
+     * @param debug a native {@code struct kvm_guest_debug}, as {@code kvm_guest_debug.allocate(arena)} makes it; read,
+     *     not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setGuestDebug(MemorySegment debug) {
         Structs.require(debug, kvm_guest_debug.layout(), "struct kvm_guest_debug");
         KvmIoctl.KVM_SET_GUEST_DEBUG.call(rawFd, debug);
@@ -304,7 +379,9 @@ public final class Vcpu implements AutoCloseable {
     // ---- MSRs, CPUID, LAPIC, events, MP state ---------------------------------------------------------------
 
     /**
-     * {@return the values of the MSRs {@code indices}, in order}
+     * {@return the values of the MSRs {@code indices}, in order} ({@code KVM_GET_MSRS})
+     *
+     * @param indices MSR numbers, such as {@code 0xc000_0080} for EFER; none gives an empty array
      * @throws KvmException naming the first MSR KVM did not read
      */
     public long[] getMsrs(int... indices) {
@@ -332,7 +409,13 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Sets the MSRs {@code entries}. @throws KvmException naming the first MSR KVM refused */
+    /**
+     * Sets the MSRs {@code entries}, in order ({@code KVM_SET_MSRS}).
+     *
+     * @param entries the MSRs and their values; read, not kept. KVM stops at the first it refuses, so the ones
+     *     before it are set.
+     * @throws KvmException naming the first MSR KVM refused
+     */
     public void setMsrs(List<MsrEntry> entries) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment msrs = allocateMsrs(local, entries.size());
@@ -367,7 +450,13 @@ public final class Vcpu implements AutoCloseable {
         return msrs.asSlice(kvm_msrs.entries$offset() + i * kvm_msr_entry.sizeof(), kvm_msr_entry.layout());
     }
 
-    /** Gives the vCPU the CPUID table {@code cpuid} ({@code KVM_SET_CPUID2}); do it before the first {@link #run()}. */
+    /**
+     * Gives the vCPU the CPUID table {@code cpuid} ({@code KVM_SET_CPUID2}); do it before the first {@link #run()}.
+     *
+     * @param cpuid the whole table the guest sees, usually {@link Kvm#supportedCpuid()} filtered; it replaces the
+     *     vCPU's table
+     * @throws KvmException if KVM rejects an entry, or a changed table once the vCPU has run
+     */
     public void setCpuid(Cpuid cpuid) {
         Objects.requireNonNull(cpuid, "cpuid");
         try (Arena local = Arena.ofConfined()) {
@@ -383,25 +472,52 @@ public final class Vcpu implements AutoCloseable {
         return Cpuid.query(KvmIoctl.KVM_GET_CPUID2, rawFd);
     }
 
-    /** Copies the local APIC registers into {@code lapic}, a {@code struct kvm_lapic_state} (needs an in-kernel irqchip). */
+    /**
+     * Copies the local APIC registers into {@code lapic}, a {@code struct kvm_lapic_state} (needs an in-kernel
+     * irqchip).
+     *
+     * @param lapic a native {@code struct kvm_lapic_state}, as {@code kvm_lapic_state.allocate(arena)} makes it;
+     *     overwritten with the APIC's 1 KiB register page
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     * @throws KvmException if there is no in-kernel irqchip
+     */
     public void getLapic(MemorySegment lapic) {
         Structs.require(lapic, kvm_lapic_state.layout(), "struct kvm_lapic_state");
         KvmIoctl.KVM_GET_LAPIC.call(rawFd, lapic, "the local APIC exists only with an in-kernel irqchip");
     }
 
-    /** Sets the local APIC registers from {@code lapic}, a {@code struct kvm_lapic_state}. */
+    /**
+     * Sets the local APIC registers from {@code lapic}, a {@code struct kvm_lapic_state}.
+     *
+     * @param lapic a native {@code struct kvm_lapic_state}, as {@code kvm_lapic_state.allocate(arena)} makes it;
+     *     read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     * @throws KvmException if there is no in-kernel irqchip
+     */
     public void setLapic(MemorySegment lapic) {
         Structs.require(lapic, kvm_lapic_state.layout(), "struct kvm_lapic_state");
         KvmIoctl.KVM_SET_LAPIC.call(rawFd, lapic, "the local APIC exists only with an in-kernel irqchip");
     }
 
-    /** Copies pending exceptions, interrupts and NMIs into {@code events}, a {@code struct kvm_vcpu_events}. */
+    /**
+     * Copies pending exceptions, interrupts and NMIs into {@code events}, a {@code struct kvm_vcpu_events}.
+     *
+     * @param events a native {@code struct kvm_vcpu_events}, as {@code kvm_vcpu_events.allocate(arena)} makes it;
+     *     overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getVcpuEvents(MemorySegment events) {
         Structs.require(events, kvm_vcpu_events.layout(), "struct kvm_vcpu_events");
         KvmIoctl.KVM_GET_VCPU_EVENTS.call(rawFd, events);
     }
 
-    /** Sets pending exceptions, interrupts and NMIs from {@code events}, a {@code struct kvm_vcpu_events}. */
+    /**
+     * Sets pending exceptions, interrupts and NMIs from {@code events}, a {@code struct kvm_vcpu_events}.
+     *
+     * @param events a native {@code struct kvm_vcpu_events}, as {@code kvm_vcpu_events.allocate(arena)} makes it;
+     *     read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setVcpuEvents(MemorySegment events) {
         Structs.require(events, kvm_vcpu_events.layout(), "struct kvm_vcpu_events");
         KvmIoctl.KVM_SET_VCPU_EVENTS.call(rawFd, events);
@@ -416,7 +532,13 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Sets the multiprocessing state ({@code KVM_MP_STATE_RUNNABLE}, {@code _UNINITIALIZED}, {@code _STOPPED}, ...). */
+    /**
+     * Sets the multiprocessing state ({@code KVM_MP_STATE_RUNNABLE}, {@code _UNINITIALIZED}, {@code _STOPPED}, ...).
+     *
+     * @param mpState a {@code KVM_MP_STATE_*} value valid on this architecture (x86: the APIC states need an
+     *     in-kernel irqchip; aarch64: such as {@code RUNNABLE} or {@code STOPPED})
+     * @throws KvmException if KVM refuses the state here
+     */
     public void setMpState(int mpState) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment state = local.allocate(kvm_mp_state.layout());
@@ -428,7 +550,16 @@ public final class Vcpu implements AutoCloseable {
 
     // ---- one_reg (aarch64 and others), interrupts, translation, TSC -----------------------------------------
 
-    /** {@return the 64-bit register {@code regId} ({@code KVM_GET_ONE_REG}; the id encodes the size, which must be 64 bits)} */
+    /**
+     * {@return the register {@code regId} ({@code KVM_GET_ONE_REG}; the id encodes the size, which must be at most 64
+     * bits)} A smaller register comes zero-extended.
+     *
+     * @param regId a {@code KVM_REG_*} id: architecture, size ({@code KVM_REG_SIZE_*}) and register, as the
+     *     architecture's headers compose it
+     * @throws IllegalArgumentException if the id encodes more than 64 bits
+     * @throws KvmException if the vCPU has no such register, or (on aarch64) has not been
+     *     {@linkplain #armInit initialised}
+     */
     public long getOneReg(long regId) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment value = local.allocate(ValueLayout.JAVA_LONG);
@@ -437,19 +568,48 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Copies register {@code regId} into {@code value}, which must hold the size the id encodes. */
+    /**
+     * Copies register {@code regId} into {@code value}, which must hold the size the id encodes.
+     *
+     * @param regId a {@code KVM_REG_*} id: architecture, size ({@code KVM_REG_SIZE_*}) and register, as the
+     *     architecture's headers compose it
+     * @param value native memory that receives the register in its first bytes (such as 16 for a 128-bit SIMD
+     *     register); the rest is left alone
+     * @throws IllegalArgumentException if {@code value} is on the heap or smaller than the size the id encodes
+     * @throws KvmException if the vCPU has no such register, or (on aarch64) has not been
+     *     {@linkplain #armInit initialised}
+     */
     public void getOneReg(long regId, MemorySegment value) {
         oneReg(KvmIoctl.KVM_GET_ONE_REG, regId, value);
     }
 
-    /** Sets the 64-bit register {@code regId} to {@code value} ({@code KVM_SET_ONE_REG}). */
+    /**
+     * Sets the 64-bit register {@code regId} to {@code value} ({@code KVM_SET_ONE_REG}). A register the id makes
+     * smaller takes the low bytes.
+     *
+     * @param regId a {@code KVM_REG_*} id: architecture, size ({@code KVM_REG_SIZE_*}) and register, as the
+     *     architecture's headers compose it
+     * @param value the new value
+     * @throws IllegalArgumentException if the id encodes more than 64 bits
+     * @throws KvmException if the vCPU has no such register, or (on aarch64) has not been
+     *     {@linkplain #armInit initialised}
+     */
     public void setOneReg(long regId, long value) {
         try (Arena local = Arena.ofConfined()) {
             setOneReg(regId, local.allocateFrom(ValueLayout.JAVA_LONG, value));
         }
     }
 
-    /** Sets register {@code regId} from {@code value}, which must hold the size the id encodes. */
+    /**
+     * Sets register {@code regId} from {@code value}, which must hold the size the id encodes.
+     *
+     * @param regId a {@code KVM_REG_*} id: architecture, size ({@code KVM_REG_SIZE_*}) and register, as the
+     *     architecture's headers compose it
+     * @param value native memory whose first bytes, as many as the id's size, are the new value; read, not kept
+     * @throws IllegalArgumentException if {@code value} is on the heap or smaller than the size the id encodes
+     * @throws KvmException if the vCPU has no such register, or (on aarch64) has not been
+     *     {@linkplain #armInit initialised}
+     */
     public void setOneReg(long regId, MemorySegment value) {
         oneReg(KvmIoctl.KVM_SET_ONE_REG, regId, value);
     }
@@ -480,6 +640,11 @@ public final class Vcpu implements AutoCloseable {
     /**
      * Initialises an aarch64 vCPU as {@code target} (from {@link Vm#armPreferredTarget()}) with the
      * {@code KVM_ARM_VCPU_*} feature bits in {@code features} ({@code KVM_ARM_VCPU_INIT}); before its first run.
+     *
+     * @param target the {@code KVM_ARM_TARGET_*} CPU model, normally {@link Vm#armPreferredTarget()}
+     * @param features the first word of feature bits, each {@code 1 << KVM_ARM_VCPU_*} (such as
+     *     {@code KVM_ARM_VCPU_PSCI_0_2}, or {@code KVM_ARM_VCPU_POWER_OFF} for secondary vCPUs); later words stay 0
+     * @throws KvmException if this is not aarch64 KVM, or the host does not offer the target or a feature
      */
     public void armInit(int target, int features) {
         try (Arena local = Arena.ofConfined()) {
@@ -498,7 +663,12 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Injects external interrupt {@code vector} (only without an in-kernel irqchip; {@code KVM_INTERRUPT}). */
+    /**
+     * Injects external interrupt {@code vector} (only without an in-kernel irqchip; {@code KVM_INTERRUPT}).
+     *
+     * @param vector the interrupt vector, 0 to 255, as the guest's IDT numbers it
+     * @throws KvmException if the VM has an in-kernel irqchip
+     */
     public void interrupt(int vector) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment irq = local.allocateFrom(ValueLayout.JAVA_INT, vector);
@@ -511,7 +681,12 @@ public final class Vcpu implements AutoCloseable {
         KvmIoctl.KVM_NMI.call(rawFd, 0L);
     }
 
-    /** {@return the guest-physical address that guest-virtual {@code linearAddress} maps to now, or empty if unmapped} */
+    /**
+     * {@return the guest-physical address that guest-virtual {@code linearAddress} maps to now, or empty if unmapped}
+     * KVM walks the guest's current page tables ({@code KVM_TRANSLATE}); x86.
+     *
+     * @param linearAddress a guest-virtual (linear) address, translated with the vCPU's current CR3 and paging mode
+     */
     public OptionalLong translate(long linearAddress) {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment translation = local.allocate(kvm_translation.layout());
@@ -528,7 +703,13 @@ public final class Vcpu implements AutoCloseable {
         return KvmIoctl.KVM_GET_TSC_KHZ.call(rawFd, 0L, "needs KVM_CAP_GET_TSC_KHZ");
     }
 
-    /** Sets the guest TSC frequency in kHz ({@code KVM_SET_TSC_KHZ}; needs {@link Capability#TSC_CONTROL}). */
+    /**
+     * Sets the guest TSC frequency in kHz ({@code KVM_SET_TSC_KHZ}; needs {@link Capability#TSC_CONTROL}).
+     *
+     * @param khz the frequency the guest sees, in kHz (such as 2_500_000 for 2.5 GHz); KVM refuses ratios to the host
+     *     TSC that the hardware cannot scale to
+     * @throws KvmException if the host cannot scale the TSC, or not to {@code khz}
+     */
     public void setTscKhz(int khz) {
         KvmIoctl.KVM_SET_TSC_KHZ.call(rawFd, khz, "needs KVM_CAP_TSC_CONTROL, which hosts without TSC scaling lack");
     }
@@ -538,7 +719,14 @@ public final class Vcpu implements AutoCloseable {
         KvmIoctl.KVM_KVMCLOCK_CTRL.call(rawFd, 0L, "the guest has not enabled kvmclock");
     }
 
-    /** Enables {@code capability} on this vCPU with up to four arguments ({@code KVM_ENABLE_CAP}). */
+    /**
+     * Enables {@code capability} on this vCPU with up to four arguments ({@code KVM_ENABLE_CAP}).
+     *
+     * @param capability a capability that is enabled per vCPU (see {@link Capability#ENABLE_CAP})
+     * @param args its arguments, as the KVM API document gives them for that capability; missing ones are 0
+     * @throws IllegalArgumentException if there are more than four arguments
+     * @throws KvmException if KVM cannot enable it on this vCPU
+     */
     public void enableCap(Capability capability, long... args) {
         Vm.enableCap(rawFd, capability, args, "vCPU");
     }

@@ -62,7 +62,12 @@ public sealed interface VcpuExit {
             return run.ioData();
         }
 
-        /** Answers a single access with the low {@link #size()} bytes of {@code value}. */
+        /**
+         * Answers a single access with the low {@link #size()} bytes of {@code value}.
+         *
+         * @param value what the guest reads, stored little-endian; bits above {@link #size()} bytes are dropped. For a
+         *     {@code rep ins} ({@link #count()} above 1) this fills only the first access: write {@link #data()}.
+         */
         public void setValue(long value) {
             KvmRun.setValue(run.ioData(), size(), value);
         }
@@ -145,7 +150,11 @@ public sealed interface VcpuExit {
             return run.mmioData();
         }
 
-        /** Answers with the low {@link #length()} bytes of {@code value}. */
+        /**
+         * Answers with the low {@link #length()} bytes of {@code value}.
+         *
+         * @param value what the guest reads, stored little-endian; bits above {@link #length()} bytes are dropped
+         */
         public void setValue(long value) {
             KvmRun.setValue(run.mmioData(), length(), value);
         }
@@ -251,7 +260,12 @@ public sealed interface VcpuExit {
             return run.internalNdata();
         }
 
-        /** {@return data word {@code i}, below {@link #ndata()}} */
+        /**
+         * {@return data word {@code i}, below {@link #ndata()}}
+         *
+         * @param i the word, 0 to {@link #ndata()} - 1
+         * @throws IndexOutOfBoundsException if {@code i} is not below {@link #ndata()}
+         */
         public long data(int i) {
             return run.internalData(i);
         }
@@ -344,7 +358,12 @@ public sealed interface VcpuExit {
             return run.systemEventNdata();
         }
 
-        /** {@return data word {@code i} (word 0 is the legacy {@code flags})} */
+        /**
+         * {@return data word {@code i} (word 0 is the legacy {@code flags})}
+         *
+         * @param i the word, 0 to 15; only words below {@link #ndata()} are KVM's, the rest are what the area held
+         * @throws IndexOutOfBoundsException if {@code i} is not in 0 to 15
+         */
         public long data(int i) {
             return run.systemEventData(i);
         }
@@ -471,12 +490,21 @@ public sealed interface VcpuExit {
             return run.hypercallNr();
         }
 
-        /** {@return argument {@code i}, 0 to 5} */
+        /**
+         * {@return argument {@code i}, 0 to 5}
+         *
+         * @param i the argument, 0 to 5
+         * @throws IndexOutOfBoundsException if {@code i} is not in 0 to 5
+         */
         public long arg(int i) {
             return run.hypercallArg(i);
         }
 
-        /** Sets the value the guest's hypercall returns. */
+        /**
+         * Sets the value the guest's hypercall returns.
+         *
+         * @param value the 64-bit return value ({@code hypercall.ret}), which KVM hands the guest on the next run
+         */
         public void setReturnValue(long value) {
             run.hypercallRet(value);
         }

@@ -58,12 +58,25 @@ public final class Vm implements AutoCloseable {
         return fd.get();
     }
 
-    /** {@return KVM's answer to {@code KVM_CHECK_EXTENSION} on this VM (some answers differ per VM)} */
+    /**
+     * {@return KVM's answer to {@code KVM_CHECK_EXTENSION} on this VM (some answers differ per VM)} 0 if the
+     * capability is absent, else often a count or limit, as {@link Kvm#checkExtension(Capability)}.
+     *
+     * @param capability the capability asked about
+     */
     public int checkExtension(Capability capability) {
         return KvmIoctl.KVM_CHECK_EXTENSION.call(fd.get(), capability.number());
     }
 
-    /** Enables {@code capability} on this VM with up to four arguments ({@code KVM_ENABLE_CAP}). */
+    /**
+     * Enables {@code capability} on this VM with up to four arguments ({@code KVM_ENABLE_CAP}).
+     *
+     * @param capability a capability that is enabled per VM (see {@link Capability#ENABLE_CAP_VM}), such as
+     *     {@link Capability#SPLIT_IRQCHIP}
+     * @param args its arguments, as the KVM API document gives them for that capability; missing ones are 0
+     * @throws IllegalArgumentException if there are more than four arguments
+     * @throws KvmException if KVM cannot enable it on this VM (or not now: many must come before the first vCPU)
+     */
     public void enableCap(Capability capability, long... args) {
         enableCap(fd.get(), capability, args, "VM");
     }
@@ -88,6 +101,22 @@ public final class Vm implements AutoCloseable {
     /**
      * Maps {@code hostMemory} into the guest at {@code guestPhysAddr} as memory slot {@code slot}, replacing what
      * the slot held. Both addresses and the size must be page-aligned, and the range must not overlap another slot.
+     * KVM lets a slot in use only move (a new {@code guestPhysAddr}) or change {@link MemorySlotFlag#LOG_DIRTY_PAGES};
+     * for other host memory, another size or {@link MemorySlotFlag#READONLY}, {@linkplain #removeUserMemoryRegion
+     * remove} it first.
+     *
+     * @param slot the slot id, 0 to 65535 and below {@link Capability#NR_MEMSLOTS}'s answer; always in address
+     *     space 0, as the address-space bits above 65535 are refused
+     * @param guestPhysAddr where the memory starts in the guest, page-aligned
+     * @param hostMemory the native memory that backs it, page-aligned and a whole number of pages (an mmap'ed
+     *     region); this VM keeps it reachable while mapped, but the caller owns it and must keep its scope alive
+     *     until the slot is removed or the VM closed
+     * @param flags how KVM treats the slot; empty for plain RAM. {@link MemorySlotFlag#READONLY} is checked against
+     *     {@link Capability#READONLY_MEM} through the {@link Kvm} that made this VM, which must still be open.
+     * @throws IllegalArgumentException if the slot number, alignment or size is wrong, the range wraps, or the
+     *     memory is on the heap
+     * @throws KvmException if read-only slots are not supported, or KVM refuses the region (it overlaps another
+     *     slot, the host range is not mapped, or it changes a slot in use in a way KVM does not allow)
      */
     public void setUserMemoryRegion(int slot, long guestPhysAddr, MemorySegment hostMemory, Set<MemorySlotFlag> flags) {
         Objects.requireNonNull(hostMemory, "hostMemory");
@@ -142,7 +171,12 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Removes memory slot {@code slot} from the guest. */
+    /**
+     * Removes memory slot {@code slot} from the guest.
+     *
+     * @param slot a slot registered with {@link #setUserMemoryRegion}; its host memory is no longer used after this
+     * @throws IllegalArgumentException if the slot is not registered
+     */
     public void removeUserMemoryRegion(int slot) {
         synchronized (slots) {
             if (slots.remove(slot) == null) {
@@ -167,6 +201,12 @@ public final class Vm implements AutoCloseable {
     /**
      * {@return the pages of slot {@code slot} written since the last call, one bit per page, as
      * {@code KVM_GET_DIRTY_LOG} reports them} The slot must have {@link MemorySlotFlag#LOG_DIRTY_PAGES}.
+     * Bit {@code n % 64} of word {@code n / 64} stands for the slot's page {@code n} (4 KiB pages, counted from the
+     * slot's start).
+     *
+     * @param slot a slot registered with {@link #setUserMemoryRegion}
+     * @throws IllegalArgumentException if the slot is not registered
+     * @throws KvmException if the slot does not log dirty pages
      */
     public long[] getDirtyLog(int slot) {
         long size;
@@ -195,20 +235,40 @@ public final class Vm implements AutoCloseable {
         KvmIoctl.KVM_CREATE_IRQCHIP.call(fd.get(), 0L, "create the irqchip before any vCPU, and only once");
     }
 
-    /** Copies the state of in-kernel irqchip {@code chipId} (0 PIC master, 1 PIC slave, 2 IOAPIC) into {@code irqchip}, a {@code struct kvm_irqchip}. */
+    /**
+     * Copies the state of in-kernel irqchip {@code chipId} (0 PIC master, 1 PIC slave, 2 IOAPIC) into
+     * {@code irqchip}, a {@code struct kvm_irqchip}.
+     *
+     * @param chipId which controller: 0 (PIC master), 1 (PIC slave) or 2 (IOAPIC); written to the struct's
+     *     {@code chip_id}
+     * @param irqchip a native {@code struct kvm_irqchip}, as {@code kvm_irqchip.allocate(arena)} makes it;
+     *     overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getIrqchip(int chipId, MemorySegment irqchip) {
         Structs.require(irqchip, kvm_irqchip.layout(), "struct kvm_irqchip");
         kvm_irqchip.chip_id(irqchip, chipId);
         KvmIoctl.KVM_GET_IRQCHIP.call(fd.get(), irqchip);
     }
 
-    /** Sets the state of the in-kernel irqchip named by {@code irqchip}'s {@code chip_id}. */
+    /**
+     * Sets the state of the in-kernel irqchip named by {@code irqchip}'s {@code chip_id}.
+     *
+     * @param irqchip a native {@code struct kvm_irqchip} with {@code chip_id} and that controller's state, such as
+     *     {@link #getIrqchip} filled in; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setIrqchip(MemorySegment irqchip) {
         Structs.require(irqchip, kvm_irqchip.layout(), "struct kvm_irqchip");
         KvmIoctl.KVM_SET_IRQCHIP.call(fd.get(), irqchip);
     }
 
-    /** Creates the in-kernel i8254 PIT ({@code KVM_CREATE_PIT2}); {@code flags} may hold {@code KVM_PIT_SPEAKER_DUMMY}. */
+    /**
+     * Creates the in-kernel i8254 PIT ({@code KVM_CREATE_PIT2}); {@code flags} may hold {@code KVM_PIT_SPEAKER_DUMMY}.
+     *
+     * @param flags 0, or {@code KVM_PIT_SPEAKER_DUMMY} to have KVM answer the PC speaker port (0x61) itself
+     * @throws KvmException if there is no irqchip yet, or the PIT exists
+     */
     public void createPit2(int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment config = arena.allocate(kvm_pit_config.layout());
@@ -217,25 +277,47 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Copies the PIT state into {@code pitState}, a {@code struct kvm_pit_state2}. */
+    /**
+     * Copies the PIT state into {@code pitState}, a {@code struct kvm_pit_state2}.
+     *
+     * @param pitState a native {@code struct kvm_pit_state2}, as {@code kvm_pit_state2.allocate(arena)} makes it;
+     *     overwritten
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void getPit2(MemorySegment pitState) {
         Structs.require(pitState, kvm_pit_state2.layout(), "struct kvm_pit_state2");
         KvmIoctl.KVM_GET_PIT2.call(fd.get(), pitState);
     }
 
-    /** Sets the PIT state from {@code pitState}, a {@code struct kvm_pit_state2}. */
+    /**
+     * Sets the PIT state from {@code pitState}, a {@code struct kvm_pit_state2}.
+     *
+     * @param pitState a native {@code struct kvm_pit_state2}, such as {@link #getPit2} filled in; read, not kept
+     * @throws IllegalArgumentException if the segment is on the heap, smaller than the struct or not aligned for it
+     */
     public void setPit2(MemorySegment pitState) {
         Structs.require(pitState, kvm_pit_state2.layout(), "struct kvm_pit_state2");
         KvmIoctl.KVM_SET_PIT2.call(fd.get(), pitState);
     }
 
-    /** Sets the guest-physical address of the three pages Intel VMX needs for the real-mode TSS (x86). */
+    /**
+     * Sets the guest-physical address of the three pages Intel VMX needs for the real-mode TSS (x86).
+     *
+     * @param guestPhysAddr where the three pages go: below 4 GiB, outside guest RAM and any MMIO range
+     * @throws KvmException if KVM refuses the address
+     */
     public void setTssAddress(long guestPhysAddr) {
         KvmIoctl.KVM_SET_TSS_ADDR.call(
                 fd.get(), guestPhysAddr, "the address must be below 4 GiB and outside guest RAM");
     }
 
-    /** Sets the guest-physical address of the page Intel VMX needs for the real-mode identity map (x86). */
+    /**
+     * Sets the guest-physical address of the page Intel VMX needs for the real-mode identity map (x86).
+     *
+     * @param guestPhysAddr where the page goes: outside guest RAM and any MMIO range, such as just below the TSS
+     *     pages of {@link #setTssAddress}
+     * @throws KvmException if a vCPU already exists
+     */
     public void setIdentityMapAddress(long guestPhysAddr) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = arena.allocateFrom(ValueLayout.JAVA_LONG, guestPhysAddr);
@@ -252,7 +334,11 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Sets the guest's kvmclock to {@code nanoseconds} ({@code KVM_SET_CLOCK}). */
+    /**
+     * Sets the guest's kvmclock to {@code nanoseconds} ({@code KVM_SET_CLOCK}).
+     *
+     * @param nanoseconds the clock's new value, in nanoseconds, such as {@link #getClock()} returned before a pause
+     */
     public void setClock(long nanoseconds) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment clock = arena.allocate(kvm_clock_data.layout());
@@ -263,7 +349,13 @@ public final class Vm implements AutoCloseable {
 
     // ---- interrupts -----------------------------------------------------------------------------------------
 
-    /** Raises ({@code active}) or lowers interrupt line {@code irq} of the in-kernel irqchip ({@code KVM_IRQ_LINE}). */
+    /**
+     * Raises ({@code active}) or lowers interrupt line {@code irq} of the in-kernel irqchip ({@code KVM_IRQ_LINE}).
+     *
+     * @param irq the GSI on x86; on aarch64 the encoded type, vCPU and interrupt number the KVM API document gives
+     * @param active true to raise the line, false to lower it; an edge needs both
+     * @throws KvmException if there is no irqchip, or {@code irq} is not valid
+     */
     public void setIrqLine(int irq, boolean active) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment level = arena.allocate(kvm_irq_level.layout());
@@ -274,7 +366,13 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Makes a write to {@code event} inject an edge on {@code gsi} ({@code KVM_IRQFD}). */
+    /**
+     * Makes a write to {@code event} inject an edge on {@code gsi} ({@code KVM_IRQFD}).
+     *
+     * @param event the eventfd a device writes to interrupt; KVM holds its own reference until unregistered
+     * @param gsi the global system interrupt, routed (by default, or with {@link #setGsiRouting})
+     * @throws KvmException if there is no irqchip, or {@code event} is already registered
+     */
     public void registerIrqfd(EventFd event, int gsi) {
         irqfd(event.fd(), gsi, 0, -1, "create the irqchip first; gsi " + gsi + " must be routed, and registered once");
     }
@@ -282,6 +380,11 @@ public final class Vm implements AutoCloseable {
     /**
      * Makes a write to {@code event} raise level-triggered {@code gsi}, which KVM lowers when the guest
      * acknowledges it, signalling {@code resample} so the device can raise it again if still pending.
+     *
+     * @param event the eventfd a device writes to raise the line; KVM holds its own reference until unregistered
+     * @param resample the eventfd KVM writes when the guest acknowledges the interrupt
+     * @param gsi the global system interrupt, routed to an irqchip pin (not an MSI)
+     * @throws KvmException if KVM lacks {@link Capability#IRQFD_RESAMPLE}, or {@code gsi} has no irqchip route
      */
     public void registerIrqfdWithResample(EventFd event, EventFd resample, int gsi) {
         irqfd(
@@ -292,7 +395,13 @@ public final class Vm implements AutoCloseable {
                 "resampling needs KVM_CAP_IRQFD_RESAMPLE and an irqchip route for gsi " + gsi);
     }
 
-    /** Undoes {@link #registerIrqfd} or {@link #registerIrqfdWithResample}. */
+    /**
+     * Undoes {@link #registerIrqfd} or {@link #registerIrqfdWithResample}.
+     *
+     * @param event the eventfd that was registered
+     * @param gsi the GSI it was registered for
+     * @throws KvmException if KVM refuses to deassign it
+     */
     public void unregisterIrqfd(EventFd event, int gsi) {
         irqfd(event.fd(), gsi, LinuxHeaders.KVM_IRQFD_FLAG_DEASSIGN(), -1, "it was not registered for gsi " + gsi);
     }
@@ -313,12 +422,24 @@ public final class Vm implements AutoCloseable {
     /**
      * Makes a guest write to {@code address} that {@code datamatch} accepts signal {@code event} inside KVM,
      * without an exit to userspace ({@code KVM_IOEVENTFD}).
+     *
+     * @param event the eventfd KVM writes; KVM holds its own reference until unregistered
+     * @param address the port or guest-physical MMIO address of the register
+     * @param datamatch which writes there count
+     * @throws KvmException if KVM refuses it, for example because the same range and datamatch are registered
      */
     public void registerIoevent(EventFd event, IoEventAddress address, Datamatch datamatch) {
         ioevent(event, address, datamatch, 0, "the range may already have an ioeventfd with this datamatch");
     }
 
-    /** Undoes {@link #registerIoevent} with the same arguments. */
+    /**
+     * Undoes {@link #registerIoevent} with the same arguments.
+     *
+     * @param event the eventfd that was registered
+     * @param address the address it was registered at
+     * @param datamatch the match it was registered with
+     * @throws KvmException if no such ioeventfd is registered
+     */
     public void unregisterIoevent(EventFd event, IoEventAddress address, Datamatch datamatch) {
         ioevent(
                 event,
@@ -357,7 +478,14 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** Replaces the whole GSI routing table ({@code KVM_SET_GSI_ROUTING}). */
+    /**
+     * Replaces the whole GSI routing table ({@code KVM_SET_GSI_ROUTING}).
+     *
+     * @param routes every route, in any order, at most {@link Capability#IRQ_ROUTING}'s answer; a GSI may have one
+     *     route per irqchip (then it drives them all), or a single MSI route. GSIs not listed lose their routes, the
+     *     default ones included.
+     * @throws KvmException if KVM refuses a route, or there is no irqchip for irqchip routes
+     */
     public void setGsiRouting(List<IrqRoute> routes) {
         Objects.requireNonNull(routes, "routes");
         try (Arena arena = Arena.ofConfined()) {
@@ -400,7 +528,11 @@ public final class Vm implements AutoCloseable {
     /**
      * Sends one message-signalled interrupt.
      *
+     * @param address the 64-bit MSI address (on x86, {@code 0xfee0_0000} with the destination APIC id in bits 12 to
+     *     19)
+     * @param data the 32-bit MSI data (on x86, the vector and delivery mode)
      * @return whether the guest took it (false: it was blocked)
+     * @throws KvmException if KVM lacks {@link Capability#SIGNAL_MSI} or there is no irqchip
      */
     public boolean signalMsi(long address, int data) {
         try (Arena arena = Arena.ofConfined()) {
@@ -428,7 +560,14 @@ public final class Vm implements AutoCloseable {
 
     // ---- vCPUs and devices ----------------------------------------------------------------------------------
 
-    /** Creates vCPU {@code id}; closing this VM closes it too. */
+    /**
+     * Creates vCPU {@code id}; closing this VM closes it too.
+     *
+     * @param id the vCPU id, not negative and below {@link Capability#MAX_VCPU_ID}; on x86, the initial APIC id
+     * @return the vCPU, with its {@code kvm_run} mapped
+     * @throws IllegalArgumentException if {@code id} is negative
+     * @throws KvmException if the id exists or is above KVM's limit, or (on aarch64) the GIC is already initialised
+     */
     public Vcpu createVcpu(int id) {
         if (id < 0) {
             throw new IllegalArgumentException("vcpu id must not be negative, got " + id);
@@ -445,7 +584,14 @@ public final class Vm implements AutoCloseable {
         return vcpu;
     }
 
-    /** Creates an in-kernel device of {@code type} ({@code KVM_DEV_TYPE_*}, such as aarch64's GIC); closing this VM closes it. */
+    /**
+     * Creates an in-kernel device of {@code type} ({@code KVM_DEV_TYPE_*}, such as aarch64's GIC); closing this VM
+     * closes it.
+     *
+     * @param type a {@code KVM_DEV_TYPE_*} value, such as {@code KVM_DEV_TYPE_ARM_VGIC_V3}
+     * @return the device, to configure through its attributes
+     * @throws KvmException if KVM on this host cannot create that type, or one exists that may exist only once
+     */
     public KvmDevice createDevice(int type) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment create = arena.allocate(kvm_create_device.layout());
@@ -460,7 +606,12 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** {@return whether KVM can create a device of {@code type}, asked with {@code KVM_CREATE_DEVICE_TEST}} */
+    /**
+     * {@return whether KVM can create a device of {@code type}, asked with {@code KVM_CREATE_DEVICE_TEST}} Nothing
+     * is created.
+     *
+     * @param type a {@code KVM_DEV_TYPE_*} value
+     */
     public boolean supportsDevice(int type) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment create = arena.allocate(kvm_create_device.layout());
