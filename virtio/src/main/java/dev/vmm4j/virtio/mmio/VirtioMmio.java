@@ -193,7 +193,9 @@ public final class VirtioMmio implements VmDevice {
         if (context.sandbox().isPresent()) {
             LOG.log(
                     System.Logger.Level.INFO,
-                    description + " runs in the VMM's process: it cannot run in a device" + " process");
+                    description + " runs in the VMM's process, not a device process: vhost's data path is the"
+                            + " kernel's, a VsockHost's channels live here, and a device of your own needs a"
+                            + " JailableFactory");
         }
         VirtioDevice made = device;
         if (made == null) {
