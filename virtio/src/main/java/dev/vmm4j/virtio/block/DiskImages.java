@@ -64,7 +64,7 @@ public final class DiskImages {
             }
             Path next;
             try {
-                next = image.getParent().resolve(backing.get()).normalize().toRealPath();
+                next = Qcow2Backing.locate(image, backing.get()).toRealPath();
             } catch (IOException | RuntimeException e) {
                 break;
             }

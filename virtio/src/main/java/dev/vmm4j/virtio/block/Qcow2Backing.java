@@ -13,14 +13,18 @@ import java.util.Set;
 final class Qcow2Backing {
     private Qcow2Backing() {}
 
+    /** {@return where the backing file {@code name} of the image {@code path} is: relative names from its directory} */
+    static Path locate(Path path, String name) {
+        return path.toAbsolutePath().getParent().resolve(name).normalize();
+    }
+
     /** {@return the backing file of {@code path}, whose header is {@code header}, at {@code depth} in a chain of {@code chain}} */
     static DiskImage open(Path path, Qcow2Header header, int depth, Set<Path> chain) throws IOException {
         if (depth + 1 >= Qcow2Image.MAX_BACKING_DEPTH) {
             throw new InvalidImageException(
                     path, "its backing chain is deeper than " + Qcow2Image.MAX_BACKING_DEPTH + " images");
         }
-        Path directory = path.toAbsolutePath().getParent();
-        Path backingPath = directory.resolve(header.backingFile()).normalize();
+        Path backingPath = locate(path, header.backingFile());
         Path real;
         try {
             real = backingPath.toRealPath();

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.jail;
 
+import dev.vmm4j.kvm.bindings.Errno;
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -102,6 +105,23 @@ public record DeviceRecipe(
         List<OwnedFd> more = new ArrayList<>(fds);
         more.add(Objects.requireNonNull(fd, "fd"));
         return new DeviceRecipe(factory, kind, settings, readOnlyPaths, readWritePaths, more);
+    }
+
+    /**
+     * {@return this recipe with a duplicate of {@code fd}, which stays the caller's, passed to the device process}
+     *
+     * @param fd an open fd of the VMM's (a tap, a listening socket)
+     * @param what names the fd in the failure's message
+     * @throws IllegalStateException if {@code fd} cannot be duplicated
+     */
+    public DeviceRecipe withDuplicateOf(int fd, String what) {
+        Objects.requireNonNull(what, "what");
+        int duplicate = Libc.fcntl(fd, LinuxHeaders.F_DUPFD_CLOEXEC(), 0);
+        if (duplicate < 0) {
+            throw new IllegalStateException(
+                    "cannot duplicate " + what + " for its device process: " + Errno.describe(-duplicate));
+        }
+        return withFd(new OwnedFd(duplicate, what));
     }
 
     /**

@@ -27,12 +27,8 @@ public final class NetworkFactory implements JailedDeviceFactory {
      * @throws IllegalStateException if the tap's fd cannot be duplicated
      */
     public static DeviceRecipe recipe(Tap tap, Optional<MacAddress> mac) {
-        int duplicate = Libc.fcntl(tap.fd(), LinuxHeaders.F_DUPFD_CLOEXEC(), 0);
-        if (duplicate < 0) {
-            throw new IllegalStateException("cannot duplicate the fd of " + tap.name() + " for its device process");
-        }
-        DeviceRecipe recipe =
-                DeviceRecipe.of(NetworkFactory.class, "virtio-net").withFd(new OwnedFd(duplicate, tap.name()));
+        DeviceRecipe recipe = DeviceRecipe.of(NetworkFactory.class, "virtio-net")
+                .withDuplicateOf(tap.fd(), "the fd of " + tap.name());
         return mac.isPresent() ? recipe.with("mac", mac.get().toString()) : recipe;
     }
 

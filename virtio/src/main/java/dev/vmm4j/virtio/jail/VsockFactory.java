@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.jail;
 
-import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.vsock.VsockBroker;
 import dev.vmm4j.virtio.vsock.VsockDevice;
 import dev.vmm4j.vmm.jail.FdSocket;
 import dev.vmm4j.vmm.jail.SyscallPolicy;
-import dev.vmm4j.vmm.sys.Libc;
-import dev.vmm4j.vmm.sys.OwnedFd;
 import java.nio.file.Path;
 
 /**
@@ -32,16 +29,8 @@ public final class VsockFactory implements JailedDeviceFactory {
         return DeviceRecipe.of(VsockFactory.class, "virtio-vsock")
                 .with("cid", Long.toString(cid))
                 .with("socket", socket.toAbsolutePath().normalize().toString())
-                .withFd(duplicate(broker.listener(), "vsock listener"))
-                .withFd(duplicate(broker.deviceEnd().fd(), "vsock broker"));
-    }
-
-    private static OwnedFd duplicate(int fd, String what) {
-        int copy = Libc.fcntl(fd, LinuxHeaders.F_DUPFD_CLOEXEC(), 0);
-        if (copy < 0) {
-            throw new IllegalStateException("cannot duplicate the " + what + " for its device process");
-        }
-        return new OwnedFd(copy, what);
+                .withDuplicateOf(broker.listener(), "the vsock listener")
+                .withDuplicateOf(broker.deviceEnd().fd(), "the vsock broker's socket");
     }
 
     /** For the device process. */

@@ -67,7 +67,7 @@ public final class BusProxy implements BusDevice, AutoCloseable {
             throw new IllegalArgumentException("a proxy's timeout must be positive, not " + timeout);
         }
         this.timeoutNanos = timeout.toNanos();
-        this.onFailure = Objects.requireNonNull(onFailure, "onFailure");
+        this.onFailure = onFailure;
         Arena arena = Arena.ofAuto();
         request = arena.allocate(ProxyMessages.SIZE, 8);
         reply = arena.allocate(ProxyMessages.SIZE, 8);

@@ -98,7 +98,7 @@ public final class DeviceProcess implements AutoCloseable {
         Path bwrap = sandbox.bubblewrapExecutable()
                 .orElseThrow(() -> new DeviceProcessException(launch.device() + " is to run in a device process,"
                         + " which needs bubblewrap (bwrap) on PATH (apt-get install bubblewrap)"));
-        DeviceProcess process = new DeviceProcess(launch.device(), Objects.requireNonNull(onDeath, "onDeath"));
+        DeviceProcess process = new DeviceProcess(launch.device(), onDeath);
         Path directory = Files.createTempDirectory("vmm4j-device-");
         Path socketPath = directory.resolve("device.sock");
         try (OwnedFd listener = new OwnedFd(
@@ -358,9 +358,14 @@ public final class DeviceProcess implements AutoCloseable {
     public void kill() {
         Process child = started.getNow(null);
         if (child != null) {
-            child.descendants().forEach(ProcessHandle::destroyForcibly);
-            child.destroyForcibly();
+            destroyJail(child);
         }
+    }
+
+    /** SIGKILLs bubblewrap and everything below it, the device's JVM included. */
+    private static void destroyJail(Process child) {
+        child.descendants().forEach(ProcessHandle::destroyForcibly);
+        child.destroyForcibly();
     }
 
     /** Hangs up, gives the child 2 s to exit, kills it if it has not, and reaps it. Idempotent. */
@@ -386,14 +391,12 @@ public final class DeviceProcess implements AutoCloseable {
         boolean interrupted = false;
         try {
             if (!child.waitFor(2, TimeUnit.SECONDS)) {
-                child.descendants().forEach(ProcessHandle::destroyForcibly);
-                child.destroyForcibly();
+                destroyJail(child);
                 child.waitFor(5, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             interrupted = true;
-            child.descendants().forEach(ProcessHandle::destroyForcibly);
-            child.destroyForcibly();
+            destroyJail(child);
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
