@@ -52,6 +52,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 
 /**
  * One x86_64 VM's machine, as crosvm sets it up: the in-kernel irqchip and PIT (and the TSS and identity-map pages
@@ -138,6 +139,16 @@ final class X86Machine implements ArchMachine {
         devices.ioBus().insert(new Cmos(Clock.systemUTC(), below4g, above4g), 0x70, 2);
     }
 
+    /**
+     * {@return whether a VM of {@code vcpuCount} vCPUs is offered KVM's hypercall-based paravirtual features} The
+     * features (PV IPIs, PV sched yield, PV unhalt) serve only a guest of more than one CPU, and Linux leaves them
+     * alone in a one-CPU guest: such a VM goes without them and without {@code probe}, which costs a VM, a thread and
+     * tens of milliseconds of a launcher's start. A larger VM gets them when the probe says hypercalls complete.
+     */
+    static boolean offersHypercallFeatures(int vcpuCount, BooleanSupplier probe) {
+        return vcpuCount > 1 && probe.getAsBoolean();
+    }
+
     private static Serial serial(DeviceContext devices, String name, EventFd irq, OutputStream output, long port) {
         Serial serial = new Serial(name, Interrupt.of(irq), output);
         devices.closeOnExit(serial);
@@ -151,8 +162,9 @@ final class X86Machine implements ArchMachine {
             throw new IllegalStateException("this x86_64 machine has booted already");
         }
         // The vCPUs and their CPUID first: whether KVM takes a CPUID table decides what the command line needs.
-        boolean hypercalls = HypercallProbe.hypercallsComplete(context.kvm());
-        if (!hypercalls && HYPERCALLS_WARNED.compareAndSet(false, true)) {
+        boolean hypercalls =
+                offersHypercallFeatures(context.vcpuCount(), () -> HypercallProbe.hypercallsComplete(context.kvm()));
+        if (!hypercalls && context.vcpuCount() > 1 && HYPERCALLS_WARNED.compareAndSet(false, true)) {
             LOG.log(
                     System.Logger.Level.INFO,
                     "KVM on this host does not complete a guest's hypercalls (a probe's"

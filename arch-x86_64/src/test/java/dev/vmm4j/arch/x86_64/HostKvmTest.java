@@ -2,6 +2,8 @@
 package dev.vmm4j.arch.x86_64;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vmm4j.arch.x86_64.boot.CpuidFilter;
 import dev.vmm4j.vmm.kvm.Cpuid;
@@ -11,6 +13,7 @@ import dev.vmm4j.vmm.kvm.Vcpu;
 import dev.vmm4j.vmm.kvm.Vm;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +40,21 @@ class HostKvmTest {
                     .eax();
             assertEquals(hypercalls, (features & (1 << 11)) != 0, "PV_SEND_IPI in " + Integer.toHexString(features));
         }
+    }
+
+    /** A one-vCPU VM, whose guest would use none of the features, neither probes nor offers them. */
+    @Test
+    void onlyAVmOfSeveralVcpusProbesForHypercalls() {
+        int[] probes = {0};
+        BooleanSupplier probe = () -> {
+            probes[0]++;
+            return true;
+        };
+        assertFalse(X86Machine.offersHypercallFeatures(1, probe));
+        assertEquals(0, probes[0], "no probe for one vCPU");
+        assertTrue(X86Machine.offersHypercallFeatures(2, probe));
+        assertFalse(X86Machine.offersHypercallFeatures(4, () -> false));
+        assertEquals(1, probes[0]);
     }
 
     @Test

@@ -43,13 +43,9 @@ public final class NativeCall {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
 
     private static final MethodHandle IOCTL_WORD = errnoCapturing(
-            LinuxHeaders.ioctl.address(),
-            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG),
-            Linker.Option.firstVariadicArg(2));
+            symbol("ioctl"), FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle IOCTL_POINTER = errnoCapturing(
-            LinuxHeaders.ioctl.address(),
-            FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER),
-            Linker.Option.firstVariadicArg(2));
+            symbol("ioctl"), FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), Linker.Option.firstVariadicArg(2));
 
     private NativeCall() {}
 
@@ -66,6 +62,36 @@ public final class NativeCall {
         all[0] = Linker.Option.captureCallState("errno");
         System.arraycopy(options, 0, all, 1, options.length);
         return Linker.nativeLinker().downcallHandle(function, descriptor, all);
+    }
+
+    /**
+     * A downcall handle for the C library function {@code name} that captures {@code errno}, as
+     * {@link #errnoCapturing(MemorySegment, FunctionDescriptor, Linker.Option...)} makes.
+     *
+     * <p>Callers write the descriptor out rather than take jextract's {@code name$descriptor()}: asking jextract's
+     * holder class for its descriptor or address initialises it, and that makes its own downcall handle, which is
+     * never used and costs as much to make as this one (milliseconds at start-up, for each function).
+     *
+     * @param name the function's symbol, for example {@code "read"}
+     * @param descriptor its C signature, without the call state
+     * @param options linker options besides the call-state capture, such as {@link Linker.Option#firstVariadicArg}
+     * @return the handle; its first parameter is the call state
+     * @throws java.util.NoSuchElementException if the C library has no such function
+     */
+    public static MethodHandle errnoCapturing(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        return errnoCapturing(symbol(name), descriptor, options);
+    }
+
+    /**
+     * {@return the address of the C library function {@code name}} Looked up as jextract's bindings look it up, but
+     * without initialising their holder class for it.
+     *
+     * @param name the function's symbol
+     * @throws java.util.NoSuchElementException if there is no such function
+     */
+    public static MemorySegment symbol(String name) {
+        Objects.requireNonNull(name, "name");
+        return LinuxHeaders_1.SYMBOL_LOOKUP.findOrThrow(name);
     }
 
     /** {@return this thread's call-state segment, to pass as the first argument of an {@link #errnoCapturing} handle} */

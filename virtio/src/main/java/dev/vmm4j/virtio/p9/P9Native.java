@@ -23,47 +23,44 @@ import java.lang.invoke.MethodHandle;
  */
 final class P9Native {
     private static final MethodHandle SYSCALL_OPENAT2 = NativeCall.errnoCapturing(
-            LinuxHeaders.syscall.address(),
+            "syscall",
             FunctionDescriptor.of(C_LONG, C_LONG, C_INT, C_POINTER, C_POINTER, C_LONG),
             Linker.Option.firstVariadicArg(1));
     private static final MethodHandle OPENAT = NativeCall.errnoCapturing(
-            LinuxHeaders.openat.address(),
-            FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT),
-            Linker.Option.firstVariadicArg(3));
-    private static final MethodHandle CLOSE =
-            NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
+            "openat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(3));
+    private static final MethodHandle CLOSE = NativeCall.errnoCapturing("close", FunctionDescriptor.of(C_INT, C_INT));
     private static final MethodHandle FSTATAT =
-            NativeCall.errnoCapturing(LinuxHeaders.fstatat$address(), LinuxHeaders.fstatat$descriptor());
+            NativeCall.errnoCapturing("fstatat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
     private static final MethodHandle MKDIRAT =
-            NativeCall.errnoCapturing(LinuxHeaders.mkdirat$address(), LinuxHeaders.mkdirat$descriptor());
+            NativeCall.errnoCapturing("mkdirat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     private static final MethodHandle MKNODAT =
-            NativeCall.errnoCapturing(LinuxHeaders.mknodat$address(), LinuxHeaders.mknodat$descriptor());
+            NativeCall.errnoCapturing("mknodat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_LONG));
     private static final MethodHandle SYMLINKAT =
-            NativeCall.errnoCapturing(LinuxHeaders.symlinkat$address(), LinuxHeaders.symlinkat$descriptor());
-    private static final MethodHandle LINKAT =
-            NativeCall.errnoCapturing(LinuxHeaders.linkat$address(), LinuxHeaders.linkat$descriptor());
+            NativeCall.errnoCapturing("symlinkat", FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_POINTER));
+    private static final MethodHandle LINKAT = NativeCall.errnoCapturing(
+            "linkat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_POINTER, C_INT));
     private static final MethodHandle RENAMEAT =
-            NativeCall.errnoCapturing(LinuxHeaders.renameat$address(), LinuxHeaders.renameat$descriptor());
+            NativeCall.errnoCapturing("renameat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_POINTER));
     private static final MethodHandle UNLINKAT =
-            NativeCall.errnoCapturing(LinuxHeaders.unlinkat$address(), LinuxHeaders.unlinkat$descriptor());
+            NativeCall.errnoCapturing("unlinkat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     private static final MethodHandle READLINKAT =
-            NativeCall.errnoCapturing(LinuxHeaders.readlinkat$address(), LinuxHeaders.readlinkat$descriptor());
+            NativeCall.errnoCapturing("readlinkat", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_POINTER, C_LONG));
     private static final MethodHandle FCHOWNAT =
-            NativeCall.errnoCapturing(LinuxHeaders.fchownat$address(), LinuxHeaders.fchownat$descriptor());
+            NativeCall.errnoCapturing("fchownat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT, C_INT));
     private static final MethodHandle FCHMODAT =
-            NativeCall.errnoCapturing(LinuxHeaders.fchmodat$address(), LinuxHeaders.fchmodat$descriptor());
+            NativeCall.errnoCapturing("fchmodat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT));
     private static final MethodHandle UTIMENSAT =
-            NativeCall.errnoCapturing(LinuxHeaders.utimensat$address(), LinuxHeaders.utimensat$descriptor());
+            NativeCall.errnoCapturing("utimensat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
     private static final MethodHandle FSTATFS =
-            NativeCall.errnoCapturing(LinuxHeaders.fstatfs$address(), LinuxHeaders.fstatfs$descriptor());
+            NativeCall.errnoCapturing("fstatfs", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
     private static final MethodHandle GETDENTS64 =
-            NativeCall.errnoCapturing(LinuxHeaders.getdents64$address(), LinuxHeaders.getdents64$descriptor());
+            NativeCall.errnoCapturing("getdents64", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     private static final MethodHandle LSEEK =
-            NativeCall.errnoCapturing(LinuxHeaders.lseek$address(), LinuxHeaders.lseek$descriptor());
+            NativeCall.errnoCapturing("lseek", FunctionDescriptor.of(C_LONG, C_INT, C_LONG, C_INT));
     private static final MethodHandle FTRUNCATE =
-            NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
+            NativeCall.errnoCapturing("ftruncate", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
     private static final MethodHandle FDATASYNC =
-            NativeCall.errnoCapturing(LinuxHeaders.fdatasync$address(), LinuxHeaders.fdatasync$descriptor());
+            NativeCall.errnoCapturing("fdatasync", FunctionDescriptor.of(C_INT, C_INT));
 
     private P9Native() {}
 

@@ -36,7 +36,7 @@ final class JailNative {
     // Each handle lives in a holder class, made on first use (Libc's pattern): most processes never jail themselves.
     private static final class Prctl {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.prctl.address(),
+                "prctl",
                 FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG, C_LONG, C_LONG),
                 Linker.Option.firstVariadicArg(1));
     }
@@ -192,7 +192,7 @@ final class JailNative {
     /** {@return an errno-capturing {@code long syscall(long number, ...)} taking {@code args} after the number} */
     private static MethodHandle syscall(MemoryLayout... args) {
         FunctionDescriptor descriptor = FunctionDescriptor.of(C_LONG, C_LONG).appendArgumentLayouts(args);
-        return NativeCall.errnoCapturing(LinuxHeaders.syscall.address(), descriptor, Linker.Option.firstVariadicArg(1));
+        return NativeCall.errnoCapturing("syscall", descriptor, Linker.Option.firstVariadicArg(1));
     }
 
     private static JailException failure(String call, int errno, String hint) {

@@ -2,6 +2,7 @@
 package dev.vmm4j.vmm.sys;
 
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
+import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_LONG;
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
@@ -32,201 +33,194 @@ public final class Libc {
     // method handle classes (milliseconds each at start-up), and a run uses a few of these calls, not all of them.
     private static final class Open {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.open.address(),
-                FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT),
-                Linker.Option.firstVariadicArg(2));
+                "open", FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
     }
 
     private static final class Close {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.close$address(), LinuxHeaders.close$descriptor());
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing("close", FunctionDescriptor.of(C_INT, C_INT));
     }
 
     private static final class Read {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.read$address(), LinuxHeaders.read$descriptor());
+                NativeCall.errnoCapturing("read", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     }
 
     private static final class Write {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.write$address(), LinuxHeaders.write$descriptor());
+                NativeCall.errnoCapturing("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
     }
 
     /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
     private static final class PreadAtAddress {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.pread$address(),
+                "pread",
                 FunctionDescriptor.of(
                         LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
     }
 
     private static final class PwriteAtAddress {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.pwrite$address(),
+                "pwrite",
                 FunctionDescriptor.of(
                         LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
     }
 
     private static final class Fsync {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.fsync$address(), LinuxHeaders.fsync$descriptor());
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing("fsync", FunctionDescriptor.of(C_INT, C_INT));
     }
 
     private static final class Flock {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.flock$address(), LinuxHeaders.flock$descriptor());
+                NativeCall.errnoCapturing("flock", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     private static final class Mmap {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.mmap$address(), LinuxHeaders.mmap$descriptor());
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                "mmap", FunctionDescriptor.of(C_POINTER, C_POINTER, C_LONG, C_INT, C_INT, C_INT, C_LONG));
     }
 
     private static final class Munmap {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.munmap$address(), LinuxHeaders.munmap$descriptor());
+                NativeCall.errnoCapturing("munmap", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG));
     }
 
     private static final class Eventfd {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.eventfd$address(), LinuxHeaders.eventfd$descriptor());
+                NativeCall.errnoCapturing("eventfd", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     private static final class MemfdCreate {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.memfd_create$address(), LinuxHeaders.memfd_create$descriptor());
+                NativeCall.errnoCapturing("memfd_create", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
     }
 
     private static final class Ftruncate {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.ftruncate$address(), LinuxHeaders.ftruncate$descriptor());
+                NativeCall.errnoCapturing("ftruncate", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
     }
 
     private static final class Madvise {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.madvise$address(), LinuxHeaders.madvise$descriptor());
+                NativeCall.errnoCapturing("madvise", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
     }
 
     private static final class EpollCreate1 {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.epoll_create1$address(), LinuxHeaders.epoll_create1$descriptor());
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing("epoll_create1", FunctionDescriptor.of(C_INT, C_INT));
     }
 
     private static final class EpollCtl {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.epoll_ctl$address(), LinuxHeaders.epoll_ctl$descriptor());
+                NativeCall.errnoCapturing("epoll_ctl", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
     }
 
     private static final class EpollWait {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.epoll_wait$address(), LinuxHeaders.epoll_wait$descriptor());
+                NativeCall.errnoCapturing("epoll_wait", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT));
     }
 
     private static final class Readv {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.readv$address(), LinuxHeaders.readv$descriptor());
+                NativeCall.errnoCapturing("readv", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     }
 
     private static final class Writev {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.writev$address(), LinuxHeaders.writev$descriptor());
+                NativeCall.errnoCapturing("writev", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     }
 
     private static final class Recvmsg {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.recvmsg$address(), LinuxHeaders.recvmsg$descriptor());
+                NativeCall.errnoCapturing("recvmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     }
 
     private static final class Sendmsg {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.sendmsg$address(), LinuxHeaders.sendmsg$descriptor());
+                NativeCall.errnoCapturing("sendmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
     }
 
     private static final class Lseek {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.lseek$address(), LinuxHeaders.lseek$descriptor());
+                NativeCall.errnoCapturing("lseek", FunctionDescriptor.of(C_LONG, C_INT, C_LONG, C_INT));
     }
 
     private static final class Poll {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.poll$address(), LinuxHeaders.poll$descriptor());
+                NativeCall.errnoCapturing("poll", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
     }
 
     private static final class Socket {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.socket$address(), LinuxHeaders.socket$descriptor());
+                NativeCall.errnoCapturing("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
     }
 
     private static final class Socketpair {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.socketpair$address(), LinuxHeaders.socketpair$descriptor());
+                NativeCall.errnoCapturing("socketpair", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
     }
 
     private static final class Fcntl {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.fcntl.address(),
-                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT),
-                Linker.Option.firstVariadicArg(2));
+                "fcntl", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
     }
 
     private static final class Setns {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.setns$address(), LinuxHeaders.setns$descriptor());
+                NativeCall.errnoCapturing("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     // glibc declares the address arguments of bind, connect and accept4 as transparent unions of pointers, which the
     // ABI passes as the pointer itself.
     private static final class Bind {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.bind$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing("bind", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     }
 
     private static final class Listen {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.listen$address(), LinuxHeaders.listen$descriptor());
+                NativeCall.errnoCapturing("listen", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     private static final class Accept4 {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.accept4$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing("accept4", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
     }
 
     private static final class Connect {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.connect$address(), FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing("connect", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
     }
 
     private static final class Shutdown {
         static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.shutdown$address(), LinuxHeaders.shutdown$descriptor());
+                NativeCall.errnoCapturing("shutdown", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     /** read and send with the buffer as a plain address, as {@link PreadAtAddress}. */
     private static final class ReadAtAddress {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.read$address(),
-                FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG));
+                "read", FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG));
     }
 
     private static final class SendAtAddress {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.send$address(),
+                "send",
                 FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, C_INT));
     }
 
     private static final class TimerfdCreate {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.timerfd_create$address(), LinuxHeaders.timerfd_create$descriptor());
+        static final MethodHandle HANDLE =
+                NativeCall.errnoCapturing("timerfd_create", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     private static final class TimerfdSettime {
         static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                LinuxHeaders.timerfd_settime$address(), LinuxHeaders.timerfd_settime$descriptor());
+                "timerfd_settime", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER, C_POINTER));
     }
 
     private static final class Sigtimedwait {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing(LinuxHeaders.sigtimedwait$address(), LinuxHeaders.sigtimedwait$descriptor());
+        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
+                "sigtimedwait", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER));
     }
 
     private Libc() {}
