@@ -59,6 +59,9 @@ final class VcpuExitCounts {
      * @return whether an event was committed
      */
     synchronized boolean report() {
+        if (!JfrEvents.mayRecord()) {
+            return false; // and the event class stays unloaded
+        }
         VcpuExitsEvent event = new VcpuExitsEvent();
         if (!event.isEnabled()) {
             return false; // the next report, in a later recording, counts from the last one

@@ -16,8 +16,10 @@ final class VcpuExitReporter {
     private static final Set<VcpuExitCounts> LIVE = ConcurrentHashMap.newKeySet();
 
     static {
-        // Registering costs nothing per exit: JFR calls the hook only while a recording enables the event.
-        FlightRecorder.addPeriodicEvent(VcpuExitsEvent.class, VcpuExitReporter::reportAll);
+        // Registering costs nothing per exit: JFR calls the hook only while a recording enables the event. It waits
+        // for JFR to be up, as naming the event class would start JFR (see JfrEvents).
+        JfrEvents.whenRecorderInitialized(
+                () -> FlightRecorder.addPeriodicEvent(VcpuExitsEvent.class, VcpuExitReporter::reportAll));
     }
 
     private VcpuExitReporter() {}

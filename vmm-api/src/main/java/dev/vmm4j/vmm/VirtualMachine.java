@@ -109,14 +109,16 @@ public final class VirtualMachine implements AutoCloseable {
      * fails, everything set up is released and every device is closed before this throws.
      */
     static VirtualMachine create(VirtualMachineBuilder.Config config) {
-        VmBuildEvent event = new VmBuildEvent();
-        event.begin();
+        VmBuildEvent event = JfrEvents.mayRecord() ? new VmBuildEvent() : null;
+        if (event != null) {
+            event.begin();
+        }
         VirtualMachine machine = null;
         try {
             machine = createMachine(config);
             return machine;
         } finally {
-            if (event.shouldCommit()) {
+            if (event != null && event.shouldCommit()) {
                 event.vm = config.name();
                 event.succeeded = machine != null;
                 event.arch = machine != null
@@ -154,8 +156,9 @@ public final class VirtualMachine implements AutoCloseable {
             }
             vm = kvm.createVm();
             GuestMemoryMmap.Builder regions = GuestMemoryMmap.builder();
-            // Device processes map guest memory too: then it is a sealed memfd rather than anonymous memory.
-            boolean shared = config.sandbox().isPresent();
+            // Device processes map guest memory too: then it is a sealed memfd rather than anonymous memory. Without
+            // a device there is no device process, and no reason to pay for the memfd's calls at start.
+            boolean shared = config.sandbox().isPresent() && !config.devices().isEmpty();
             layout.ram().forEach(region -> {
                 if (shared) {
                     regions.memfd(region.start(), region.size(), "guest-ram-" + Long.toHexString(region.start()));
@@ -224,10 +227,12 @@ public final class VirtualMachine implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new VmBuildException(problems, cause);
         }
-        KernelLoadEvent load = new KernelLoadEvent();
-        load.begin();
+        KernelLoadEvent load = JfrEvents.mayRecord() ? new KernelLoadEvent() : null;
+        if (load != null) {
+            load.begin();
+        }
         Boot boot = machine.boot(config.bootSpec(), devices.takeNodes());
-        if (load.shouldCommit()) {
+        if (load != null && load.shouldCommit()) {
             load.vm = name;
             load.kernel = config.bootSpec().kernel().toString();
             load.commandLine = boot.commandLine();
@@ -293,8 +298,8 @@ public final class VirtualMachine implements AutoCloseable {
                 throw new IllegalStateException(closed ? "the VM is closed" : "the VM was already started");
             }
             started = true;
-            VmRunEvent run = new VmRunEvent();
-            if (run.isEnabled()) {
+            VmRunEvent run = JfrEvents.mayRecord() ? new VmRunEvent() : null;
+            if (run != null && run.isEnabled()) {
                 run.vm = name;
                 run.begin();
                 runEvent = run;
@@ -303,8 +308,8 @@ public final class VirtualMachine implements AutoCloseable {
                 loopThreads.add(loop.start(body -> vmThread(loop.name(), false, body)));
             }
             for (Vcpu vcpu : vcpus) {
-                VcpuStartEvent startEvent = new VcpuStartEvent();
-                if (startEvent.isEnabled()) {
+                VcpuStartEvent startEvent = JfrEvents.mayRecord() ? new VcpuStartEvent() : null;
+                if (startEvent != null && startEvent.isEnabled()) {
                     startEvent.vm = name;
                     startEvent.vcpu = vcpu.id();
                     startEvent.begin();
@@ -470,8 +475,10 @@ public final class VirtualMachine implements AutoCloseable {
             }
             closed = true;
         }
-        VmCloseEvent event = new VmCloseEvent();
-        event.begin();
+        VmCloseEvent event = JfrEvents.mayRecord() ? new VmCloseEvent() : null;
+        if (event != null) {
+            event.begin();
+        }
         stop();
         boolean interrupted = false;
         for (Thread thread : vcpuThreads) {
@@ -490,7 +497,7 @@ public final class VirtualMachine implements AutoCloseable {
         closeQuietly(vm); // and with it the vCPUs
         closeQuietly(kvm);
         memory.close();
-        if (event.shouldCommit()) {
+        if (event != null && event.shouldCommit()) {
             event.vm = name;
             event.commit();
         }

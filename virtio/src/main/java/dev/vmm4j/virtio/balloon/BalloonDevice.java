@@ -9,6 +9,7 @@ import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.VirtioInterrupt;
 import dev.vmm4j.virtio.queue.DescriptorChain;
+import dev.vmm4j.vmm.JfrEvents;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.lang.foreign.MemorySegment;
@@ -199,6 +200,9 @@ public final class BalloonDevice implements VirtioDevice, Balloon {
 
     /** Commits a {@link BalloonChangeEvent} if a recording enables it; the object is gone otherwise (JIT). */
     private void recordChange(String changed, long previousBytes) {
+        if (!JfrEvents.mayRecord()) {
+            return; // and the event class stays unloaded
+        }
         BalloonChangeEvent event = new BalloonChangeEvent();
         if (event.shouldCommit()) {
             event.changed = changed;

@@ -10,6 +10,7 @@ import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.DescriptorChain;
+import dev.vmm4j.vmm.JfrEvents;
 import dev.vmm4j.vmm.memory.GuestMemory;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import dev.vmm4j.vmm.memory.GuestRegion;
@@ -202,8 +203,11 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         if (chain.readableBytes() < HEADER_SIZE || chain.writableBytes() < 1) {
             return 0; // 5.2.6: no header or no status byte; nothing sensible to answer
         }
-        BlockRequestEvent event = new BlockRequestEvent(); // never escapes: free when JFR does not record it
-        event.begin();
+        // never escapes: free when JFR does not record it, and never made (nor its class loaded) before JFR is up
+        BlockRequestEvent event = JfrEvents.mayRecord() ? new BlockRequestEvent() : null;
+        if (event != null) {
+            event.begin();
+        }
         chain.readReadable(0, header);
         int type = header.get(INT, 0);
         long sector = header.get(LONG, 8);
@@ -241,7 +245,7 @@ public final class BlockDevice implements VirtioDevice, AutoCloseable {
         }
         status.set(ValueLayout.JAVA_BYTE, 0, (byte) result);
         chain.writeWritable(statusOffset, status);
-        if (event.shouldCommit()) {
+        if (event != null && event.shouldCommit()) {
             event.device = idText;
             event.operation = BlockRequestEvent.operationName(type);
             event.sector = sector;

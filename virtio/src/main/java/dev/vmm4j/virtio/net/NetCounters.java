@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.net;
 
+import dev.vmm4j.vmm.JfrEvents;
+
 /**
  * The running counts behind {@link NetStatistics}: written by the device's event loop only (so plain increments of
  * volatile fields are exact), read from any thread; reported to JFR by {@link NetTrafficReporter}.
@@ -28,6 +30,9 @@ final class NetCounters {
      * @return whether an event was committed
      */
     synchronized boolean report(String device) {
+        if (!JfrEvents.mayRecord()) {
+            return false; // and the event class stays unloaded
+        }
         NetTrafficEvent event = new NetTrafficEvent();
         if (!event.isEnabled()) {
             return false; // the next report, in a later recording, counts from the last one

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.net;
 
+import dev.vmm4j.vmm.JfrEvents;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.jfr.FlightRecorder;
@@ -16,8 +17,10 @@ final class NetTrafficReporter {
     private static final Map<NetCounters, String> LIVE = new ConcurrentHashMap<>();
 
     static {
-        // Registering costs the data path nothing: JFR calls the hook only while a recording enables the event.
-        FlightRecorder.addPeriodicEvent(NetTrafficEvent.class, NetTrafficReporter::reportAll);
+        // Registering costs the data path nothing: JFR calls the hook only while a recording enables the event. It
+        // waits for JFR to be up, as naming the event class would start JFR (see JfrEvents).
+        JfrEvents.whenRecorderInitialized(
+                () -> FlightRecorder.addPeriodicEvent(NetTrafficEvent.class, NetTrafficReporter::reportAll));
     }
 
     private NetTrafficReporter() {}

@@ -9,6 +9,7 @@ import dev.vmm4j.virtio.ServedQueues;
 import dev.vmm4j.virtio.VirtioDevice;
 import dev.vmm4j.virtio.VirtioIds;
 import dev.vmm4j.virtio.queue.DescriptorChain;
+import dev.vmm4j.vmm.JfrEvents;
 import dev.vmm4j.vmm.memory.GuestMemoryException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -140,8 +141,11 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
     }
 
     private long serve(DescriptorChain chain) throws GuestMemoryException {
-        P9RequestEvent event = new P9RequestEvent(); // never escapes: free when JFR does not record it
-        event.begin();
+        // never escapes: free when JFR does not record it, and never made (nor its class loaded) before JFR is up
+        P9RequestEvent event = JfrEvents.mayRecord() ? new P9RequestEvent() : null;
+        if (event != null) {
+            event.begin();
+        }
         int length = (int) Math.min(chain.readableBytes(), P9Server.MAX_MSIZE);
         int capacity = (int) Math.min(chain.writableBytes(), P9Server.MAX_MSIZE);
         MemorySegment request = server.requestBuffer();
@@ -150,7 +154,7 @@ public final class P9Device implements VirtioDevice, AutoCloseable {
         if (reply > 0) {
             chain.writeWritable(0, server.replyBuffer().asSlice(0, reply));
         }
-        if (event.shouldCommit()) {
+        if (event != null && event.shouldCommit()) {
             commit(event, length, reply);
         }
         return reply;
