@@ -7,11 +7,7 @@ module dev.vmm4j.examples {
     requires transitive dev.vmm4j.vmm;
     requires dev.vmm4j.virtio;
     requires dev.vmm4j.guests;
-    requires info.picocli;
     requires java.logging;
 
     exports dev.vmm4j.examples.control;
-
-    opens dev.vmm4j.examples to
-            info.picocli;
 }

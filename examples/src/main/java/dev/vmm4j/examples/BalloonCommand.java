@@ -1,54 +1,51 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.examples;
 
+import dev.vmm4j.examples.cli.Command;
+import dev.vmm4j.examples.cli.Option;
+import dev.vmm4j.examples.cli.Parameter;
 import dev.vmm4j.examples.control.ControlProtocol;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code simple-vmm balloon SIZE SOCKET...}. (crosvm's 2018 balloon command sent a message of the wrong size, which
  * the VM dropped; this one's request is checked end to end by SimpleVmmIT.)
  */
-@Command(
-        name = "balloon",
-        mixinStandardHelpOptions = true,
-        description =
-                "Sets the balloon target of the VMs listening on the control sockets: how much memory their guests give back.")
-final class BalloonCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(
-            index = "0",
-            paramLabel = "SIZE",
-            description = "Bytes, or a number with K, M or G (1024-based); 0 empties the balloon.")
-    String size;
-
-    @Parameters(
-            index = "1..*",
-            arity = "1..*",
-            paramLabel = "SOCKET",
-            description = "Control sockets of running VMs (run --socket).")
-    List<Path> sockets;
+final class BalloonCommand implements Command {
+    long sizeBytes;
+    final List<Path> sockets = new ArrayList<>();
 
     @Override
-    public Integer call() {
-        long bytes;
-        try {
-            bytes = ByteSize.parse(size);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
-        return ControlCommand.sendToAll(
-                new ControlProtocol.BalloonAdjust(bytes),
-                sockets,
-                false,
-                spec.commandLine().getOut(),
-                spec.commandLine().getErr());
+    public String name() {
+        return "balloon";
+    }
+
+    @Override
+    public List<String> description() {
+        return List.of("Sets the balloon target of the VMs listening on the control sockets: how much memory their"
+                + " guests give back.");
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of();
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(
+                Parameter.required(
+                        "SIZE",
+                        "Bytes, or a number with K, M or G (1024-based); 0 empties the balloon.",
+                        size -> sizeBytes = ByteSize.parse(size)),
+                ControlCommand.sockets(sockets));
+    }
+
+    @Override
+    public int call(PrintStream out, PrintStream err) {
+        return ControlCommand.sendToAll(new ControlProtocol.BalloonAdjust(sizeBytes), sockets, false, out, err);
     }
 }

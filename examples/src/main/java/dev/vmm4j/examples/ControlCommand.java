@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.examples;
 
+import dev.vmm4j.examples.cli.Parameter;
+import dev.vmm4j.examples.cli.Values;
 import dev.vmm4j.examples.control.ControlClient;
 import dev.vmm4j.examples.control.ControlProtocol;
 import java.io.IOException;
-import java.io.PrintWriter;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +18,14 @@ final class ControlCommand {
 
     private ControlCommand() {}
 
+    /** {@return the {@code SOCKET...} parameter of stop, balloon and status, adding each to {@code sockets}} */
+    static Parameter sockets(List<Path> sockets) {
+        return Parameter.oneOrMore(
+                "SOCKET",
+                "Control sockets of running VMs (run --socket).",
+                socket -> sockets.add(Values.toPath(socket)));
+    }
+
     /**
      * Sends {@code request} to every socket; prints each failure (and, if {@code printAnswers}, each answer) with the
      * socket's path. {@return 0 if every VM said ok, else 1}
@@ -24,8 +34,8 @@ final class ControlCommand {
             ControlProtocol.Request request,
             List<Path> sockets,
             boolean printAnswers,
-            PrintWriter out,
-            PrintWriter err) {
+            PrintStream out,
+            PrintStream err) {
         int status = 0;
         for (Path socket : sockets) {
             try {

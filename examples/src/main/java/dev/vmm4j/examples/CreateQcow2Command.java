@@ -1,54 +1,60 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.examples;
 
+import dev.vmm4j.examples.cli.Command;
+import dev.vmm4j.examples.cli.Option;
+import dev.vmm4j.examples.cli.Parameter;
+import dev.vmm4j.examples.cli.UsageException;
+import dev.vmm4j.examples.cli.Values;
 import dev.vmm4j.virtio.block.DiskImage;
 import dev.vmm4j.virtio.block.DiskImages;
 import dev.vmm4j.virtio.block.Qcow2Image;
+import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
+import java.util.List;
 
 /** {@code simple-vmm create-qcow2 PATH SIZE}: crosvm's {@code create_qcow2}, with an optional backing file. */
-@Command(
-        name = "create-qcow2",
-        mixinStandardHelpOptions = true,
-        description = "Creates a qcow2 image (version 3, 64 KiB clusters) that qemu-img and simple-vmm both read.")
-final class CreateQcow2Command implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "PATH", description = "The image to create; it must not exist.")
+final class CreateQcow2Command implements Command {
     Path path;
+    /** The size given, or null to take the backing file's. */
+    Long sizeBytes;
 
-    @Parameters(
-            index = "1",
-            arity = "0..1",
-            paramLabel = "SIZE",
-            description = "Its size: bytes, or a number with K, M or G (1024-based); default: the backing file's.")
-    String size;
-
-    @Option(
-            names = {"-b", "--backing"},
-            paramLabel = "FILE",
-            description =
-                    "A backing file (raw or qcow2, by its magic), read for what the new image does not hold; a relative path is relative to PATH's directory.")
     Path backing;
 
     @Override
-    public Integer call() throws Exception {
-        Long bytes = null;
-        if (size != null) {
-            try {
-                bytes = ByteSize.parse(size);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
-            }
-        }
+    public String name() {
+        return "create-qcow2";
+    }
+
+    @Override
+    public List<String> description() {
+        return List.of("Creates a qcow2 image (version 3, 64 KiB clusters) that qemu-img and simple-vmm both read.");
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of(Option.value(
+                "-b, --backing",
+                "FILE",
+                "A backing file (raw or qcow2, by its magic), read for what the new image does not hold; a relative"
+                        + " path is relative to PATH's directory.",
+                file -> backing = Values.toPath(file)));
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(
+                Parameter.required(
+                        "PATH", "The image to create; it must not exist.", image -> path = Values.toPath(image)),
+                Parameter.optional(
+                        "SIZE",
+                        "Its size: bytes, or a number with K, M or G (1024-based); default: the backing file's.",
+                        size -> sizeBytes = ByteSize.parse(size)));
+    }
+
+    @Override
+    public int call(PrintStream out, PrintStream err) throws Exception {
+        Long bytes = sizeBytes;
         String format = null;
         if (backing != null) {
             Path resolved = path.toAbsolutePath().getParent().resolve(backing);
@@ -60,13 +66,11 @@ final class CreateQcow2Command implements Callable<Integer> {
             }
         }
         if (bytes == null) {
-            throw new ParameterException(spec.commandLine(), "give a SIZE (or a --backing file to take it from)");
+            throw new UsageException("give a SIZE (or a --backing file to take it from)");
         }
         Qcow2Image.create(path, bytes, backing, format);
-        spec.commandLine()
-                .getOut()
-                .println(path + ": qcow2, " + bytes + " bytes"
-                        + (backing == null ? "" : ", over " + backing + " (" + format + ")"));
+        out.println(path + ": qcow2, " + bytes + " bytes"
+                + (backing == null ? "" : ", over " + backing + " (" + format + ")"));
         return 0;
     }
 }

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.examples;
 
+import dev.vmm4j.examples.cli.Command;
+import dev.vmm4j.examples.cli.Option;
+import dev.vmm4j.examples.cli.Parameter;
+import dev.vmm4j.examples.cli.UsageException;
+import dev.vmm4j.examples.cli.Values;
 import dev.vmm4j.examples.control.ControlServer;
 import dev.vmm4j.examples.control.VirtualMachineControl;
 import dev.vmm4j.virtio.balloon.BalloonPolicy;
@@ -17,6 +22,7 @@ import dev.vmm4j.vmm.VirtualMachine;
 import dev.vmm4j.vmm.VirtualMachineBuilder;
 import dev.vmm4j.vmm.arch.DeviceAnnouncement;
 import dev.vmm4j.vmm.jail.DeviceSandbox;
+import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -25,27 +31,11 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code simple-vmm run}: crosvm's {@code run} on vmm4j. */
-@Command(
-        name = "run",
-        mixinStandardHelpOptions = true,
-        sortOptions = false,
-        description = {
-            "Boots KERNEL (an ELF vmlinux or a bzImage) in a new VM, or the bundled demo guest without one.",
-            "The guest's console is this terminal (COM1). Exit status: 0 when the guest powers off or resets, or a",
-            "stop ends it; 1 when it crashes or cannot start."
-        })
-final class RunCommand implements Callable<Integer> {
+final class RunCommand implements Command {
     /** The most virtio disks: /dev/vda to /dev/vdz. */
     static final int MAX_DISKS = 26;
     /** The guest CID of a --vsock-socket device without --cid: the first a guest may have. */
@@ -63,176 +53,161 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(arity = "0..1", paramLabel = "KERNEL", description = "The kernel to boot; without one, the demo guest.")
-    Path kernel;
-
-    @Option(
-            names = {"-m", "--mem"},
-            paramLabel = "MiB",
-            defaultValue = "256",
-            description = "Guest memory in MiB (default: ${DEFAULT-VALUE}).")
-    long memoryMib;
-
-    @Option(
-            names = {"-c", "--cpus"},
-            paramLabel = "N",
-            defaultValue = "1",
-            description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
-    int cpus;
-
-    @Option(
-            names = {"-p", "--params"},
-            paramLabel = "TEXT",
-            description = "Kernel command-line parameters; may be repeated.")
-    List<String> params = new ArrayList<>();
-
-    final List<Disk> disks = new ArrayList<>();
-
-    @Option(
-            names = {"-i", "--initrd"},
-            paramLabel = "PATH",
-            description = "An initial ramdisk.")
-    Path initrd;
-
-    @Option(
-            names = {"-s", "--socket"},
-            paramLabel = "PATH|DIR",
-            description = "A control socket for stop, balloon and status; in a directory it is named vmm4j-<pid>.sock.")
-    Path socket;
-
-    @Option(
-            names = "--rng",
-            negatable = true,
-            defaultValue = "true",
-            fallbackValue = "true",
-            description = "A virtio entropy device (default: on).")
-    boolean rng;
-
-    @Option(
-            names = "--acpi",
-            negatable = true,
-            defaultValue = "true",
-            fallbackValue = "true",
-            description = "Describe the devices to the guest in ACPI tables, which stock kernels read (default: on);"
-                    + " --no-acpi puts Linux's virtio_mmio.device= parameters (as crosvm does) on the kernel command line instead, for"
-                    + " kernels built without ACPI.")
-    boolean acpi;
-
-    @Option(
-            names = "--balloon",
-            negatable = true,
-            defaultValue = "true",
-            fallbackValue = "true",
-            description =
-                    "A virtio memory balloon, moved by the balloon command and by host memory pressure (default: on).")
-    boolean balloon;
-
-    @Option(
-            names = {"--disable-sandbox", "--disable_sandbox"},
-            description = "Run the devices in this process rather than each in its own jailed process (bubblewrap"
-                    + " namespaces, a seccomp filter, Landlock), which is the default, as in crosvm.")
-    boolean disableSandbox;
-
-    @Option(
-            names = "--serial-input",
-            description = "Forward this terminal's input to the guest's console (raw mode, restored on exit).")
-    boolean serialInput;
-
-    @Option(
-            names = {"-r", "--root"},
-            paramLabel = "PATH",
-            description = "A read-only disk that is the root file system (adds root=/dev/vdX ro).")
-    void root(Path path) {
-        addDisk(new Disk(path, false, true));
-    }
-
-    @Option(
-            names = {"-d", "--disk"},
-            paramLabel = "PATH",
-            description = "A read-only disk image, raw or qcow2 (by its magic); may be repeated.")
-    void disk(Path path) {
-        addDisk(new Disk(path, false, false));
-    }
-
-    @Option(
-            names = "--rwdisk",
-            paramLabel = "PATH",
-            description = "A writable disk image; may be repeated. /proc/self/fd/N uses inherited fd N.")
-    void rwdisk(Path path) {
-        addDisk(new Disk(path, true, false));
-    }
-
-    @Option(
-            names = "--qcow",
-            paramLabel = "PATH",
-            description = "A read-only qcow2 image (refused if it is not qcow2); may be repeated.")
-    void qcow(Path path) {
-        addDisk(new Disk(path, false, false, true));
-    }
-
-    @Option(
-            names = "--rwqcow",
-            paramLabel = "PATH",
-            description = "A writable qcow2 image (refused if it is not qcow2); may be repeated.")
-    void rwqcow(Path path) {
-        addDisk(new Disk(path, true, false, true));
-    }
-
-    @Option(
-            names = {"--host-ip", "--host_ip"},
-            paramLabel = "IPV4",
-            description = "The host's IPv4 address on a new tap (vmtapN) for the guest's network; with --netmask and"
-                    + " --mac. Making a tap needs CAP_NET_ADMIN.")
-    void hostIp(String address) {
-        hostIp = ipv4("--host-ip", address);
-    }
-
-    Inet4Address hostIp;
-
-    @Option(
-            names = "--netmask",
-            paramLabel = "IPV4",
-            description = "The netmask of the new tap's link; with --host-ip and --mac.")
-    void netmask(String address) {
-        netmask = ipv4("--netmask", address);
-    }
-
-    Inet4Address netmask;
-
-    @Option(
-            names = "--mac",
-            paramLabel = "MAC",
-            description = "The new tap's own MAC address (the host's end, as crosvm's --mac), as 02:00:00:00:00:01;"
-                    + " with --host-ip and --netmask. The guest's driver picks its own.")
-    void mac(String address) {
-        try {
-            mac = MacAddress.parse(address);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--mac: " + e.getMessage());
-        }
-    }
-
-    MacAddress mac;
-
-    @Option(
-            names = {"--tap-fd", "--tap_fd"},
-            paramLabel = "FD",
-            description = "A tap this process inherited open, for another network device; may be repeated.")
-    List<Integer> tapFds = new ArrayList<>();
-
     /** A host directory shared with the guest over virtio-9p: {@code --shared-dir SRC:TAG[:ro]}. */
     record SharedDirectory(Path source, String tag, boolean readOnly) {}
 
-    @Option(
-            names = {"--shared-dir", "--shared_dir"},
-            paramLabel = "SRC:TAG[:ro]",
-            description =
-                    "Shares the host directory SRC with the guest over virtio-9p under the mount tag TAG"
-                            + " (mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt); :ro makes it read-only; may be repeated.")
-    List<String> sharedDirArguments = new ArrayList<>();
+    // What the command line says; options() below sets each field, with the defaults it declares there.
+    Path kernel;
+    long memoryMib;
+    int cpus;
+    final List<String> params = new ArrayList<>();
+    /** --root, --disk, --rwdisk, --qcow and --rwqcow in command-line order: /dev/vda, /dev/vdb, ... */
+    final List<Disk> disks = new ArrayList<>();
+
+    Path initrd;
+    Path socket;
+    boolean rng;
+    boolean balloon;
+    boolean serialInput;
+    Inet4Address hostIp;
+    Inet4Address netmask;
+    MacAddress mac;
+    final List<Integer> tapFds = new ArrayList<>();
+    boolean vhostNet;
+    final List<String> sharedDirArguments = new ArrayList<>();
+    Long cid;
+    Path vsockSocket;
+    boolean acpi;
+    boolean disableSandbox;
+
+    @Override
+    public String name() {
+        return "run";
+    }
+
+    @Override
+    public List<String> description() {
+        return List.of(
+                "Boots KERNEL (an ELF vmlinux or a bzImage) in a new VM, or the bundled demo guest without one.",
+                "The guest's console is this terminal (COM1). Exit status: 0 when the guest powers off or resets, or"
+                        + " a stop ends it; 1 when it crashes or cannot start; 2 for a bad command line.");
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(Parameter.optional(
+                "KERNEL", "The kernel to boot; without one, the demo guest.", path -> kernel = Values.toPath(path)));
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of(
+                Option.value("-m, --mem", "MiB", "Guest memory in MiB.", mib -> memoryMib = Values.toLong(mib))
+                        .withDefault("256"),
+                Option.value("-c, --cpus", "N", "Number of vCPUs.", n -> cpus = Values.toInt(n))
+                        .withDefault("1"),
+                Option.repeatable("-p, --params", "TEXT", "Kernel command-line parameters.", params::add),
+                Option.value(
+                        "-r, --root",
+                        "PATH",
+                        "A read-only disk that is the root file system (adds root=/dev/vdX ro).",
+                        path -> addDisk(new Disk(Values.toPath(path), false, true))),
+                Option.repeatable(
+                        "-d, --disk",
+                        "PATH",
+                        "A read-only disk image, raw or qcow2 (by its magic).",
+                        path -> addDisk(new Disk(Values.toPath(path), false, false))),
+                Option.repeatable(
+                        "--rwdisk",
+                        "PATH",
+                        "A writable disk image; /proc/self/fd/N uses inherited fd N.",
+                        path -> addDisk(new Disk(Values.toPath(path), true, false))),
+                Option.repeatable(
+                        "--qcow",
+                        "PATH",
+                        "A read-only qcow2 image (refused if it is not qcow2).",
+                        path -> addDisk(new Disk(Values.toPath(path), false, false, true))),
+                Option.repeatable(
+                        "--rwqcow",
+                        "PATH",
+                        "A writable qcow2 image (refused if it is not qcow2).",
+                        path -> addDisk(new Disk(Values.toPath(path), true, false, true))),
+                Option.value("-i, --initrd", "PATH", "An initial ramdisk.", path -> initrd = Values.toPath(path)),
+                Option.value(
+                        "-s, --socket",
+                        "PATH|DIR",
+                        "A control socket for stop, balloon and status; in a directory it is named vmm4j-<pid>.sock.",
+                        path -> socket = Values.toPath(path)),
+                Option.negatable("--rng", true, "A virtio entropy device.", on -> rng = on),
+                Option.negatable(
+                        "--balloon",
+                        true,
+                        "A virtio memory balloon, moved by the balloon command and by host memory pressure.",
+                        on -> balloon = on),
+                Option.flag(
+                        "--serial-input",
+                        "Forward this terminal's input to the guest's console (raw mode, restored on exit).",
+                        () -> serialInput = true),
+                Option.value(
+                        "--host-ip, --host_ip",
+                        "IPV4",
+                        "The host's IPv4 address on a new tap (vmtapN) for the guest's network; with --netmask and"
+                                + " --mac. Making a tap needs CAP_NET_ADMIN.",
+                        address -> hostIp = ipv4(address)),
+                Option.value(
+                        "--netmask",
+                        "IPV4",
+                        "The netmask of the new tap's link; with --host-ip and --mac.",
+                        address -> netmask = ipv4(address)),
+                Option.value(
+                        "--mac",
+                        "MAC",
+                        "The new tap's own MAC address (the host's end, as crosvm's --mac), as 02:00:00:00:00:01;"
+                                + " with --host-ip and --netmask. The guest's driver picks its own.",
+                        address -> mac = MacAddress.parse(address)),
+                Option.repeatable(
+                        "--tap-fd, --tap_fd",
+                        "FD",
+                        "A tap this process inherited open, for another network device.",
+                        fd -> tapFds.add(Values.toInt(fd))),
+                Option.flag(
+                        "--vhost-net, --vhost_net",
+                        "Let the host kernel's vhost-net move the network devices' frames (needs /dev/vhost-net).",
+                        () -> vhostNet = true),
+                Option.repeatable(
+                        "--shared-dir, --shared_dir",
+                        "SRC:TAG[:ro]",
+                        "Shares the host directory SRC with the guest over virtio-9p under the mount tag TAG"
+                                + " (mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt); :ro makes it read-only.",
+                        sharedDirArguments::add),
+                Option.value(
+                        "--cid",
+                        "N",
+                        "Gives the guest a vsock device with context ID N (3 or more): served by the host kernel's"
+                                + " vhost-vsock (needs /dev/vhost-vsock), as crosvm's --cid; with --vsock-socket, by"
+                                + " vmm4j instead.",
+                        n -> cid = Values.toLong(n)),
+                Option.value(
+                        "--vsock-socket, --vsock_socket",
+                        "PATH",
+                        "Gives the guest a vsock device served by vmm4j (CID 3 unless --cid says otherwise): host"
+                                + " programs connect to the unix socket PATH and write 'CONNECT <port>\\n'"
+                                + " (Firecracker's protocol); the guest's connections to host port P go to the unix"
+                                + " socket PATH_P.",
+                        path -> vsockSocket = Values.toPath(path)),
+                Option.negatable(
+                        "--acpi",
+                        true,
+                        "Describe the devices to the guest in ACPI tables, which stock kernels read; --no-acpi puts"
+                                + " Linux's virtio_mmio.device= parameters on the kernel command line instead, as"
+                                + " crosvm does, for kernels built without ACPI.",
+                        on -> acpi = on),
+                Option.flag(
+                        "--disable-sandbox, --disable_sandbox",
+                        "Run the devices in this process rather than each in its own jailed process (bubblewrap"
+                                + " namespaces, a seccomp filter, Landlock), which is the default, as in crosvm.",
+                        () -> disableSandbox = true));
+    }
 
     /** {@return the --shared-dir arguments as directories and tags, in command-line order} */
     List<SharedDirectory> sharedDirectories() {
@@ -245,44 +220,22 @@ final class RunCommand implements Callable<Integer> {
             }
             int colon = rest.lastIndexOf(':');
             if (colon <= 0 || colon == rest.length() - 1) {
-                throw new ParameterException(
-                        spec.commandLine(),
+                throw new UsageException(
                         "--shared-dir takes SRC:TAG or SRC:TAG:ro, as /srv/share:hostshare, not '" + value + "'");
             }
             String tag = rest.substring(colon + 1);
             try {
                 P9Device.checkTag(tag);
             } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--shared-dir " + value + ": " + e.getMessage());
+                throw new UsageException("--shared-dir " + value + ": " + e.getMessage());
             }
             if (shared.stream().anyMatch(directory -> directory.tag().equals(tag))) {
-                throw new ParameterException(spec.commandLine(), "--shared-dir: the tag " + tag + " is given twice");
+                throw new UsageException("--shared-dir: the tag " + tag + " is given twice");
             }
             shared.add(new SharedDirectory(Path.of(rest.substring(0, colon)), tag, readOnly));
         }
         return shared;
     }
-
-    @Option(
-            names = {"--vhost-net", "--vhost_net"},
-            description = "Let the host kernel's vhost-net move the network devices' frames (needs /dev/vhost-net).")
-    boolean vhostNet;
-
-    @Option(
-            names = "--cid",
-            paramLabel = "N",
-            description =
-                    "Gives the guest a vsock device with context ID N (3 or more): served by the host kernel's"
-                            + " vhost-vsock (needs /dev/vhost-vsock), as crosvm's --cid; with --vsock-socket, by vmm4j instead.")
-    Long cid;
-
-    @Option(
-            names = {"--vsock-socket", "--vsock_socket"},
-            paramLabel = "PATH",
-            description = "Gives the guest a vsock device served by vmm4j (CID 3 unless --cid says otherwise): host"
-                    + " programs connect to the unix socket PATH and write 'CONNECT <port>\\n' (Firecracker's protocol);"
-                    + " the guest's connections to host port P go to the unix socket PATH_P.")
-    Path vsockSocket;
 
     /** {@return the vsock device the flags ask for, if any} */
     Optional<VsockConfig> vsock() {
@@ -293,12 +246,12 @@ final class RunCommand implements Callable<Integer> {
         try {
             config = VsockConfig.of(cid != null ? cid : DEFAULT_VSOCK_CID);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--cid: " + e.getMessage());
+            throw new UsageException("--cid: " + e.getMessage());
         }
         return Optional.of(vsockSocket != null ? config.withUnixSocket(vsockSocket) : config.withVhost(true));
     }
 
-    private Inet4Address ipv4(String option, String address) {
+    private static Inet4Address ipv4(String address) {
         // Four decimal parts, each checked by ofLiteral (which alone would also take BSD's "10.2" forms); never a
         // name to look up.
         try {
@@ -309,7 +262,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             // a part above 255
         }
-        throw new ParameterException(spec.commandLine(), option + ": '" + address + "' is not an IPv4 address");
+        throw new IllegalArgumentException("'" + address + "' is not an IPv4 address");
     }
 
     /** {@return the network devices in the order crosvm adds them: the new tap's, then each inherited tap's} */
@@ -326,7 +279,7 @@ final class RunCommand implements Callable<Integer> {
 
     private void addDisk(Disk disk) {
         if (disks.size() == MAX_DISKS) {
-            throw new ParameterException(spec.commandLine(), "at most " + MAX_DISKS + " disks (/dev/vda to /dev/vdz)");
+            throw new IllegalArgumentException("at most " + MAX_DISKS + " disks (/dev/vda to /dev/vdz)");
         }
         disks.add(disk);
     }
@@ -352,44 +305,38 @@ final class RunCommand implements Callable<Integer> {
 
     private void check() {
         if (memoryMib < 16 || memoryMib > (1L << 20)) {
-            throw new ParameterException(spec.commandLine(), "--mem is in MiB, from 16 to 1048576, not " + memoryMib);
+            throw new UsageException("--mem is in MiB, from 16 to 1048576, not " + memoryMib);
         }
         if (cpus < 1) {
-            throw new ParameterException(spec.commandLine(), "--cpus must be at least 1, not " + cpus);
-        }
-        if (disks.stream().filter(Disk::root).count() > 1) {
-            throw new ParameterException(spec.commandLine(), "--root may be given once");
+            throw new UsageException("--cpus must be at least 1, not " + cpus);
         }
         int given = (hostIp != null ? 1 : 0) + (netmask != null ? 1 : 0) + (mac != null ? 1 : 0);
         if (given != 0 && given != 3) {
-            throw new ParameterException(
-                    spec.commandLine(), "--host-ip, --netmask and --mac go together: a new tap needs all three");
+            throw new UsageException("--host-ip, --netmask and --mac go together: a new tap needs all three");
         }
         if (netmask != null) {
             try {
                 NetConfig.newTap(hostIp, netmask);
             } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--netmask: " + e.getMessage());
+                throw new UsageException("--netmask: " + e.getMessage());
             }
         }
         sharedDirectories(); // refuses a malformed or repeated --shared-dir before anything starts
         vsock(); // refuses a reserved --cid
         if (tapFds.stream().distinct().count() < tapFds.size()) {
-            throw new ParameterException(spec.commandLine(), "--tap-fd " + tapFds + " names a tap twice");
+            throw new UsageException("--tap-fd " + tapFds + " names a tap twice");
         }
         if (vhostNet && given == 0 && tapFds.isEmpty()) {
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "--vhost-net needs a network: give --host-ip, --netmask and --mac, or --tap-fd");
+            throw new UsageException("--vhost-net needs a network: give --host-ip, --netmask and --mac, or --tap-fd");
         }
     }
 
     @Override
-    public Integer call() throws Exception {
+    public int call(PrintStream out, PrintStream err) throws Exception {
         check();
         Path demo = kernel == null ? DemoGuest.extract() : null;
         try {
-            return run(kernel != null ? kernel : demo);
+            return run(kernel != null ? kernel : demo, err);
         } finally {
             if (demo != null) {
                 Files.deleteIfExists(demo);
@@ -399,7 +346,7 @@ final class RunCommand implements Callable<Integer> {
 
     @SuppressWarnings(
             "try") // the control socket and the terminal mode live exactly as long as the VM; nothing calls them
-    private int run(Path image) throws Exception {
+    private int run(Path image, PrintStream err) throws Exception {
         VirtualMachineBuilder builder = VirtualMachine.builder()
                 .memory(VirtualMachineBuilder.MiB(memoryMib))
                 .vcpus(cpus)
@@ -460,7 +407,7 @@ final class RunCommand implements Callable<Integer> {
                 try {
                     ExitStatus status = vm.run();
                     System.out.flush();
-                    System.err.println("simple-vmm: " + status.description());
+                    err.println("simple-vmm: " + status.description());
                     return status.isClean() || status instanceof ExitStatus.HostStop ? 0 : 1;
                 } finally {
                     if (policy != null) {

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.examples;
 
+import dev.vmm4j.examples.cli.Command;
+import dev.vmm4j.examples.cli.CommandLineParser;
+import dev.vmm4j.examples.cli.Help;
+import dev.vmm4j.examples.cli.UsageException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -8,6 +12,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
@@ -15,11 +21,6 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.logging.StreamHandler;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 /**
  * simple-vmm: crosvm's {@code run} and control commands rebuilt on vmm4j, and the first thing to run after a clone:
@@ -28,30 +29,34 @@ import picocli.CommandLine.Spec;
  * <p>Exit status: 0 when the guest powered off or reset (or a {@code stop} ended it), 1 with a one-line reason on
  * stderr when it crashed or could not start (missing kernel, KVM error, locked disk), 2 for a bad command line. Set
  * {@code SIMPLE_VMM_DEBUG=1} to get stack traces as well.
+ *
+ * <p>The command line is parsed by {@link dev.vmm4j.examples.cli}, written for this program: no reflection, so the
+ * JVM's start-up (and its AOT cache) has nothing to discover.
  */
-@Command(
-        name = "simple-vmm",
-        mixinStandardHelpOptions = true,
-        version = "simple-vmm (vmm4j) 0.1.0",
-        description = "Runs Linux guests on KVM with vmm4j, and controls running ones.",
-        subcommands = {
-            RunCommand.class,
-            StopCommand.class,
-            BalloonCommand.class,
-            StatusCommand.class,
-            CreateQcow2Command.class
-        })
-public final class SimpleVmm implements Runnable {
-    @Spec
-    CommandSpec spec;
+public final class SimpleVmm {
+    /** The program's name, in help and in every message it prints. */
+    static final String NAME = "simple-vmm";
+    /** What {@code --version} prints. */
+    static final String VERSION = "simple-vmm (vmm4j) 0.1.0";
+    /** The program's description in {@code --help}. */
+    private static final List<String> DESCRIPTION = List.of(
+            "Runs Linux guests on KVM with vmm4j, and controls running ones.",
+            "Exit status: 0 when a command did what it was asked, 1 when it failed (with the reason on one line),"
+                    + " 2 for a bad command line.");
 
-    /** Picocli makes it. */
-    public SimpleVmm() {}
+    /** What a command line without a known command is told to name. */
+    private static final String NAME_A_COMMAND = "name a command: run, stop, balloon, status or create-qcow2";
 
-    @Override
-    public void run() {
-        throw new ParameterException(
-                spec.commandLine(), "name a command: run, stop, balloon, status or create-qcow2 (see --help)");
+    private SimpleVmm() {}
+
+    /** {@return a new, unfilled instance of each command, in the order help lists them} */
+    static List<Command> commands() {
+        return List.of(
+                new RunCommand(),
+                new StopCommand(),
+                new BalloonCommand(),
+                new StatusCommand(),
+                new CreateQcow2Command());
     }
 
     /** Runs the command line and exits with its status. */
@@ -100,17 +105,52 @@ public final class SimpleVmm implements Runnable {
 
     /** {@return the exit status of running {@code args}, writing to {@code out} and {@code err}} */
     static int execute(String[] args, PrintStream out, PrintStream err) {
-        CommandLine cli = new CommandLine(new SimpleVmm());
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        cli.setExecutionExceptionHandler((exception, command, parsed) -> {
-            err.println("simple-vmm: " + describe(exception));
+        String helpCommand = NAME; // what the hint after a bad command line tells to ask for help
+        try {
+            if (args.length == 0) {
+                throw new UsageException(NAME_A_COMMAND);
+            }
+            String name = args[0];
+            if (CommandLineParser.isHelp(name)) {
+                out.print(Help.ofProgram(NAME, DESCRIPTION, commands()));
+                return 0;
+            }
+            if (CommandLineParser.isVersion(name)) {
+                out.println(VERSION);
+                return 0;
+            }
+            Command command = commands().stream()
+                    .filter(candidate -> candidate.name().equals(name))
+                    .findFirst()
+                    .orElseThrow(
+                            () -> new UsageException((name.startsWith("-") ? "unknown option '" : "unknown command '")
+                                    + name + "': " + NAME_A_COMMAND));
+            helpCommand = NAME + " " + name;
+            return switch (CommandLineParser.parse(command, Arrays.asList(args).subList(1, args.length))) {
+                case HELP -> {
+                    out.print(Help.of(NAME, command));
+                    yield 0;
+                }
+                case VERSION -> {
+                    out.println(VERSION);
+                    yield 0;
+                }
+                case RUN -> command.call(out, err);
+            };
+        } catch (UsageException e) {
+            err.println(NAME + ": " + e.getMessage());
+            err.println("Try '" + helpCommand + " --help' for more information.");
+            return 2;
+        } catch (Exception e) {
+            err.println(NAME + ": " + describe(e));
             if (System.getenv("SIMPLE_VMM_DEBUG") != null) {
-                exception.printStackTrace(err);
+                e.printStackTrace(err);
             }
             return 1;
-        });
-        return cli.execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 
     /** {@return what went wrong, in one line: the message, not the exception's class, for the errors users cause} */

@@ -1,34 +1,41 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.examples;
 
+import dev.vmm4j.examples.cli.Command;
+import dev.vmm4j.examples.cli.Option;
+import dev.vmm4j.examples.cli.Parameter;
 import dev.vmm4j.examples.control.ControlProtocol;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code simple-vmm status SOCKET...}. */
-@Command(
-        name = "status",
-        mixinStandardHelpOptions = true,
-        description = "Prints the state, memory, vCPUs and balloon of the VMs listening on the control sockets.")
-final class StatusCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Parameters(arity = "1..*", paramLabel = "SOCKET", description = "Control sockets of running VMs (run --socket).")
-    List<Path> sockets;
+final class StatusCommand implements Command {
+    final List<Path> sockets = new ArrayList<>();
 
     @Override
-    public Integer call() {
-        return ControlCommand.sendToAll(
-                new ControlProtocol.Status(),
-                sockets,
-                true,
-                spec.commandLine().getOut(),
-                spec.commandLine().getErr());
+    public String name() {
+        return "status";
+    }
+
+    @Override
+    public List<String> description() {
+        return List.of("Prints the state, memory, vCPUs and balloon of the VMs listening on the control sockets.");
+    }
+
+    @Override
+    public List<Option> options() {
+        return List.of();
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(ControlCommand.sockets(sockets));
+    }
+
+    @Override
+    public int call(PrintStream out, PrintStream err) {
+        return ControlCommand.sendToAll(new ControlProtocol.Status(), sockets, true, out, err);
     }
 }

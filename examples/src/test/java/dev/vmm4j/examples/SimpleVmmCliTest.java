@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.examples.cli.CommandLineParser;
 import dev.vmm4j.virtio.net.MacAddress;
 import dev.vmm4j.virtio.net.NetConfig;
 import dev.vmm4j.virtio.vsock.VhostVsockDevice;
@@ -17,11 +18,11 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** simple-vmm's command line: parsing, and the errors a user gets (none of these tests needs KVM). */
 class SimpleVmmCliTest {
@@ -41,10 +42,14 @@ class SimpleVmmCliTest {
         return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** {@return {@code run} filled in from {@code args}, which start with "run"; nothing is checked or run yet} */
     private static RunCommand parseRun(String... args) {
-        CommandLine cli = new CommandLine(new SimpleVmm());
-        CommandLine.ParseResult parsed = cli.parseArgs(args);
-        return (RunCommand) parsed.subcommand().commandSpec().userObject();
+        assertEquals("run", args[0]);
+        RunCommand run = new RunCommand();
+        assertEquals(
+                CommandLineParser.Request.RUN,
+                CommandLineParser.parse(run, Arrays.asList(args).subList(1, args.length)));
+        return run;
     }
 
     @Test
@@ -199,16 +204,19 @@ class SimpleVmmCliTest {
     void badFlagsExitWith2AndSayWhy() {
         Result unknown = execute("run", "--frobnicate");
         assertEquals(2, unknown.status());
-        assertTrue(unknown.err().startsWith("Unknown option: '--frobnicate'"), unknown.err());
+        assertEquals(
+                "simple-vmm: unknown option '--frobnicate'\n" + "Try 'simple-vmm run --help' for more information.\n",
+                unknown.err());
         assertFalse(unknown.err().contains("\tat "), "no stack trace");
         Result memory = execute("run", "--mem", "8");
         assertEquals(2, memory.status());
         assertTrue(memory.err().contains("--mem is in MiB, from 16 to 1048576, not 8"), memory.err());
         Result notANumber = execute("run", "--cpus", "many");
         assertEquals(2, notANumber.status());
-        assertTrue(notANumber.err().contains("Invalid value for option '--cpus'"), notANumber.err());
+        assertTrue(notANumber.err().contains("--cpus: 'many' is not a whole number"), notANumber.err());
         Result twoRoots = execute("run", "--root", "a", "--root", "b");
         assertEquals(2, twoRoots.status());
+        assertTrue(twoRoots.err().contains("--root may be given only once"), twoRoots.err());
         Result noCommand = execute();
         assertEquals(2, noCommand.status());
         assertTrue(
@@ -217,6 +225,122 @@ class SimpleVmmCliTest {
         Result size = execute("balloon", "1X", "/tmp/x.sock");
         assertEquals(2, size.status());
         assertTrue(size.err().contains("\"1X\" is not a size"), size.err());
+    }
+
+    @Test
+    void valuesFollowAsTheNextArgumentOrAnEqualsSignAndAliasesAreCrosvms() {
+        assertEquals(512, parseRun("run", "--mem=512").memoryMib);
+        assertEquals(512, parseRun("run", "-m", "512").memoryMib);
+        assertEquals(512, parseRun("run", "-m512").memoryMib);
+        assertEquals(4, parseRun("run", "-c=4").cpus);
+        RunCommand aliases = parseRun(
+                "run",
+                "--host_ip=10.0.2.1",
+                "--tap_fd",
+                "7",
+                "--vhost_net",
+                "--disable_sandbox",
+                "--shared_dir",
+                "/srv:tag",
+                "--vsock_socket=/run/v.sock");
+        assertEquals(InetAddress.ofLiteral("10.0.2.1"), aliases.hostIp);
+        assertEquals(List.of(7), aliases.tapFds);
+        assertTrue(aliases.vhostNet && aliases.disableSandbox);
+        assertEquals(List.of("/srv:tag"), aliases.sharedDirArguments);
+        assertEquals(Path.of("/run/v.sock"), aliases.vsockSocket);
+        RunCommand off = parseRun("run", "--no-acpi", "--no-rng", "--no-balloon", "--serial-input");
+        assertFalse(off.acpi || off.rng || off.balloon);
+        assertTrue(off.serialInput);
+        assertTrue(parseRun("run", "--acpi", "--rng", "--balloon").acpi);
+    }
+
+    @Test
+    void everyBadCommandLineIsStatus2WithTheReasonAndAHint() {
+        String[][] cases = {
+            {"--socket needs a value (PATH|DIR)", "run", "--socket", "--no-rng"},
+            {"--mem needs a value (MiB)", "run", "--mem"},
+            {"--mem may be given only once", "run", "--mem", "512", "-m", "256"},
+            {"--[no-]rng may be given only once", "run", "--rng", "--no-rng"},
+            {"--host-ip may be given only once", "run", "--host-ip", "10.0.0.1", "--host_ip", "10.0.0.2"},
+            {"--mem: 'lots' is not a whole number", "run", "--mem=lots"},
+            {"--tap-fd: 'x' is not a whole number", "run", "--tap-fd", "x"},
+            {"--serial-input takes no value, but was given 'true'", "run", "--serial-input=true"},
+            {"unexpected argument 'b' after KERNEL", "run", "a", "b"},
+            {"unknown command 'frob'", "frob"},
+            {"unknown option '--frob'", "--frob"},
+            {"missing SOCKET (one or more)", "stop"},
+            {"missing SOCKET (one or more)", "balloon", "1M"},
+            {"missing PATH", "create-qcow2"},
+            {"SIZE: \"1X\" is not a size", "create-qcow2", "x.qcow2", "1X"},
+        };
+        for (String[] bad : cases) {
+            String[] args = Arrays.copyOfRange(bad, 1, bad.length);
+            Result result = execute(args);
+            assertEquals(2, result.status(), String.join(" ", args));
+            List<String> lines = result.err().lines().toList();
+            assertEquals(2, lines.size(), result.err());
+            assertTrue(lines.get(0).startsWith("simple-vmm: " + bad[0]), result.err());
+            String command = args[0].startsWith("-") || args[0].equals("frob") ? "" : " " + args[0];
+            assertEquals("Try 'simple-vmm" + command + " --help' for more information.", lines.get(1));
+            assertEquals("", result.out());
+        }
+    }
+
+    @Test
+    void versionIsPrintedForTheProgramAndForEachCommand() {
+        for (String[] args : new String[][] {{"--version"}, {"-V"}, {"run", "--version"}, {"stop", "-V"}}) {
+            Result version = execute(args);
+            assertEquals(0, version.status());
+            assertEquals("simple-vmm (vmm4j) 0.1.0\n", version.out());
+            assertEquals("", version.err());
+        }
+    }
+
+    @Test
+    void runHelpListsEveryOptionWithItsDefault() {
+        String help = execute("run", "--help").out();
+        assertTrue(help.startsWith("Usage: simple-vmm run [OPTIONS] [KERNEL]\n"), help);
+        for (String option : new String[] {
+            "-m, --mem MiB",
+            "-c, --cpus N",
+            "-p, --params TEXT",
+            "-r, --root PATH",
+            "-d, --disk PATH",
+            "--rwdisk PATH",
+            "--qcow PATH",
+            "--rwqcow PATH",
+            "-i, --initrd PATH",
+            "-s, --socket PATH|DIR",
+            "--[no-]rng",
+            "--[no-]balloon",
+            "--serial-input",
+            "--host-ip, --host_ip IPV4",
+            "--netmask IPV4",
+            "--mac MAC",
+            "--tap-fd, --tap_fd FD",
+            "--vhost-net, --vhost_net",
+            "--shared-dir, --shared_dir SRC:TAG[:ro]",
+            "--cid N",
+            "--vsock-socket, --vsock_socket PATH",
+            "--[no-]acpi",
+            "--disable-sandbox, --disable_sandbox",
+            "-h, --help",
+            "-V, --version",
+            "[KERNEL]"
+        }) {
+            assertTrue(help.contains("  " + option + " ") || help.contains("  " + option + "\n"), option + "\n" + help);
+        }
+        String flat = help.replaceAll("\\s+", " ");
+        assertTrue(flat.contains("Guest memory in MiB. Default: 256."), help);
+        assertTrue(flat.contains("Number of vCPUs. Default: 1."), help);
+        assertTrue(flat.contains("A virtio entropy device. Default: on."), help);
+        assertTrue(flat.contains("host memory pressure. Default: on."), help);
+        assertTrue(flat.contains("kernels built without ACPI. Default: on."), help);
+        assertTrue(flat.contains("Kernel command-line parameters. May be repeated."), help);
+        assertTrue(flat.contains("write 'CONNECT <port>\\n'"), help);
+        for (String line : help.lines().toList()) {
+            assertTrue(line.length() <= 80, line);
+        }
     }
 
     @Test
@@ -256,7 +380,15 @@ class SimpleVmmCliTest {
         }
         Result top = execute("--help");
         assertEquals(0, top.status());
-        assertTrue(top.out().contains("run") && top.out().contains("balloon"), top.out());
+        assertTrue(top.out().startsWith("Usage: simple-vmm COMMAND"), top.out());
+        for (String command : new String[] {"run", "stop", "balloon", "status", "create-qcow2"}) {
+            assertTrue(top.out().contains("\n  " + command + " "), command + "\n" + top.out());
+        }
+        Result stopHelp = execute("stop", "-h");
+        assertTrue(stopHelp.out().contains("SOCKET... ") && stopHelp.out().contains("Control sockets"), stopHelp.out());
+        Result qcowHelp = execute("create-qcow2", "--help");
+        assertTrue(qcowHelp.out().startsWith("Usage: simple-vmm create-qcow2 [OPTIONS] PATH [SIZE]\n"), qcowHelp.out());
+        assertTrue(qcowHelp.out().contains("-b, --backing FILE"), qcowHelp.out());
     }
 
     @Test
