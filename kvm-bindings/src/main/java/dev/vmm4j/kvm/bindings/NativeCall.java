@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.kvm.bindings;
 
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
 import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_LONG;
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
 import java.util.Objects;
 
 /**
@@ -30,9 +29,10 @@ import java.util.Objects;
  * Other libc functions get an errno-capturing handle from {@link #errnoCapturing}; their first argument is then
  * {@link #callState()}, and {@link #errno(MemorySegment)} reads the result.
  *
- * <p>{@code ioctl} is variadic. Its handles here always pass the third argument, as a {@code long} or a pointer:
- * calling it with two arguments leaves the third register undefined, and {@code KVM_RUN} and
- * {@code KVM_GET_API_VERSION} then fail with {@code EINVAL}.
+ * <p>{@code ioctl}, like the other calls every VM makes ({@link Syscall}), goes through libc's {@code syscall(2)}
+ * with all six argument registers given: one downcall stub for them all. ({@code ioctl} is variadic, and calling it
+ * with two arguments would leave the third register undefined: {@code KVM_RUN} and {@code KVM_GET_API_VERSION} then
+ * fail with {@code EINVAL}.)
  *
  * <p><b>Thread safety:</b> safe for concurrent use; the call state is per thread.
  */
@@ -42,10 +42,11 @@ public final class NativeCall {
     private static final ThreadLocal<MemorySegment> CALL_STATE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE_LAYOUT));
 
-    private static final MethodHandle IOCTL_WORD = errnoCapturing(
-            symbol("ioctl"), FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_LONG), Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle IOCTL_POINTER = errnoCapturing(
-            symbol("ioctl"), FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), Linker.Option.firstVariadicArg(2));
+    /** libc's {@code long syscall(long number, ...)} with six arguments: one downcall stub for every {@link Syscall}. */
+    private static final MethodHandle SYSCALL = errnoCapturing(
+            symbol("syscall"),
+            FunctionDescriptor.of(C_LONG, C_LONG, C_LONG, C_LONG, C_LONG, C_LONG, C_LONG, C_LONG),
+            Linker.Option.firstVariadicArg(1));
 
     private NativeCall() {}
 
@@ -104,28 +105,53 @@ public final class NativeCall {
         return (int) ERRNO.get(callState, 0L);
     }
 
-    /** {@code ioctl(fd, request, arg)}: the result, or {@code -errno} on failure. Allocates nothing. */
-    public static int ioctl(int fd, long request, long arg) {
+    /**
+     * Makes system call {@code call} with up to six arguments (pass 0 for those it does not take), through libc's
+     * {@code syscall(2)}: the kernel's result, or {@code -errno} on failure. Allocates nothing.
+     *
+     * <p>A pointer argument is passed as its address ({@link MemorySegment#address()}): unlike a segment passed to a
+     * downcall, nothing keeps its memory alive during the call, so the caller must hold the segment (see
+     * {@link java.lang.ref.Reference#reachabilityFence}) and keep its arena open until this returns.
+     *
+     * @param call the system call
+     * @param a1 its first argument, as a register holds it: an int sign-extended, a pointer's address
+     * @param a2 its second argument
+     * @param a3 its third argument
+     * @param a4 its fourth argument
+     * @param a5 its fifth argument
+     * @param a6 its sixth argument
+     * @return the result (0 or more), or {@code -errno}
+     */
+    public static long syscall(Syscall call, long a1, long a2, long a3, long a4, long a5, long a6) {
         MemorySegment state = CALL_STATE.get();
-        int result;
+        long result;
         try {
-            result = (int) IOCTL_WORD.invokeExact(state, fd, request, arg);
+            result = (long) SYSCALL.invokeExact(state, call.number(), a1, a2, a3, a4, a5, a6);
         } catch (Throwable t) {
             throw rethrow(t);
         }
         return result == -1 ? -errno(state) : result;
     }
 
-    /** {@code ioctl(fd, request, arg)} with a pointer argument: the result, or {@code -errno} on failure. */
+    /** {@code ioctl(fd, request, arg)}: the result, or {@code -errno} on failure. Allocates nothing. */
+    public static int ioctl(int fd, long request, long arg) {
+        return (int) syscall(Syscall.IOCTL, fd, request, arg, 0, 0, 0);
+    }
+
+    /**
+     * {@code ioctl(fd, request, arg)} with a pointer argument: the result, or {@code -errno} on failure.
+     *
+     * @param arg native memory, which must stay open during the call; it is kept reachable until the call returns
+     */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        MemorySegment state = CALL_STATE.get();
-        int result;
-        try {
-            result = (int) IOCTL_POINTER.invokeExact(state, fd, request, arg);
-        } catch (Throwable t) {
-            throw rethrow(t);
+        if (!arg.isNative()) {
+            throw new IllegalArgumentException("an ioctl's argument must be native memory, not " + arg);
         }
-        return result == -1 ? -errno(state) : result;
+        try {
+            return ioctl(fd, request, arg.address());
+        } finally {
+            Reference.reachabilityFence(arg); // an automatic arena's memory must outlive the call
+        }
     }
 
     /** {@code ioctl(fd, request, arg)}; a failure throws a {@link NativeCallException} naming {@code name}. */

@@ -2,7 +2,6 @@
 package dev.vmm4j.vmm.kvm;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
-import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.kvm.bindings.__sigset_t;
 import dev.vmm4j.kvm.bindings.timespec;
 import dev.vmm4j.vmm.sys.Libc;
@@ -15,7 +14,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>How a kick works, with no Java code ever running in signal context: a bound vCPU thread keeps the signal
  * blocked, while the mask it gives KVM ({@code KVM_SET_SIGNAL_MASK}) leaves it unblocked. A kicker sets
- * {@code immediate_exit} and sends the signal with {@code pthread_kill}: inside {@code KVM_RUN}, KVM sees the pending
+ * {@code immediate_exit} and sends the signal with {@code tgkill}: inside {@code KVM_RUN}, KVM sees the pending
  * signal and returns {@code EINTR}; outside it, the signal stays pending (blocked) and {@code immediate_exit} stops the
  * next entry. The vCPU thread then takes the pending signal with {@code sigtimedwait}, so it is never delivered.
  */
@@ -23,7 +22,7 @@ final class KickSignal {
     /** SIGRTMIN as this libc defines it (glibc keeps the first kernel real-time signals for itself). */
     static final int SIGNAL = sigrtmin();
     /** The kernel's sigset, which KVM_SET_SIGNAL_MASK takes, is 64 bits on every 64-bit Linux. */
-    static final int KERNEL_SIGSET_BYTES = 8;
+    static final int KERNEL_SIGSET_BYTES = Libc.KERNEL_SIGSET_BYTES;
 
     private KickSignal() {}
 
@@ -54,19 +53,13 @@ final class KickSignal {
     /** Blocks the kick signal in the calling thread; {@return the mask the thread had before}. */
     static MemorySegment blockInCurrentThread(Arena arena) {
         MemorySegment previous = arena.allocate(__sigset_t.layout());
-        int error = LinuxHeaders.pthread_sigmask(LinuxHeaders.SIG_BLOCK(), onlyKick(arena), previous);
-        if (error != 0) {
-            throw new NativeCallException("pthread_sigmask", error);
-        }
+        Libc.sigprocmask(LinuxHeaders.SIG_BLOCK(), onlyKick(arena), previous);
         return previous;
     }
 
     /** Restores a mask saved by {@link #blockInCurrentThread}. */
     static void restoreInCurrentThread(MemorySegment previous) {
-        int error = LinuxHeaders.pthread_sigmask(LinuxHeaders.SIG_SETMASK(), previous, MemorySegment.NULL);
-        if (error != 0) {
-            throw new NativeCallException("pthread_sigmask", error);
-        }
+        Libc.sigprocmask(LinuxHeaders.SIG_SETMASK(), previous, MemorySegment.NULL);
     }
 
     /** {@return the kernel sigset (first 64 bits of glibc's) of {@code mask} with the kick signal unblocked} */
@@ -82,8 +75,8 @@ final class KickSignal {
         }
     }
 
-    /** Sends the kick signal to {@code pthread}; {@return whether it was sent} */
-    static boolean send(long pthread) {
-        return LinuxHeaders.pthread_kill(pthread, SIGNAL) == 0;
+    /** Sends the kick signal to thread {@code tid} of this process; {@return whether it was sent} */
+    static boolean send(int tid) {
+        return Libc.tgkill(tid, SIGNAL) == 0;
     }
 }

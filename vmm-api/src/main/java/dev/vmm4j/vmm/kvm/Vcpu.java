@@ -66,10 +66,10 @@ public final class Vcpu implements AutoCloseable {
     private final MemorySegment zeroTimeout;
 
     private final Object bindingLock = new Object();
-    /** The bound thread and its pthread_t; guarded by bindingLock, read without it on the run path. */
+    /** The bound thread and its kernel thread id; guarded by bindingLock, read without it on the run path. */
     private volatile Thread boundThread;
 
-    private long boundPthread;
+    private int boundTid;
     /** Set under bindingLock before kvm_run is unmapped, so that no kick touches it after. */
     private boolean closed;
 
@@ -155,7 +155,7 @@ public final class Vcpu implements AutoCloseable {
             try {
                 MemorySegment previousMask = KickSignal.blockInCurrentThread(bindingArena);
                 setSignalMask(KickSignal.kernelMaskWithKickUnblocked(previousMask));
-                boundPthread = LinuxHeaders.pthread_self();
+                boundTid = Libc.gettid();
                 boundThread = Thread.currentThread();
                 return new ThreadBinding(bindingArena, previousMask);
             } catch (RuntimeException e) {
@@ -176,7 +176,7 @@ public final class Vcpu implements AutoCloseable {
             }
             kvmRun.requestImmediateExit();
             if (boundThread != null) {
-                KickSignal.send(boundPthread);
+                KickSignal.send(boundTid);
             }
         }
     }
@@ -215,7 +215,7 @@ public final class Vcpu implements AutoCloseable {
                 }
                 closed = true;
                 boundThread = null;
-                boundPthread = 0;
+                boundTid = 0;
                 // No kicker can send now (it holds bindingLock to send): take what was sent, then unblock.
                 KickSignal.drainPending(onlyKick, zeroTimeout);
                 KickSignal.restoreInCurrentThread(previousMask);
@@ -743,7 +743,7 @@ public final class Vcpu implements AutoCloseable {
             }
             closed = true;
             boundThread = null;
-            boundPthread = 0;
+            boundTid = 0;
         }
         arena.close();
         fd.close();

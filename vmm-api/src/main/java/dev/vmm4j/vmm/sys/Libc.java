@@ -8,6 +8,7 @@ import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.NativeCallException;
+import dev.vmm4j.kvm.bindings.Syscall;
 import dev.vmm4j.kvm.bindings.epoll_event;
 import dev.vmm4j.kvm.bindings.itimerspec;
 import dev.vmm4j.kvm.bindings.sockaddr_un;
@@ -17,6 +18,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -29,16 +31,13 @@ import java.util.Objects;
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class Libc {
-    // Each downcall handle lives in a holder class of its own, so it is made on the first call: making one spins
-    // method handle classes (milliseconds each at start-up), and a run uses a few of these calls, not all of them.
-    private static final class Open {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "open", FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
-    }
+    /** The kernel's sigset, which rt_sigtimedwait, rt_sigprocmask and KVM_SET_SIGNAL_MASK take: 64 signals. */
+    public static final int KERNEL_SIGSET_BYTES = 8;
 
-    private static final class Close {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing("close", FunctionDescriptor.of(C_INT, C_INT));
-    }
+    // The calls every VM makes (open, close, mmap, munmap, eventfd, the signal calls) go through NativeCall.syscall,
+    // one downcall stub for all of them (see Syscall). Each other call has a handle of its own in a holder class, so
+    // it is made on the first call: making one spins method handle classes (3 to 10 ms each, which an AOT cache does
+    // not keep), and a run makes a few of these calls, not all of them.
 
     private static final class Read {
         static final MethodHandle HANDLE =
@@ -72,21 +71,6 @@ public final class Libc {
     private static final class Flock {
         static final MethodHandle HANDLE =
                 NativeCall.errnoCapturing("flock", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
-
-    private static final class Mmap {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "mmap", FunctionDescriptor.of(C_POINTER, C_POINTER, C_LONG, C_INT, C_INT, C_INT, C_LONG));
-    }
-
-    private static final class Munmap {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("munmap", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG));
-    }
-
-    private static final class Eventfd {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("eventfd", FunctionDescriptor.of(C_INT, C_INT, C_INT));
     }
 
     private static final class MemfdCreate {
@@ -218,11 +202,6 @@ public final class Libc {
                 "timerfd_settime", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER, C_POINTER));
     }
 
-    private static final class Sigtimedwait {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "sigtimedwait", FunctionDescriptor.of(C_INT, C_POINTER, C_POINTER, C_POINTER));
-    }
-
     private Libc() {}
 
     /**
@@ -240,15 +219,19 @@ public final class Libc {
     public static int open(String path, int flags, String hintOnFailure) {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(hintOnFailure, "hintOnFailure");
-        MemorySegment state = NativeCall.callState();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = (int) Open.HANDLE.invokeExact(state, arena.allocateFrom(path), flags | LinuxHeaders.O_CLOEXEC(), 0);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            fd = (int) NativeCall.syscall(
+                    Syscall.OPENAT,
+                    LinuxHeaders.AT_FDCWD(),
+                    arena.allocateFrom(path).address(),
+                    flags | LinuxHeaders.O_CLOEXEC(),
+                    0,
+                    0,
+                    0);
         }
         if (fd < 0) {
-            throw new NativeCallException("open " + path, NativeCall.errno(state), hintOnFailure);
+            throw new NativeCallException("open " + path, -fd, hintOnFailure);
         }
         return fd;
     }
@@ -261,15 +244,9 @@ public final class Libc {
      * @throws NativeCallException if {@code close} fails ({@code EBADF}: not an open fd; {@code EIO}: an I/O error)
      */
     public static void close(int fd) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Close.HANDLE.invokeExact(state, fd);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        long result = NativeCall.syscall(Syscall.CLOSE, fd, 0, 0, 0, 0, 0);
         if (result < 0) {
-            throw new NativeCallException("close", NativeCall.errno(state));
+            throw new NativeCallException("close", (int) -result);
         }
     }
 
@@ -446,32 +423,19 @@ public final class Libc {
     public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, Arena owner, String what) {
         Objects.requireNonNull(owner, "owner");
         Objects.requireNonNull(what, "what");
-        MemorySegment state = NativeCall.callState();
-        MemorySegment address;
-        try {
-            address =
-                    (MemorySegment) Mmap.HANDLE.invokeExact(state, MemorySegment.NULL, length, prot, flags, fd, offset);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        if (address.address() == -1L) {
-            throw new NativeCallException("mmap " + what, NativeCall.errno(state), "mapping " + length + " bytes");
+        long address = NativeCall.syscall(Syscall.MMAP, 0, length, prot, flags, fd, offset);
+        if (address < 0 && address > -4096) { // the kernel's -errno; an address is never in that last page
+            throw new NativeCallException("mmap " + what, (int) -address, "mapping " + length + " bytes");
         }
         // SAFETY: mmap succeeded, so [address, address + length) is mapped until munmap, which the cleanup
         // action runs exactly once when owner closes.
-        return address.reinterpret(length, owner, mapped -> munmap(mapped.address(), length));
+        return MemorySegment.ofAddress(address).reinterpret(length, owner, mapped -> munmap(mapped.address(), length));
     }
 
     private static void munmap(long address, long length) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Munmap.HANDLE.invokeExact(state, MemorySegment.ofAddress(address), length);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        long result = NativeCall.syscall(Syscall.MUNMAP, address, length, 0, 0, 0, 0);
         if (result < 0) {
-            throw new NativeCallException("munmap", NativeCall.errno(state));
+            throw new NativeCallException("munmap", (int) -result);
         }
     }
 
@@ -484,15 +448,9 @@ public final class Libc {
      * @throws NativeCallException if {@code eventfd} fails (such as {@code EMFILE}: too many open fds)
      */
     public static int eventfd(int initial, int flags) {
-        MemorySegment state = NativeCall.callState();
-        int fd;
-        try {
-            fd = (int) Eventfd.HANDLE.invokeExact(state, initial, flags | LinuxHeaders.EFD_CLOEXEC());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        int fd = (int) NativeCall.syscall(Syscall.EVENTFD2, initial, flags | LinuxHeaders.EFD_CLOEXEC(), 0, 0, 0, 0);
         if (fd < 0) {
-            throw new NativeCallException("eventfd", NativeCall.errno(state));
+            throw new NativeCallException("eventfd", -fd);
         }
         return fd;
     }
@@ -635,6 +593,51 @@ public final class Libc {
     }
 
     /**
+     * {@code rt_sigprocmask(how, set, previous, 8)} for the calling thread: what glibc's {@code pthread_sigmask} does
+     * (glibc only also keeps its own two internal signals unblocked).
+     *
+     * @param how {@code SIG_BLOCK}, {@code SIG_UNBLOCK} or {@code SIG_SETMASK}
+     * @param set native memory holding the signals (at least {@link #KERNEL_SIGSET_BYTES}), or
+     *     {@link MemorySegment#NULL} to change nothing
+     * @param previous native memory that receives the mask as it was, or {@link MemorySegment#NULL}
+     * @throws NativeCallException if the kernel refuses ({@code EINVAL}: a bad {@code how})
+     */
+    public static void sigprocmask(int how, MemorySegment set, MemorySegment previous) {
+        for (MemorySegment mask : new MemorySegment[] {set, previous}) {
+            if (!mask.isNative() || (mask.address() != 0 && mask.byteSize() < KERNEL_SIGSET_BYTES)) {
+                throw new IllegalArgumentException("a sigset must be native and hold 64 signals, not " + mask);
+            }
+        }
+        try {
+            long result = NativeCall.syscall(
+                    Syscall.RT_SIGPROCMASK, how, set.address(), previous.address(), KERNEL_SIGSET_BYTES, 0, 0);
+            if (result < 0) {
+                throw new NativeCallException("rt_sigprocmask", (int) -result);
+            }
+        } finally {
+            Reference.reachabilityFence(set);
+            Reference.reachabilityFence(previous);
+        }
+    }
+
+    /** {@return the calling thread's kernel thread id, for {@link #tgkill}} */
+    public static int gettid() {
+        return (int) NativeCall.syscall(Syscall.GETTID, 0, 0, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code tgkill(getpid(), tid, signal)}: sends {@code signal} to one thread of this process.
+     *
+     * @param tid a thread of this process ({@link #gettid}); the caller must know it has not ended, as its id could
+     *     then belong to a newer thread
+     * @param signal the signal
+     * @return 0, or {@code -errno} ({@code -ESRCH}: no such thread)
+     */
+    public static int tgkill(int tid, int signal) {
+        return (int) NativeCall.syscall(Syscall.TGKILL, ProcessHandle.current().pid(), tid, signal, 0, 0, 0);
+    }
+
+    /**
      * {@code sigtimedwait(set, NULL, timeout)}: the signal taken, or {@code -errno} ({@code -EAGAIN} if none came).
      * The signals in {@code set} should be blocked on the calling thread, or they may be delivered instead.
      *
@@ -644,14 +647,16 @@ public final class Libc {
      *     another signal interrupted the wait)
      */
     public static int sigtimedwait(MemorySegment set, MemorySegment timeout) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Sigtimedwait.HANDLE.invokeExact(state, set, MemorySegment.NULL, timeout);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+        if (!set.isNative() || !timeout.isNative() || set.byteSize() < KERNEL_SIGSET_BYTES) {
+            throw new IllegalArgumentException("sigtimedwait takes a native sigset and timeout");
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        try {
+            return (int) NativeCall.syscall(
+                    Syscall.RT_SIGTIMEDWAIT, set.address(), 0, timeout.address(), KERNEL_SIGSET_BYTES, 0, 0);
+        } finally {
+            Reference.reachabilityFence(set);
+            Reference.reachabilityFence(timeout);
+        }
     }
 
     /**
