@@ -107,14 +107,15 @@ public final class Vm implements AutoCloseable {
      *
      * @param slot the slot id, 0 to 65535 and below {@link Capability#NR_MEMSLOTS}'s answer; always in address
      *     space 0, as the address-space bits above 65535 are refused
-     * @param guestPhysAddr where the memory starts in the guest, page-aligned
+     * @param guestPhysAddr where the memory starts in the guest, page-aligned, unsigned
      * @param hostMemory the native memory that backs it, page-aligned and a whole number of pages (an mmap'ed
      *     region); this VM keeps it reachable while mapped, but the caller owns it and must keep its scope alive
      *     until the slot is removed or the VM closed
      * @param flags how KVM treats the slot; empty for plain RAM. {@link MemorySlotFlag#READONLY} is checked against
      *     {@link Capability#READONLY_MEM} through the {@link Kvm} that made this VM, which must still be open.
-     * @throws IllegalArgumentException if the slot number, alignment or size is wrong, the range wraps, or the
-     *     memory is on the heap
+     * @throws IllegalArgumentException if the slot number, alignment or size is wrong, the range runs past the end of
+     *     the 64-bit address space (KVM needs {@code guestPhysAddr + size}, unsigned, below 2^64), or the memory is on
+     *     the heap
      * @throws KvmException if read-only slots are not supported, or KVM refuses the region (it overlaps another
      *     slot, the host range is not mapped, or it changes a slot in use in a way KVM does not allow)
      */
@@ -141,10 +142,10 @@ public final class Vm implements AutoCloseable {
                     hostMemory.address(),
                     size));
         }
-        if (guestPhysAddr < 0 || guestPhysAddr + size < guestPhysAddr) {
+        if (Long.compareUnsigned(guestPhysAddr + size, guestPhysAddr) < 0) { // unsigned: KVM's end must fit in u64
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
-                    "memory slot %d at %#x of %#x bytes wraps around the guest-physical address space",
+                    "memory slot %d at %#x of %#x bytes runs past the end of the 64-bit guest-physical address space",
                     slot,
                     guestPhysAddr,
                     size));
