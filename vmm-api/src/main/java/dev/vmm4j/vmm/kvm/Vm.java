@@ -177,13 +177,15 @@ public final class Vm implements AutoCloseable {
      *
      * @param slot a slot registered with {@link #setUserMemoryRegion}; its host memory is no longer used after this
      * @throws IllegalArgumentException if the slot is not registered
+     * @throws KvmException if KVM refuses to remove it; the slot then stays registered, its memory kept reachable
      */
     public void removeUserMemoryRegion(int slot) {
         synchronized (slots) {
-            if (slots.remove(slot) == null) {
+            if (!slots.containsKey(slot)) {
                 throw new IllegalArgumentException("memory slot " + slot + " is not registered");
             }
-            setRegion(slot, 0, 0, 0, 0, "");
+            setRegion(slot, 0, 0, 0, 0, "removing memory slot " + slot);
+            slots.remove(slot); // only now: while KVM maps the memory, this VM keeps it reachable
         }
     }
 

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.kvm;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.kvm.bindings.LinuxHeaders;
+import dev.vmm4j.vmm.event.EventFd;
+import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.testing.RequiresKvm;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.EnumSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -15,6 +23,12 @@ import org.junit.jupiter.api.Test;
 @RequiresKvm
 class VmMemoryRegionTest {
     private static final Set<MemorySlotFlag> NO_FLAGS = EnumSet.noneOf(MemorySlotFlag.class);
+    /** {@code dup2(old, new)}: puts another file behind a VM's fd number for a moment. */
+    @SuppressWarnings("restricted")
+    private static final MethodHandle DUP2 = Linker.nativeLinker()
+            .downcallHandle(
+                    Linker.nativeLinker().defaultLookup().find("dup2").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
     @Test
     void rangesAreUnsignedAndOnlyOnesPastTwoToTheSixtyFourAreRefused() {
@@ -38,6 +52,28 @@ class VmMemoryRegionTest {
             assertTrue(e.getMessage().contains("runs past the end of the 64-bit"), e.getMessage());
             MemorySegment twoPages = arena.allocate(8192, 4096);
             assertThrows(IllegalArgumentException.class, () -> vm.setUserMemoryRegion(0, -4096, twoPages, NO_FLAGS));
+        }
+    }
+
+    @Test
+    void aSlotKvmFailsToRemoveStaysRegistered() throws Throwable {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm();
+                Arena arena = Arena.ofConfined();
+                EventFd notKvm = EventFd.create()) {
+            vm.setUserMemoryRegion(0, 0, arena.allocate(0x10000, 4096), NO_FLAGS);
+            int saved = Libc.fcntl(vm.fd(), LinuxHeaders.F_DUPFD_CLOEXEC(), 0);
+            assertTrue(saved >= 0, "dup failed: " + saved);
+            try {
+                // For a moment the VM's fd number is an eventfd, so that KVM_SET_USER_MEMORY_REGION fails (ENOTTY).
+                assertEquals(vm.fd(), (int) DUP2.invokeExact(notKvm.fd(), vm.fd()));
+                assertThrows(KvmException.class, () -> vm.removeUserMemoryRegion(0));
+            } finally {
+                assertEquals(vm.fd(), (int) DUP2.invokeExact(saved, vm.fd()));
+                Libc.close(saved);
+            }
+            vm.removeUserMemoryRegion(0); // still registered, so KVM removes it now
+            assertThrows(IllegalArgumentException.class, () -> vm.removeUserMemoryRegion(0));
         }
     }
 }
