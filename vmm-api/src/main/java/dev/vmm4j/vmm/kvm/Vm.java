@@ -112,7 +112,7 @@ public final class Vm implements AutoCloseable {
      *     region); this VM keeps it reachable while mapped, but the caller owns it and must keep its scope alive
      *     until the slot is removed or the VM closed
      * @param flags how KVM treats the slot; empty for plain RAM. {@link MemorySlotFlag#READONLY} is checked against
-     *     {@link Capability#READONLY_MEM} through the {@link Kvm} that made this VM, which must still be open.
+     *     this VM's answer for {@link Capability#READONLY_MEM}.
      * @throws IllegalArgumentException if the slot number, alignment or size is wrong, the range runs past the end of
      *     the 64-bit address space (KVM needs {@code guestPhysAddr + size}, unsigned, below 2^64), or the memory is on
      *     the heap
@@ -150,7 +150,8 @@ public final class Vm implements AutoCloseable {
                     guestPhysAddr,
                     size));
         }
-        if (flags.contains(MemorySlotFlag.READONLY) && kvm.checkExtension(Capability.READONLY_MEM) <= 0) {
+        // Asked of this VM, not of the Kvm that made it: that may be closed by now, and the answer can differ per VM.
+        if (flags.contains(MemorySlotFlag.READONLY) && checkExtension(Capability.READONLY_MEM) <= 0) {
             throw new KvmException(
                     "KVM_SET_USER_MEMORY_REGION",
                     "read-only memory slots need KVM_CAP_READONLY_MEM, which this host's KVM lacks");

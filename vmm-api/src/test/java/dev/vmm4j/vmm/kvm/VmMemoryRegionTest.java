@@ -4,6 +4,7 @@ package dev.vmm4j.vmm.kvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.vmm.event.EventFd;
@@ -74,6 +75,21 @@ class VmMemoryRegionTest {
             }
             vm.removeUserMemoryRegion(0); // still registered, so KVM removes it now
             assertThrows(IllegalArgumentException.class, () -> vm.removeUserMemoryRegion(0));
+        }
+    }
+
+    @Test
+    void aReadOnlySlotNeedsNoOpenKvm() {
+        Vm vm;
+        try (Kvm kvm = Kvm.open()) {
+            vm = kvm.createVm();
+        }
+        try (vm;
+                Arena arena = Arena.ofConfined()) {
+            assumeTrue(vm.checkExtension(Capability.READONLY_MEM) > 0, "this host's KVM has no read-only slots");
+            MemorySegment rom = arena.allocate(4096, 4096);
+            vm.setUserMemoryRegion(0, 0x10000, rom, EnumSet.of(MemorySlotFlag.READONLY));
+            vm.removeUserMemoryRegion(0);
         }
     }
 }
