@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.ToIntFunction;
 
 /**
  * A KVM virtual machine: its memory slots, interrupt controller and routing, ioeventfds and irqfds, and the
@@ -47,10 +48,18 @@ public final class Vm implements AutoCloseable {
     private final Map<Integer, MemorySegment> slots = new HashMap<>();
 
     private final List<AutoCloseable> children = new ArrayList<>();
+    /** Answers the capability checks this VM makes itself: {@link #checkExtension}, except in tests. */
+    private final ToIntFunction<Capability> capabilities;
 
     Vm(Kvm kvm, OwnedFd fd) {
+        this(kvm, fd, null);
+    }
+
+    /** For tests that play a host without a capability: {@code capabilities} answers instead of the VM fd. */
+    Vm(Kvm kvm, OwnedFd fd, ToIntFunction<Capability> capabilities) {
         this.kvm = kvm;
         this.fd = fd;
+        this.capabilities = capabilities != null ? capabilities : this::checkExtension;
     }
 
     /** {@return the VM's file descriptor; it stays owned by this object} */
@@ -150,11 +159,8 @@ public final class Vm implements AutoCloseable {
                     guestPhysAddr,
                     size));
         }
-        // Asked of this VM, not of the Kvm that made it: that may be closed by now, and the answer can differ per VM.
-        if (flags.contains(MemorySlotFlag.READONLY) && checkExtension(Capability.READONLY_MEM) <= 0) {
-            throw new KvmException(
-                    "KVM_SET_USER_MEMORY_REGION",
-                    "read-only memory slots need KVM_CAP_READONLY_MEM, which this host's KVM lacks");
+        if (flags.contains(MemorySlotFlag.READONLY)) {
+            requireCapability(Capability.READONLY_MEM, "KVM_SET_USER_MEMORY_REGION", "read-only memory slots");
         }
         synchronized (slots) {
             setRegion(
@@ -187,6 +193,16 @@ public final class Vm implements AutoCloseable {
             }
             setRegion(slot, 0, 0, 0, 0, "removing memory slot " + slot);
             slots.remove(slot); // only now: while KVM maps the memory, this VM keeps it reachable
+        }
+    }
+
+    /**
+     * Refuses what this VM's KVM lacks, naming the capability. Asked of this VM, not of the {@link Kvm} that made it:
+     * that may be closed by now, and an answer can differ per VM.
+     */
+    private void requireCapability(Capability capability, String ioctl, String what) {
+        if (capabilities.applyAsInt(capability) <= 0) {
+            throw new KvmException(ioctl, what + " need " + capability.kernelName() + ", which this host's KVM lacks");
         }
     }
 
@@ -429,8 +445,9 @@ public final class Vm implements AutoCloseable {
      *
      * @param event the eventfd KVM writes; KVM holds its own reference until unregistered
      * @param address the port or guest-physical MMIO address of the register
-     * @param datamatch which writes there count
-     * @throws KvmException if KVM refuses it, for example because the same range and datamatch are registered
+     * @param datamatch which writes there count; {@link Datamatch#any()} needs {@link Capability#IOEVENTFD_ANY_LENGTH}
+     * @throws KvmException if KVM refuses it, for example because the same range and datamatch are registered, or
+     *     lacks {@link Capability#IOEVENTFD_ANY_LENGTH} for a match of any length
      */
     public void registerIoevent(EventFd event, IoEventAddress address, Datamatch datamatch) {
         ioevent(event, address, datamatch, 0, "the range may already have an ioeventfd with this datamatch");
@@ -456,6 +473,12 @@ public final class Vm implements AutoCloseable {
     private void ioevent(EventFd event, IoEventAddress address, Datamatch datamatch, int extraFlags, String hint) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(datamatch, "datamatch");
+        if (extraFlags == 0 && datamatch.length() == 0) { // registering a zero-length ioeventfd
+            requireCapability(
+                    Capability.IOEVENTFD_ANY_LENGTH,
+                    "KVM_IOEVENTFD",
+                    "ioeventfds that match a write of any length (Datamatch.any())");
+        }
         int flags = extraFlags;
         if (address instanceof IoEventAddress.Pio) {
             flags |= LinuxHeaders.KVM_IOEVENTFD_FLAG_PIO();
