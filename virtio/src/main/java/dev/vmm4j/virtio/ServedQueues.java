@@ -2,7 +2,7 @@
 package dev.vmm4j.virtio;
 
 import dev.vmm4j.vmm.event.EventLoop;
-import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The queue handlers a device has on its event loop while it is active: {@link #serve} on activation, {@link #stop}
@@ -23,14 +23,27 @@ public final class ServedQueues {
      * @param eventLoop the loop to add the handlers to as subscribers; {@link #stop} removes them from it
      * @param handlers the handlers, one per queue the device serves; none may be null
      * @throws IllegalStateException if already serving (call {@link #stop} first)
+     * @throws RuntimeException what adding a handler threw (such as a {@code NativeCallException} from
+     *     {@code epoll_ctl}), after the handlers added before it were removed again: then nothing is served
      */
     public synchronized void serve(EventLoop eventLoop, QueueHandler... handlers) {
+        Objects.requireNonNull(eventLoop, "eventLoop");
         if (loop != null) {
             throw new IllegalStateException("already serving " + subscriptions.length + " queues; stop() first");
         }
+        int[] added = new int[handlers.length];
+        for (int i = 0; i < handlers.length; i++) {
+            try {
+                added[i] = eventLoop.addSubscriber(handlers[i]);
+            } catch (RuntimeException e) {
+                for (int j = 0; j < i; j++) {
+                    eventLoop.removeSubscriber(added[j]); // none may stay subscribed with nothing to stop it
+                }
+                throw e;
+            }
+        }
         loop = eventLoop;
-        subscriptions =
-                Arrays.stream(handlers).mapToInt(eventLoop::addSubscriber).toArray();
+        subscriptions = added;
     }
 
     /** Stops serving; when it returns, no handler runs (a batch in progress has finished). Idempotent. */

@@ -10,7 +10,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
- * One vCPU's thread: KVM_RUN, decode the exit, dispatch port I/O and MMIO to the buses, and turn the exits that end
+ * One vCPU's thread: KVM_RUN, decode the exit, dispatch port I/O (one bus access per item of a string instruction,
+ * see {@link PortIo}) and MMIO to the buses, and turn the exits that end
  * a VM into an {@link ExitStatus}, counting each exit by kind ({@link VcpuExitCounts}, reported to JFR). Nothing here
  * allocates on the way from one KVM_RUN to the next. Whatever a bus
  * device throws, {@link Error}s included, leaves {@link #run()}: the thread the VM runs it on ends the VM with a
@@ -20,7 +21,7 @@ import java.util.function.Consumer;
  */
 final class VcpuLoop implements Runnable {
     private final Vcpu vcpu;
-    private final Bus ioBus;
+    private final PortIo portIo;
     private final Bus mmioBus;
     private final Consumer<ExitStatus> finish;
     private final BooleanSupplier finished;
@@ -42,7 +43,7 @@ final class VcpuLoop implements Runnable {
         this.exits = exits;
         this.startEvent = startEvent;
         this.vcpu = vcpu;
-        this.ioBus = ioBus;
+        this.portIo = new PortIo(ioBus);
         this.mmioBus = mmioBus;
         this.finish = finish;
         this.finished = finished;
@@ -73,13 +74,11 @@ final class VcpuLoop implements Runnable {
         switch (exit) {
             case VcpuExit.IoOut out -> {
                 exits.count(VcpuExitCounts.IO_OUT);
-                ioBus.write(out.port(), out.data());
+                portIo.out(out);
             }
             case VcpuExit.IoIn in -> {
                 exits.count(VcpuExitCounts.IO_IN);
-                if (!ioBus.read(in.port(), in.data())) {
-                    in.data().fill((byte) 0xff); // nothing at that port: an open bus reads all ones
-                }
+                portIo.in(in);
             }
             case VcpuExit.MmioWrite write -> {
                 exits.count(VcpuExitCounts.MMIO_WRITE);

@@ -98,10 +98,14 @@ public final class VirtualMachineBuilder {
     /**
      * {@return {@code mib} MiB in bytes, for {@link #memory(long)}}
      *
-     * @param mib a number of mebibytes; not checked: a negative one gives a negative size, and one above
-     *     {@code 2^43 - 1} overflows
+     * @param mib a number of mebibytes, 0 to {@code 2^43 - 1} (the most whose bytes fit in a {@code long})
+     * @throws IllegalArgumentException if it is negative or so large that its bytes overflow a {@code long}
      */
     public static long MiB(long mib) {
+        if (mib < 0 || mib > Long.MAX_VALUE >> 20) {
+            throw new IllegalArgumentException(String.format(
+                    Locale.ROOT, "%d MiB is not a memory size: it must be 0 to %d MiB", mib, Long.MAX_VALUE >> 20));
+        }
         return mib << 20;
     }
 
@@ -303,7 +307,7 @@ public final class VirtualMachineBuilder {
      */
     public VirtualMachineBuilder ioDevice(BusDevice device, long port, long length) {
         Objects.requireNonNull(device, "device");
-        if (length <= 0 || port < 0 || port + length > 0x10000) {
+        if (length <= 0 || port < 0 || port > 0x10000 || length > 0x10000 - port) { // port + length could overflow
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
                     "device %s at ports %#x+%#x must have a length and lie within 0..0xffff",

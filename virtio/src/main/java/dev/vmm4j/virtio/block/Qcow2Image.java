@@ -173,14 +173,15 @@ public final class Qcow2Image implements DiskImage {
      * new image's directory) of format {@code backingFormat} ({@code "raw"} or {@code "qcow2"}).
      *
      * @param path where the image goes; it must not exist
-     * @param sizeBytes the disk's size as the guest sees it, 0 to 2^61; not rounded to sectors, so make it a multiple
-     *     of 512 for the whole disk to be visible
+     * @param sizeBytes the disk's size as the guest sees it, 0 to 2^51 (2 PiB: with 64 KiB clusters, what qemu's
+     *     largest L1 table, 32 MiB, maps; opening refuses more); not rounded to sectors, so make it a multiple of 512
+     *     for the whole disk to be visible
      * @param backingFile the image the new one reads unallocated clusters from, or null for none; not opened or checked
      *     here
      * @param backingFormat the backing file's format, written to the header as given (opening the image refuses
      *     anything but {@code "raw"} and {@code "qcow2"}); null means {@code "raw"}; ignored without a backing file
-     * @throws IllegalArgumentException if {@code sizeBytes} is out of range or too big for the one refcount block
-     *     written (above about 128 PiB), or the backing file's name is longer than 1023 bytes
+     * @throws IllegalArgumentException if {@code sizeBytes} is out of range, or the backing file's name is longer
+     *     than 1023 bytes
      * @throws IOException if {@code path} exists ({@link java.nio.file.FileAlreadyExistsException}) or cannot be
      *     written
      */

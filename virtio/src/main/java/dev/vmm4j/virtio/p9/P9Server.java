@@ -26,8 +26,9 @@ import java.util.Objects;
  * A 9P2000.L file server confined to one host directory, independent of any transport: it takes a T-message from
  * {@link #requestBuffer()} and writes the R-message into {@link #replyBuffer()} ({@link #serve}), or copies both
  * ({@link #handle}). It covers what Linux's v9fs client sends: version, attach, walk, getattr, setattr, lopen,
- * lcreate, read, write, clunk, remove, readdir, mkdir, symlink, mknod, link, rename, renameat, unlinkat, readlink,
- * statfs, fsync, lock, getlock, xattrwalk, xattrcreate and flush; anything else gets {@code Rlerror(EOPNOTSUPP)}.
+ * lcreate, read, write, clunk, remove, readdir, mkdir, symlink, mknod, link, renameat, unlinkat, readlink, statfs,
+ * fsync, lock, getlock, xattrwalk, xattrcreate and flush; anything else, rename included, gets
+ * {@code Rlerror(EOPNOTSUPP)} (see below).
  *
  * <h2>Confinement</h2>
  * Every fid holds an {@code O_PATH} file descriptor, never a path. A name is resolved one component at a time, relative

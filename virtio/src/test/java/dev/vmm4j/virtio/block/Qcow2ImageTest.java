@@ -3,6 +3,7 @@ package dev.vmm4j.virtio.block;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,6 +64,28 @@ class Qcow2ImageTest {
             assertThrows(IOException.class, () -> opened.write(0, MemorySegment.ofArray(new byte[1])), "read-only");
             assertThrows(
                     IOException.class, () -> opened.read(4 << 20, MemorySegment.ofArray(new byte[1])), "past the end");
+        }
+    }
+
+    @Test
+    void createRefusesSizesAnL1TableCannotMapAndMakesTheLargestItCan() throws IOException {
+        Path huge = dir.resolve("huge.qcow2");
+        // Past 2 PiB the L1 table outgrows qemu's (and the opener's) 32 MiB; near 128 PiB the metadata size once
+        // overflowed an int, and at 2^61 the L1 size wrapped to 0.
+        for (long size :
+                new long[] {(1L << 51) + 1, 1L << 56, (1L << 57) - 1, 1L << 57, 1L << 61, Long.MAX_VALUE, -1}) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> Qcow2Image.create(huge, size, null, null), () -> "" + size);
+            assertTrue(
+                    e.getMessage().startsWith("a new qcow2 image is 0 to 2251799813685248 bytes (2 PiB"),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith("not " + size), e.getMessage());
+            assertFalse(Files.exists(huge));
+        }
+        Path largest = dir.resolve("largest.qcow2");
+        Qcow2Image.create(largest, 1L << 51, null, null);
+        try (Qcow2Image opened = Qcow2Image.open(largest, true)) {
+            assertEquals(1L << 51, opened.sizeBytes());
         }
     }
 

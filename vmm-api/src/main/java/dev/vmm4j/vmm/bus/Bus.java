@@ -133,8 +133,8 @@ public final class Bus {
      *
      * @param address the bus address of the access's first byte, unsigned; only it is looked up, so the access may
      *     run past the end of the range
-     * @param data the device fills it: the access's bytes from the vCPU's exit (1 to 8, or {@code size * count} for a
-     *     port I/O string instruction); left as it is if no device holds the address
+     * @param data the device fills it: the access's bytes from the vCPU's exit (1 to 8; the vCPU loop sends a port
+     *     I/O string instruction one item at a time); left as it is if no device holds the address
      * @return false if no device holds the address
      */
     public boolean read(long address, MemorySegment data) {
@@ -151,8 +151,8 @@ public final class Bus {
      *
      * @param address the bus address of the access's first byte, unsigned; only it is looked up, so the access may
      *     run past the end of the range
-     * @param data the bytes the guest wrote, from the vCPU's exit (1 to 8, or {@code size * count} for a port I/O
-     *     string instruction); valid only during the call
+     * @param data the bytes the guest wrote, from the vCPU's exit (1 to 8; the vCPU loop sends a port I/O string
+     *     instruction one item at a time); valid only during the call
      * @return false if no device holds the address
      */
     public boolean write(long address, MemorySegment data) {

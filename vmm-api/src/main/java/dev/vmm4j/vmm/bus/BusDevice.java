@@ -8,10 +8,10 @@ import java.lang.foreign.MemorySegment;
  * an implementation synchronises its own state, keeps these calls short, and never blocks on guest-driven work.
  *
  * <p>{@code offset} is relative to the start of the device's range, unless it was registered with
- * {@link Bus#insertFullAddress}; {@code data} is the access, 1 to 8 bytes for MMIO and 1, 2 or 4 for port I/O, except
- * that a string instruction ({@code rep insb}, {@code rep outsw}, ...) arrives as one call with all its
- * {@code size * count} bytes, every access at the same port. The guest chooses both: an access may run past the end
- * of the range, and a device checks what it serves.
+ * {@link Bus#insertFullAddress}; {@code data} is the access, 1 to 8 bytes for MMIO and 1, 2 or 4 for port I/O. A
+ * string instruction ({@code rep insb}, {@code rep outsw}, ...) arrives as one call per item, in the guest's order,
+ * every one at the same port. The guest chooses both: an access may run past the end of the range, and a device checks
+ * what it serves.
  *
  * <p><b>Thread safety:</b> called from any vCPU thread, concurrently; implementations must be safe for that.
  */

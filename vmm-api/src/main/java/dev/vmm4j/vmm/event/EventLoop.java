@@ -100,7 +100,13 @@ public final class EventLoop implements AutoCloseable {
                 }
                 int slot = freeSlots.isEmpty() ? allocateSlot() : freeSlots.pop();
                 int generation = ++generations[slot];
-                Libc.epollCtl(epoll.get(), LinuxHeaders.EPOLL_CTL_ADD(), fd, events, ((long) generation << 32) | slot);
+                try {
+                    Libc.epollCtl(
+                            epoll.get(), LinuxHeaders.EPOLL_CTL_ADD(), fd, events, ((long) generation << 32) | slot);
+                } catch (RuntimeException e) {
+                    freeSlots.push(slot); // epoll holds nothing for it: free again, or each failure would lose one
+                    throw e;
+                }
                 registrations[slot] = new Registration(fd, data, this, generation);
                 slotByFd.put(fd, slot);
             } finally {
@@ -223,6 +229,16 @@ public final class EventLoop implements AutoCloseable {
      */
     public static EventLoop create(String name) {
         return new EventLoop(Objects.requireNonNull(name, "name"));
+    }
+
+    /** {@return how many registration slots were ever handed out, free ones included; for tests} */
+    int slotsAllocated() {
+        lock.lock();
+        try {
+            return usedSlots;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private int allocateSlot() {

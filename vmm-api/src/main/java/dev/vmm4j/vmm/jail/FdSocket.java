@@ -36,6 +36,12 @@ public final class FdSocket implements AutoCloseable {
     public static final int MAX_MESSAGE = 64 * 1024;
 
     /**
+     * {@code recvmsg} makes each received fd close-on-exec as it installs it, from {@code <linux/socket.h>} (which the
+     * generated bindings do not take).
+     */
+    private static final int MSG_CMSG_CLOEXEC = 0x4000_0000;
+
+    /**
      * A message: its bytes and the fds that came with it, which the receiver owns.
      *
      * @param bytes the message's bytes (a received message has at most {@link #MAX_MESSAGE}); copied, here and by the
@@ -149,7 +155,8 @@ public final class FdSocket implements AutoCloseable {
 
     /**
      * {@return the next message, waiting up to {@code timeout} for it; empty at end of stream} Every fd that came with
-     * it is marked close-on-exec and returned, so that none leaks whatever the caller does with the bytes. (A message
+     * it is returned, close-on-exec from the moment the kernel installed it (so that no fork and exec in another thread
+     * inherits it), and none leaks whatever the caller does with the bytes. (A message
      * of no bytes and no fds would read as the end of the stream, which is why {@link #send} refuses to send one.)
      *
      * @param timeout how long to wait for a message to arrive, counted in nanoseconds and rounded up to whole
@@ -172,7 +179,8 @@ public final class FdSocket implements AutoCloseable {
             msghdr.msg_controllen(message, space);
             long received;
             do {
-                received = Libc.recvmsg(fd.get(), message, 0);
+                // Close-on-exec from the start: set afterwards, a fork and exec in another thread could leak the fds.
+                received = Libc.recvmsg(fd.get(), message, MSG_CMSG_CLOEXEC);
             } while (received == -LinuxHeaders.EINTR());
             if (received < 0) {
                 throw new IOException("receiving a message on " + fd + " failed: "
@@ -204,8 +212,7 @@ public final class FdSocket implements AutoCloseable {
             if (cmsghdr.cmsg_level(entry) == LinuxHeaders.SOL_SOCKET()
                     && cmsghdr.cmsg_type(entry) == LinuxHeaders.SCM_RIGHTS()) {
                 for (long at = header; at + 4 <= entryLength; at += 4) {
-                    int received = entry.get(ValueLayout.JAVA_INT, at);
-                    Libc.fcntl(received, LinuxHeaders.F_SETFD(), LinuxHeaders.FD_CLOEXEC());
+                    int received = entry.get(ValueLayout.JAVA_INT, at); // close-on-exec already (MSG_CMSG_CLOEXEC)
                     fds.add(new OwnedFd(received, "fd from a device process message"));
                 }
             }

@@ -290,11 +290,7 @@ public final class Kvm implements AutoCloseable {
         return new Vm(this, new OwnedFd(vmFd, "VM"));
     }
 
-    /**
-     * Closes {@code /dev/kvm}; VMs already created stay usable until closed themselves, except that
-     * {@link Vm#setUserMemoryRegion} with {@link MemorySlotFlag#READONLY} asks this object and then fails with
-     * {@link IllegalStateException}.
-     */
+    /** Closes {@code /dev/kvm}; VMs already created stay usable until closed themselves. */
     @Override
     public void close() {
         fd.close();

@@ -242,12 +242,20 @@ public final class KvmRun {
     }
 
     /**
-     * {@return the port I/O data, {@code size * count} bytes} Checked against the mapping; for a single access of
-     * 1, 2 or 4 bytes at the usual place this allocates nothing.
+     * {@return the port I/O data, {@code size * count} bytes: {@code count} items of {@code size} bytes each, in the
+     * order of the accesses} Checked against the mapping; for a single access of 1, 2 or 4 bytes at the usual place
+     * this allocates nothing.
+     *
+     * @throws KvmException if the size is not 1, 2 or 4, or the data does not lie within the mapping
      */
     public MemorySegment ioData() {
         long offset = ioDataOffset();
-        long length = (long) ioSize() * Integer.toUnsignedLong(ioCount());
+        int size = ioSize();
+        if (size != 1 && size != 2 && size != 4) {
+            throw new KvmException(
+                    "KVM_RUN", "KVM reported a port I/O access of " + size + " bytes; it is always 1, 2 or 4");
+        }
+        long length = (long) size * Integer.toUnsignedLong(ioCount());
         if (offset == PIO_PAGE && length <= 8 && pioData[(int) length] != null) {
             return pioData[(int) length];
         }

@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.ToIntFunction;
 
 /**
  * A KVM virtual machine: its memory slots, interrupt controller and routing, ioeventfds and irqfds, and the
@@ -47,10 +48,18 @@ public final class Vm implements AutoCloseable {
     private final Map<Integer, MemorySegment> slots = new HashMap<>();
 
     private final List<AutoCloseable> children = new ArrayList<>();
+    /** Answers the capability checks this VM makes itself: {@link #checkExtension}, except in tests. */
+    private final ToIntFunction<Capability> capabilities;
 
     Vm(Kvm kvm, OwnedFd fd) {
+        this(kvm, fd, null);
+    }
+
+    /** For tests that play a host without a capability: {@code capabilities} answers instead of the VM fd. */
+    Vm(Kvm kvm, OwnedFd fd, ToIntFunction<Capability> capabilities) {
         this.kvm = kvm;
         this.fd = fd;
+        this.capabilities = capabilities != null ? capabilities : this::checkExtension;
     }
 
     /** {@return the VM's file descriptor; it stays owned by this object} */
@@ -107,14 +116,15 @@ public final class Vm implements AutoCloseable {
      *
      * @param slot the slot id, 0 to 65535 and below {@link Capability#NR_MEMSLOTS}'s answer; always in address
      *     space 0, as the address-space bits above 65535 are refused
-     * @param guestPhysAddr where the memory starts in the guest, page-aligned
+     * @param guestPhysAddr where the memory starts in the guest, page-aligned, unsigned
      * @param hostMemory the native memory that backs it, page-aligned and a whole number of pages (an mmap'ed
      *     region); this VM keeps it reachable while mapped, but the caller owns it and must keep its scope alive
      *     until the slot is removed or the VM closed
      * @param flags how KVM treats the slot; empty for plain RAM. {@link MemorySlotFlag#READONLY} is checked against
-     *     {@link Capability#READONLY_MEM} through the {@link Kvm} that made this VM, which must still be open.
-     * @throws IllegalArgumentException if the slot number, alignment or size is wrong, the range wraps, or the
-     *     memory is on the heap
+     *     this VM's answer for {@link Capability#READONLY_MEM}.
+     * @throws IllegalArgumentException if the slot number, alignment or size is wrong, the range runs past the end of
+     *     the 64-bit address space (KVM needs {@code guestPhysAddr + size}, unsigned, below 2^64), or the memory is on
+     *     the heap
      * @throws KvmException if read-only slots are not supported, or KVM refuses the region (it overlaps another
      *     slot, the host range is not mapped, or it changes a slot in use in a way KVM does not allow)
      */
@@ -141,18 +151,16 @@ public final class Vm implements AutoCloseable {
                     hostMemory.address(),
                     size));
         }
-        if (guestPhysAddr < 0 || guestPhysAddr + size < guestPhysAddr) {
+        if (Long.compareUnsigned(guestPhysAddr + size, guestPhysAddr) < 0) { // unsigned: KVM's end must fit in u64
             throw new IllegalArgumentException(String.format(
                     Locale.ROOT,
-                    "memory slot %d at %#x of %#x bytes wraps around the guest-physical address space",
+                    "memory slot %d at %#x of %#x bytes runs past the end of the 64-bit guest-physical address space",
                     slot,
                     guestPhysAddr,
                     size));
         }
-        if (flags.contains(MemorySlotFlag.READONLY) && kvm.checkExtension(Capability.READONLY_MEM) <= 0) {
-            throw new KvmException(
-                    "KVM_SET_USER_MEMORY_REGION",
-                    "read-only memory slots need KVM_CAP_READONLY_MEM, which this host's KVM lacks");
+        if (flags.contains(MemorySlotFlag.READONLY)) {
+            requireCapability(Capability.READONLY_MEM, "KVM_SET_USER_MEMORY_REGION", "read-only memory slots");
         }
         synchronized (slots) {
             setRegion(
@@ -176,13 +184,25 @@ public final class Vm implements AutoCloseable {
      *
      * @param slot a slot registered with {@link #setUserMemoryRegion}; its host memory is no longer used after this
      * @throws IllegalArgumentException if the slot is not registered
+     * @throws KvmException if KVM refuses to remove it; the slot then stays registered, its memory kept reachable
      */
     public void removeUserMemoryRegion(int slot) {
         synchronized (slots) {
-            if (slots.remove(slot) == null) {
+            if (!slots.containsKey(slot)) {
                 throw new IllegalArgumentException("memory slot " + slot + " is not registered");
             }
-            setRegion(slot, 0, 0, 0, 0, "");
+            setRegion(slot, 0, 0, 0, 0, "removing memory slot " + slot);
+            slots.remove(slot); // only now: while KVM maps the memory, this VM keeps it reachable
+        }
+    }
+
+    /**
+     * Refuses what this VM's KVM lacks, naming the capability. Asked of this VM, not of the {@link Kvm} that made it:
+     * that may be closed by now, and an answer can differ per VM.
+     */
+    private void requireCapability(Capability capability, String ioctl, String what) {
+        if (capabilities.applyAsInt(capability) <= 0) {
+            throw new KvmException(ioctl, what + " need " + capability.kernelName() + ", which this host's KVM lacks");
         }
     }
 
@@ -425,8 +445,9 @@ public final class Vm implements AutoCloseable {
      *
      * @param event the eventfd KVM writes; KVM holds its own reference until unregistered
      * @param address the port or guest-physical MMIO address of the register
-     * @param datamatch which writes there count
-     * @throws KvmException if KVM refuses it, for example because the same range and datamatch are registered
+     * @param datamatch which writes there count; {@link Datamatch#any()} needs {@link Capability#IOEVENTFD_ANY_LENGTH}
+     * @throws KvmException if KVM refuses it, for example because the same range and datamatch are registered, or
+     *     lacks {@link Capability#IOEVENTFD_ANY_LENGTH} for a match of any length
      */
     public void registerIoevent(EventFd event, IoEventAddress address, Datamatch datamatch) {
         ioevent(event, address, datamatch, 0, "the range may already have an ioeventfd with this datamatch");
@@ -452,6 +473,12 @@ public final class Vm implements AutoCloseable {
     private void ioevent(EventFd event, IoEventAddress address, Datamatch datamatch, int extraFlags, String hint) {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(datamatch, "datamatch");
+        if (extraFlags == 0 && datamatch.length() == 0) { // registering a zero-length ioeventfd
+            requireCapability(
+                    Capability.IOEVENTFD_ANY_LENGTH,
+                    "KVM_IOEVENTFD",
+                    "ioeventfds that match a write of any length (Datamatch.any())");
+        }
         int flags = extraFlags;
         if (address instanceof IoEventAddress.Pio) {
             flags |= LinuxHeaders.KVM_IOEVENTFD_FLAG_PIO();

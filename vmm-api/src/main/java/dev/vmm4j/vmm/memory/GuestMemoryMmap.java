@@ -111,7 +111,11 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         return new Builder();
     }
 
-    /** Collects the regions of a {@link GuestMemoryMmap}; nothing is mapped before {@link #build()}. */
+    /**
+     * Collects the regions of a {@link GuestMemoryMmap}; nothing is mapped before {@link #build()}. Single-use, as the
+     * memfds given to it become the memory's: once {@link #build()} was called, it refuses more regions and a second
+     * build ({@link IllegalStateException}).
+     */
     public static final class Builder {
         private sealed interface Source {}
 
@@ -132,6 +136,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         }
 
         private final List<Planned> planned = new ArrayList<>();
+        private boolean built;
 
         private Builder() {}
 
@@ -143,6 +148,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
          * @return this
          * @throws IllegalArgumentException if {@code gpa} or {@code size} is not page-aligned, {@code size} is not
          *     positive, or the region runs past 2^64 - 1 or overlaps one added before
+         * @throws IllegalStateException if {@link #build()} was called
          */
         public Builder anonymous(long gpa, long size) {
             return add(gpa, size, new Anonymous(size));
@@ -159,6 +165,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
          * @return this
          * @throws IllegalArgumentException if {@code gpa} or {@code size} is not page-aligned, {@code size} is not
          *     positive, or the region runs past 2^64 - 1 or overlaps one added before
+         * @throws IllegalStateException if {@link #build()} was called
          */
         public Builder memfd(long gpa, long size, String name) {
             Objects.requireNonNull(name, "name");
@@ -178,6 +185,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
          * @return this
          * @throws IllegalArgumentException if {@code gpa} or {@code size} is not page-aligned, {@code size} is not
          *     positive, or the region runs past 2^64 - 1 or overlaps one added before
+         * @throws IllegalStateException if {@link #build()} was called
          */
         public Builder shared(long gpa, long size, OwnedFd fd) {
             Objects.requireNonNull(fd, "fd");
@@ -197,6 +205,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
          * @throws IllegalArgumentException if {@code offset} is negative or not page-aligned, {@code gpa} or
          *     {@code size} is not page-aligned, {@code size} is not positive, or the region runs past 2^64 - 1 or
          *     overlaps one added before
+         * @throws IllegalStateException if {@link #build()} was called
          */
         public Builder file(long gpa, Path file, long offset, long size) {
             Objects.requireNonNull(file, "file");
@@ -215,6 +224,7 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
          * @return this
          * @throws IllegalArgumentException if {@code memory} is a heap segment, empty, or not page-aligned in address or
          *     size, {@code gpa} is not page-aligned, or the region runs past 2^64 - 1 or overlaps one added before
+         * @throws IllegalStateException if {@link #build()} was called
          */
         public Builder borrowed(long gpa, MemorySegment memory) {
             Objects.requireNonNull(memory, "memory");
@@ -225,6 +235,9 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
         }
 
         private Builder add(long gpa, long size, Source source) {
+            if (built) { // a region added now would never be mapped, and a shared fd never closed
+                throw new IllegalStateException("this builder already built its guest memory; builders are single-use");
+            }
             if (size <= 0 || size % PAGE_SIZE != 0) {
                 throw new IllegalArgumentException(String.format(
                         Locale.ROOT,
@@ -262,20 +275,25 @@ public final class GuestMemoryMmap implements GuestMemory, AutoCloseable {
 
         /**
          * Maps the regions. If anything fails, what was mapped is unmapped and every memfd, the shared ones included,
-         * is closed. Call it once: a second call would map the regions again, and the two memories would share the
-         * shared fds, so that closing either closes them for both.
+         * is closed. Call it once: the shared fds become the memory's, so a second call is refused (two memories
+         * sharing them would close them for each other), even after a failed one.
          *
          * @return the memory, which owns the mappings and memfds until {@link GuestMemoryMmap#close()}
-         * @throws IllegalStateException if there are no regions
+         * @throws IllegalStateException if there are no regions, or this builder already built (or tried to)
          * @throws IllegalArgumentException if a file cannot be sized or is shorter than its region needs, or a shared
          *     fd is not a memfd sealed against shrinking and growing or holds fewer bytes than its region
          * @throws dev.vmm4j.kvm.bindings.NativeCallException if a system call fails ({@code mmap}, {@code open},
          *     {@code memfd_create}, {@code ftruncate}, {@code fcntl}), naming the call and its errno
          */
         public GuestMemoryMmap build() {
+            if (built) {
+                throw new IllegalStateException("this builder already built its guest memory; builders are single-use,"
+                        + " because the memfds given to them become the memory's");
+            }
             if (planned.isEmpty()) {
                 throw new IllegalStateException("guest memory needs at least one region");
             }
+            built = true;
             Arena arena = Arena.ofShared();
             List<OwnedFd> fds = new ArrayList<>();
             try {

@@ -77,10 +77,11 @@ public final class SystemAllocator {
          * @param size how many ports, more than 0
          * @return this builder
          * @throws IllegalArgumentException if {@code base} is negative, {@code size} is not positive, or the ports pass
-         *     0xffff; a {@code size} so large that {@code base + size} overflows a {@code long} is not caught
+         *     0xffff
          */
         public Builder ioPorts(long base, long size) {
-            if (base < 0 || size <= 0 || base + size > 0x10000) {
+            if (base < 0 || size <= 0 || base > 0x10000 || size > 0x10000 - base) { // base + size could overflow
+
                 throw new IllegalArgumentException(
                         String.format(Locale.ROOT, "I/O ports [%#x, +%#x) must lie within 0..0xffff", base, size));
             }

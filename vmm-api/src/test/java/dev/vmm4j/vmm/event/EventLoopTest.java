@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.vmm4j.kvm.bindings.NativeCallException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +58,26 @@ class EventLoopTest {
             assertEquals(b.fd(), first[2]);
             a.write(3);
             assertEquals(100, counter.seen.poll(5, TimeUnit.SECONDS)[0]);
+        }
+    }
+
+    @Test
+    void anAddThatEpollRefusesLeavesItsSlotFree() {
+        try (EventLoop loop = EventLoop.create("test-loop");
+                EventFd a = EventFd.createNonBlocking()) {
+            loop.addSubscriber(new EventSubscriber() {
+                @Override
+                public void init(EventOps ops) {
+                    for (int i = 0; i < 100; i++) {
+                        assertThrows(NativeCallException.class, () -> ops.add(-1, EventSet.IN, 0)); // EBADF
+                    }
+                    ops.add(a.fd(), EventSet.IN, 0);
+                }
+
+                @Override
+                public void process(Event event, EventOps ops) {}
+            });
+            assertEquals(1, loop.slotsAllocated(), "the failed adds' slot went to the add that worked");
         }
     }
 

@@ -91,6 +91,15 @@ class FdSocketTest {
     }
 
     @Test
+    void receivedFdsAreCloseOnExecFromTheMomentTheyArrive() throws Exception {
+        // Set afterwards (fcntl F_SETFD), a fork and exec in another thread in between would leak the fd; the child
+        // refuses F_SETFD, so only recvmsg's MSG_CMSG_CLOEXEC can make it close-on-exec there.
+        ChildJvm child = ChildJvm.run(CloseOnExecChild.class, List.of());
+        assertEquals(0, child.exitCode(), child.transcript());
+        assertTrue(child.stdout().contains("close-on-exec true"), child.transcript());
+    }
+
+    @Test
     void aMessageMayCarryTheMostBytesAndTheMostFds() throws IOException {
         FdSocket[] pair = FdSocket.pair();
         try (FdSocket a = pair[0];

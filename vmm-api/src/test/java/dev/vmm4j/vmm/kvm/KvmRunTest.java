@@ -92,6 +92,15 @@ class KvmRunTest {
     }
 
     @Test
+    void portIoOfASizeKvmNeverReportsIsAnError() {
+        for (int size : new int[] {0, 3, 8, 255}) {
+            io(LinuxHeaders.KVM_EXIT_IO_IN(), size, 0x3f8, 2, 4096);
+            KvmException e = assertThrows(KvmException.class, () -> ((VcpuExit.IoIn) run.exit()).data());
+            assertTrue(e.getMessage().contains("port I/O access of " + size + " bytes"), e.getMessage());
+        }
+    }
+
+    @Test
     void mmioWriteAndReadDecodeAddressLengthAndData() {
         mmio(0xd000_0010L, 8, true, 0x0102_0304_0506_0708L);
         VcpuExit.MmioWrite write = assertInstanceOf(VcpuExit.MmioWrite.class, run.exit());

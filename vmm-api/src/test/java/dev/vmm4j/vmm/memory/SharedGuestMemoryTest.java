@@ -2,6 +2,7 @@
 package dev.vmm4j.vmm.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -185,6 +186,24 @@ class SharedGuestMemoryTest {
 
         assertTrue(good.isClosed(), "the region mapped before the failing one");
         assertTrue(small.isClosed());
+    }
+
+    @Test
+    void aBuilderBuildsOnceSoNoTwoMemoriesShareAnFd() throws GuestMemoryException {
+        OwnedFd fd = memfd(PAGE, SEALS);
+        GuestMemoryMmap.Builder builder = GuestMemoryMmap.builder().shared(0, PAGE, fd);
+        try (GuestMemoryMmap memory = builder.build()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+            assertTrue(e.getMessage().startsWith("this builder already built its guest memory"), e.getMessage());
+            OwnedFd another = memfd(PAGE, SEALS);
+            assertThrows(IllegalStateException.class, () -> builder.shared(PAGE, PAGE, another));
+            assertFalse(another.isClosed(), "a region refused is the caller's still");
+            another.close();
+            assertFalse(fd.isClosed(), "the memory built first still owns its fd");
+            memory.putByte(0, (byte) 7);
+            assertEquals(7, memory.getByte(0));
+        }
+        assertTrue(fd.isClosed());
     }
 
     @Test

@@ -44,6 +44,22 @@ class AllocatorTest {
     }
 
     @Test
+    void ioPortPoolsThatOverflowALongAreRefused() {
+        for (long[] pool : new long[][] {{0x100, Long.MAX_VALUE}, {Long.MAX_VALUE, 1}, {0x10000, 1}, {0xffff, 2}}) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> SystemAllocator.builder().ioPorts(pool[0], pool[1]),
+                    () -> Long.toHexString(pool[0]) + "+" + Long.toHexString(pool[1]));
+            assertTrue(
+                    e.getMessage().startsWith(String.format("I/O ports [%#x, +%#x)", pool[0], pool[1])),
+                    e.getMessage());
+        }
+        assertEquals(
+                0xffff,
+                SystemAllocator.builder().ioPorts(0xffff, 1).build().ioPorts().allocate(1, 1, "last"));
+    }
+
+    @Test
     void addressesAreAlignedFirstFitAndReusedAfterRelease() {
         AddressAllocator mmio =
                 SystemAllocator.builder().mmio(0xd000_0000L, 0x10000).build().mmio();
