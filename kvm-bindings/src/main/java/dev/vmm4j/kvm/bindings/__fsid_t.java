@@ -92,7 +92,9 @@ public class __fsid_t {
     public static long[] __val$dimensions() {
         return __val$DIMS;
     }
-    private static final VarHandle __val$ELEM_HANDLE = __val$LAYOUT.varHandle(sequenceElement());
+    private static final class __val$ELEM {
+        static final VarHandle HANDLE = __val$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -101,7 +103,7 @@ public class __fsid_t {
      * }
      */
     public static int __val(MemorySegment struct, long index0) {
-        return (int)__val$ELEM_HANDLE.get(struct, __val$OFFSET, index0);
+        return (int)__val$ELEM.HANDLE.get(struct, __val$OFFSET, index0);
     }
 
     /**
@@ -111,7 +113,7 @@ public class __fsid_t {
      * }
      */
     public static void __val(MemorySegment struct, long index0, int fieldValue) {
-        __val$ELEM_HANDLE.set(struct, __val$OFFSET, index0, fieldValue);
+        __val$ELEM.HANDLE.set(struct, __val$OFFSET, index0, fieldValue);
     }
 
     /**

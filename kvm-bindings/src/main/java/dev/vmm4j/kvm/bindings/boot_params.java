@@ -248,7 +248,9 @@ public class boot_params {
     public static long[] _pad2$dimensions() {
         return _pad2$DIMS;
     }
-    private static final VarHandle _pad2$ELEM_HANDLE = _pad2$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad2$ELEM {
+        static final VarHandle HANDLE = _pad2$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -257,7 +259,7 @@ public class boot_params {
      * }
      */
     public static byte _pad2(MemorySegment struct, long index0) {
-        return (byte)_pad2$ELEM_HANDLE.get(struct, _pad2$OFFSET, index0);
+        return (byte)_pad2$ELEM.HANDLE.get(struct, _pad2$OFFSET, index0);
     }
 
     /**
@@ -267,7 +269,7 @@ public class boot_params {
      * }
      */
     public static void _pad2(MemorySegment struct, long index0, byte fieldValue) {
-        _pad2$ELEM_HANDLE.set(struct, _pad2$OFFSET, index0, fieldValue);
+        _pad2$ELEM.HANDLE.set(struct, _pad2$OFFSET, index0, fieldValue);
     }
 
     private static final OfLong tboot_addr$LAYOUT = (OfLong)$LAYOUT.select(groupElement("tboot_addr"));
@@ -457,7 +459,9 @@ public class boot_params {
     public static long[] _pad3$dimensions() {
         return _pad3$DIMS;
     }
-    private static final VarHandle _pad3$ELEM_HANDLE = _pad3$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad3$ELEM {
+        static final VarHandle HANDLE = _pad3$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -466,7 +470,7 @@ public class boot_params {
      * }
      */
     public static byte _pad3(MemorySegment struct, long index0) {
-        return (byte)_pad3$ELEM_HANDLE.get(struct, _pad3$OFFSET, index0);
+        return (byte)_pad3$ELEM.HANDLE.get(struct, _pad3$OFFSET, index0);
     }
 
     /**
@@ -476,7 +480,7 @@ public class boot_params {
      * }
      */
     public static void _pad3(MemorySegment struct, long index0, byte fieldValue) {
-        _pad3$ELEM_HANDLE.set(struct, _pad3$OFFSET, index0, fieldValue);
+        _pad3$ELEM.HANDLE.set(struct, _pad3$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout hd0_info$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("hd0_info"));
@@ -534,7 +538,9 @@ public class boot_params {
     public static long[] hd0_info$dimensions() {
         return hd0_info$DIMS;
     }
-    private static final VarHandle hd0_info$ELEM_HANDLE = hd0_info$LAYOUT.varHandle(sequenceElement());
+    private static final class hd0_info$ELEM {
+        static final VarHandle HANDLE = hd0_info$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -543,7 +549,7 @@ public class boot_params {
      * }
      */
     public static byte hd0_info(MemorySegment struct, long index0) {
-        return (byte)hd0_info$ELEM_HANDLE.get(struct, hd0_info$OFFSET, index0);
+        return (byte)hd0_info$ELEM.HANDLE.get(struct, hd0_info$OFFSET, index0);
     }
 
     /**
@@ -553,7 +559,7 @@ public class boot_params {
      * }
      */
     public static void hd0_info(MemorySegment struct, long index0, byte fieldValue) {
-        hd0_info$ELEM_HANDLE.set(struct, hd0_info$OFFSET, index0, fieldValue);
+        hd0_info$ELEM.HANDLE.set(struct, hd0_info$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout hd1_info$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("hd1_info"));
@@ -611,7 +617,9 @@ public class boot_params {
     public static long[] hd1_info$dimensions() {
         return hd1_info$DIMS;
     }
-    private static final VarHandle hd1_info$ELEM_HANDLE = hd1_info$LAYOUT.varHandle(sequenceElement());
+    private static final class hd1_info$ELEM {
+        static final VarHandle HANDLE = hd1_info$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -620,7 +628,7 @@ public class boot_params {
      * }
      */
     public static byte hd1_info(MemorySegment struct, long index0) {
-        return (byte)hd1_info$ELEM_HANDLE.get(struct, hd1_info$OFFSET, index0);
+        return (byte)hd1_info$ELEM.HANDLE.get(struct, hd1_info$OFFSET, index0);
     }
 
     /**
@@ -630,7 +638,7 @@ public class boot_params {
      * }
      */
     public static void hd1_info(MemorySegment struct, long index0, byte fieldValue) {
-        hd1_info$ELEM_HANDLE.set(struct, hd1_info$OFFSET, index0, fieldValue);
+        hd1_info$ELEM.HANDLE.set(struct, hd1_info$OFFSET, index0, fieldValue);
     }
 
     private static final GroupLayout sys_desc_table$LAYOUT = (GroupLayout)$LAYOUT.select(groupElement("sys_desc_table"));
@@ -908,7 +916,9 @@ public class boot_params {
     public static long[] _pad4$dimensions() {
         return _pad4$DIMS;
     }
-    private static final VarHandle _pad4$ELEM_HANDLE = _pad4$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad4$ELEM {
+        static final VarHandle HANDLE = _pad4$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -917,7 +927,7 @@ public class boot_params {
      * }
      */
     public static byte _pad4(MemorySegment struct, long index0) {
-        return (byte)_pad4$ELEM_HANDLE.get(struct, _pad4$OFFSET, index0);
+        return (byte)_pad4$ELEM.HANDLE.get(struct, _pad4$OFFSET, index0);
     }
 
     /**
@@ -927,7 +937,7 @@ public class boot_params {
      * }
      */
     public static void _pad4(MemorySegment struct, long index0, byte fieldValue) {
-        _pad4$ELEM_HANDLE.set(struct, _pad4$OFFSET, index0, fieldValue);
+        _pad4$ELEM.HANDLE.set(struct, _pad4$OFFSET, index0, fieldValue);
     }
 
     private static final OfInt cc_blob_address$LAYOUT = (OfInt)$LAYOUT.select(groupElement("cc_blob_address"));
@@ -1425,7 +1435,9 @@ public class boot_params {
     public static long[] _pad5$dimensions() {
         return _pad5$DIMS;
     }
-    private static final VarHandle _pad5$ELEM_HANDLE = _pad5$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad5$ELEM {
+        static final VarHandle HANDLE = _pad5$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1434,7 +1446,7 @@ public class boot_params {
      * }
      */
     public static byte _pad5(MemorySegment struct, long index0) {
-        return (byte)_pad5$ELEM_HANDLE.get(struct, _pad5$OFFSET, index0);
+        return (byte)_pad5$ELEM.HANDLE.get(struct, _pad5$OFFSET, index0);
     }
 
     /**
@@ -1444,7 +1456,7 @@ public class boot_params {
      * }
      */
     public static void _pad5(MemorySegment struct, long index0, byte fieldValue) {
-        _pad5$ELEM_HANDLE.set(struct, _pad5$OFFSET, index0, fieldValue);
+        _pad5$ELEM.HANDLE.set(struct, _pad5$OFFSET, index0, fieldValue);
     }
 
     private static final OfByte sentinel$LAYOUT = (OfByte)$LAYOUT.select(groupElement("sentinel"));
@@ -1546,7 +1558,9 @@ public class boot_params {
     public static long[] _pad6$dimensions() {
         return _pad6$DIMS;
     }
-    private static final VarHandle _pad6$ELEM_HANDLE = _pad6$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad6$ELEM {
+        static final VarHandle HANDLE = _pad6$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1555,7 +1569,7 @@ public class boot_params {
      * }
      */
     public static byte _pad6(MemorySegment struct, long index0) {
-        return (byte)_pad6$ELEM_HANDLE.get(struct, _pad6$OFFSET, index0);
+        return (byte)_pad6$ELEM.HANDLE.get(struct, _pad6$OFFSET, index0);
     }
 
     /**
@@ -1565,7 +1579,7 @@ public class boot_params {
      * }
      */
     public static void _pad6(MemorySegment struct, long index0, byte fieldValue) {
-        _pad6$ELEM_HANDLE.set(struct, _pad6$OFFSET, index0, fieldValue);
+        _pad6$ELEM.HANDLE.set(struct, _pad6$OFFSET, index0, fieldValue);
     }
 
     private static final GroupLayout hdr$LAYOUT = (GroupLayout)$LAYOUT.select(groupElement("hdr"));
@@ -1667,7 +1681,9 @@ public class boot_params {
     public static long[] _pad7$dimensions() {
         return _pad7$DIMS;
     }
-    private static final VarHandle _pad7$ELEM_HANDLE = _pad7$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad7$ELEM {
+        static final VarHandle HANDLE = _pad7$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1676,7 +1692,7 @@ public class boot_params {
      * }
      */
     public static byte _pad7(MemorySegment struct, long index0) {
-        return (byte)_pad7$ELEM_HANDLE.get(struct, _pad7$OFFSET, index0);
+        return (byte)_pad7$ELEM.HANDLE.get(struct, _pad7$OFFSET, index0);
     }
 
     /**
@@ -1686,7 +1702,7 @@ public class boot_params {
      * }
      */
     public static void _pad7(MemorySegment struct, long index0, byte fieldValue) {
-        _pad7$ELEM_HANDLE.set(struct, _pad7$OFFSET, index0, fieldValue);
+        _pad7$ELEM.HANDLE.set(struct, _pad7$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout edd_mbr_sig_buffer$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("edd_mbr_sig_buffer"));
@@ -1744,7 +1760,9 @@ public class boot_params {
     public static long[] edd_mbr_sig_buffer$dimensions() {
         return edd_mbr_sig_buffer$DIMS;
     }
-    private static final VarHandle edd_mbr_sig_buffer$ELEM_HANDLE = edd_mbr_sig_buffer$LAYOUT.varHandle(sequenceElement());
+    private static final class edd_mbr_sig_buffer$ELEM {
+        static final VarHandle HANDLE = edd_mbr_sig_buffer$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1753,7 +1771,7 @@ public class boot_params {
      * }
      */
     public static int edd_mbr_sig_buffer(MemorySegment struct, long index0) {
-        return (int)edd_mbr_sig_buffer$ELEM_HANDLE.get(struct, edd_mbr_sig_buffer$OFFSET, index0);
+        return (int)edd_mbr_sig_buffer$ELEM.HANDLE.get(struct, edd_mbr_sig_buffer$OFFSET, index0);
     }
 
     /**
@@ -1763,7 +1781,7 @@ public class boot_params {
      * }
      */
     public static void edd_mbr_sig_buffer(MemorySegment struct, long index0, int fieldValue) {
-        edd_mbr_sig_buffer$ELEM_HANDLE.set(struct, edd_mbr_sig_buffer$OFFSET, index0, fieldValue);
+        edd_mbr_sig_buffer$ELEM.HANDLE.set(struct, edd_mbr_sig_buffer$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout e820_table$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("e820_table"));
@@ -1821,7 +1839,9 @@ public class boot_params {
     public static long[] e820_table$dimensions() {
         return e820_table$DIMS;
     }
-    private static final MethodHandle e820_table$ELEM_HANDLE = e820_table$LAYOUT.sliceHandle(sequenceElement());
+    private static final class e820_table$ELEM {
+        static final MethodHandle HANDLE = e820_table$LAYOUT.sliceHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1831,7 +1851,7 @@ public class boot_params {
      */
     public static MemorySegment e820_table(MemorySegment struct, long index0) {
         try {
-            return (MemorySegment)e820_table$ELEM_HANDLE.invokeExact(struct, e820_table$OFFSET, index0);
+            return (MemorySegment)e820_table$ELEM.HANDLE.invokeExact(struct, e820_table$OFFSET, index0);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {
@@ -1904,7 +1924,9 @@ public class boot_params {
     public static long[] _pad8$dimensions() {
         return _pad8$DIMS;
     }
-    private static final VarHandle _pad8$ELEM_HANDLE = _pad8$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad8$ELEM {
+        static final VarHandle HANDLE = _pad8$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1913,7 +1935,7 @@ public class boot_params {
      * }
      */
     public static byte _pad8(MemorySegment struct, long index0) {
-        return (byte)_pad8$ELEM_HANDLE.get(struct, _pad8$OFFSET, index0);
+        return (byte)_pad8$ELEM.HANDLE.get(struct, _pad8$OFFSET, index0);
     }
 
     /**
@@ -1923,7 +1945,7 @@ public class boot_params {
      * }
      */
     public static void _pad8(MemorySegment struct, long index0, byte fieldValue) {
-        _pad8$ELEM_HANDLE.set(struct, _pad8$OFFSET, index0, fieldValue);
+        _pad8$ELEM.HANDLE.set(struct, _pad8$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout eddbuf$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("eddbuf"));
@@ -1981,7 +2003,9 @@ public class boot_params {
     public static long[] eddbuf$dimensions() {
         return eddbuf$DIMS;
     }
-    private static final MethodHandle eddbuf$ELEM_HANDLE = eddbuf$LAYOUT.sliceHandle(sequenceElement());
+    private static final class eddbuf$ELEM {
+        static final MethodHandle HANDLE = eddbuf$LAYOUT.sliceHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1991,7 +2015,7 @@ public class boot_params {
      */
     public static MemorySegment eddbuf(MemorySegment struct, long index0) {
         try {
-            return (MemorySegment)eddbuf$ELEM_HANDLE.invokeExact(struct, eddbuf$OFFSET, index0);
+            return (MemorySegment)eddbuf$ELEM.HANDLE.invokeExact(struct, eddbuf$OFFSET, index0);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {
@@ -2064,7 +2088,9 @@ public class boot_params {
     public static long[] _pad9$dimensions() {
         return _pad9$DIMS;
     }
-    private static final VarHandle _pad9$ELEM_HANDLE = _pad9$LAYOUT.varHandle(sequenceElement());
+    private static final class _pad9$ELEM {
+        static final VarHandle HANDLE = _pad9$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -2073,7 +2099,7 @@ public class boot_params {
      * }
      */
     public static byte _pad9(MemorySegment struct, long index0) {
-        return (byte)_pad9$ELEM_HANDLE.get(struct, _pad9$OFFSET, index0);
+        return (byte)_pad9$ELEM.HANDLE.get(struct, _pad9$OFFSET, index0);
     }
 
     /**
@@ -2083,7 +2109,7 @@ public class boot_params {
      * }
      */
     public static void _pad9(MemorySegment struct, long index0, byte fieldValue) {
-        _pad9$ELEM_HANDLE.set(struct, _pad9$OFFSET, index0, fieldValue);
+        _pad9$ELEM.HANDLE.set(struct, _pad9$OFFSET, index0, fieldValue);
     }
 
     /**

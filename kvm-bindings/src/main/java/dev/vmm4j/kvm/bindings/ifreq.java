@@ -133,7 +133,9 @@ public class ifreq {
         public static long[] ifrn_name$dimensions() {
             return ifrn_name$DIMS;
         }
-        private static final VarHandle ifrn_name$ELEM_HANDLE = ifrn_name$LAYOUT.varHandle(sequenceElement());
+        private static final class ifrn_name$ELEM {
+        static final VarHandle HANDLE = ifrn_name$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -142,7 +144,7 @@ public class ifreq {
          * }
          */
         public static byte ifrn_name(MemorySegment union, long index0) {
-            return (byte)ifrn_name$ELEM_HANDLE.get(union, ifrn_name$OFFSET, index0);
+            return (byte)ifrn_name$ELEM.HANDLE.get(union, ifrn_name$OFFSET, index0);
         }
 
         /**
@@ -152,7 +154,7 @@ public class ifreq {
          * }
          */
         public static void ifrn_name(MemorySegment union, long index0, byte fieldValue) {
-            ifrn_name$ELEM_HANDLE.set(union, ifrn_name$OFFSET, index0, fieldValue);
+            ifrn_name$ELEM.HANDLE.set(union, ifrn_name$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -749,7 +751,9 @@ public class ifreq {
         public static long[] ifru_slave$dimensions() {
             return ifru_slave$DIMS;
         }
-        private static final VarHandle ifru_slave$ELEM_HANDLE = ifru_slave$LAYOUT.varHandle(sequenceElement());
+        private static final class ifru_slave$ELEM {
+        static final VarHandle HANDLE = ifru_slave$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -758,7 +762,7 @@ public class ifreq {
          * }
          */
         public static byte ifru_slave(MemorySegment union, long index0) {
-            return (byte)ifru_slave$ELEM_HANDLE.get(union, ifru_slave$OFFSET, index0);
+            return (byte)ifru_slave$ELEM.HANDLE.get(union, ifru_slave$OFFSET, index0);
         }
 
         /**
@@ -768,7 +772,7 @@ public class ifreq {
          * }
          */
         public static void ifru_slave(MemorySegment union, long index0, byte fieldValue) {
-            ifru_slave$ELEM_HANDLE.set(union, ifru_slave$OFFSET, index0, fieldValue);
+            ifru_slave$ELEM.HANDLE.set(union, ifru_slave$OFFSET, index0, fieldValue);
         }
 
         private static final SequenceLayout ifru_newname$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("ifru_newname"));
@@ -826,7 +830,9 @@ public class ifreq {
         public static long[] ifru_newname$dimensions() {
             return ifru_newname$DIMS;
         }
-        private static final VarHandle ifru_newname$ELEM_HANDLE = ifru_newname$LAYOUT.varHandle(sequenceElement());
+        private static final class ifru_newname$ELEM {
+        static final VarHandle HANDLE = ifru_newname$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -835,7 +841,7 @@ public class ifreq {
          * }
          */
         public static byte ifru_newname(MemorySegment union, long index0) {
-            return (byte)ifru_newname$ELEM_HANDLE.get(union, ifru_newname$OFFSET, index0);
+            return (byte)ifru_newname$ELEM.HANDLE.get(union, ifru_newname$OFFSET, index0);
         }
 
         /**
@@ -845,7 +851,7 @@ public class ifreq {
          * }
          */
         public static void ifru_newname(MemorySegment union, long index0, byte fieldValue) {
-            ifru_newname$ELEM_HANDLE.set(union, ifru_newname$OFFSET, index0, fieldValue);
+            ifru_newname$ELEM.HANDLE.set(union, ifru_newname$OFFSET, index0, fieldValue);
         }
 
         private static final AddressLayout ifru_data$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("ifru_data"));

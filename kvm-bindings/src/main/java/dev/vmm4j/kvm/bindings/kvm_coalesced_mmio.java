@@ -280,7 +280,9 @@ public class kvm_coalesced_mmio {
     public static long[] data$dimensions() {
         return data$DIMS;
     }
-    private static final VarHandle data$ELEM_HANDLE = data$LAYOUT.varHandle(sequenceElement());
+    private static final class data$ELEM {
+        static final VarHandle HANDLE = data$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -289,7 +291,7 @@ public class kvm_coalesced_mmio {
      * }
      */
     public static byte data(MemorySegment struct, long index0) {
-        return (byte)data$ELEM_HANDLE.get(struct, data$OFFSET, index0);
+        return (byte)data$ELEM.HANDLE.get(struct, data$OFFSET, index0);
     }
 
     /**
@@ -299,7 +301,7 @@ public class kvm_coalesced_mmio {
      * }
      */
     public static void data(MemorySegment struct, long index0, byte fieldValue) {
-        data$ELEM_HANDLE.set(struct, data$OFFSET, index0, fieldValue);
+        data$ELEM.HANDLE.set(struct, data$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -414,7 +414,9 @@ public class kvm_cpuid_entry2 {
     public static long[] padding$dimensions() {
         return padding$DIMS;
     }
-    private static final VarHandle padding$ELEM_HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    private static final class padding$ELEM {
+        static final VarHandle HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -423,7 +425,7 @@ public class kvm_cpuid_entry2 {
      * }
      */
     public static int padding(MemorySegment struct, long index0) {
-        return (int)padding$ELEM_HANDLE.get(struct, padding$OFFSET, index0);
+        return (int)padding$ELEM.HANDLE.get(struct, padding$OFFSET, index0);
     }
 
     /**
@@ -433,7 +435,7 @@ public class kvm_cpuid_entry2 {
      * }
      */
     public static void padding(MemorySegment struct, long index0, int fieldValue) {
-        padding$ELEM_HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
+        padding$ELEM.HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
     }
 
     /**

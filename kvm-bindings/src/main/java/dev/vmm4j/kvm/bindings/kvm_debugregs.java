@@ -100,7 +100,9 @@ public class kvm_debugregs {
     public static long[] db$dimensions() {
         return db$DIMS;
     }
-    private static final VarHandle db$ELEM_HANDLE = db$LAYOUT.varHandle(sequenceElement());
+    private static final class db$ELEM {
+        static final VarHandle HANDLE = db$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -109,7 +111,7 @@ public class kvm_debugregs {
      * }
      */
     public static long db(MemorySegment struct, long index0) {
-        return (long)db$ELEM_HANDLE.get(struct, db$OFFSET, index0);
+        return (long)db$ELEM.HANDLE.get(struct, db$OFFSET, index0);
     }
 
     /**
@@ -119,7 +121,7 @@ public class kvm_debugregs {
      * }
      */
     public static void db(MemorySegment struct, long index0, long fieldValue) {
-        db$ELEM_HANDLE.set(struct, db$OFFSET, index0, fieldValue);
+        db$ELEM.HANDLE.set(struct, db$OFFSET, index0, fieldValue);
     }
 
     private static final OfLong dr6$LAYOUT = (OfLong)$LAYOUT.select(groupElement("dr6"));
@@ -309,7 +311,9 @@ public class kvm_debugregs {
     public static long[] reserved$dimensions() {
         return reserved$DIMS;
     }
-    private static final VarHandle reserved$ELEM_HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    private static final class reserved$ELEM {
+        static final VarHandle HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -318,7 +322,7 @@ public class kvm_debugregs {
      * }
      */
     public static long reserved(MemorySegment struct, long index0) {
-        return (long)reserved$ELEM_HANDLE.get(struct, reserved$OFFSET, index0);
+        return (long)reserved$ELEM.HANDLE.get(struct, reserved$OFFSET, index0);
     }
 
     /**
@@ -328,7 +332,7 @@ public class kvm_debugregs {
      * }
      */
     public static void reserved(MemorySegment struct, long index0, long fieldValue) {
-        reserved$ELEM_HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
+        reserved$ELEM.HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
     }
 
     /**

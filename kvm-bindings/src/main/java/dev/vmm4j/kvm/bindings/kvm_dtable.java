@@ -184,7 +184,9 @@ public class kvm_dtable {
     public static long[] padding$dimensions() {
         return padding$DIMS;
     }
-    private static final VarHandle padding$ELEM_HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    private static final class padding$ELEM {
+        static final VarHandle HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -193,7 +195,7 @@ public class kvm_dtable {
      * }
      */
     public static short padding(MemorySegment struct, long index0) {
-        return (short)padding$ELEM_HANDLE.get(struct, padding$OFFSET, index0);
+        return (short)padding$ELEM.HANDLE.get(struct, padding$OFFSET, index0);
     }
 
     /**
@@ -203,7 +205,7 @@ public class kvm_dtable {
      * }
      */
     public static void padding(MemorySegment struct, long index0, short fieldValue) {
-        padding$ELEM_HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
+        padding$ELEM.HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -186,7 +186,9 @@ public class kvm_enable_cap {
     public static long[] args$dimensions() {
         return args$DIMS;
     }
-    private static final VarHandle args$ELEM_HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    private static final class args$ELEM {
+        static final VarHandle HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -195,7 +197,7 @@ public class kvm_enable_cap {
      * }
      */
     public static long args(MemorySegment struct, long index0) {
-        return (long)args$ELEM_HANDLE.get(struct, args$OFFSET, index0);
+        return (long)args$ELEM.HANDLE.get(struct, args$OFFSET, index0);
     }
 
     /**
@@ -205,7 +207,7 @@ public class kvm_enable_cap {
      * }
      */
     public static void args(MemorySegment struct, long index0, long fieldValue) {
-        args$ELEM_HANDLE.set(struct, args$OFFSET, index0, fieldValue);
+        args$ELEM.HANDLE.set(struct, args$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout pad$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("pad"));
@@ -263,7 +265,9 @@ public class kvm_enable_cap {
     public static long[] pad$dimensions() {
         return pad$DIMS;
     }
-    private static final VarHandle pad$ELEM_HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    private static final class pad$ELEM {
+        static final VarHandle HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -272,7 +276,7 @@ public class kvm_enable_cap {
      * }
      */
     public static byte pad(MemorySegment struct, long index0) {
-        return (byte)pad$ELEM_HANDLE.get(struct, pad$OFFSET, index0);
+        return (byte)pad$ELEM.HANDLE.get(struct, pad$OFFSET, index0);
     }
 
     /**
@@ -282,7 +286,7 @@ public class kvm_enable_cap {
      * }
      */
     public static void pad(MemorySegment struct, long index0, byte fieldValue) {
-        pad$ELEM_HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
+        pad$ELEM.HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
     }
 
     /**

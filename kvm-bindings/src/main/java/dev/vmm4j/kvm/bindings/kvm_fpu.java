@@ -112,7 +112,9 @@ public class kvm_fpu {
     public static long[] fpr$dimensions() {
         return fpr$DIMS;
     }
-    private static final VarHandle fpr$ELEM_HANDLE = fpr$LAYOUT.varHandle(sequenceElement(), sequenceElement());
+    private static final class fpr$ELEM {
+        static final VarHandle HANDLE = fpr$LAYOUT.varHandle(sequenceElement(), sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -121,7 +123,7 @@ public class kvm_fpu {
      * }
      */
     public static byte fpr(MemorySegment struct, long index0, long index1) {
-        return (byte)fpr$ELEM_HANDLE.get(struct, fpr$OFFSET, index0, index1);
+        return (byte)fpr$ELEM.HANDLE.get(struct, fpr$OFFSET, index0, index1);
     }
 
     /**
@@ -131,7 +133,7 @@ public class kvm_fpu {
      * }
      */
     public static void fpr(MemorySegment struct, long index0, long index1, byte fieldValue) {
-        fpr$ELEM_HANDLE.set(struct, fpr$OFFSET, index0, index1, fieldValue);
+        fpr$ELEM.HANDLE.set(struct, fpr$OFFSET, index0, index1, fieldValue);
     }
 
     private static final OfShort fcw$LAYOUT = (OfShort)$LAYOUT.select(groupElement("fcw"));
@@ -497,7 +499,9 @@ public class kvm_fpu {
     public static long[] xmm$dimensions() {
         return xmm$DIMS;
     }
-    private static final VarHandle xmm$ELEM_HANDLE = xmm$LAYOUT.varHandle(sequenceElement(), sequenceElement());
+    private static final class xmm$ELEM {
+        static final VarHandle HANDLE = xmm$LAYOUT.varHandle(sequenceElement(), sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -506,7 +510,7 @@ public class kvm_fpu {
      * }
      */
     public static byte xmm(MemorySegment struct, long index0, long index1) {
-        return (byte)xmm$ELEM_HANDLE.get(struct, xmm$OFFSET, index0, index1);
+        return (byte)xmm$ELEM.HANDLE.get(struct, xmm$OFFSET, index0, index1);
     }
 
     /**
@@ -516,7 +520,7 @@ public class kvm_fpu {
      * }
      */
     public static void xmm(MemorySegment struct, long index0, long index1, byte fieldValue) {
-        xmm$ELEM_HANDLE.set(struct, xmm$OFFSET, index0, index1, fieldValue);
+        xmm$ELEM.HANDLE.set(struct, xmm$OFFSET, index0, index1, fieldValue);
     }
 
     private static final OfInt mxcsr$LAYOUT = (OfInt)$LAYOUT.select(groupElement("mxcsr"));

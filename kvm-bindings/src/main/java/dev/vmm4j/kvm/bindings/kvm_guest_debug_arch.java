@@ -92,7 +92,9 @@ public class kvm_guest_debug_arch {
     public static long[] debugreg$dimensions() {
         return debugreg$DIMS;
     }
-    private static final VarHandle debugreg$ELEM_HANDLE = debugreg$LAYOUT.varHandle(sequenceElement());
+    private static final class debugreg$ELEM {
+        static final VarHandle HANDLE = debugreg$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -101,7 +103,7 @@ public class kvm_guest_debug_arch {
      * }
      */
     public static long debugreg(MemorySegment struct, long index0) {
-        return (long)debugreg$ELEM_HANDLE.get(struct, debugreg$OFFSET, index0);
+        return (long)debugreg$ELEM.HANDLE.get(struct, debugreg$OFFSET, index0);
     }
 
     /**
@@ -111,7 +113,7 @@ public class kvm_guest_debug_arch {
      * }
      */
     public static void debugreg(MemorySegment struct, long index0, long fieldValue) {
-        debugreg$ELEM_HANDLE.set(struct, debugreg$OFFSET, index0, fieldValue);
+        debugreg$ELEM.HANDLE.set(struct, debugreg$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -500,7 +500,9 @@ public class kvm_ioapic_state {
             public static long[] reserved$dimensions() {
                 return reserved$DIMS;
             }
-            private static final VarHandle reserved$ELEM_HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+            private static final class reserved$ELEM {
+        static final VarHandle HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    }
 
             /**
              * Indexed getter for field:
@@ -509,7 +511,7 @@ public class kvm_ioapic_state {
              * }
              */
             public static byte reserved(MemorySegment struct, long index0) {
-                return (byte)reserved$ELEM_HANDLE.get(struct, reserved$OFFSET, index0);
+                return (byte)reserved$ELEM.HANDLE.get(struct, reserved$OFFSET, index0);
             }
 
             /**
@@ -519,7 +521,7 @@ public class kvm_ioapic_state {
              * }
              */
             public static void reserved(MemorySegment struct, long index0, byte fieldValue) {
-                reserved$ELEM_HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
+                reserved$ELEM.HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
             }
 
             private static final OfByte dest_id$LAYOUT = (OfByte)$LAYOUT.select(groupElement("dest_id"));
@@ -878,7 +880,9 @@ public class kvm_ioapic_state {
     public static long[] redirtbl$dimensions() {
         return redirtbl$DIMS;
     }
-    private static final MethodHandle redirtbl$ELEM_HANDLE = redirtbl$LAYOUT.sliceHandle(sequenceElement());
+    private static final class redirtbl$ELEM {
+        static final MethodHandle HANDLE = redirtbl$LAYOUT.sliceHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -903,7 +907,7 @@ public class kvm_ioapic_state {
      */
     public static MemorySegment redirtbl(MemorySegment struct, long index0) {
         try {
-            return (MemorySegment)redirtbl$ELEM_HANDLE.invokeExact(struct, redirtbl$OFFSET, index0);
+            return (MemorySegment)redirtbl$ELEM.HANDLE.invokeExact(struct, redirtbl$OFFSET, index0);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {

@@ -276,7 +276,9 @@ public class kvm_irqfd {
     public static long[] pad$dimensions() {
         return pad$DIMS;
     }
-    private static final VarHandle pad$ELEM_HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    private static final class pad$ELEM {
+        static final VarHandle HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -285,7 +287,7 @@ public class kvm_irqfd {
      * }
      */
     public static byte pad(MemorySegment struct, long index0) {
-        return (byte)pad$ELEM_HANDLE.get(struct, pad$OFFSET, index0);
+        return (byte)pad$ELEM.HANDLE.get(struct, pad$OFFSET, index0);
     }
 
     /**
@@ -295,7 +297,7 @@ public class kvm_irqfd {
      * }
      */
     public static void pad(MemorySegment struct, long index0, byte fieldValue) {
-        pad$ELEM_HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
+        pad$ELEM.HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -138,7 +138,9 @@ public class kvm_pit_config {
     public static long[] pad$dimensions() {
         return pad$DIMS;
     }
-    private static final VarHandle pad$ELEM_HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    private static final class pad$ELEM {
+        static final VarHandle HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -147,7 +149,7 @@ public class kvm_pit_config {
      * }
      */
     public static int pad(MemorySegment struct, long index0) {
-        return (int)pad$ELEM_HANDLE.get(struct, pad$OFFSET, index0);
+        return (int)pad$ELEM.HANDLE.get(struct, pad$OFFSET, index0);
     }
 
     /**
@@ -157,7 +159,7 @@ public class kvm_pit_config {
      * }
      */
     public static void pad(MemorySegment struct, long index0, int fieldValue) {
-        pad$ELEM_HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
+        pad$ELEM.HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -96,7 +96,9 @@ public class kvm_pit_state2 {
     public static long[] channels$dimensions() {
         return channels$DIMS;
     }
-    private static final MethodHandle channels$ELEM_HANDLE = channels$LAYOUT.sliceHandle(sequenceElement());
+    private static final class channels$ELEM {
+        static final MethodHandle HANDLE = channels$LAYOUT.sliceHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -106,7 +108,7 @@ public class kvm_pit_state2 {
      */
     public static MemorySegment channels(MemorySegment struct, long index0) {
         try {
-            return (MemorySegment)channels$ELEM_HANDLE.invokeExact(struct, channels$OFFSET, index0);
+            return (MemorySegment)channels$ELEM.HANDLE.invokeExact(struct, channels$OFFSET, index0);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {
@@ -223,7 +225,9 @@ public class kvm_pit_state2 {
     public static long[] reserved$dimensions() {
         return reserved$DIMS;
     }
-    private static final VarHandle reserved$ELEM_HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    private static final class reserved$ELEM {
+        static final VarHandle HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -232,7 +236,7 @@ public class kvm_pit_state2 {
      * }
      */
     public static int reserved(MemorySegment struct, long index0) {
-        return (int)reserved$ELEM_HANDLE.get(struct, reserved$OFFSET, index0);
+        return (int)reserved$ELEM.HANDLE.get(struct, reserved$OFFSET, index0);
     }
 
     /**
@@ -242,7 +246,7 @@ public class kvm_pit_state2 {
      * }
      */
     public static void reserved(MemorySegment struct, long index0, int fieldValue) {
-        reserved$ELEM_HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
+        reserved$ELEM.HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -375,7 +375,9 @@ public class kvm_run {
     public static long[] padding1$dimensions() {
         return padding1$DIMS;
     }
-    private static final VarHandle padding1$ELEM_HANDLE = padding1$LAYOUT.varHandle(sequenceElement());
+    private static final class padding1$ELEM {
+        static final VarHandle HANDLE = padding1$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -384,7 +386,7 @@ public class kvm_run {
      * }
      */
     public static byte padding1(MemorySegment struct, long index0) {
-        return (byte)padding1$ELEM_HANDLE.get(struct, padding1$OFFSET, index0);
+        return (byte)padding1$ELEM.HANDLE.get(struct, padding1$OFFSET, index0);
     }
 
     /**
@@ -394,7 +396,7 @@ public class kvm_run {
      * }
      */
     public static void padding1(MemorySegment struct, long index0, byte fieldValue) {
-        padding1$ELEM_HANDLE.set(struct, padding1$OFFSET, index0, fieldValue);
+        padding1$ELEM.HANDLE.set(struct, padding1$OFFSET, index0, fieldValue);
     }
 
     private static final OfInt exit_reason$LAYOUT = (OfInt)$LAYOUT.select(groupElement("exit_reason"));
@@ -1917,7 +1919,9 @@ public class kvm_run {
         public static long[] data$dimensions() {
             return data$DIMS;
         }
-        private static final VarHandle data$ELEM_HANDLE = data$LAYOUT.varHandle(sequenceElement());
+        private static final class data$ELEM {
+        static final VarHandle HANDLE = data$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -1926,7 +1930,7 @@ public class kvm_run {
          * }
          */
         public static byte data(MemorySegment struct, long index0) {
-            return (byte)data$ELEM_HANDLE.get(struct, data$OFFSET, index0);
+            return (byte)data$ELEM.HANDLE.get(struct, data$OFFSET, index0);
         }
 
         /**
@@ -1936,7 +1940,7 @@ public class kvm_run {
          * }
          */
         public static void data(MemorySegment struct, long index0, byte fieldValue) {
-            data$ELEM_HANDLE.set(struct, data$OFFSET, index0, fieldValue);
+            data$ELEM.HANDLE.set(struct, data$OFFSET, index0, fieldValue);
         }
 
         private static final OfInt len$LAYOUT = (OfInt)$LAYOUT.select(groupElement("len"));
@@ -2267,7 +2271,9 @@ public class kvm_run {
         public static long[] args$dimensions() {
             return args$DIMS;
         }
-        private static final VarHandle args$ELEM_HANDLE = args$LAYOUT.varHandle(sequenceElement());
+        private static final class args$ELEM {
+        static final VarHandle HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -2276,7 +2282,7 @@ public class kvm_run {
          * }
          */
         public static long args(MemorySegment struct, long index0) {
-            return (long)args$ELEM_HANDLE.get(struct, args$OFFSET, index0);
+            return (long)args$ELEM.HANDLE.get(struct, args$OFFSET, index0);
         }
 
         /**
@@ -2286,7 +2292,7 @@ public class kvm_run {
          * }
          */
         public static void args(MemorySegment struct, long index0, long fieldValue) {
-            args$ELEM_HANDLE.set(struct, args$OFFSET, index0, fieldValue);
+            args$ELEM.HANDLE.set(struct, args$OFFSET, index0, fieldValue);
         }
 
         private static final OfLong ret$LAYOUT = (OfLong)$LAYOUT.select(groupElement("ret"));
@@ -3762,7 +3768,9 @@ public class kvm_run {
         public static long[] data$dimensions() {
             return data$DIMS;
         }
-        private static final VarHandle data$ELEM_HANDLE = data$LAYOUT.varHandle(sequenceElement());
+        private static final class data$ELEM {
+        static final VarHandle HANDLE = data$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -3771,7 +3779,7 @@ public class kvm_run {
          * }
          */
         public static long data(MemorySegment struct, long index0) {
-            return (long)data$ELEM_HANDLE.get(struct, data$OFFSET, index0);
+            return (long)data$ELEM.HANDLE.get(struct, data$OFFSET, index0);
         }
 
         /**
@@ -3781,7 +3789,7 @@ public class kvm_run {
          * }
          */
         public static void data(MemorySegment struct, long index0, long fieldValue) {
-            data$ELEM_HANDLE.set(struct, data$OFFSET, index0, fieldValue);
+            data$ELEM.HANDLE.set(struct, data$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -4160,7 +4168,9 @@ public class kvm_run {
         public static long[] insn_bytes$dimensions() {
             return insn_bytes$DIMS;
         }
-        private static final VarHandle insn_bytes$ELEM_HANDLE = insn_bytes$LAYOUT.varHandle(sequenceElement());
+        private static final class insn_bytes$ELEM {
+        static final VarHandle HANDLE = insn_bytes$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -4169,7 +4179,7 @@ public class kvm_run {
          * }
          */
         public static byte insn_bytes(MemorySegment struct, long index0) {
-            return (byte)insn_bytes$ELEM_HANDLE.get(struct, insn_bytes$OFFSET, index0);
+            return (byte)insn_bytes$ELEM.HANDLE.get(struct, insn_bytes$OFFSET, index0);
         }
 
         /**
@@ -4179,7 +4189,7 @@ public class kvm_run {
          * }
          */
         public static void insn_bytes(MemorySegment struct, long index0, byte fieldValue) {
-            insn_bytes$ELEM_HANDLE.set(struct, insn_bytes$OFFSET, index0, fieldValue);
+            insn_bytes$ELEM.HANDLE.set(struct, insn_bytes$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -4390,7 +4400,9 @@ public class kvm_run {
         public static long[] gprs$dimensions() {
             return gprs$DIMS;
         }
-        private static final VarHandle gprs$ELEM_HANDLE = gprs$LAYOUT.varHandle(sequenceElement());
+        private static final class gprs$ELEM {
+        static final VarHandle HANDLE = gprs$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -4399,7 +4411,7 @@ public class kvm_run {
          * }
          */
         public static long gprs(MemorySegment struct, long index0) {
-            return (long)gprs$ELEM_HANDLE.get(struct, gprs$OFFSET, index0);
+            return (long)gprs$ELEM.HANDLE.get(struct, gprs$OFFSET, index0);
         }
 
         /**
@@ -4409,7 +4421,7 @@ public class kvm_run {
          * }
          */
         public static void gprs(MemorySegment struct, long index0, long fieldValue) {
-            gprs$ELEM_HANDLE.set(struct, gprs$OFFSET, index0, fieldValue);
+            gprs$ELEM.HANDLE.set(struct, gprs$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -4680,7 +4692,9 @@ public class kvm_run {
         public static long[] args$dimensions() {
             return args$DIMS;
         }
-        private static final VarHandle args$ELEM_HANDLE = args$LAYOUT.varHandle(sequenceElement());
+        private static final class args$ELEM {
+        static final VarHandle HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -4689,7 +4703,7 @@ public class kvm_run {
          * }
          */
         public static long args(MemorySegment struct, long index0) {
-            return (long)args$ELEM_HANDLE.get(struct, args$OFFSET, index0);
+            return (long)args$ELEM.HANDLE.get(struct, args$OFFSET, index0);
         }
 
         /**
@@ -4699,7 +4713,7 @@ public class kvm_run {
          * }
          */
         public static void args(MemorySegment struct, long index0, long fieldValue) {
-            args$ELEM_HANDLE.set(struct, args$OFFSET, index0, fieldValue);
+            args$ELEM.HANDLE.set(struct, args$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -5609,7 +5623,9 @@ public class kvm_run {
         public static long[] data$dimensions() {
             return data$DIMS;
         }
-        private static final VarHandle data$ELEM_HANDLE = data$LAYOUT.varHandle(sequenceElement());
+        private static final class data$ELEM {
+        static final VarHandle HANDLE = data$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -5618,7 +5634,7 @@ public class kvm_run {
          * }
          */
         public static long data(MemorySegment struct, long index0) {
-            return (long)data$ELEM_HANDLE.get(struct, data$OFFSET, index0);
+            return (long)data$ELEM.HANDLE.get(struct, data$OFFSET, index0);
         }
 
         /**
@@ -5628,7 +5644,7 @@ public class kvm_run {
          * }
          */
         public static void data(MemorySegment struct, long index0, long fieldValue) {
-            data$ELEM_HANDLE.set(struct, data$OFFSET, index0, fieldValue);
+            data$ELEM.HANDLE.set(struct, data$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -6719,7 +6735,9 @@ public class kvm_run {
         public static long[] pad$dimensions() {
             return pad$DIMS;
         }
-        private static final VarHandle pad$ELEM_HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+        private static final class pad$ELEM {
+        static final VarHandle HANDLE = pad$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -6728,7 +6746,7 @@ public class kvm_run {
          * }
          */
         public static byte pad(MemorySegment struct, long index0) {
-            return (byte)pad$ELEM_HANDLE.get(struct, pad$OFFSET, index0);
+            return (byte)pad$ELEM.HANDLE.get(struct, pad$OFFSET, index0);
         }
 
         /**
@@ -6738,7 +6756,7 @@ public class kvm_run {
          * }
          */
         public static void pad(MemorySegment struct, long index0, byte fieldValue) {
-            pad$ELEM_HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
+            pad$ELEM.HANDLE.set(struct, pad$OFFSET, index0, fieldValue);
         }
 
         private static final OfInt reason$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reason"));
@@ -7203,7 +7221,9 @@ public class kvm_run {
         public static long[] args$dimensions() {
             return args$DIMS;
         }
-        private static final VarHandle args$ELEM_HANDLE = args$LAYOUT.varHandle(sequenceElement());
+        private static final class args$ELEM {
+        static final VarHandle HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -7212,7 +7232,7 @@ public class kvm_run {
          * }
          */
         public static long args(MemorySegment struct, long index0) {
-            return (long)args$ELEM_HANDLE.get(struct, args$OFFSET, index0);
+            return (long)args$ELEM.HANDLE.get(struct, args$OFFSET, index0);
         }
 
         /**
@@ -7222,7 +7242,7 @@ public class kvm_run {
          * }
          */
         public static void args(MemorySegment struct, long index0, long fieldValue) {
-            args$ELEM_HANDLE.set(struct, args$OFFSET, index0, fieldValue);
+            args$ELEM.HANDLE.set(struct, args$OFFSET, index0, fieldValue);
         }
 
         private static final SequenceLayout ret$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("ret"));
@@ -7280,7 +7300,9 @@ public class kvm_run {
         public static long[] ret$dimensions() {
             return ret$DIMS;
         }
-        private static final VarHandle ret$ELEM_HANDLE = ret$LAYOUT.varHandle(sequenceElement());
+        private static final class ret$ELEM {
+        static final VarHandle HANDLE = ret$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -7289,7 +7311,7 @@ public class kvm_run {
          * }
          */
         public static long ret(MemorySegment struct, long index0) {
-            return (long)ret$ELEM_HANDLE.get(struct, ret$OFFSET, index0);
+            return (long)ret$ELEM.HANDLE.get(struct, ret$OFFSET, index0);
         }
 
         /**
@@ -7299,7 +7321,7 @@ public class kvm_run {
          * }
          */
         public static void ret(MemorySegment struct, long index0, long fieldValue) {
-            ret$ELEM_HANDLE.set(struct, ret$OFFSET, index0, fieldValue);
+            ret$ELEM.HANDLE.set(struct, ret$OFFSET, index0, fieldValue);
         }
 
         /**
@@ -7946,7 +7968,9 @@ public class kvm_run {
     public static long[] padding$dimensions() {
         return padding$DIMS;
     }
-    private static final VarHandle padding$ELEM_HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    private static final class padding$ELEM {
+        static final VarHandle HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -7955,7 +7979,7 @@ public class kvm_run {
      * }
      */
     public static byte padding(MemorySegment struct, long index0) {
-        return (byte)padding$ELEM_HANDLE.get(struct, padding$OFFSET, index0);
+        return (byte)padding$ELEM.HANDLE.get(struct, padding$OFFSET, index0);
     }
 
     /**
@@ -7965,7 +7989,7 @@ public class kvm_run {
      * }
      */
     public static void padding(MemorySegment struct, long index0, byte fieldValue) {
-        padding$ELEM_HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
+        padding$ELEM.HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
     }
 
     private static final OfLong kvm_valid_regs$LAYOUT = (OfLong)$LAYOUT.select(groupElement("kvm_valid_regs"));
@@ -8181,7 +8205,9 @@ public class kvm_run {
         public static long[] padding$dimensions() {
             return padding$DIMS;
         }
-        private static final VarHandle padding$ELEM_HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+        private static final class padding$ELEM {
+        static final VarHandle HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    }
 
         /**
          * Indexed getter for field:
@@ -8190,7 +8216,7 @@ public class kvm_run {
          * }
          */
         public static byte padding(MemorySegment union, long index0) {
-            return (byte)padding$ELEM_HANDLE.get(union, padding$OFFSET, index0);
+            return (byte)padding$ELEM.HANDLE.get(union, padding$OFFSET, index0);
         }
 
         /**
@@ -8200,7 +8226,7 @@ public class kvm_run {
          * }
          */
         public static void padding(MemorySegment union, long index0, byte fieldValue) {
-            padding$ELEM_HANDLE.set(union, padding$OFFSET, index0, fieldValue);
+            padding$ELEM.HANDLE.set(union, padding$OFFSET, index0, fieldValue);
         }
 
         /**

@@ -920,7 +920,9 @@ public class kvm_sregs2 {
     public static long[] pdptrs$dimensions() {
         return pdptrs$DIMS;
     }
-    private static final VarHandle pdptrs$ELEM_HANDLE = pdptrs$LAYOUT.varHandle(sequenceElement());
+    private static final class pdptrs$ELEM {
+        static final VarHandle HANDLE = pdptrs$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -929,7 +931,7 @@ public class kvm_sregs2 {
      * }
      */
     public static long pdptrs(MemorySegment struct, long index0) {
-        return (long)pdptrs$ELEM_HANDLE.get(struct, pdptrs$OFFSET, index0);
+        return (long)pdptrs$ELEM.HANDLE.get(struct, pdptrs$OFFSET, index0);
     }
 
     /**
@@ -939,7 +941,7 @@ public class kvm_sregs2 {
      * }
      */
     public static void pdptrs(MemorySegment struct, long index0, long fieldValue) {
-        pdptrs$ELEM_HANDLE.set(struct, pdptrs$OFFSET, index0, fieldValue);
+        pdptrs$ELEM.HANDLE.set(struct, pdptrs$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -184,7 +184,9 @@ public class kvm_tpr_access_ctl {
     public static long[] reserved$dimensions() {
         return reserved$DIMS;
     }
-    private static final VarHandle reserved$ELEM_HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    private static final class reserved$ELEM {
+        static final VarHandle HANDLE = reserved$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -193,7 +195,7 @@ public class kvm_tpr_access_ctl {
      * }
      */
     public static int reserved(MemorySegment struct, long index0) {
-        return (int)reserved$ELEM_HANDLE.get(struct, reserved$OFFSET, index0);
+        return (int)reserved$ELEM.HANDLE.get(struct, reserved$OFFSET, index0);
     }
 
     /**
@@ -203,7 +205,7 @@ public class kvm_tpr_access_ctl {
      * }
      */
     public static void reserved(MemorySegment struct, long index0, int fieldValue) {
-        reserved$ELEM_HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
+        reserved$ELEM.HANDLE.set(struct, reserved$OFFSET, index0, fieldValue);
     }
 
     /**

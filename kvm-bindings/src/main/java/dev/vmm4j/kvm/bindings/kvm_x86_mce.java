@@ -324,7 +324,9 @@ public class kvm_x86_mce {
     public static long[] pad1$dimensions() {
         return pad1$DIMS;
     }
-    private static final VarHandle pad1$ELEM_HANDLE = pad1$LAYOUT.varHandle(sequenceElement());
+    private static final class pad1$ELEM {
+        static final VarHandle HANDLE = pad1$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -333,7 +335,7 @@ public class kvm_x86_mce {
      * }
      */
     public static byte pad1(MemorySegment struct, long index0) {
-        return (byte)pad1$ELEM_HANDLE.get(struct, pad1$OFFSET, index0);
+        return (byte)pad1$ELEM.HANDLE.get(struct, pad1$OFFSET, index0);
     }
 
     /**
@@ -343,7 +345,7 @@ public class kvm_x86_mce {
      * }
      */
     public static void pad1(MemorySegment struct, long index0, byte fieldValue) {
-        pad1$ELEM_HANDLE.set(struct, pad1$OFFSET, index0, fieldValue);
+        pad1$ELEM.HANDLE.set(struct, pad1$OFFSET, index0, fieldValue);
     }
 
     private static final SequenceLayout pad2$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("pad2"));
@@ -401,7 +403,9 @@ public class kvm_x86_mce {
     public static long[] pad2$dimensions() {
         return pad2$DIMS;
     }
-    private static final VarHandle pad2$ELEM_HANDLE = pad2$LAYOUT.varHandle(sequenceElement());
+    private static final class pad2$ELEM {
+        static final VarHandle HANDLE = pad2$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -410,7 +414,7 @@ public class kvm_x86_mce {
      * }
      */
     public static long pad2(MemorySegment struct, long index0) {
-        return (long)pad2$ELEM_HANDLE.get(struct, pad2$OFFSET, index0);
+        return (long)pad2$ELEM.HANDLE.get(struct, pad2$OFFSET, index0);
     }
 
     /**
@@ -420,7 +424,7 @@ public class kvm_x86_mce {
      * }
      */
     public static void pad2(MemorySegment struct, long index0, long fieldValue) {
-        pad2$ELEM_HANDLE.set(struct, pad2$OFFSET, index0, fieldValue);
+        pad2$ELEM.HANDLE.set(struct, pad2$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -186,7 +186,9 @@ public class kvm_xcrs {
     public static long[] xcrs$dimensions() {
         return xcrs$DIMS;
     }
-    private static final MethodHandle xcrs$ELEM_HANDLE = xcrs$LAYOUT.sliceHandle(sequenceElement());
+    private static final class xcrs$ELEM {
+        static final MethodHandle HANDLE = xcrs$LAYOUT.sliceHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -196,7 +198,7 @@ public class kvm_xcrs {
      */
     public static MemorySegment xcrs(MemorySegment struct, long index0) {
         try {
-            return (MemorySegment)xcrs$ELEM_HANDLE.invokeExact(struct, xcrs$OFFSET, index0);
+            return (MemorySegment)xcrs$ELEM.HANDLE.invokeExact(struct, xcrs$OFFSET, index0);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {
@@ -269,7 +271,9 @@ public class kvm_xcrs {
     public static long[] padding$dimensions() {
         return padding$DIMS;
     }
-    private static final VarHandle padding$ELEM_HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    private static final class padding$ELEM {
+        static final VarHandle HANDLE = padding$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -278,7 +282,7 @@ public class kvm_xcrs {
      * }
      */
     public static long padding(MemorySegment struct, long index0) {
-        return (long)padding$ELEM_HANDLE.get(struct, padding$OFFSET, index0);
+        return (long)padding$ELEM.HANDLE.get(struct, padding$OFFSET, index0);
     }
 
     /**
@@ -288,7 +292,7 @@ public class kvm_xcrs {
      * }
      */
     public static void padding(MemorySegment struct, long index0, long fieldValue) {
-        padding$ELEM_HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
+        padding$ELEM.HANDLE.set(struct, padding$OFFSET, index0, fieldValue);
     }
 
     /**

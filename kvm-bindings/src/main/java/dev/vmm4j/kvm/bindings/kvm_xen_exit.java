@@ -385,7 +385,9 @@ public class kvm_xen_exit {
             public static long[] params$dimensions() {
                 return params$DIMS;
             }
-            private static final VarHandle params$ELEM_HANDLE = params$LAYOUT.varHandle(sequenceElement());
+            private static final class params$ELEM {
+        static final VarHandle HANDLE = params$LAYOUT.varHandle(sequenceElement());
+    }
 
             /**
              * Indexed getter for field:
@@ -394,7 +396,7 @@ public class kvm_xen_exit {
              * }
              */
             public static long params(MemorySegment struct, long index0) {
-                return (long)params$ELEM_HANDLE.get(struct, params$OFFSET, index0);
+                return (long)params$ELEM.HANDLE.get(struct, params$OFFSET, index0);
             }
 
             /**
@@ -404,7 +406,7 @@ public class kvm_xen_exit {
              * }
              */
             public static void params(MemorySegment struct, long index0, long fieldValue) {
-                params$ELEM_HANDLE.set(struct, params$OFFSET, index0, fieldValue);
+                params$ELEM.HANDLE.set(struct, params$OFFSET, index0, fieldValue);
             }
 
             /**

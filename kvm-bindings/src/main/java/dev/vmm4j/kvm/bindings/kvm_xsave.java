@@ -101,7 +101,9 @@ public class kvm_xsave {
     public static long[] region$dimensions() {
         return region$DIMS;
     }
-    private static final VarHandle region$ELEM_HANDLE = region$LAYOUT.varHandle(sequenceElement());
+    private static final class region$ELEM {
+        static final VarHandle HANDLE = region$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -110,7 +112,7 @@ public class kvm_xsave {
      * }
      */
     public static int region(MemorySegment struct, long index0) {
-        return (int)region$ELEM_HANDLE.get(struct, region$OFFSET, index0);
+        return (int)region$ELEM.HANDLE.get(struct, region$OFFSET, index0);
     }
 
     /**
@@ -120,7 +122,7 @@ public class kvm_xsave {
      * }
      */
     public static void region(MemorySegment struct, long index0, int fieldValue) {
-        region$ELEM_HANDLE.set(struct, region$OFFSET, index0, fieldValue);
+        region$ELEM.HANDLE.set(struct, region$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -1702,7 +1702,9 @@ public class screen_info {
     public static long[] _reserved$dimensions() {
         return _reserved$DIMS;
     }
-    private static final VarHandle _reserved$ELEM_HANDLE = _reserved$LAYOUT.varHandle(sequenceElement());
+    private static final class _reserved$ELEM {
+        static final VarHandle HANDLE = _reserved$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -1711,7 +1713,7 @@ public class screen_info {
      * }
      */
     public static byte _reserved(MemorySegment struct, long index0) {
-        return (byte)_reserved$ELEM_HANDLE.get(struct, _reserved$OFFSET, index0);
+        return (byte)_reserved$ELEM.HANDLE.get(struct, _reserved$OFFSET, index0);
     }
 
     /**
@@ -1721,7 +1723,7 @@ public class screen_info {
      * }
      */
     public static void _reserved(MemorySegment struct, long index0, byte fieldValue) {
-        _reserved$ELEM_HANDLE.set(struct, _reserved$OFFSET, index0, fieldValue);
+        _reserved$ELEM.HANDLE.set(struct, _reserved$OFFSET, index0, fieldValue);
     }
 
     /**

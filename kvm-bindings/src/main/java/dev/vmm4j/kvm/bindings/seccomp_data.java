@@ -230,7 +230,9 @@ public class seccomp_data {
     public static long[] args$dimensions() {
         return args$DIMS;
     }
-    private static final VarHandle args$ELEM_HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    private static final class args$ELEM {
+        static final VarHandle HANDLE = args$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -239,7 +241,7 @@ public class seccomp_data {
      * }
      */
     public static long args(MemorySegment struct, long index0) {
-        return (long)args$ELEM_HANDLE.get(struct, args$OFFSET, index0);
+        return (long)args$ELEM.HANDLE.get(struct, args$OFFSET, index0);
     }
 
     /**
@@ -249,7 +251,7 @@ public class seccomp_data {
      * }
      */
     public static void args(MemorySegment struct, long index0, long fieldValue) {
-        args$ELEM_HANDLE.set(struct, args$OFFSET, index0, fieldValue);
+        args$ELEM.HANDLE.set(struct, args$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -598,7 +598,9 @@ public class statfs {
     public static long[] f_spare$dimensions() {
         return f_spare$DIMS;
     }
-    private static final VarHandle f_spare$ELEM_HANDLE = f_spare$LAYOUT.varHandle(sequenceElement());
+    private static final class f_spare$ELEM {
+        static final VarHandle HANDLE = f_spare$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -607,7 +609,7 @@ public class statfs {
      * }
      */
     public static long f_spare(MemorySegment struct, long index0) {
-        return (long)f_spare$ELEM_HANDLE.get(struct, f_spare$OFFSET, index0);
+        return (long)f_spare$ELEM.HANDLE.get(struct, f_spare$OFFSET, index0);
     }
 
     /**
@@ -617,7 +619,7 @@ public class statfs {
      * }
      */
     public static void f_spare(MemorySegment struct, long index0, long fieldValue) {
-        f_spare$ELEM_HANDLE.set(struct, f_spare$OFFSET, index0, fieldValue);
+        f_spare$ELEM.HANDLE.set(struct, f_spare$OFFSET, index0, fieldValue);
     }
 
     /**

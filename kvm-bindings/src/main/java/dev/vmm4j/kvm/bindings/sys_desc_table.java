@@ -138,7 +138,9 @@ public class sys_desc_table {
     public static long[] table$dimensions() {
         return table$DIMS;
     }
-    private static final VarHandle table$ELEM_HANDLE = table$LAYOUT.varHandle(sequenceElement());
+    private static final class table$ELEM {
+        static final VarHandle HANDLE = table$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -147,7 +149,7 @@ public class sys_desc_table {
      * }
      */
     public static byte table(MemorySegment struct, long index0) {
-        return (byte)table$ELEM_HANDLE.get(struct, table$OFFSET, index0);
+        return (byte)table$ELEM.HANDLE.get(struct, table$OFFSET, index0);
     }
 
     /**
@@ -157,7 +159,7 @@ public class sys_desc_table {
      * }
      */
     public static void table(MemorySegment struct, long index0, byte fieldValue) {
-        table$ELEM_HANDLE.set(struct, table$OFFSET, index0, fieldValue);
+        table$ELEM.HANDLE.set(struct, table$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 
 /**
@@ -169,7 +170,7 @@ public final class Vm implements AutoCloseable {
                     size,
                     hostMemory.address(),
                     MemorySlotFlag.bits(flags),
-                    String.format(
+                    () -> String.format(
                             Locale.ROOT,
                             "slot %d [%#x, %#x) overlaps a memory slot already registered, or the host range is not mapped",
                             slot,
@@ -191,7 +192,7 @@ public final class Vm implements AutoCloseable {
             if (!slots.containsKey(slot)) {
                 throw new IllegalArgumentException("memory slot " + slot + " is not registered");
             }
-            setRegion(slot, 0, 0, 0, 0, "removing memory slot " + slot);
+            setRegion(slot, 0, 0, 0, 0, () -> "removing memory slot " + slot);
             slots.remove(slot); // only now: while KVM maps the memory, this VM keeps it reachable
         }
     }
@@ -206,7 +207,9 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    private void setRegion(int slot, long guestPhysAddr, long size, long userspaceAddr, int flags, String hint) {
+    /** {@code hint} is made only on a failure: a Formatter's first use costs milliseconds of a VM's start. */
+    private void setRegion(
+            int slot, long guestPhysAddr, long size, long userspaceAddr, int flags, Supplier<String> hint) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment region = arena.allocate(kvm_userspace_memory_region.layout());
             kvm_userspace_memory_region.slot(region, slot);
@@ -214,7 +217,10 @@ public final class Vm implements AutoCloseable {
             kvm_userspace_memory_region.guest_phys_addr(region, guestPhysAddr);
             kvm_userspace_memory_region.memory_size(region, size);
             kvm_userspace_memory_region.userspace_addr(region, userspaceAddr);
-            KvmIoctl.KVM_SET_USER_MEMORY_REGION.call(fd.get(), region, hint);
+            int result = KvmIoctl.KVM_SET_USER_MEMORY_REGION.raw(fd.get(), region);
+            if (result < 0) {
+                KvmIoctl.KVM_SET_USER_MEMORY_REGION.check(result, hint.get());
+            }
         }
     }
 

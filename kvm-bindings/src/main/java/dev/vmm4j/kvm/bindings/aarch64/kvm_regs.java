@@ -233,7 +233,9 @@ public class kvm_regs {
     public static long[] spsr$dimensions() {
         return spsr$DIMS;
     }
-    private static final VarHandle spsr$ELEM_HANDLE = spsr$LAYOUT.varHandle(sequenceElement());
+    private static final class spsr$ELEM {
+        static final VarHandle HANDLE = spsr$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -242,7 +244,7 @@ public class kvm_regs {
      * }
      */
     public static long spsr(MemorySegment struct, long index0) {
-        return (long)spsr$ELEM_HANDLE.get(struct, spsr$OFFSET, index0);
+        return (long)spsr$ELEM.HANDLE.get(struct, spsr$OFFSET, index0);
     }
 
     /**
@@ -252,7 +254,7 @@ public class kvm_regs {
      * }
      */
     public static void spsr(MemorySegment struct, long index0, long fieldValue) {
-        spsr$ELEM_HANDLE.set(struct, spsr$OFFSET, index0, fieldValue);
+        spsr$ELEM.HANDLE.set(struct, spsr$OFFSET, index0, fieldValue);
     }
 
     private static final GroupLayout fp_regs$LAYOUT = (GroupLayout)$LAYOUT.select(groupElement("fp_regs"));

@@ -138,7 +138,9 @@ public class kvm_vcpu_init {
     public static long[] features$dimensions() {
         return features$DIMS;
     }
-    private static final VarHandle features$ELEM_HANDLE = features$LAYOUT.varHandle(sequenceElement());
+    private static final class features$ELEM {
+        static final VarHandle HANDLE = features$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -147,7 +149,7 @@ public class kvm_vcpu_init {
      * }
      */
     public static int features(MemorySegment struct, long index0) {
-        return (int)features$ELEM_HANDLE.get(struct, features$OFFSET, index0);
+        return (int)features$ELEM.HANDLE.get(struct, features$OFFSET, index0);
     }
 
     /**
@@ -157,7 +159,7 @@ public class kvm_vcpu_init {
      * }
      */
     public static void features(MemorySegment struct, long index0, int fieldValue) {
-        features$ELEM_HANDLE.set(struct, features$OFFSET, index0, fieldValue);
+        features$ELEM.HANDLE.set(struct, features$OFFSET, index0, fieldValue);
     }
 
     /**

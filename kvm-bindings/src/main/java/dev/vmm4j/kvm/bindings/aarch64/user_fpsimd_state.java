@@ -186,7 +186,9 @@ public class user_fpsimd_state {
     public static long[] __reserved$dimensions() {
         return __reserved$DIMS;
     }
-    private static final VarHandle __reserved$ELEM_HANDLE = __reserved$LAYOUT.varHandle(sequenceElement());
+    private static final class __reserved$ELEM {
+        static final VarHandle HANDLE = __reserved$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -195,7 +197,7 @@ public class user_fpsimd_state {
      * }
      */
     public static int __reserved(MemorySegment struct, long index0) {
-        return (int)__reserved$ELEM_HANDLE.get(struct, __reserved$OFFSET, index0);
+        return (int)__reserved$ELEM.HANDLE.get(struct, __reserved$OFFSET, index0);
     }
 
     /**
@@ -205,7 +207,7 @@ public class user_fpsimd_state {
      * }
      */
     public static void __reserved(MemorySegment struct, long index0, int fieldValue) {
-        __reserved$ELEM_HANDLE.set(struct, __reserved$OFFSET, index0, fieldValue);
+        __reserved$ELEM.HANDLE.set(struct, __reserved$OFFSET, index0, fieldValue);
     }
 
     /**

@@ -98,7 +98,9 @@ public class user_pt_regs {
     public static long[] regs$dimensions() {
         return regs$DIMS;
     }
-    private static final VarHandle regs$ELEM_HANDLE = regs$LAYOUT.varHandle(sequenceElement());
+    private static final class regs$ELEM {
+        static final VarHandle HANDLE = regs$LAYOUT.varHandle(sequenceElement());
+    }
 
     /**
      * Indexed getter for field:
@@ -107,7 +109,7 @@ public class user_pt_regs {
      * }
      */
     public static long regs(MemorySegment struct, long index0) {
-        return (long)regs$ELEM_HANDLE.get(struct, regs$OFFSET, index0);
+        return (long)regs$ELEM.HANDLE.get(struct, regs$OFFSET, index0);
     }
 
     /**
@@ -117,7 +119,7 @@ public class user_pt_regs {
      * }
      */
     public static void regs(MemorySegment struct, long index0, long fieldValue) {
-        regs$ELEM_HANDLE.set(struct, regs$OFFSET, index0, fieldValue);
+        regs$ELEM.HANDLE.set(struct, regs$OFFSET, index0, fieldValue);
     }
 
     private static final OfLong sp$LAYOUT = (OfLong)$LAYOUT.select(groupElement("sp"));
