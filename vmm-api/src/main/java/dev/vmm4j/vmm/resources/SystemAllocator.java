@@ -44,6 +44,7 @@ public final class SystemAllocator {
 
     /** Sets up the pools of a {@link SystemAllocator}. */
     public static final class Builder {
+        private boolean built;
         private int firstIrq = -1;
         private int lastIrq = -2;
         private AddressAllocator ioPorts;
@@ -59,9 +60,11 @@ public final class SystemAllocator {
          *     aarch64), 0 or more
          * @param last the highest line to hand out, {@code first} or more
          * @return this builder
+         * @throws IllegalStateException if this builder has built already
          * @throws IllegalArgumentException if {@code first} is negative or {@code last} is below it
          */
         public Builder irqs(int first, int last) {
+            requireNotBuilt();
             if (first < 0 || last < first) {
                 throw new IllegalArgumentException("IRQ range must be 0 <= first <= last, got " + first + ".." + last);
             }
@@ -76,10 +79,12 @@ public final class SystemAllocator {
          * @param base the first port
          * @param size how many ports, more than 0
          * @return this builder
+         * @throws IllegalStateException if this builder has built already
          * @throws IllegalArgumentException if {@code base} is negative, {@code size} is not positive, or the ports pass
          *     0xffff
          */
         public Builder ioPorts(long base, long size) {
+            requireNotBuilt();
             if (base < 0 || size <= 0 || base > 0x10000 || size > 0x10000 - base) { // base + size could overflow
 
                 throw new IllegalArgumentException(
@@ -95,9 +100,11 @@ public final class SystemAllocator {
          * @param base guest-physical address of the pool's first byte, unsigned
          * @param size the pool's length in bytes, unsigned and not 0
          * @return this builder
+         * @throws IllegalStateException if this builder has built already
          * @throws IllegalArgumentException if {@code size} is 0 or the pool would pass the top of the 64-bit space
          */
         public Builder mmio(long base, long size) {
+            requireNotBuilt();
             this.mmio = new AddressAllocator("MMIO", base, size);
             return this;
         }
@@ -109,20 +116,32 @@ public final class SystemAllocator {
          * @param base guest-physical address of the pool's first byte, unsigned
          * @param size the pool's length in bytes, unsigned and not 0
          * @return this builder
+         * @throws IllegalStateException if this builder has built already
          * @throws IllegalArgumentException if {@code size} is 0 or the pool would pass the top of the 64-bit space
          */
         public Builder deviceMemory(long base, long size) {
+            requireNotBuilt();
             this.deviceMemory = new AddressAllocator("device memory", base, size);
             return this;
         }
 
         /**
          * {@return an allocator with the pools set so far} Nothing is checked here: a pool that was not set fails
-         * when it is asked for. Build once: a second allocator from the same builder has IRQs of its own but shares
-         * the first one's address pools.
+         * when it is asked for. A builder builds once, as two allocators must not hand out the same address pools.
+         *
+         * @throws IllegalStateException if this builder has built already
          */
         public SystemAllocator build() {
+            requireNotBuilt();
+            built = true;
             return new SystemAllocator(this);
+        }
+
+        private void requireNotBuilt() {
+            if (built) {
+                throw new IllegalStateException(
+                        "this SystemAllocator.Builder has built its allocator; make a new builder for another");
+            }
         }
     }
 

@@ -147,4 +147,14 @@ class AllocatorTest {
         long aligned = (cursor + alignment - 1) & -alignment;
         return aligned + size <= 0x50000;
     }
+
+    /** Two allocators from one builder would hand out the same address pools: a builder builds once. */
+    @Test
+    void aBuilderBuildsOnce() {
+        SystemAllocator.Builder builder = SystemAllocator.builder().ioPorts(0x1000, 0x100);
+        builder.build();
+        assertThrows(IllegalStateException.class, builder::build);
+        assertThrows(IllegalStateException.class, () -> builder.mmio(0xd000_0000L, 0x1000));
+        assertThrows(IllegalStateException.class, () -> builder.irqs(5, 7));
+    }
 }
