@@ -37,7 +37,11 @@ public final class ServedQueues {
                 added[i] = eventLoop.addSubscriber(handlers[i]);
             } catch (RuntimeException e) {
                 for (int j = 0; j < i; j++) {
-                    eventLoop.removeSubscriber(added[j]); // none may stay subscribed with nothing to stop it
+                    try {
+                        eventLoop.removeSubscriber(added[j]); // none may stay subscribed with nothing to stop it
+                    } catch (RuntimeException undo) {
+                        e.addSuppressed(undo); // the first failure is the one to report; try to remove the rest
+                    }
                 }
                 throw e;
             }

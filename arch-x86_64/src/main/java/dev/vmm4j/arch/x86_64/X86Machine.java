@@ -140,10 +140,11 @@ final class X86Machine implements ArchMachine {
     }
 
     /**
-     * {@return whether a VM of {@code vcpuCount} vCPUs is offered KVM's hypercall-based paravirtual features} The
-     * features (PV IPIs, PV sched yield, PV unhalt) serve only a guest of more than one CPU, and Linux leaves them
-     * alone in a one-CPU guest: such a VM goes without them and without {@code probe}, which costs a VM, a thread and
-     * tens of milliseconds of a launcher's start. A larger VM gets them when the probe says hypercalls complete.
+     * {@return whether a VM of {@code vcpuCount} vCPUs is offered KVM's hypercall-based paravirtual features} Three of
+     * them (PV IPIs, PV sched yield, PV unhalt) serve only a guest of more than one CPU, and Linux leaves them alone in
+     * a one-CPU guest; the fourth, HC_MAP_GPA_RANGE, serves confidential guests, which vmm4j does not run. So a
+     * one-vCPU VM goes without them and without {@code probe}, which costs a VM, a thread and tens of milliseconds of
+     * a launcher's start. A larger VM gets them when the probe says hypercalls complete.
      */
     static boolean offersHypercallFeatures(int vcpuCount, BooleanSupplier probe) {
         return vcpuCount > 1 && probe.getAsBoolean();

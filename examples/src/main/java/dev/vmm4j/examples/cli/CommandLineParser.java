@@ -20,8 +20,9 @@ import java.util.Set;
  *       {@code --no-rng}, is an error rather than a silent override.
  *   <li>Defaults are applied first, then each option's action runs as the option is met, so repeatable options keep
  *       their command-line order, also across options ({@code --disk}, {@code --rwdisk}, ...).
- *   <li>{@code -h}/{@code --help} and {@code -V}/{@code --version} end the parsing at once and ask for help or the
- *       version instead of a run, whatever else the command line holds.
+ *   <li>{@code -h}/{@code --help} and {@code -V}/{@code --version} end the parsing where they stand and ask for help
+ *       or the version instead of a run, whatever follows them; an error in what comes before them (a bad value, an
+ *       option missing its value, which would take them as its value) is reported first.
  * </ul>
  *
  * Every problem is a {@link UsageException} that names the option (or parameter) and says why.

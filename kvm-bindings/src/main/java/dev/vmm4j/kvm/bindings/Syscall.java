@@ -29,12 +29,8 @@ public enum Syscall {
     RT_SIGPROCMASK(14, 135),
     /** {@code gettid()}. */
     GETTID(186, 178),
-    /** {@code getpid()}. */
-    GETPID(39, 172),
     /** {@code tgkill(tgid, tid, signal)}. */
     TGKILL(234, 131);
-
-    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
 
     private final int x86_64;
     private final int aarch64;
@@ -44,9 +40,20 @@ public enum Syscall {
         this.aarch64 = aarch64;
     }
 
-    /** {@return the call's number on this host: aarch64's (the generic table) there, else x86_64's} */
+    /**
+     * {@return the call's number on this host}
+     *
+     * @throws UnsupportedOperationException on a host that is neither x86_64 nor aarch64 (riscv64's or ppc64le's
+     *     numbers differ from both, and a wrong number would make some other call)
+     */
     public long number() {
-        return AARCH64 ? aarch64 : x86_64;
+        return switch (Host.ARCH) {
+            case Host.X86_64 -> x86_64;
+            case Host.AARCH64 -> aarch64;
+            default ->
+                throw new UnsupportedOperationException(
+                        "vmm4j knows the system call numbers of x86_64 and aarch64, not of " + Host.OS_ARCH);
+        };
     }
 
     /**
@@ -60,6 +67,19 @@ public enum Syscall {
             case "amd64", "x86_64" -> x86_64;
             case "aarch64" -> aarch64;
             default -> throw new IllegalArgumentException("no system call numbers for " + osArch);
+        };
+    }
+
+    /** This host's architecture, found once: an int to switch on for every call, KVM_RUN's included. */
+    private static final class Host {
+        static final int X86_64 = 0;
+        static final int AARCH64 = 1;
+        static final int OTHER = 2;
+        static final String OS_ARCH = System.getProperty("os.arch");
+        static final int ARCH = switch (OS_ARCH) {
+            case "amd64", "x86_64" -> X86_64;
+            case "aarch64" -> AARCH64;
+            default -> OTHER;
         };
     }
 }

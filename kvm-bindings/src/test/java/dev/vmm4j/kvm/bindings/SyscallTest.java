@@ -51,12 +51,11 @@ class SyscallTest {
             Long number = defined.getOrDefault("__NR_" + name, defined.get("__NR3264_" + name));
             assertEquals(number, call.number("aarch64"), name);
         }
-        assertThrows(IllegalArgumentException.class, () -> Syscall.GETPID.number("riscv64"));
+        assertThrows(IllegalArgumentException.class, () -> Syscall.GETTID.number("riscv64"));
     }
 
     @Test
     void callsGoThroughAndFailuresAreNegativeErrno() {
-        assertEquals(ProcessHandle.current().pid(), NativeCall.syscall(Syscall.GETPID, 0, 0, 0, 0, 0, 0));
         assertTrue(NativeCall.syscall(Syscall.GETTID, 0, 0, 0, 0, 0, 0) > 0);
         assertEquals(-LinuxHeaders.EBADF(), NativeCall.syscall(Syscall.CLOSE, -1, 0, 0, 0, 0, 0));
         assertEquals(-LinuxHeaders.EBADF(), NativeCall.ioctl(-1, 0, 0), "an ioctl on no fd");

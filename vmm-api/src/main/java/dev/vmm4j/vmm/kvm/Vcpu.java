@@ -144,9 +144,14 @@ public final class Vcpu implements AutoCloseable {
      * before the thread ends.
      *
      * @return the binding; close it on this thread, after the last {@link #run()} here
-     * @throws IllegalStateException if the vCPU is already bound
+     * @throws IllegalStateException if the vCPU is already bound, or the calling thread is virtual (its carrier, whose
+     *     signal mask the kick needs, changes under it and serves other virtual threads)
      */
     public ThreadBinding bindToCurrentThread() {
+        if (Thread.currentThread().isVirtual()) {
+            throw new IllegalStateException("vcpu " + id + " must run on a platform thread, not a virtual one: the kick"
+                    + " signal is blocked in, and sent to, the kernel thread that runs it");
+        }
         synchronized (bindingLock) {
             if (boundThread != null) {
                 throw new IllegalStateException("vcpu " + id + " is already bound to thread " + boundThread.getName());
@@ -175,7 +180,9 @@ public final class Vcpu implements AutoCloseable {
                 return;
             }
             kvmRun.requestImmediateExit();
-            if (boundThread != null) {
+            // A thread that ended without closing its binding may have left its id to a newer thread of this process,
+            // which would die of the signal: only a live bound thread is signalled.
+            if (boundThread != null && boundThread.isAlive()) {
                 KickSignal.send(boundTid);
             }
         }

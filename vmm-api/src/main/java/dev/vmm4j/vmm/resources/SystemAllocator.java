@@ -86,7 +86,6 @@ public final class SystemAllocator {
         public Builder ioPorts(long base, long size) {
             requireNotBuilt();
             if (base < 0 || size <= 0 || base > 0x10000 || size > 0x10000 - base) { // base + size could overflow
-
                 throw new IllegalArgumentException(
                         String.format(Locale.ROOT, "I/O ports [%#x, +%#x) must lie within 0..0xffff", base, size));
             }

@@ -28,6 +28,11 @@ import java.util.Objects;
  * the transfers on the hot path, returning {@code -errno}). Low level: for modules built on vmm-api, such as the
  * virtio block device's image files; each method says what the caller must guarantee.
  *
+ * <p>The calls every VM makes go through {@link NativeCall#syscall}, which passes a pointer as a bare address: the
+ * memory a segment argument points to must stay open until the call returns. A segment of an arena that another thread
+ * may close (a shared arena) must not be closed during the call; FFM would refuse that close for a segment passed to a
+ * downcall, but here nothing does.
+ *
  * <p><b>Thread safety:</b> safe for concurrent use.
  */
 public final class Libc {
@@ -638,10 +643,11 @@ public final class Libc {
     }
 
     /**
-     * {@code sigtimedwait(set, NULL, timeout)}: the signal taken, or {@code -errno} ({@code -EAGAIN} if none came).
-     * The signals in {@code set} should be blocked on the calling thread, or they may be delivered instead.
+     * {@code rt_sigtimedwait(set, NULL, timeout, 8)}, what glibc's {@code sigtimedwait} does: the signal taken, or
+     * {@code -errno} ({@code -EAGAIN} if none came). The signals in {@code set} should be blocked on the calling
+     * thread, or they may be delivered instead.
      *
-     * @param set a native {@code sigset_t} of the signals to take
+     * @param set a native {@code sigset_t} of the signals to take (the kernel reads its first 64 bits)
      * @param timeout a native {@code struct timespec}, or {@link MemorySegment#NULL} to wait with no limit
      * @return the number of the signal taken, which is no longer pending, or {@code -errno} ({@code -EINTR} when
      *     another signal interrupted the wait)

@@ -34,6 +34,32 @@ class KvmMisuseTest {
         }
     }
 
+    /** The kick blocks and sends its signal per kernel thread, which a virtual thread does not own. */
+    @Test
+    void aVirtualThreadCannotBindAVcpu() throws Exception {
+        try (Kvm kvm = Kvm.open();
+                Vm vm = kvm.createVm()) {
+            Vcpu vcpu = vm.createVcpu(0);
+            Throwable[] thrown = new Throwable[1];
+            Thread.ofVirtual()
+                    .start(() -> {
+                        try (Vcpu.ThreadBinding binding = vcpu.bindToCurrentThread()) {
+                            thrown[0] = null;
+                        } catch (Throwable t) {
+                            thrown[0] = t;
+                        }
+                    })
+                    .join();
+            assertTrue(
+                    thrown[0] instanceof IllegalStateException e
+                            && e.getMessage().contains("platform thread"),
+                    String.valueOf(thrown[0]));
+            try (Vcpu.ThreadBinding binding = vcpu.bindToCurrentThread()) {
+                vcpu.kick(); // a platform thread binds, and the kick reaches it (taken when the binding closes)
+            }
+        }
+    }
+
     @Test
     void overlappingMemorySlotIsRefused() {
         try (Kvm kvm = Kvm.open();

@@ -17,10 +17,10 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Libc} writes each C signature out (but for the calls every VM makes, which go through {@code syscall(2)}) (asking jextract for its descriptor would make a second, unused downcall
- * handle per function). These tests hold those signatures to jextract's, which come from the headers: each holder
- * class named after a function ({@code EpollCtl} is {@code epoll_ctl}) must take and return what jextract's handle
- * does, after the call state.
+ * {@link Libc} writes each C signature out, as asking jextract for its descriptor would make a second, unused
+ * downcall handle per function (the calls every VM makes go through {@code syscall(2)} instead). These tests hold
+ * those signatures to jextract's, which come from the headers: each holder class named after a function
+ * ({@code EpollCtl} is {@code epoll_ctl}) must take and return what jextract's handle does, after the call state.
  */
 class LibcSignaturesTest {
     /**
