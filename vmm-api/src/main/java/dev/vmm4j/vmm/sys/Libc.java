@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.vmm.sys;
 
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_LONG;
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
-
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.NativeCallException;
@@ -12,12 +8,10 @@ import dev.vmm4j.kvm.bindings.Syscall;
 import dev.vmm4j.kvm.bindings.epoll_event;
 import dev.vmm4j.kvm.bindings.itimerspec;
 import dev.vmm4j.kvm.bindings.sockaddr_un;
+import dev.vmm4j.kvm.bindings.timespec;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,7 +22,8 @@ import java.util.Objects;
  * the transfers on the hot path, returning {@code -errno}). Low level: for modules built on vmm-api, such as the
  * virtio block device's image files; each method says what the caller must guarantee.
  *
- * <p>The calls every VM makes go through {@link NativeCall#syscall}, which passes a pointer as a bare address: the
+ * <p>Every call goes through {@link NativeCall#syscall}, one downcall stub for all of them (see {@link Syscall} for
+ * why), which passes a pointer as a bare address: the
  * memory a segment argument points to must stay open until the call returns. A segment of an arena that another thread
  * may close (a shared arena) must not be closed during the call; FFM would refuse that close for a segment passed to a
  * downcall, but here nothing does.
@@ -38,174 +33,6 @@ import java.util.Objects;
 public final class Libc {
     /** The kernel's sigset, which rt_sigtimedwait, rt_sigprocmask and KVM_SET_SIGNAL_MASK take: 64 signals. */
     public static final int KERNEL_SIGSET_BYTES = 8;
-
-    // The calls every VM makes (open, close, mmap, munmap, eventfd, the signal calls) go through NativeCall.syscall,
-    // one downcall stub for all of them (see Syscall). Each other call has a handle of its own in a holder class, so
-    // it is made on the first call: making one spins method handle classes (3 to 10 ms each, which an AOT cache does
-    // not keep), and a run makes a few of these calls, not all of them.
-
-    private static final class Read {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("read", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
-    }
-
-    private static final class Write {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
-    }
-
-    /** pread with the buffer as a plain address, so a transfer into part of a mapping needs no slice object. */
-    private static final class PreadAtAddress {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "pread",
-                FunctionDescriptor.of(
-                        LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
-    }
-
-    private static final class PwriteAtAddress {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "pwrite",
-                FunctionDescriptor.of(
-                        LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, LinuxHeaders.C_LONG));
-    }
-
-    private static final class Fsync {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing("fsync", FunctionDescriptor.of(C_INT, C_INT));
-    }
-
-    private static final class Flock {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("flock", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
-
-    private static final class MemfdCreate {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("memfd_create", FunctionDescriptor.of(C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Ftruncate {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("ftruncate", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
-    }
-
-    private static final class Madvise {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("madvise", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
-    }
-
-    private static final class EpollCreate1 {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("epoll_create1", FunctionDescriptor.of(C_INT, C_INT));
-    }
-
-    private static final class EpollCtl {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("epoll_ctl", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
-    }
-
-    private static final class EpollWait {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("epoll_wait", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT));
-    }
-
-    private static final class Readv {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("readv", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Writev {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("writev", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Recvmsg {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("recvmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Sendmsg {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("sendmsg", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Lseek {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("lseek", FunctionDescriptor.of(C_LONG, C_INT, C_LONG, C_INT));
-    }
-
-    private static final class Poll {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("poll", FunctionDescriptor.of(C_INT, C_POINTER, C_LONG, C_INT));
-    }
-
-    private static final class Socket {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("socket", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT));
-    }
-
-    private static final class Socketpair {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("socketpair", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, C_POINTER));
-    }
-
-    private static final class Fcntl {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "fcntl", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT), Linker.Option.firstVariadicArg(2));
-    }
-
-    private static final class Setns {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
-
-    // glibc declares the address arguments of bind, connect and accept4 as transparent unions of pointers, which the
-    // ABI passes as the pointer itself.
-    private static final class Bind {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("bind", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Listen {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("listen", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
-
-    private static final class Accept4 {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("accept4", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
-    }
-
-    private static final class Connect {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("connect", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-    }
-
-    private static final class Shutdown {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("shutdown", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
-
-    /** read and send with the buffer as a plain address, as {@link PreadAtAddress}. */
-    private static final class ReadAtAddress {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "read", FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG));
-    }
-
-    private static final class SendAtAddress {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "send",
-                FunctionDescriptor.of(LinuxHeaders.C_LONG, C_INT, ValueLayout.JAVA_LONG, LinuxHeaders.C_LONG, C_INT));
-    }
-
-    private static final class TimerfdCreate {
-        static final MethodHandle HANDLE =
-                NativeCall.errnoCapturing("timerfd_create", FunctionDescriptor.of(C_INT, C_INT, C_INT));
-    }
-
-    private static final class TimerfdSettime {
-        static final MethodHandle HANDLE = NativeCall.errnoCapturing(
-                "timerfd_settime", FunctionDescriptor.of(C_INT, C_INT, C_INT, C_POINTER, C_POINTER));
-    }
 
     private Libc() {}
 
@@ -263,14 +90,11 @@ public final class Libc {
      * @return bytes read (0 at end of file), or {@code -errno} ({@code -EAGAIN} when a non-blocking fd has nothing)
      */
     public static long read(int fd, MemorySegment buffer) {
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) Read.HANDLE.invokeExact(state, fd, buffer, buffer.byteSize());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.READ, fd, address(buffer), buffer.byteSize(), 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(buffer);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -282,14 +106,11 @@ public final class Libc {
      *     when a non-blocking fd has no room)
      */
     public static long write(int fd, MemorySegment buffer) {
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) Write.HANDLE.invokeExact(state, fd, buffer, buffer.byteSize());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.WRITE, fd, address(buffer), buffer.byteSize(), 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(buffer);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -311,14 +132,11 @@ public final class Libc {
      */
     public static long pread(int fd, MemorySegment memory, long offset, long length, long position) {
         long address = nativeAddress(memory, offset, length);
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) PreadAtAddress.HANDLE.invokeExact(state, fd, address, length, position);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.PREAD64, fd, address, length, position, 0, 0);
+        } finally {
+            Reference.reachabilityFence(memory);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -337,14 +155,11 @@ public final class Libc {
      */
     public static long pwrite(int fd, MemorySegment memory, long offset, long length, long position) {
         long address = nativeAddress(memory, offset, length);
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) PwriteAtAddress.HANDLE.invokeExact(state, fd, address, length, position);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.PWRITE64, fd, address, length, position, 0, 0);
+        } finally {
+            Reference.reachabilityFence(memory);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -358,6 +173,14 @@ public final class Libc {
      * {@code VirtualMachine.close()} stops and joins every vCPU and device thread before it unmaps guest memory (the
      * scope check turns a caller that breaks that order into an exception, short of a race with the unmap itself).
      */
+    /** {@return the address of {@code segment}, which must be native memory (a heap array has no fixed address)} */
+    private static long address(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("a system call's buffer must be native memory, not " + segment);
+        }
+        return segment.address();
+    }
+
     private static long nativeAddress(MemorySegment memory, long offset, long length) {
         if (!memory.isNative()) {
             throw new IllegalArgumentException("a raw-address transfer needs native memory, not " + memory);
@@ -376,14 +199,7 @@ public final class Libc {
      * @return 0, or {@code -errno} ({@code -EIO} when a write back failed, {@code -EINVAL} for an fd that cannot sync)
      */
     public static int fsync(int fd) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Fsync.HANDLE.invokeExact(state, fd);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        return (int) NativeCall.syscall(Syscall.FSYNC, fd, 0, 0, 0, 0, 0);
     }
 
     /**
@@ -396,14 +212,7 @@ public final class Libc {
      * @return 0, or {@code -errno}
      */
     public static int flock(int fd, int operation) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Flock.HANDLE.invokeExact(state, fd, operation);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        return (int) NativeCall.syscall(Syscall.FLOCK, fd, operation, 0, 0, 0, 0);
     }
 
     /**
@@ -472,16 +281,19 @@ public final class Libc {
      * @throws NativeCallException if {@code memfd_create} fails, naming {@code name}
      */
     public static int memfdCreate(String name, int flags) {
-        MemorySegment state = NativeCall.callState();
         int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = (int)
-                    MemfdCreate.HANDLE.invokeExact(state, arena.allocateFrom(name), flags | LinuxHeaders.MFD_CLOEXEC());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            fd = (int) NativeCall.syscall(
+                    Syscall.MEMFD_CREATE,
+                    arena.allocateFrom(name).address(),
+                    flags | LinuxHeaders.MFD_CLOEXEC(),
+                    0,
+                    0,
+                    0,
+                    0);
         }
         if (fd < 0) {
-            throw new NativeCallException("memfd_create " + name, NativeCall.errno(state));
+            throw new NativeCallException("memfd_create " + name, -fd);
         }
         return fd;
     }
@@ -494,15 +306,9 @@ public final class Libc {
      * @throws NativeCallException if {@code ftruncate} fails, naming the length
      */
     public static void ftruncate(int fd, long length) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Ftruncate.HANDLE.invokeExact(state, fd, length);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        long result = NativeCall.syscall(Syscall.FTRUNCATE, fd, length, 0, 0, 0, 0);
         if (result < 0) {
-            throw new NativeCallException("ftruncate", NativeCall.errno(state), "to " + length + " bytes");
+            throw new NativeCallException("ftruncate", (int) -result, "to " + length + " bytes");
         }
     }
 
@@ -515,15 +321,14 @@ public final class Libc {
      *     does not know), naming the advice
      */
     public static void madvise(MemorySegment memory, int advice) {
-        MemorySegment state = NativeCall.callState();
-        int result;
+        long result;
         try {
-            result = (int) Madvise.HANDLE.invokeExact(state, memory, memory.byteSize(), advice);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            result = NativeCall.syscall(Syscall.MADVISE, address(memory), memory.byteSize(), advice, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(memory);
         }
         if (result < 0) {
-            throw new NativeCallException("madvise", NativeCall.errno(state), "advice " + advice);
+            throw new NativeCallException("madvise", (int) -result, "advice " + advice);
         }
     }
 
@@ -534,15 +339,9 @@ public final class Libc {
      * @throws NativeCallException if {@code epoll_create1} fails
      */
     public static int epollCreate() {
-        MemorySegment state = NativeCall.callState();
-        int fd;
-        try {
-            fd = (int) EpollCreate1.HANDLE.invokeExact(state, LinuxHeaders.EPOLL_CLOEXEC());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        int fd = (int) NativeCall.syscall(Syscall.EPOLL_CREATE1, LinuxHeaders.EPOLL_CLOEXEC(), 0, 0, 0, 0, 0);
         if (fd < 0) {
-            throw new NativeCallException("epoll_create1", NativeCall.errno(state));
+            throw new NativeCallException("epoll_create1", -fd);
         }
         return fd;
     }
@@ -559,18 +358,15 @@ public final class Libc {
      *     twice; {@code ENOENT}: not in the set; {@code EPERM}: a regular file, which epoll cannot watch)
      */
     public static void epollCtl(int epfd, int op, int fd, int events, long data) {
-        MemorySegment state = NativeCall.callState();
-        int result;
+        long result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment event = arena.allocate(epoll_event.layout());
             epoll_event.events(event, events);
             event.set(ValueLayout.JAVA_LONG_UNALIGNED, epoll_event.data$offset(), data);
-            result = (int) EpollCtl.HANDLE.invokeExact(state, epfd, op, fd, event);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            result = NativeCall.syscall(Syscall.EPOLL_CTL, epfd, op, fd, event.address(), 0, 0);
         }
         if (result < 0) {
-            throw new NativeCallException("epoll_ctl", NativeCall.errno(state), "fd " + fd + ", op " + op);
+            throw new NativeCallException("epoll_ctl", (int) -result, "fd " + fd + ", op " + op);
         }
     }
 
@@ -587,14 +383,15 @@ public final class Libc {
      *     came first)
      */
     public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
-        MemorySegment state = NativeCall.callState();
-        int result;
+        long buffer = address(events);
         try {
-            result = (int) EpollWait.HANDLE.invokeExact(state, epfd, events, maxEvents, timeoutMs);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return Syscall.EPOLL_WAIT.exists()
+                    ? (int) NativeCall.syscall(Syscall.EPOLL_WAIT, epfd, buffer, maxEvents, timeoutMs, 0, 0)
+                    : (int) NativeCall.syscall(
+                            Syscall.EPOLL_PWAIT, epfd, buffer, maxEvents, timeoutMs, 0, KERNEL_SIGSET_BYTES);
+        } finally {
+            Reference.reachabilityFence(events);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -675,14 +472,11 @@ public final class Libc {
      * @return bytes read (0 at end of file), or {@code -errno} ({@code -EAGAIN} when a non-blocking fd has nothing)
      */
     public static long readv(int fd, MemorySegment iovecs, int count) {
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) Readv.HANDLE.invokeExact(state, fd, iovecs, count);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.READV, fd, address(iovecs), count, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(iovecs);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -696,14 +490,11 @@ public final class Libc {
      *     non-blocking fd has no room)
      */
     public static long writev(int fd, MemorySegment iovecs, int count) {
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) Writev.HANDLE.invokeExact(state, fd, iovecs, count);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.WRITEV, fd, address(iovecs), count, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(iovecs);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -718,14 +509,11 @@ public final class Libc {
      *     whole length even if it did not fit), or {@code -errno}
      */
     public static long recvmsg(int fd, MemorySegment message, int flags) {
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) Recvmsg.HANDLE.invokeExact(state, fd, message, flags);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.RECVMSG, fd, address(message), flags, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(message);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -740,14 +528,11 @@ public final class Libc {
      * @return bytes sent, which on a stream socket may be fewer than asked, or {@code -errno}
      */
     public static long sendmsg(int fd, MemorySegment message, int flags) {
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) Sendmsg.HANDLE.invokeExact(state, fd, message, flags);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.SENDMSG, fd, address(message), flags, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(message);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -760,14 +545,7 @@ public final class Libc {
      *     or {@code SEEK_HOLE} starts at or past the end, or {@code SEEK_DATA} finds only a hole up to it)
      */
     public static long lseek(int fd, long offset, int whence) {
-        MemorySegment state = NativeCall.callState();
-        long result;
-        try {
-            result = (long) Lseek.HANDLE.invokeExact(state, fd, offset, whence);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        return NativeCall.syscall(Syscall.LSEEK, fd, offset, whence, 0, 0, 0);
     }
 
     /**
@@ -782,14 +560,23 @@ public final class Libc {
      *     came first)
      */
     public static int poll(MemorySegment fds, int count, int timeoutMs) {
-        MemorySegment state = NativeCall.callState();
-        int result;
+        long pollfds = address(fds);
         try {
-            result = (int) Poll.HANDLE.invokeExact(state, fds, (long) count, timeoutMs);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            if (Syscall.POLL.exists()) {
+                return (int) NativeCall.syscall(Syscall.POLL, pollfds, count, timeoutMs, 0, 0, 0);
+            }
+            try (Arena arena = Arena.ofConfined()) { // ppoll takes its time limit as a timespec, or NULL for none
+                long timeout = 0;
+                if (timeoutMs >= 0) {
+                    MemorySegment spec = arena.allocate(timespec.layout());
+                    setTimespec(spec, timeoutMs * 1_000_000L);
+                    timeout = spec.address();
+                }
+                return (int) NativeCall.syscall(Syscall.PPOLL, pollfds, count, timeout, 0, KERNEL_SIGSET_BYTES, 0);
+            }
+        } finally {
+            Reference.reachabilityFence(fds);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -804,15 +591,9 @@ public final class Libc {
      */
     public static int socket(int domain, int type, String what) {
         Objects.requireNonNull(what, "what");
-        MemorySegment state = NativeCall.callState();
-        int fd;
-        try {
-            fd = (int) Socket.HANDLE.invokeExact(state, domain, type | LinuxHeaders.SOCK_CLOEXEC(), 0);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        int fd = (int) NativeCall.syscall(Syscall.SOCKET, domain, type | LinuxHeaders.SOCK_CLOEXEC(), 0, 0, 0, 0);
         if (fd < 0) {
-            throw new NativeCallException("socket", NativeCall.errno(state), what);
+            throw new NativeCallException("socket", -fd, what);
         }
         return fd;
     }
@@ -826,19 +607,21 @@ public final class Libc {
      * @throws NativeCallException if {@code socketpair} fails
      */
     public static int[] socketpair(int type) {
-        MemorySegment state = NativeCall.callState();
-        int result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-            result = (int) Socketpair.HANDLE.invokeExact(
-                    state, LinuxHeaders.AF_UNIX(), type | LinuxHeaders.SOCK_CLOEXEC(), 0, fds);
-            if (result == 0) {
-                return fds.toArray(ValueLayout.JAVA_INT);
+            long result = NativeCall.syscall(
+                    Syscall.SOCKETPAIR,
+                    LinuxHeaders.AF_UNIX(),
+                    type | LinuxHeaders.SOCK_CLOEXEC(),
+                    0,
+                    fds.address(),
+                    0,
+                    0);
+            if (result < 0) {
+                throw new NativeCallException("socketpair", (int) -result);
             }
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return fds.toArray(ValueLayout.JAVA_INT);
         }
-        throw new NativeCallException("socketpair", NativeCall.errno(state));
     }
 
     /**
@@ -852,14 +635,7 @@ public final class Libc {
      *     {@code F_GETFD} and {@code F_GETFL}; 0 for most others), or {@code -errno}
      */
     public static int fcntl(int fd, int command, int argument) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Fcntl.HANDLE.invokeExact(state, fd, command, argument);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        return (int) NativeCall.syscall(Syscall.FCNTL, fd, command, argument, 0, 0, 0);
     }
 
     /**
@@ -875,15 +651,9 @@ public final class Libc {
      *     {@code fd} is not a namespace of {@code type})
      */
     public static void setns(int fd, int type) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Setns.HANDLE.invokeExact(state, fd, type);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        long result = NativeCall.syscall(Syscall.SETNS, fd, type, 0, 0, 0, 0);
         if (result < 0) {
-            throw new NativeCallException("setns", NativeCall.errno(state), "into the namespace of fd " + fd);
+            throw new NativeCallException("setns", (int) -result, "into the namespace of fd " + fd);
         }
     }
 
@@ -903,14 +673,11 @@ public final class Libc {
      */
     public static long read(int fd, MemorySegment memory, long offset, long length) {
         long address = nativeAddress(memory, offset, length);
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) ReadAtAddress.HANDLE.invokeExact(state, fd, address, length);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.READ, fd, address, length, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(memory);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -951,14 +718,11 @@ public final class Libc {
 
     private static long send(int fd, MemorySegment memory, long offset, long length, int flags) {
         long address = nativeAddress(memory, offset, length);
-        MemorySegment state = NativeCall.callState();
-        long result;
         try {
-            result = (long) SendAtAddress.HANDLE.invokeExact(state, fd, address, length, flags);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.SENDTO, fd, address, length, flags, 0, 0);
+        } finally {
+            Reference.reachabilityFence(memory);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     /**
@@ -970,22 +734,16 @@ public final class Libc {
      * @throws IllegalArgumentException if the path does not fit a {@code sockaddr_un} (107 bytes)
      */
     public static void bindAndListen(int fd, Path path) {
-        MemorySegment state = NativeCall.callState();
-        int result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = unixAddress(arena, path);
-            result = (int) Bind.HANDLE.invokeExact(state, fd, address, (int) address.byteSize());
+            long result = NativeCall.syscall(Syscall.BIND, fd, address.address(), address.byteSize(), 0, 0, 0);
             if (result < 0) {
-                throw new NativeCallException("bind", NativeCall.errno(state), "unix socket " + path);
+                throw new NativeCallException("bind", (int) -result, "unix socket " + path);
             }
-            result = (int) Listen.HANDLE.invokeExact(state, fd, LinuxHeaders.SOMAXCONN());
-        } catch (NativeCallException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
         }
+        long result = NativeCall.syscall(Syscall.LISTEN, fd, LinuxHeaders.SOMAXCONN(), 0, 0, 0, 0);
         if (result < 0) {
-            throw new NativeCallException("listen", NativeCall.errno(state), "unix socket " + path);
+            throw new NativeCallException("listen", (int) -result, "unix socket " + path);
         }
     }
 
@@ -999,15 +757,10 @@ public final class Libc {
      * @throws IllegalArgumentException if the path does not fit a {@code sockaddr_un} (107 bytes)
      */
     public static int connect(int fd, Path path) {
-        MemorySegment state = NativeCall.callState();
-        int result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = unixAddress(arena, path);
-            result = (int) Connect.HANDLE.invokeExact(state, fd, address, (int) address.byteSize());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.CONNECT, fd, address.address(), address.byteSize(), 0, 0, 0);
         }
-        return result < 0 ? -NativeCall.errno(state) : result;
     }
 
     private static MemorySegment unixAddress(Arena arena, Path path) {
@@ -1032,19 +785,8 @@ public final class Libc {
      * @return the new connection's fd, which the caller owns and must close, or {@code -errno}
      */
     public static int accept(int fd) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Accept4.HANDLE.invokeExact(
-                    state,
-                    fd,
-                    MemorySegment.NULL,
-                    MemorySegment.NULL,
-                    LinuxHeaders.SOCK_NONBLOCK() | LinuxHeaders.SOCK_CLOEXEC());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        return (int) NativeCall.syscall(
+                Syscall.ACCEPT4, fd, 0, 0, LinuxHeaders.SOCK_NONBLOCK() | LinuxHeaders.SOCK_CLOEXEC(), 0, 0);
     }
 
     /**
@@ -1056,14 +798,7 @@ public final class Libc {
      * @return 0, or {@code -errno} ({@code -ENOTCONN} when the socket is not connected)
      */
     public static int shutdown(int fd, int how) {
-        MemorySegment state = NativeCall.callState();
-        int result;
-        try {
-            result = (int) Shutdown.HANDLE.invokeExact(state, fd, how);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
-        return result < 0 ? -NativeCall.errno(state) : result;
+        return (int) NativeCall.syscall(Syscall.SHUTDOWN, fd, how, 0, 0, 0, 0);
     }
 
     /**
@@ -1074,16 +809,16 @@ public final class Libc {
      * @throws NativeCallException if {@code timerfd_create} fails
      */
     public static int timerfdCreate() {
-        MemorySegment state = NativeCall.callState();
-        int fd;
-        try {
-            fd = (int) TimerfdCreate.HANDLE.invokeExact(
-                    state, LinuxHeaders.CLOCK_MONOTONIC(), LinuxHeaders.TFD_NONBLOCK() | LinuxHeaders.TFD_CLOEXEC());
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        int fd = (int) NativeCall.syscall(
+                Syscall.TIMERFD_CREATE,
+                LinuxHeaders.CLOCK_MONOTONIC(),
+                LinuxHeaders.TFD_NONBLOCK() | LinuxHeaders.TFD_CLOEXEC(),
+                0,
+                0,
+                0,
+                0);
         if (fd < 0) {
-            throw new NativeCallException("timerfd_create", NativeCall.errno(state));
+            throw new NativeCallException("timerfd_create", -fd);
         }
         return fd;
     }
@@ -1098,18 +833,15 @@ public final class Libc {
      * @throws NativeCallException if {@code timerfd_settime} fails ({@code EINVAL}: a negative time)
      */
     public static void timerfdSettime(int fd, long firstNanos, long intervalNanos) {
-        MemorySegment state = NativeCall.callState();
-        int result;
+        long result;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment spec = itimerspec.allocate(arena);
             setTimespec(itimerspec.it_value(spec), firstNanos);
             setTimespec(itimerspec.it_interval(spec), intervalNanos);
-            result = (int) TimerfdSettime.HANDLE.invokeExact(state, fd, 0, spec, MemorySegment.NULL);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            result = NativeCall.syscall(Syscall.TIMERFD_SETTIME, fd, 0, spec.address(), 0, 0, 0);
         }
         if (result < 0) {
-            throw new NativeCallException("timerfd_settime", NativeCall.errno(state));
+            throw new NativeCallException("timerfd_settime", (int) -result);
         }
     }
 
