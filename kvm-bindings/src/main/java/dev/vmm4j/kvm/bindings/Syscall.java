@@ -98,7 +98,17 @@ public enum Syscall {
     /** {@code timerfd_create(clockid, flags)}. */
     TIMERFD_CREATE(283, 85),
     /** {@code timerfd_settime(fd, flags, new, old)}. */
-    TIMERFD_SETTIME(286, 86);
+    TIMERFD_SETTIME(286, 86),
+    /** {@code prctl(option, arg2, arg3, arg4, arg5)}. */
+    PRCTL(157, 167),
+    /** {@code seccomp(operation, flags, args)}. */
+    SECCOMP(317, 277),
+    /** {@code landlock_create_ruleset(attr, size, flags)}. */
+    LANDLOCK_CREATE_RULESET(444, 444),
+    /** {@code landlock_add_rule(ruleset_fd, rule_type, rule_attr, flags)}. */
+    LANDLOCK_ADD_RULE(445, 445),
+    /** {@code landlock_restrict_self(ruleset_fd, flags)}. */
+    LANDLOCK_RESTRICT_SELF(446, 446);
 
     private final int x86_64;
     private final int aarch64;
