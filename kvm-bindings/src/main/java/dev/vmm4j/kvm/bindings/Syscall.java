@@ -108,7 +108,37 @@ public enum Syscall {
     /** {@code landlock_add_rule(ruleset_fd, rule_type, rule_attr, flags)}. */
     LANDLOCK_ADD_RULE(445, 445),
     /** {@code landlock_restrict_self(ruleset_fd, flags)}. */
-    LANDLOCK_RESTRICT_SELF(446, 446);
+    LANDLOCK_RESTRICT_SELF(446, 446),
+    /** {@code openat2(dirfd, path, how, size)}. */
+    OPENAT2(437, 437),
+    /** {@code newfstatat(dirfd, path, stat, flags), glibc's {@code fstatat}}. */
+    NEWFSTATAT(262, 79),
+    /** {@code mkdirat(dirfd, path, mode)}. */
+    MKDIRAT(258, 34),
+    /** {@code mknodat(dirfd, path, mode, dev)}. */
+    MKNODAT(259, 33),
+    /** {@code symlinkat(target, dirfd, path)}. */
+    SYMLINKAT(266, 36),
+    /** {@code linkat(olddirfd, oldpath, newdirfd, newpath, flags)}. */
+    LINKAT(265, 37),
+    /** {@code renameat(olddirfd, oldpath, newdirfd, newpath)}. */
+    RENAMEAT(264, 38),
+    /** {@code unlinkat(dirfd, path, flags)}. */
+    UNLINKAT(263, 35),
+    /** {@code readlinkat(dirfd, path, buffer, size)}. */
+    READLINKAT(267, 78),
+    /** {@code fchownat(dirfd, path, uid, gid, flags)}. */
+    FCHOWNAT(260, 54),
+    /** {@code fchmodat(dirfd, path, mode)}. */
+    FCHMODAT(268, 53),
+    /** {@code utimensat(dirfd, path, times, flags)}. */
+    UTIMENSAT(280, 88),
+    /** {@code fstatfs(fd, statfs)}. */
+    FSTATFS(138, 44),
+    /** {@code getdents64(fd, buffer, count)}. */
+    GETDENTS64(217, 61),
+    /** {@code fdatasync(fd)}. */
+    FDATASYNC(75, 83);
 
     private final int x86_64;
     private final int aarch64;

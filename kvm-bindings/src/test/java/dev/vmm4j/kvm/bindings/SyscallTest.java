@@ -46,6 +46,14 @@ class SyscallTest {
         while (define.find()) {
             defined.put(define.group(1), Long.parseLong(define.group(2)));
         }
+        // and the 64-bit names of the calls the table numbers once for both word sizes (__NR_newfstatat)
+        Matcher alias =
+                Pattern.compile("(?m)^#define (__NR_\\w+) (__NR3264_\\w+)$").matcher(Files.readString(header));
+        while (alias.find()) {
+            if (defined.containsKey(alias.group(2))) {
+                defined.putIfAbsent(alias.group(1), defined.get(alias.group(2)));
+            }
+        }
         for (Syscall call : Syscall.values()) {
             String name = call.name().toLowerCase(Locale.ROOT);
             Long number = defined.getOrDefault("__NR_" + name, defined.get("__NR3264_" + name));

@@ -1,251 +1,193 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vmm4j.virtio.p9;
 
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_INT;
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_LONG;
-import static dev.vmm4j.kvm.bindings.LinuxHeaders.C_POINTER;
-
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
+import dev.vmm4j.kvm.bindings.Syscall;
 import dev.vmm4j.vmm.sys.Libc;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
+import java.lang.ref.Reference;
 
 /**
  * The file-system calls of the 9P server, each returning its result or {@code -errno} and allocating nothing.
  * Strings are NUL-terminated native segments the caller owns. Internal to the server.
  *
- * <p>{@code openat2} has no glibc wrapper before 2.38, so it goes through {@code syscall(SYS_openat2, ...)}.
+ * <p>Each is a system call through {@link NativeCall#syscall}, one downcall stub for all (see {@link Syscall}): the
+ * call glibc's wrapper makes ({@code fstatat} is {@code newfstatat}), with glibc's one check of its own where the
+ * kernel's argument is narrower ({@code mknodat}'s device number). Segments are passed as addresses and kept reachable
+ * until the call returns; the caller keeps their arenas open.
  *
- * <p><b>Thread safety:</b> safe for concurrent use; errno is captured per thread.
+ * <p><b>Thread safety:</b> safe for concurrent use.
  */
 final class P9Native {
-    private static final MethodHandle SYSCALL_OPENAT2 = NativeCall.errnoCapturing(
-            "syscall",
-            FunctionDescriptor.of(C_LONG, C_LONG, C_INT, C_POINTER, C_POINTER, C_LONG),
-            Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle OPENAT = NativeCall.errnoCapturing(
-            "openat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT), Linker.Option.firstVariadicArg(3));
-    private static final MethodHandle CLOSE = NativeCall.errnoCapturing("close", FunctionDescriptor.of(C_INT, C_INT));
-    private static final MethodHandle FSTATAT =
-            NativeCall.errnoCapturing("fstatat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
-    private static final MethodHandle MKDIRAT =
-            NativeCall.errnoCapturing("mkdirat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-    private static final MethodHandle MKNODAT =
-            NativeCall.errnoCapturing("mknodat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_LONG));
-    private static final MethodHandle SYMLINKAT =
-            NativeCall.errnoCapturing("symlinkat", FunctionDescriptor.of(C_INT, C_POINTER, C_INT, C_POINTER));
-    private static final MethodHandle LINKAT = NativeCall.errnoCapturing(
-            "linkat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_POINTER, C_INT));
-    private static final MethodHandle RENAMEAT =
-            NativeCall.errnoCapturing("renameat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_POINTER));
-    private static final MethodHandle UNLINKAT =
-            NativeCall.errnoCapturing("unlinkat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT));
-    private static final MethodHandle READLINKAT =
-            NativeCall.errnoCapturing("readlinkat", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_POINTER, C_LONG));
-    private static final MethodHandle FCHOWNAT =
-            NativeCall.errnoCapturing("fchownat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT, C_INT));
-    private static final MethodHandle FCHMODAT =
-            NativeCall.errnoCapturing("fchmodat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_INT, C_INT));
-    private static final MethodHandle UTIMENSAT =
-            NativeCall.errnoCapturing("utimensat", FunctionDescriptor.of(C_INT, C_INT, C_POINTER, C_POINTER, C_INT));
-    private static final MethodHandle FSTATFS =
-            NativeCall.errnoCapturing("fstatfs", FunctionDescriptor.of(C_INT, C_INT, C_POINTER));
-    private static final MethodHandle GETDENTS64 =
-            NativeCall.errnoCapturing("getdents64", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
-    private static final MethodHandle LSEEK =
-            NativeCall.errnoCapturing("lseek", FunctionDescriptor.of(C_LONG, C_INT, C_LONG, C_INT));
-    private static final MethodHandle FTRUNCATE =
-            NativeCall.errnoCapturing("ftruncate", FunctionDescriptor.of(C_INT, C_INT, C_LONG));
-    private static final MethodHandle FDATASYNC =
-            NativeCall.errnoCapturing("fdatasync", FunctionDescriptor.of(C_INT, C_INT));
-
     private P9Native() {}
 
-    private static int result(int r, MemorySegment state) {
-        return r < 0 ? -NativeCall.errno(state) : r;
-    }
-
-    private static long result(long r, MemorySegment state) {
-        return r < 0 ? -NativeCall.errno(state) : r;
+    private static long address(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("a 9P system call's argument must be native memory, not " + segment);
+        }
+        return segment.address();
     }
 
     static int openat2(int dirFd, MemorySegment path, MemorySegment openHow) {
-        MemorySegment state = NativeCall.callState();
         try {
-            long r = (long) SYSCALL_OPENAT2.invokeExact(
-                    state, (long) LinuxHeaders.SYS_openat2(), dirFd, path, openHow, openHow.byteSize());
-            return (int) result(r, state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(
+                    Syscall.OPENAT2, dirFd, address(path), address(openHow), openHow.byteSize(), 0, 0);
+        } finally {
+            Reference.reachabilityFence(path);
+            Reference.reachabilityFence(openHow);
         }
     }
 
     static int openat(int dirFd, MemorySegment path, int flags, int mode) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) OPENAT.invokeExact(state, dirFd, path, flags, mode), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.OPENAT, dirFd, address(path), flags, mode, 0, 0);
+        } finally {
+            Reference.reachabilityFence(path);
         }
     }
 
     static int close(int fd) {
-        MemorySegment state = NativeCall.callState();
-        try {
-            return result((int) CLOSE.invokeExact(state, fd), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        return (int) NativeCall.syscall(Syscall.CLOSE, fd, 0, 0, 0, 0, 0);
     }
 
     static int fstatat(int dirFd, MemorySegment path, MemorySegment stat, int flags) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) FSTATAT.invokeExact(state, dirFd, path, stat, flags), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.NEWFSTATAT, dirFd, address(path), address(stat), flags, 0, 0);
+        } finally {
+            Reference.reachabilityFence(path);
+            Reference.reachabilityFence(stat);
         }
     }
 
     static int mkdirat(int dirFd, MemorySegment name, int mode) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) MKDIRAT.invokeExact(state, dirFd, name, mode), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.MKDIRAT, dirFd, address(name), mode, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(name);
         }
     }
 
+    /** {@code dev} as glibc's {@code dev_t}: one that does not fit the kernel's 32 bits is EOVERFLOW, as glibc says. */
     static int mknodat(int dirFd, MemorySegment name, int mode, long dev) {
-        MemorySegment state = NativeCall.callState();
+        if ((dev & 0xffff_ffffL) != dev) {
+            return -LinuxHeaders.EOVERFLOW();
+        }
         try {
-            return result((int) MKNODAT.invokeExact(state, dirFd, name, mode, dev), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.MKNODAT, dirFd, address(name), mode, dev, 0, 0);
+        } finally {
+            Reference.reachabilityFence(name);
         }
     }
 
     static int symlinkat(MemorySegment target, int dirFd, MemorySegment name) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) SYMLINKAT.invokeExact(state, target, dirFd, name), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.SYMLINKAT, address(target), dirFd, address(name), 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(target);
+            Reference.reachabilityFence(name);
         }
     }
 
     static int linkat(int oldDirFd, MemorySegment oldPath, int newDirFd, MemorySegment newName, int flags) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) LINKAT.invokeExact(state, oldDirFd, oldPath, newDirFd, newName, flags), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(
+                    Syscall.LINKAT, oldDirFd, address(oldPath), newDirFd, address(newName), flags, 0);
+        } finally {
+            Reference.reachabilityFence(oldPath);
+            Reference.reachabilityFence(newName);
         }
     }
 
     static int renameat(int oldDirFd, MemorySegment oldName, int newDirFd, MemorySegment newName) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) RENAMEAT.invokeExact(state, oldDirFd, oldName, newDirFd, newName), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int)
+                    NativeCall.syscall(Syscall.RENAMEAT, oldDirFd, address(oldName), newDirFd, address(newName), 0, 0);
+        } finally {
+            Reference.reachabilityFence(oldName);
+            Reference.reachabilityFence(newName);
         }
     }
 
     static int unlinkat(int dirFd, MemorySegment name, int flags) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) UNLINKAT.invokeExact(state, dirFd, name, flags), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.UNLINKAT, dirFd, address(name), flags, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(name);
         }
     }
 
     static long readlinkat(int dirFd, MemorySegment path, MemorySegment buffer) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((long) READLINKAT.invokeExact(state, dirFd, path, buffer, buffer.byteSize()), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(
+                    Syscall.READLINKAT, dirFd, address(path), address(buffer), buffer.byteSize(), 0, 0);
+        } finally {
+            Reference.reachabilityFence(path);
+            Reference.reachabilityFence(buffer);
         }
     }
 
     static int fchownat(int dirFd, MemorySegment path, int uid, int gid, int flags) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) FCHOWNAT.invokeExact(state, dirFd, path, uid, gid, flags), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.FCHOWNAT, dirFd, address(path), uid, gid, flags, 0);
+        } finally {
+            Reference.reachabilityFence(path);
         }
     }
 
+    /**
+     * {@code fchmodat(dirFd, path, mode)}: the kernel's call has no flags, so only 0 is taken (glibc emulates
+     * {@code AT_SYMLINK_NOFOLLOW}, which the server never asks for: it changes modes through {@code /proc/self/fd}).
+     */
     static int fchmodat(int dirFd, MemorySegment path, int mode, int flags) {
-        MemorySegment state = NativeCall.callState();
+        if (flags != 0) {
+            return -LinuxHeaders.EINVAL();
+        }
         try {
-            return result((int) FCHMODAT.invokeExact(state, dirFd, path, mode, flags), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.FCHMODAT, dirFd, address(path), mode, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(path);
         }
     }
 
     static int utimensat(int dirFd, MemorySegment path, MemorySegment times, int flags) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) UTIMENSAT.invokeExact(state, dirFd, path, times, flags), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.UTIMENSAT, dirFd, address(path), address(times), flags, 0, 0);
+        } finally {
+            Reference.reachabilityFence(path);
+            Reference.reachabilityFence(times);
         }
     }
 
     static int fstatfs(int fd, MemorySegment statfs) {
-        MemorySegment state = NativeCall.callState();
         try {
-            return result((int) FSTATFS.invokeExact(state, fd, statfs), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return (int) NativeCall.syscall(Syscall.FSTATFS, fd, address(statfs), 0, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(statfs);
         }
     }
 
     static long getdents64(int fd, MemorySegment buffer, long length) {
-        MemorySegment state = NativeCall.callState();
+        if (length < 0 || length > buffer.byteSize()) {
+            throw new IndexOutOfBoundsException("getdents64 of " + length + " bytes into " + buffer.byteSize());
+        }
         try {
-            return result((long) GETDENTS64.invokeExact(state, fd, buffer, length), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
+            return NativeCall.syscall(Syscall.GETDENTS64, fd, address(buffer), length, 0, 0, 0);
+        } finally {
+            Reference.reachabilityFence(buffer);
         }
     }
 
     static long lseek(int fd, long offset, int whence) {
-        MemorySegment state = NativeCall.callState();
-        try {
-            return result((long) LSEEK.invokeExact(state, fd, offset, whence), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        return NativeCall.syscall(Syscall.LSEEK, fd, offset, whence, 0, 0, 0);
     }
 
     static int ftruncate(int fd, long length) {
-        MemorySegment state = NativeCall.callState();
-        try {
-            return result((int) FTRUNCATE.invokeExact(state, fd, length), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        return (int) NativeCall.syscall(Syscall.FTRUNCATE, fd, length, 0, 0, 0, 0);
     }
 
     /** {@code fdatasync(fd)}, or {@code fsync(fd)} (vmm-api's) unless {@code dataOnly}: 0, or {@code -errno}. */
     static int fsync(int fd, boolean dataOnly) {
-        if (!dataOnly) {
-            return Libc.fsync(fd);
-        }
-        MemorySegment state = NativeCall.callState();
-        try {
-            return result((int) FDATASYNC.invokeExact(state, fd), state);
-        } catch (Throwable t) {
-            throw NativeCall.rethrow(t);
-        }
+        return dataOnly ? (int) NativeCall.syscall(Syscall.FDATASYNC, fd, 0, 0, 0, 0, 0) : Libc.fsync(fd);
     }
 }
