@@ -26,8 +26,9 @@ import java.util.Objects;
  *   <li>everything else calls {@link #checkedIoctl(String, int, long, long)} or {@link #check(String, int)},
  *       which throw a {@link NativeCallException} naming the call: {@code KVM_CREATE_VCPU failed: EEXIST (File exists)}.</li>
  * </ul>
- * Other libc functions get an errno-capturing handle from {@link #errnoCapturing}; their first argument is then
- * {@link #callState()}, and {@link #errno(MemorySegment)} reads the result.
+ * Every system call goes through {@link #syscall}. A libc function that is not a system call can get an
+ * errno-capturing handle from {@link #errnoCapturing}; its first argument is then {@link #callState()}, and
+ * {@link #errno(MemorySegment)} reads the result.
  *
  * <p>{@code ioctl}, like the other calls every VM makes ({@link Syscall}), goes through libc's {@code syscall(2)}
  * with all six argument registers given: one downcall stub for them all. ({@code ioctl} is variadic, and calling it

@@ -111,7 +111,7 @@ public enum Syscall {
     LANDLOCK_RESTRICT_SELF(446, 446),
     /** {@code openat2(dirfd, path, how, size)}. */
     OPENAT2(437, 437),
-    /** {@code newfstatat(dirfd, path, stat, flags), glibc's {@code fstatat}}. */
+    /** {@code newfstatat(dirfd, path, stat, flags)}, what glibc's {@code fstatat} makes. */
     NEWFSTATAT(262, 79),
     /** {@code mkdirat(dirfd, path, mode)}. */
     MKDIRAT(258, 34),

@@ -13,8 +13,9 @@ import java.lang.ref.Reference;
  * Strings are NUL-terminated native segments the caller owns. Internal to the server.
  *
  * <p>Each is a system call through {@link NativeCall#syscall}, one downcall stub for all (see {@link Syscall}): the
- * call glibc's wrapper makes ({@code fstatat} is {@code newfstatat}), with glibc's one check of its own where the
- * kernel's argument is narrower ({@code mknodat}'s device number). Segments are passed as addresses and kept reachable
+ * call glibc's wrapper makes ({@code fstatat} is {@code newfstatat}), with glibc's check where the kernel's argument
+ * is narrower ({@code mknodat}'s device number), and {@code fchmodat} taking no flags, as the kernel's call has none
+ * (glibc emulates {@code AT_SYMLINK_NOFOLLOW}). Segments are passed as addresses and kept reachable
  * until the call returns; the caller keeps their arenas open.
  *
  * <p><b>Thread safety:</b> safe for concurrent use.
@@ -25,6 +26,9 @@ final class P9Native {
     private static long address(MemorySegment segment) {
         if (!segment.isNative()) {
             throw new IllegalArgumentException("a 9P system call's argument must be native memory, not " + segment);
+        }
+        if (!segment.scope().isAlive() || !segment.isAccessibleBy(Thread.currentThread())) {
+            throw new IllegalStateException("a 9P system call's argument is freed or another thread's: " + segment);
         }
         return segment.address();
     }

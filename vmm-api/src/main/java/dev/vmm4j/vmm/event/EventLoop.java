@@ -3,7 +3,6 @@ package dev.vmm4j.vmm.event;
 
 import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCallException;
-import dev.vmm4j.kvm.bindings.epoll_event;
 import dev.vmm4j.vmm.sys.Libc;
 import dev.vmm4j.vmm.sys.OwnedFd;
 import java.lang.foreign.Arena;
@@ -53,9 +52,9 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class EventLoop implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
     private static final int MAX_EVENTS = 64;
-    private static final long EVENT_SIZE = epoll_event.sizeof();
-    private static final long EVENTS_OFFSET = epoll_event.events$offset();
-    private static final long DATA_OFFSET = epoll_event.data$offset();
+    private static final long EVENT_SIZE = Libc.EPOLL_EVENT_BYTES;
+    private static final long EVENTS_OFFSET = 0;
+    private static final long DATA_OFFSET = Libc.EPOLL_EVENT_DATA_OFFSET;
     /** The epoll data of the loop's own wake-up eventfd; registrations use (generation << 32 | slot), never -1. */
     private static final long WAKE_DATA = -1L;
 
@@ -473,7 +472,10 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * Stops the loop, waits for its thread to leave, and closes the epoll fd and the loop's own eventfd. The
-     * subscribers' fds stay open: their owners close them. Tasks posted and not yet run are dropped.
+     * subscribers' fds stay open: their owners close them. Tasks posted and not yet run are dropped. A loop driven by
+     * a caller's own {@link #runOnce} calls (no thread of its own) must be closed after that caller's last
+     * {@code runOnce} has returned: its event buffer is freed here, and a wait still in the kernel would fill freed
+     * memory.
      */
     @Override
     public void close() {

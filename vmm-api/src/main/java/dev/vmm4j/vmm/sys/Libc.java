@@ -5,7 +5,6 @@ import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.NativeCallException;
 import dev.vmm4j.kvm.bindings.Syscall;
-import dev.vmm4j.kvm.bindings.epoll_event;
 import dev.vmm4j.kvm.bindings.itimerspec;
 import dev.vmm4j.kvm.bindings.sockaddr_un;
 import dev.vmm4j.kvm.bindings.timespec;
@@ -16,6 +15,7 @@ import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The libc calls vmm4j makes, each failing with a {@link NativeCallException} that names the call and errno (or, for
@@ -33,6 +33,15 @@ import java.util.Objects;
 public final class Libc {
     /** The kernel's sigset, which rt_sigtimedwait, rt_sigprocmask and KVM_SET_SIGNAL_MASK take: 64 signals. */
     public static final int KERNEL_SIGSET_BYTES = 8;
+
+    private static final boolean X86_64 = Set.of("amd64", "x86_64").contains(System.getProperty("os.arch"));
+    /**
+     * The size of the kernel's {@code struct epoll_event}: packed on x86_64 (12 bytes, jextract's layout), naturally
+     * aligned on the other 64-bit architectures (16 bytes).
+     */
+    public static final long EPOLL_EVENT_BYTES = X86_64 ? 12 : 16;
+    /** Where {@code struct epoll_event}'s 64-bit {@code data} is: after the 32-bit {@code events}, padded but on x86_64. */
+    public static final long EPOLL_EVENT_DATA_OFFSET = X86_64 ? 4 : 8;
 
     private Libc() {}
 
@@ -163,6 +172,24 @@ public final class Libc {
     }
 
     /**
+     * {@return the address of {@code segment}} It must be native memory (a heap array has no fixed address), open, and
+     * this thread's to use: the checks a downcall would make of a segment argument, short of holding its arena open
+     * during the call (see the class comment).
+     */
+    private static long address(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("a system call's buffer must be native memory, not " + segment);
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("a system call's buffer was already freed: " + segment);
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException("a system call's buffer belongs to another thread: " + segment);
+        }
+        return segment.address();
+    }
+
+    /**
      * {@return the address of byte {@code offset} of {@code memory}, for a transfer of {@code length} bytes there}
      *
      * <p>SAFETY: {@code [address, address + length)} lies inside {@code memory} (checked here), and {@code memory} is
@@ -173,14 +200,6 @@ public final class Libc {
      * {@code VirtualMachine.close()} stops and joins every vCPU and device thread before it unmaps guest memory (the
      * scope check turns a caller that breaks that order into an exception, short of a race with the unmap itself).
      */
-    /** {@return the address of {@code segment}, which must be native memory (a heap array has no fixed address)} */
-    private static long address(MemorySegment segment) {
-        if (!segment.isNative()) {
-            throw new IllegalArgumentException("a system call's buffer must be native memory, not " + segment);
-        }
-        return segment.address();
-    }
-
     private static long nativeAddress(MemorySegment memory, long offset, long length) {
         if (!memory.isNative()) {
             throw new IllegalArgumentException("a raw-address transfer needs native memory, not " + memory);
@@ -360,9 +379,9 @@ public final class Libc {
     public static void epollCtl(int epfd, int op, int fd, int events, long data) {
         long result;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment event = arena.allocate(epoll_event.layout());
-            epoll_event.events(event, events);
-            event.set(ValueLayout.JAVA_LONG_UNALIGNED, epoll_event.data$offset(), data);
+            MemorySegment event = arena.allocate(EPOLL_EVENT_BYTES, 8);
+            event.set(ValueLayout.JAVA_INT_UNALIGNED, 0, events);
+            event.set(ValueLayout.JAVA_LONG_UNALIGNED, EPOLL_EVENT_DATA_OFFSET, data);
             result = NativeCall.syscall(Syscall.EPOLL_CTL, epfd, op, fd, event.address(), 0, 0);
         }
         if (result < 0) {
@@ -376,7 +395,7 @@ public final class Libc {
      *
      * @param epfd the epoll fd
      * @param events native memory for at least {@code maxEvents} {@code struct epoll_event}s of
-     *     {@code epoll_event.sizeof()} bytes each, which the kernel fills from the start
+     *     {@link #EPOLL_EVENT_BYTES} each, which the kernel fills from the start
      * @param maxEvents the most events to take, at least 1
      * @param timeoutMs how long to wait in milliseconds: 0 returns at once, -1 waits with no limit
      * @return how many events were stored (0 when the time ran out), or {@code -errno} ({@code -EINTR} when a signal
@@ -550,7 +569,8 @@ public final class Libc {
 
     /**
      * {@code poll(fds, count, timeoutMs)} over {@code count} {@code struct pollfd}s the caller set up (-1: no time
-     * limit): how many have events, 0 if the time ran out, or {@code -errno}. Allocates nothing.
+     * limit): how many have events, 0 if the time ran out, or {@code -errno}. Allocates nothing on x86_64; aarch64 has
+     * only {@code ppoll}, whose time limit is a {@code struct timespec} made for the call.
      *
      * @param fds native memory holding {@code count} {@code struct pollfd}s; the kernel writes their
      *     {@code revents}
