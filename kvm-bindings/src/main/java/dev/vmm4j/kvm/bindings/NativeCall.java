@@ -134,6 +134,30 @@ public final class NativeCall {
         return result == -1 ? -errno(state) : result;
     }
 
+    /**
+     * {@return the address of {@code segment}, for a pointer argument of {@link #syscall}} It must be native memory (a
+     * heap array has no fixed address), open, and the calling thread's to use: the checks a downcall makes of a
+     * segment argument, short of holding its arena open during the call. The caller keeps the segment reachable until
+     * the call returns ({@link Reference#reachabilityFence}).
+     *
+     * @param segment the memory the pointer points to; {@link MemorySegment#NULL} gives 0
+     * @throws IllegalArgumentException if it is heap memory
+     * @throws IllegalStateException if its arena is closed
+     * @throws WrongThreadException if it belongs to another thread's confined arena
+     */
+    public static long address(MemorySegment segment) {
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("a system call's buffer must be native memory, not " + segment);
+        }
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("a system call's buffer was already freed: " + segment);
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException("a system call's buffer belongs to another thread: " + segment);
+        }
+        return segment.address();
+    }
+
     /** {@code ioctl(fd, request, arg)}: the result, or {@code -errno} on failure. Allocates nothing. */
     public static int ioctl(int fd, long request, long arg) {
         return (int) syscall(Syscall.IOCTL, fd, request, arg, 0, 0, 0);
@@ -145,11 +169,8 @@ public final class NativeCall {
      * @param arg native memory, which must stay open during the call; it is kept reachable until the call returns
      */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        if (!arg.isNative()) {
-            throw new IllegalArgumentException("an ioctl's argument must be native memory, not " + arg);
-        }
         try {
-            return ioctl(fd, request, arg.address());
+            return ioctl(fd, request, address(arg));
         } finally {
             Reference.reachabilityFence(arg); // an automatic arena's memory must outlive the call
         }

@@ -23,20 +23,16 @@ import java.lang.ref.Reference;
 final class P9Native {
     private P9Native() {}
 
-    private static long address(MemorySegment segment) {
-        if (!segment.isNative()) {
-            throw new IllegalArgumentException("a 9P system call's argument must be native memory, not " + segment);
-        }
-        if (!segment.scope().isAlive() || !segment.isAccessibleBy(Thread.currentThread())) {
-            throw new IllegalStateException("a 9P system call's argument is freed or another thread's: " + segment);
-        }
-        return segment.address();
-    }
-
     static int openat2(int dirFd, MemorySegment path, MemorySegment openHow) {
         try {
             return (int) NativeCall.syscall(
-                    Syscall.OPENAT2, dirFd, address(path), address(openHow), openHow.byteSize(), 0, 0);
+                    Syscall.OPENAT2,
+                    dirFd,
+                    NativeCall.address(path),
+                    NativeCall.address(openHow),
+                    openHow.byteSize(),
+                    0,
+                    0);
         } finally {
             Reference.reachabilityFence(path);
             Reference.reachabilityFence(openHow);
@@ -45,7 +41,7 @@ final class P9Native {
 
     static int openat(int dirFd, MemorySegment path, int flags, int mode) {
         try {
-            return (int) NativeCall.syscall(Syscall.OPENAT, dirFd, address(path), flags, mode, 0, 0);
+            return (int) NativeCall.syscall(Syscall.OPENAT, dirFd, NativeCall.address(path), flags, mode, 0, 0);
         } finally {
             Reference.reachabilityFence(path);
         }
@@ -57,7 +53,8 @@ final class P9Native {
 
     static int fstatat(int dirFd, MemorySegment path, MemorySegment stat, int flags) {
         try {
-            return (int) NativeCall.syscall(Syscall.NEWFSTATAT, dirFd, address(path), address(stat), flags, 0, 0);
+            return (int) NativeCall.syscall(
+                    Syscall.NEWFSTATAT, dirFd, NativeCall.address(path), NativeCall.address(stat), flags, 0, 0);
         } finally {
             Reference.reachabilityFence(path);
             Reference.reachabilityFence(stat);
@@ -66,7 +63,7 @@ final class P9Native {
 
     static int mkdirat(int dirFd, MemorySegment name, int mode) {
         try {
-            return (int) NativeCall.syscall(Syscall.MKDIRAT, dirFd, address(name), mode, 0, 0, 0);
+            return (int) NativeCall.syscall(Syscall.MKDIRAT, dirFd, NativeCall.address(name), mode, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(name);
         }
@@ -78,7 +75,7 @@ final class P9Native {
             return -LinuxHeaders.EOVERFLOW();
         }
         try {
-            return (int) NativeCall.syscall(Syscall.MKNODAT, dirFd, address(name), mode, dev, 0, 0);
+            return (int) NativeCall.syscall(Syscall.MKNODAT, dirFd, NativeCall.address(name), mode, dev, 0, 0);
         } finally {
             Reference.reachabilityFence(name);
         }
@@ -86,7 +83,8 @@ final class P9Native {
 
     static int symlinkat(MemorySegment target, int dirFd, MemorySegment name) {
         try {
-            return (int) NativeCall.syscall(Syscall.SYMLINKAT, address(target), dirFd, address(name), 0, 0, 0);
+            return (int) NativeCall.syscall(
+                    Syscall.SYMLINKAT, NativeCall.address(target), dirFd, NativeCall.address(name), 0, 0, 0);
         } finally {
             Reference.reachabilityFence(target);
             Reference.reachabilityFence(name);
@@ -96,7 +94,13 @@ final class P9Native {
     static int linkat(int oldDirFd, MemorySegment oldPath, int newDirFd, MemorySegment newName, int flags) {
         try {
             return (int) NativeCall.syscall(
-                    Syscall.LINKAT, oldDirFd, address(oldPath), newDirFd, address(newName), flags, 0);
+                    Syscall.LINKAT,
+                    oldDirFd,
+                    NativeCall.address(oldPath),
+                    newDirFd,
+                    NativeCall.address(newName),
+                    flags,
+                    0);
         } finally {
             Reference.reachabilityFence(oldPath);
             Reference.reachabilityFence(newName);
@@ -105,8 +109,14 @@ final class P9Native {
 
     static int renameat(int oldDirFd, MemorySegment oldName, int newDirFd, MemorySegment newName) {
         try {
-            return (int)
-                    NativeCall.syscall(Syscall.RENAMEAT, oldDirFd, address(oldName), newDirFd, address(newName), 0, 0);
+            return (int) NativeCall.syscall(
+                    Syscall.RENAMEAT,
+                    oldDirFd,
+                    NativeCall.address(oldName),
+                    newDirFd,
+                    NativeCall.address(newName),
+                    0,
+                    0);
         } finally {
             Reference.reachabilityFence(oldName);
             Reference.reachabilityFence(newName);
@@ -115,7 +125,7 @@ final class P9Native {
 
     static int unlinkat(int dirFd, MemorySegment name, int flags) {
         try {
-            return (int) NativeCall.syscall(Syscall.UNLINKAT, dirFd, address(name), flags, 0, 0, 0);
+            return (int) NativeCall.syscall(Syscall.UNLINKAT, dirFd, NativeCall.address(name), flags, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(name);
         }
@@ -124,7 +134,13 @@ final class P9Native {
     static long readlinkat(int dirFd, MemorySegment path, MemorySegment buffer) {
         try {
             return NativeCall.syscall(
-                    Syscall.READLINKAT, dirFd, address(path), address(buffer), buffer.byteSize(), 0, 0);
+                    Syscall.READLINKAT,
+                    dirFd,
+                    NativeCall.address(path),
+                    NativeCall.address(buffer),
+                    buffer.byteSize(),
+                    0,
+                    0);
         } finally {
             Reference.reachabilityFence(path);
             Reference.reachabilityFence(buffer);
@@ -133,7 +149,7 @@ final class P9Native {
 
     static int fchownat(int dirFd, MemorySegment path, int uid, int gid, int flags) {
         try {
-            return (int) NativeCall.syscall(Syscall.FCHOWNAT, dirFd, address(path), uid, gid, flags, 0);
+            return (int) NativeCall.syscall(Syscall.FCHOWNAT, dirFd, NativeCall.address(path), uid, gid, flags, 0);
         } finally {
             Reference.reachabilityFence(path);
         }
@@ -148,7 +164,7 @@ final class P9Native {
             return -LinuxHeaders.EINVAL();
         }
         try {
-            return (int) NativeCall.syscall(Syscall.FCHMODAT, dirFd, address(path), mode, 0, 0, 0);
+            return (int) NativeCall.syscall(Syscall.FCHMODAT, dirFd, NativeCall.address(path), mode, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(path);
         }
@@ -156,7 +172,8 @@ final class P9Native {
 
     static int utimensat(int dirFd, MemorySegment path, MemorySegment times, int flags) {
         try {
-            return (int) NativeCall.syscall(Syscall.UTIMENSAT, dirFd, address(path), address(times), flags, 0, 0);
+            return (int) NativeCall.syscall(
+                    Syscall.UTIMENSAT, dirFd, NativeCall.address(path), NativeCall.address(times), flags, 0, 0);
         } finally {
             Reference.reachabilityFence(path);
             Reference.reachabilityFence(times);
@@ -165,7 +182,7 @@ final class P9Native {
 
     static int fstatfs(int fd, MemorySegment statfs) {
         try {
-            return (int) NativeCall.syscall(Syscall.FSTATFS, fd, address(statfs), 0, 0, 0, 0);
+            return (int) NativeCall.syscall(Syscall.FSTATFS, fd, NativeCall.address(statfs), 0, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(statfs);
         }
@@ -176,7 +193,7 @@ final class P9Native {
             throw new IndexOutOfBoundsException("getdents64 of " + length + " bytes into " + buffer.byteSize());
         }
         try {
-            return NativeCall.syscall(Syscall.GETDENTS64, fd, address(buffer), length, 0, 0, 0);
+            return NativeCall.syscall(Syscall.GETDENTS64, fd, NativeCall.address(buffer), length, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(buffer);
         }

@@ -100,7 +100,7 @@ public final class Libc {
      */
     public static long read(int fd, MemorySegment buffer) {
         try {
-            return NativeCall.syscall(Syscall.READ, fd, address(buffer), buffer.byteSize(), 0, 0, 0);
+            return NativeCall.syscall(Syscall.READ, fd, NativeCall.address(buffer), buffer.byteSize(), 0, 0, 0);
         } finally {
             Reference.reachabilityFence(buffer);
         }
@@ -116,7 +116,7 @@ public final class Libc {
      */
     public static long write(int fd, MemorySegment buffer) {
         try {
-            return NativeCall.syscall(Syscall.WRITE, fd, address(buffer), buffer.byteSize(), 0, 0, 0);
+            return NativeCall.syscall(Syscall.WRITE, fd, NativeCall.address(buffer), buffer.byteSize(), 0, 0, 0);
         } finally {
             Reference.reachabilityFence(buffer);
         }
@@ -169,24 +169,6 @@ public final class Libc {
         } finally {
             Reference.reachabilityFence(memory);
         }
-    }
-
-    /**
-     * {@return the address of {@code segment}} It must be native memory (a heap array has no fixed address), open, and
-     * this thread's to use: the checks a downcall would make of a segment argument, short of holding its arena open
-     * during the call (see the class comment).
-     */
-    private static long address(MemorySegment segment) {
-        if (!segment.isNative()) {
-            throw new IllegalArgumentException("a system call's buffer must be native memory, not " + segment);
-        }
-        if (!segment.scope().isAlive()) {
-            throw new IllegalStateException("a system call's buffer was already freed: " + segment);
-        }
-        if (!segment.isAccessibleBy(Thread.currentThread())) {
-            throw new WrongThreadException("a system call's buffer belongs to another thread: " + segment);
-        }
-        return segment.address();
     }
 
     /**
@@ -342,7 +324,8 @@ public final class Libc {
     public static void madvise(MemorySegment memory, int advice) {
         long result;
         try {
-            result = NativeCall.syscall(Syscall.MADVISE, address(memory), memory.byteSize(), advice, 0, 0, 0);
+            result =
+                    NativeCall.syscall(Syscall.MADVISE, NativeCall.address(memory), memory.byteSize(), advice, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(memory);
         }
@@ -402,7 +385,7 @@ public final class Libc {
      *     came first)
      */
     public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMs) {
-        long buffer = address(events);
+        long buffer = NativeCall.address(events);
         try {
             return Syscall.EPOLL_WAIT.exists()
                     ? (int) NativeCall.syscall(Syscall.EPOLL_WAIT, epfd, buffer, maxEvents, timeoutMs, 0, 0)
@@ -424,14 +407,22 @@ public final class Libc {
      * @throws NativeCallException if the kernel refuses ({@code EINVAL}: a bad {@code how})
      */
     public static void sigprocmask(int how, MemorySegment set, MemorySegment previous) {
+        Objects.requireNonNull(set, "set");
+        Objects.requireNonNull(previous, "previous");
         for (MemorySegment mask : new MemorySegment[] {set, previous}) {
-            if (!mask.isNative() || (mask.address() != 0 && mask.byteSize() < KERNEL_SIGSET_BYTES)) {
-                throw new IllegalArgumentException("a sigset must be native and hold 64 signals, not " + mask);
+            if (NativeCall.address(mask) != 0 && mask.byteSize() < KERNEL_SIGSET_BYTES) {
+                throw new IllegalArgumentException("a sigset must hold 64 signals, not " + mask);
             }
         }
         try {
             long result = NativeCall.syscall(
-                    Syscall.RT_SIGPROCMASK, how, set.address(), previous.address(), KERNEL_SIGSET_BYTES, 0, 0);
+                    Syscall.RT_SIGPROCMASK,
+                    how,
+                    NativeCall.address(set),
+                    NativeCall.address(previous),
+                    KERNEL_SIGSET_BYTES,
+                    0,
+                    0);
             if (result < 0) {
                 throw new NativeCallException("rt_sigprocmask", (int) -result);
             }
@@ -469,12 +460,20 @@ public final class Libc {
      *     another signal interrupted the wait)
      */
     public static int sigtimedwait(MemorySegment set, MemorySegment timeout) {
-        if (!set.isNative() || !timeout.isNative() || set.byteSize() < KERNEL_SIGSET_BYTES) {
-            throw new IllegalArgumentException("sigtimedwait takes a native sigset and timeout");
+        Objects.requireNonNull(set, "set");
+        Objects.requireNonNull(timeout, "timeout");
+        if (set.byteSize() < KERNEL_SIGSET_BYTES) {
+            throw new IllegalArgumentException("sigtimedwait takes a sigset of 64 signals, not " + set);
         }
         try {
             return (int) NativeCall.syscall(
-                    Syscall.RT_SIGTIMEDWAIT, set.address(), 0, timeout.address(), KERNEL_SIGSET_BYTES, 0, 0);
+                    Syscall.RT_SIGTIMEDWAIT,
+                    NativeCall.address(set),
+                    0,
+                    NativeCall.address(timeout),
+                    KERNEL_SIGSET_BYTES,
+                    0,
+                    0);
         } finally {
             Reference.reachabilityFence(set);
             Reference.reachabilityFence(timeout);
@@ -492,7 +491,7 @@ public final class Libc {
      */
     public static long readv(int fd, MemorySegment iovecs, int count) {
         try {
-            return NativeCall.syscall(Syscall.READV, fd, address(iovecs), count, 0, 0, 0);
+            return NativeCall.syscall(Syscall.READV, fd, NativeCall.address(iovecs), count, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(iovecs);
         }
@@ -510,7 +509,7 @@ public final class Libc {
      */
     public static long writev(int fd, MemorySegment iovecs, int count) {
         try {
-            return NativeCall.syscall(Syscall.WRITEV, fd, address(iovecs), count, 0, 0, 0);
+            return NativeCall.syscall(Syscall.WRITEV, fd, NativeCall.address(iovecs), count, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(iovecs);
         }
@@ -529,7 +528,7 @@ public final class Libc {
      */
     public static long recvmsg(int fd, MemorySegment message, int flags) {
         try {
-            return NativeCall.syscall(Syscall.RECVMSG, fd, address(message), flags, 0, 0, 0);
+            return NativeCall.syscall(Syscall.RECVMSG, fd, NativeCall.address(message), flags, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(message);
         }
@@ -548,7 +547,7 @@ public final class Libc {
      */
     public static long sendmsg(int fd, MemorySegment message, int flags) {
         try {
-            return NativeCall.syscall(Syscall.SENDMSG, fd, address(message), flags, 0, 0, 0);
+            return NativeCall.syscall(Syscall.SENDMSG, fd, NativeCall.address(message), flags, 0, 0, 0);
         } finally {
             Reference.reachabilityFence(message);
         }
@@ -580,7 +579,7 @@ public final class Libc {
      *     came first)
      */
     public static int poll(MemorySegment fds, int count, int timeoutMs) {
-        long pollfds = address(fds);
+        long pollfds = NativeCall.address(fds);
         try {
             if (Syscall.POLL.exists()) {
                 return (int) NativeCall.syscall(Syscall.POLL, pollfds, count, timeoutMs, 0, 0, 0);
