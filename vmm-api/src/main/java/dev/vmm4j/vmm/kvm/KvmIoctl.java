@@ -5,6 +5,7 @@ import dev.vmm4j.kvm.bindings.LinuxHeaders;
 import dev.vmm4j.kvm.bindings.NativeCall;
 import dev.vmm4j.kvm.bindings.aarch64.Aarch64Headers;
 import java.lang.foreign.MemorySegment;
+import java.util.function.Supplier;
 
 /**
  * The KVM ioctls vmm4j issues, named as in {@code <linux/kvm.h>} so that errors name them; the request numbers
@@ -100,6 +101,15 @@ enum KvmIoctl {
     /** Issues this ioctl with a pointer argument; a failure throws a {@link KvmException}, with {@code hint}. */
     int call(int fd, MemorySegment arg, String hint) {
         return check(NativeCall.ioctl(fd, request, arg), hint);
+    }
+
+    /**
+     * Issues this ioctl with a pointer argument; a failure throws a {@link KvmException} with the hint, which is made
+     * only then: a hint formatted on every call would cost start-up a Formatter's first use for nothing.
+     */
+    int call(int fd, MemorySegment arg, Supplier<String> hint) {
+        int result = NativeCall.ioctl(fd, request, arg);
+        return result < 0 ? check(result, hint.get()) : result;
     }
 
     /** Issues this ioctl; returns the result, or {@code -errno} on failure, and allocates nothing. */

@@ -207,7 +207,6 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** {@code hint} is made only on a failure: a Formatter's first use costs milliseconds of a VM's start. */
     private void setRegion(
             int slot, long guestPhysAddr, long size, long userspaceAddr, int flags, Supplier<String> hint) {
         try (Arena arena = Arena.ofConfined()) {
@@ -217,10 +216,7 @@ public final class Vm implements AutoCloseable {
             kvm_userspace_memory_region.guest_phys_addr(region, guestPhysAddr);
             kvm_userspace_memory_region.memory_size(region, size);
             kvm_userspace_memory_region.userspace_addr(region, userspaceAddr);
-            int result = KvmIoctl.KVM_SET_USER_MEMORY_REGION.raw(fd.get(), region);
-            if (result < 0) {
-                KvmIoctl.KVM_SET_USER_MEMORY_REGION.check(result, hint.get());
-            }
+            KvmIoctl.KVM_SET_USER_MEMORY_REGION.call(fd.get(), region, hint);
         }
     }
 
@@ -502,7 +498,7 @@ public final class Vm implements AutoCloseable {
             KvmIoctl.KVM_IOEVENTFD.call(
                     fd.get(),
                     ioeventfd,
-                    String.format(
+                    () -> String.format(
                             Locale.ROOT,
                             "%s at %#x: %s",
                             address instanceof IoEventAddress.Pio ? "port" : "MMIO",
