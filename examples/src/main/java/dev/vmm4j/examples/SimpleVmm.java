@@ -53,9 +53,9 @@ public final class SimpleVmm {
     static List<Command> commands() {
         return List.of(
                 new RunCommand(),
-                new StopCommand(),
+                SocketsCommand.stop(),
                 new BalloonCommand(),
-                new StatusCommand(),
+                SocketsCommand.status(),
                 new CreateQcow2Command());
     }
 
