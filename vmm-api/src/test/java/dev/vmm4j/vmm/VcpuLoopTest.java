@@ -128,7 +128,7 @@ class VcpuLoopTest {
     private static final class NoMachine implements ArchMachine {
         @Override
         public Boot boot(BootSpec spec, List<DeviceNode> devices) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("the test sets its vCPU up itself; the loop never boots");
         }
 
         @Override

@@ -150,11 +150,7 @@ public enum Syscall {
 
     /** {@return whether this host has the call} On x86_64 all do; on aarch64 all but {@link #EPOLL_WAIT} and {@link #POLL}. */
     public boolean exists() {
-        return switch (Host.ARCH) {
-            case Host.X86_64 -> true;
-            case Host.AARCH64 -> aarch64 != Absent.NUMBER;
-            default -> false;
-        };
+        return Host.ARCH != Host.OTHER && numberOn(Host.ARCH) != Absent.NUMBER;
     }
 
     /**
@@ -165,13 +161,11 @@ public enum Syscall {
      *     have ({@link #exists()})
      */
     public long number() {
-        long number = switch (Host.ARCH) {
-            case Host.X86_64 -> x86_64;
-            case Host.AARCH64 -> aarch64;
-            default ->
-                throw new UnsupportedOperationException(
-                        "vmm4j knows the system call numbers of x86_64 and aarch64, not of " + Host.OS_ARCH);
-        };
+        if (Host.ARCH == Host.OTHER) {
+            throw new UnsupportedOperationException(
+                    "vmm4j knows the system call numbers of x86_64 and aarch64, not of " + Host.OS_ARCH);
+        }
+        long number = numberOn(Host.ARCH);
         if (number == Absent.NUMBER) {
             throw new UnsupportedOperationException(
                     name().toLowerCase(Locale.ROOT) + " does not exist on " + Host.OS_ARCH);
@@ -186,11 +180,15 @@ public enum Syscall {
      * @throws IllegalArgumentException for any other architecture
      */
     public long number(String osArch) {
-        return switch (osArch) {
-            case "amd64", "x86_64" -> x86_64;
-            case "aarch64" -> aarch64;
-            default -> throw new IllegalArgumentException("no system call numbers for " + osArch);
-        };
+        int arch = Host.of(osArch);
+        if (arch == Host.OTHER) {
+            throw new IllegalArgumentException("no system call numbers for " + osArch);
+        }
+        return numberOn(arch);
+    }
+
+    private long numberOn(int arch) {
+        return arch == Host.AARCH64 ? aarch64 : x86_64;
     }
 
     /** This host's architecture, found once: an int to switch on for every call, KVM_RUN's included. */
@@ -199,11 +197,16 @@ public enum Syscall {
         static final int AARCH64 = 1;
         static final int OTHER = 2;
         static final String OS_ARCH = System.getProperty("os.arch");
-        static final int ARCH = switch (OS_ARCH) {
-            case "amd64", "x86_64" -> X86_64;
-            case "aarch64" -> AARCH64;
-            default -> OTHER;
-        };
+        static final int ARCH = of(OS_ARCH);
+
+        /** {@return the architecture a value of {@code os.arch} names} */
+        static int of(String osArch) {
+            return switch (osArch) {
+                case "amd64", "x86_64" -> X86_64;
+                case "aarch64" -> AARCH64;
+                default -> OTHER;
+            };
+        }
     }
 
     /** The number given for a call an architecture does not have. */

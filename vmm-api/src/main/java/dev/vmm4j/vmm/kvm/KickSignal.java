@@ -21,8 +21,6 @@ import java.lang.foreign.ValueLayout;
 final class KickSignal {
     /** SIGRTMIN as this libc defines it (glibc keeps the first kernel real-time signals for itself). */
     static final int SIGNAL = sigrtmin();
-    /** The kernel's sigset, which KVM_SET_SIGNAL_MASK takes, is 64 bits on every 64-bit Linux. */
-    static final int KERNEL_SIGSET_BYTES = Libc.KERNEL_SIGSET_BYTES;
 
     private KickSignal() {}
 

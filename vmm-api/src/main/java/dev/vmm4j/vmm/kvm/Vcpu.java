@@ -190,8 +190,8 @@ public final class Vcpu implements AutoCloseable {
 
     private void setSignalMask(long kernelMask) {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment mask = local.allocate(kvm_signal_mask.sigset$offset() + KickSignal.KERNEL_SIGSET_BYTES, 8);
-            kvm_signal_mask.len(mask, KickSignal.KERNEL_SIGSET_BYTES);
+            MemorySegment mask = local.allocate(kvm_signal_mask.sigset$offset() + Libc.KERNEL_SIGSET_BYTES, 8);
+            kvm_signal_mask.len(mask, Libc.KERNEL_SIGSET_BYTES);
             mask.set(ValueLayout.JAVA_LONG_UNALIGNED, kvm_signal_mask.sigset$offset(), kernelMask);
             KvmIoctl.KVM_SET_SIGNAL_MASK.call(rawFd, mask);
         }
