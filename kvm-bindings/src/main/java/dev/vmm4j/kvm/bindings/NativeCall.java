@@ -67,31 +67,13 @@ public final class NativeCall {
     }
 
     /**
-     * A downcall handle for the C library function {@code name} that captures {@code errno}, as
-     * {@link #errnoCapturing(MemorySegment, FunctionDescriptor, Linker.Option...)} makes.
-     *
-     * <p>Callers write the descriptor out rather than take jextract's {@code name$descriptor()}: asking jextract's
-     * holder class for its descriptor or address initialises it, and that makes its own downcall handle, which is
-     * never used and costs as much to make as this one (milliseconds at start-up, for each function).
-     *
-     * @param name the function's symbol, for example {@code "read"}
-     * @param descriptor its C signature, without the call state
-     * @param options linker options besides the call-state capture, such as {@link Linker.Option#firstVariadicArg}
-     * @return the handle; its first parameter is the call state
-     * @throws java.util.NoSuchElementException if the C library has no such function
-     */
-    public static MethodHandle errnoCapturing(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-        return errnoCapturing(symbol(name), descriptor, options);
-    }
-
-    /**
      * {@return the address of the C library function {@code name}} Looked up as jextract's bindings look it up, but
      * without initialising their holder class for it.
      *
      * @param name the function's symbol
      * @throws java.util.NoSuchElementException if there is no such function
      */
-    public static MemorySegment symbol(String name) {
+    private static MemorySegment symbol(String name) {
         Objects.requireNonNull(name, "name");
         return LinuxHeaders_1.SYMBOL_LOOKUP.findOrThrow(name);
     }
